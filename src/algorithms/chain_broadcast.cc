@@ -1,0 +1,45 @@
+// Pipelined chain broadcast: ranks form a chain starting at the root; the buffer moves in chunks,
+// each rank forwarding chunk k-1 while it receives chunk k.
+// Cost: (n - 1 + chunks - 1) steps of one chunk: ~(n-1)·alpha + S·beta for large S.
+// The tuner's broadcast for every size until trees arrive with the topology work.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+
+size_t pipelineChunkElements(const CollectiveShape& shape) {
+  constexpr size_t kChunkBytes = 256 * 1024;
+  return std::max<size_t>(1, kChunkBytes / shape.elementSize);
+}
+
+Plan planChainBroadcast(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "chain broadcast";
+  const size_t es = shape.elementSize;
+  const int position = modRank(rank - shape.root, nranks);
+  const bool isRoot = position == 0;
+  const bool hasNext = position < nranks - 1;
+  const int prev = modRank(rank - 1, nranks);
+  const int next = modRank(rank + 1, nranks);
+  const size_t chunkElements = pipelineChunkElements(shape);
+  const size_t chunks = ceilDiv(shape.count, chunkElements);
+  auto chunkBytes = [&](size_t k) { return std::min(chunkElements, shape.count - k * chunkElements) * es; };
+  auto at = [&](uint16_t buffer, size_t k) { return BufferSlice{buffer, k * chunkElements * es}; };
+
+  if (isRoot) {
+    Stage& first = plan.newStage();
+    Plan::copy(first, {kRecvBuffer, 0}, {kSendBuffer, 0}, shape.bytes());
+    for (size_t k = 0; k < chunks && hasNext; ++k) {
+      Plan::send(k == 0 ? first : plan.newStage(), next, at(kSendBuffer, k), chunkBytes(k));
+    }
+  } else {
+    for (size_t k = 0; k <= chunks; ++k) {
+      Stage& stage = plan.newStage();
+      if (k < chunks) Plan::recv(stage, prev, at(kRecvBuffer, k), chunkBytes(k));
+      if (k > 0 && hasNext) Plan::send(stage, next, at(kRecvBuffer, k - 1), chunkBytes(k - 1));
+    }
+  }
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata

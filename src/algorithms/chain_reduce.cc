@@ -1,0 +1,47 @@
+// Pipelined chain reduce: the rank farthest from the root starts; each rank receives chunk k from
+// upstream, folds in its own data, and passes chunk k-1 downstream, so the root ends with the sum.
+// Cost: (n - 1 + chunks - 1) chunk steps: ~(n-1)·alpha + S·beta (+ S·gamma per rank) for large S.
+// Intermediate results rotate through two chunk-sized scratch slots.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+
+Plan planChainReduce(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "chain reduce";
+  const size_t es = shape.elementSize;
+  if (nranks == 1) {
+    Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, shape.bytes());
+    plan.compact();
+    return plan;
+  }
+  // Position 0 is the root; data flows from position n-1 down to 0.
+  const int position = modRank(rank - shape.root, nranks);
+  const int upstream = modRank(rank + 1, nranks);
+  const int downstream = modRank(rank - 1, nranks);
+  const size_t chunkElements = pipelineChunkElements(shape);
+  const size_t chunks = ceilDiv(shape.count, chunkElements);
+  const size_t slotBytes = std::min(chunkElements, shape.count) * es;
+  plan.scratchBytes = 2 * slotBytes;
+  auto chunkBytes = [&](size_t k) { return std::min(chunkElements, shape.count - k * chunkElements) * es; };
+  auto at = [&](uint16_t buffer, size_t k) { return BufferSlice{buffer, k * chunkElements * es}; };
+  auto slot = [&](size_t k) { return BufferSlice{kScratchBuffer, (k % 2) * slotBytes}; };
+
+  if (position == nranks - 1) {
+    for (size_t k = 0; k < chunks; ++k) Plan::send(plan.newStage(), downstream, at(kSendBuffer, k), chunkBytes(k));
+  } else if (position == 0) {
+    for (size_t k = 0; k < chunks; ++k) {
+      Plan::recvReduce(plan.newStage(), upstream, at(kRecvBuffer, k), at(kSendBuffer, k), chunkBytes(k));
+    }
+  } else {
+    for (size_t k = 0; k <= chunks; ++k) {
+      Stage& stage = plan.newStage();
+      if (k < chunks) Plan::recvReduce(stage, upstream, slot(k), at(kSendBuffer, k), chunkBytes(k));
+      if (k > 0) Plan::send(stage, downstream, slot(k - 1), chunkBytes(k - 1));
+    }
+  }
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata

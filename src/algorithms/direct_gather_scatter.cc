@@ -1,0 +1,42 @@
+// Direct gather and scatter: the root exchanges one block with every other rank, all at once.
+// Cost at the root: (n-1) overlapping latencies + (n-1)/n·S·beta through its one link, which is
+// optimal for a single root link. The only gather/scatter algorithm for now.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+
+Plan planDirectGather(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "direct gather";
+  const size_t blockBytes = shape.bytes();
+  Stage& stage = plan.newStage();
+  if (rank == shape.root) {
+    Plan::copy(stage, {kRecvBuffer, static_cast<size_t>(rank) * blockBytes}, {kSendBuffer, 0}, blockBytes);
+    for (int peer = 0; peer < nranks; ++peer) {
+      if (peer != rank) Plan::recv(stage, peer, {kRecvBuffer, static_cast<size_t>(peer) * blockBytes}, blockBytes);
+    }
+  } else {
+    Plan::send(stage, shape.root, {kSendBuffer, 0}, blockBytes);
+  }
+  plan.compact();
+  return plan;
+}
+
+Plan planDirectScatter(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "direct scatter";
+  const size_t blockBytes = shape.bytes();
+  Stage& stage = plan.newStage();
+  if (rank == shape.root) {
+    Plan::copy(stage, {kRecvBuffer, 0}, {kSendBuffer, static_cast<size_t>(rank) * blockBytes}, blockBytes);
+    for (int peer = 0; peer < nranks; ++peer) {
+      if (peer != rank) Plan::send(stage, peer, {kSendBuffer, static_cast<size_t>(peer) * blockBytes}, blockBytes);
+    }
+  } else {
+    Plan::recv(stage, shape.root, {kRecvBuffer, 0}, blockBytes);
+  }
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata

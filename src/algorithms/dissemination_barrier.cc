@@ -1,0 +1,20 @@
+// Dissemination barrier: in round k every rank signals rank + 2^k and waits for rank - 2^k; after
+// ceil(log2 n) rounds everyone has heard, transitively, from everyone. Cost: ceil(log2 n)·alpha.
+// One byte per signal, because a zero-byte message would carry no synchronisation.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+
+Plan planDisseminationBarrier(const CollectiveShape& /*shape*/, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "dissemination barrier";
+  plan.scratchBytes = 2;
+  for (int distance = 1; distance < nranks; distance *= 2) {
+    Stage& stage = plan.newStage();
+    Plan::send(stage, modRank(rank + distance, nranks), {kScratchBuffer, 0}, 1);
+    Plan::recv(stage, modRank(rank - distance, nranks), {kScratchBuffer, 1}, 1);
+  }
+  return plan;
+}
+
+}  // namespace strata

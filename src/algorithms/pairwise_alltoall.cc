@@ -1,0 +1,72 @@
+// Pairwise all-to-all(v): in step s rank r sends its block for (r + s) and receives the block from
+// (r - s), so every rank talks to one peer at a time and no receiver is flooded.
+// Cost: (n-1)·alpha + (n-1)/n·S·beta. Small exchanges post every transfer in one stage instead
+// (n-1 latencies overlap). In place, the input is first copied to scratch.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+namespace {
+
+constexpr size_t kOneStageBytes = 64 * 1024;
+
+// Element offsets and counts per peer, for alltoall and alltoallv alike.
+struct BlockTable {
+  std::vector<size_t> sendOffset, sendCount, recvOffset, recvCount;
+};
+
+BlockTable blocksOf(const CollectiveShape& shape, int nranks) {
+  BlockTable t;
+  if (shape.kind == CollectiveKind::AllToAllv) {
+    t.sendOffset = shape.sendDispls;
+    t.sendCount = shape.sendCounts;
+    t.recvOffset = shape.recvDispls;
+    t.recvCount = shape.recvCounts;
+    return t;
+  }
+  for (int i = 0; i < nranks; ++i) {
+    size_t offset = static_cast<size_t>(i) * shape.count;
+    t.sendOffset.push_back(offset);
+    t.recvOffset.push_back(offset);
+    t.sendCount.push_back(shape.count);
+    t.recvCount.push_back(shape.count);
+  }
+  return t;
+}
+
+}  // namespace
+
+Plan planPairwiseAllToAll(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "pairwise all-to-all";
+  const size_t es = shape.elementSize;
+  BlockTable t = blocksOf(shape, nranks);
+  uint16_t source = kSendBuffer;
+  size_t totalSendBytes = 0;
+  size_t sendExtent = 0;
+  for (int i = 0; i < nranks; ++i) {
+    totalSendBytes += t.sendCount[i] * es;
+    sendExtent = std::max(sendExtent, (t.sendOffset[i] + t.sendCount[i]) * es);
+  }
+  Stage& first = plan.newStage();
+  if (shape.inPlace) {
+    plan.scratchBytes = sendExtent;
+    Plan::copy(first, {kScratchBuffer, 0}, {kSendBuffer, 0}, sendExtent);
+    source = kScratchBuffer;
+  }
+  // Our own block moves locally (a second stage when in place: copies in one stage are unordered).
+  Stage& self = shape.inPlace ? plan.newStage() : first;
+  Plan::copy(self, {kRecvBuffer, t.recvOffset[rank] * es}, {source, t.sendOffset[rank] * es}, t.recvCount[rank] * es);
+  const bool oneStage = totalSendBytes <= kOneStageBytes;
+  Stage* shared = oneStage ? &plan.newStage() : nullptr;
+  for (int s = 1; s < nranks; ++s) {
+    Stage& stage = oneStage ? *shared : plan.newStage();
+    int to = modRank(rank + s, nranks);
+    int from = modRank(rank - s, nranks);
+    Plan::send(stage, to, {source, t.sendOffset[to] * es}, t.sendCount[to] * es);
+    Plan::recv(stage, from, {kRecvBuffer, t.recvOffset[from] * es}, t.recvCount[from] * es);
+  }
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata

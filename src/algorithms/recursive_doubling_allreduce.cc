@@ -1,0 +1,55 @@
+// Recursive-doubling allreduce: in step k every rank swaps its whole partial result with rank
+// (rank XOR 2^k) and reduces. Cost: log2(n) steps of the whole buffer: log2(n)·(alpha + S·beta).
+// Latency-optimal, so the tuner picks it for small messages. Non-powers of two: the first 2·rem
+// ranks pair up (even sends to odd) so a power of two remains, and get the result back at the end.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+
+Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "recursive-doubling allreduce";
+  const size_t bytes = shape.bytes();
+  plan.scratchBytes = bytes;
+  int pow2 = 1;
+  while (pow2 * 2 <= nranks) pow2 *= 2;
+  const int rem = nranks - pow2;
+  // In place, Send is Recv: every exchange must send a snapshot (see below).
+  bool resultInRecv = shape.inPlace;
+
+  // Fold the extra ranks in: even r < 2·rem hands its data to r + 1 and waits for the answer.
+  if (rank < 2 * rem) {
+    Stage& stage = plan.newStage();
+    if (rank % 2 == 0) {
+      Plan::send(stage, rank + 1, {kSendBuffer, 0}, bytes);
+      Plan::recv(plan.newStage(), rank + 1, {kRecvBuffer, 0}, bytes);
+      plan.compact();
+      return plan;
+    }
+    Plan::recvReduce(stage, rank - 1, {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
+    resultInRecv = true;
+  }
+  const int virtualRank = rank < 2 * rem ? rank / 2 : rank - rem;
+  auto realRank = [&](int v) { return v < rem ? 2 * v + 1 : v + rem; };
+
+  for (int distance = 1; distance < pow2; distance *= 2) {
+    int partner = realRank(virtualRank ^ distance);
+    Stage& stage = plan.newStage();
+    if (!resultInRecv) {
+      Plan::send(stage, partner, {kSendBuffer, 0}, bytes);
+      Plan::recvReduce(stage, partner, {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
+      resultInRecv = true;
+    } else {
+      // Send a snapshot: the receive-and-reduce rewrites Recv while the send is in flight.
+      Plan::copy(stage, {kScratchBuffer, 0}, {kRecvBuffer, 0}, bytes);
+      Plan::send(stage, partner, {kScratchBuffer, 0}, bytes);
+      Plan::recvReduce(stage, partner, {kRecvBuffer, 0}, {kRecvBuffer, 0}, bytes);
+    }
+  }
+  if (!resultInRecv) Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
+  if (rank < 2 * rem) Plan::send(plan.newStage(), rank - 1, {kRecvBuffer, 0}, bytes);
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata

@@ -1,0 +1,34 @@
+// Ring allgather: each rank passes the block it received last step to its right neighbour.
+// Cost: (n-1) steps; each rank sends (n-1)/n of the output: (n-1)·alpha + (n-1)/n·S·beta.
+// Large blocks run as consecutive slices so every step moves a cache-sized piece.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+
+Plan planRingAllGather(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "ring allgather";
+  const size_t es = shape.elementSize;
+  const size_t blockBytes = shape.bytes();
+  const int right = modRank(rank + 1, nranks);
+  const int left = modRank(rank - 1, nranks);
+  Plan::copy(plan.newStage(), {kRecvBuffer, static_cast<size_t>(rank) * blockBytes}, {kSendBuffer, 0}, blockBytes);
+  constexpr size_t kSliceBytes = 1 << 20;
+  const size_t sliceElements = std::max<size_t>(1, kSliceBytes / es);
+  for (size_t begin = 0; begin < shape.count; begin += sliceElements) {
+    size_t bytes = std::min(sliceElements, shape.count - begin) * es;
+    for (int s = 0; s < nranks - 1; ++s) {
+      Stage& stage = plan.newStage();
+      int sendBlock = modRank(rank - s, nranks);
+      int recvBlock = modRank(rank - s - 1, nranks);
+      BufferSlice source = s == 0 ? BufferSlice{kSendBuffer, begin * es}
+                                  : BufferSlice{kRecvBuffer, static_cast<size_t>(sendBlock) * blockBytes + begin * es};
+      Plan::send(stage, right, source, bytes);
+      Plan::recv(stage, left, {kRecvBuffer, static_cast<size_t>(recvBlock) * blockBytes + begin * es}, bytes);
+    }
+  }
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata

@@ -1,0 +1,55 @@
+// Ring allreduce: reduce-scatter round the ring, then allgather round the ring.
+// Cost: 2(n-1) steps; each rank sends 2(n-1)/n of the buffer: 2(n-1)·alpha + 2(n-1)/n·S·beta.
+// Bandwidth-optimal, so the default above the small-message threshold. Buffers larger than
+// n × kSliceBytes run as consecutive slices, keeping each step's chunk cache-sized.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+namespace {
+
+constexpr size_t kSliceBytes = 1 << 20;  // per-rank chunk of one slice
+
+void appendRingSlice(Plan& plan, const CollectiveShape& shape, ElementRange slice, int rank, int nranks) {
+  const size_t es = shape.elementSize;
+  const int right = modRank(rank + 1, nranks);
+  const int left = modRank(rank - 1, nranks);
+  auto chunk = [&](int index) { return partOf(slice.size, static_cast<size_t>(nranks), static_cast<size_t>(index)); };
+  auto at = [&](uint16_t buffer, int index) {
+    return BufferSlice{buffer, (slice.begin + chunk(index).begin) * es};
+  };
+  // Reduce-scatter: after step s, chunk (rank - s - 1) holds s + 2 contributions.
+  for (int s = 0; s < nranks - 1; ++s) {
+    Stage& stage = plan.newStage();
+    int sendChunk = modRank(rank - s, nranks);
+    int recvChunk = modRank(rank - s - 1, nranks);
+    Plan::send(stage, right, at(s == 0 ? kSendBuffer : kRecvBuffer, sendChunk), chunk(sendChunk).size * es);
+    Plan::recvReduce(stage, left, at(kRecvBuffer, recvChunk), at(kSendBuffer, recvChunk), chunk(recvChunk).size * es);
+  }
+  // Allgather: rank owns chunk (rank + 1) fully reduced; pass finished chunks on.
+  for (int s = 0; s < nranks - 1; ++s) {
+    Stage& stage = plan.newStage();
+    int sendChunk = modRank(rank + 1 - s, nranks);
+    int recvChunk = modRank(rank - s, nranks);
+    Plan::send(stage, right, at(kRecvBuffer, sendChunk), chunk(sendChunk).size * es);
+    Plan::recv(stage, left, at(kRecvBuffer, recvChunk), chunk(recvChunk).size * es);
+  }
+}
+
+}  // namespace
+
+Plan planRingAllReduce(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "ring allreduce";
+  if (nranks == 1) {
+    Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, shape.bytes());
+  } else {
+    size_t sliceElements = std::max<size_t>(1, kSliceBytes / shape.elementSize) * static_cast<size_t>(nranks);
+    for (size_t begin = 0; begin < shape.count; begin += sliceElements) {
+      appendRingSlice(plan, shape, {begin, std::min(sliceElements, shape.count - begin)}, rank, nranks);
+    }
+  }
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata

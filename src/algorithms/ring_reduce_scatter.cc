@@ -1,0 +1,45 @@
+// Ring reduce-scatter: in step s each rank passes its partial sum of block (rank - s - 1) right and
+// folds the left neighbour's partial of block (rank - s - 2) into its own data; after n-1 steps it
+// holds block `rank` fully reduced. Cost: (n-1)·alpha + (n-1)/n·S·beta (+ reduction).
+// Partials rotate through two slice-sized scratch slots; large blocks run as slices.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+
+Plan planRingReduceScatter(const CollectiveShape& shape, int rank, int nranks) {
+  Plan plan;
+  plan.algorithm = "ring reduce-scatter";
+  const size_t es = shape.elementSize;
+  const size_t blockBytes = shape.bytes();
+  if (nranks == 1) {
+    Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, blockBytes);
+    plan.compact();
+    return plan;
+  }
+  const int right = modRank(rank + 1, nranks);
+  const int left = modRank(rank - 1, nranks);
+  constexpr size_t kSliceBytes = 1 << 20;
+  const size_t sliceElements = std::max<size_t>(1, kSliceBytes / es);
+  const size_t slotBytes = std::min(sliceElements, shape.count) * es;
+  plan.scratchBytes = 2 * slotBytes;
+  auto slot = [&](int s) { return BufferSlice{kScratchBuffer, static_cast<size_t>(s % 2) * slotBytes}; };
+  for (size_t begin = 0; begin < shape.count; begin += sliceElements) {
+    size_t bytes = std::min(sliceElements, shape.count - begin) * es;
+    auto sendBlock = [&](int block) {
+      return BufferSlice{kSendBuffer, static_cast<size_t>(block) * blockBytes + begin * es};
+    };
+    for (int s = 0; s < nranks - 1; ++s) {
+      Stage& stage = plan.newStage();
+      int outBlock = modRank(rank - s - 1, nranks);
+      int inBlock = modRank(rank - s - 2, nranks);
+      Plan::send(stage, right, s == 0 ? sendBlock(outBlock) : slot(s - 1), bytes);
+      bool last = s == nranks - 2;
+      BufferSlice dst = last ? BufferSlice{kRecvBuffer, begin * es} : slot(s);
+      Plan::recvReduce(stage, left, dst, sendBlock(inBlock), bytes);
+    }
+  }
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata

@@ -1,0 +1,100 @@
+#include "algorithms/selection.h"
+
+#include <cctype>
+
+namespace strata {
+namespace {
+
+constexpr size_t kRecursiveDoublingMaxBytes = 64 * 1024;
+
+std::string normalise(std::string word) {
+  std::string out;
+  for (char c : word) {
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    out += c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(separator, start);
+    if (end == std::string::npos) end = text.size();
+    parts.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+const AlgorithmEntry* find(CollectiveKind kind, const std::string& name) {
+  for (const AlgorithmEntry& e : algorithmRegistry()) {
+    if (e.kind == kind && name == e.name) return &e;
+  }
+  return nullptr;
+}
+
+bool isKnownName(const std::string& name) {
+  for (const AlgorithmEntry& e : algorithmRegistry()) {
+    if (name == e.name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<AlgorithmSelector> AlgorithmSelector::parse(const std::string& spec) {
+  AlgorithmSelector selector;
+  for (const std::string& rawItem : split(spec, ';')) {
+    std::string item = normalise(rawItem);
+    if (item.empty()) continue;
+    std::vector<std::string>* target = &selector.forcedForAll_;
+    size_t colon = item.find(':');
+    if (colon != std::string::npos) {
+      std::string collective = item.substr(0, colon);
+      bool known = false;
+      for (int k = 0; k <= static_cast<int>(CollectiveKind::Barrier); ++k) {
+        if (collective == collectiveName(static_cast<CollectiveKind>(k))) {
+          target = &selector.forced_[static_cast<CollectiveKind>(k)];
+          known = true;
+        }
+      }
+      if (!known) {
+        return invalidArgument("STRATA_ALGO='" + spec + "': '" + collective +
+                               "' is not a collective (allreduce, broadcast, reduce, allgather, "
+                               "reducescatter, alltoall, alltoallv, gather, scatter, barrier)");
+      }
+      item = item.substr(colon + 1);
+    }
+    for (const std::string& name : split(item, ',')) {
+      if (name.empty()) continue;
+      if (!isKnownName(name)) {
+        return invalidArgument("STRATA_ALGO='" + spec + "': no algorithm is called '" + name +
+                               "'; the algorithms are: " + algorithmNames());
+      }
+      target->push_back(name);
+    }
+  }
+  return selector;
+}
+
+const AlgorithmEntry& AlgorithmSelector::choose(const CollectiveShape& shape, int nranks) const {
+  auto preferred = forced_.find(shape.kind);
+  for (const auto* list : {preferred != forced_.end() ? &preferred->second : nullptr, &forcedForAll_}) {
+    if (list == nullptr) continue;
+    for (const std::string& name : *list) {
+      if (const AlgorithmEntry* e = find(shape.kind, name)) return *e;
+    }
+  }
+  (void)nranks;
+  if (shape.kind == CollectiveKind::AllReduce) {
+    return *find(shape.kind, shape.bytes() <= kRecursiveDoublingMaxBytes ? "recursive_doubling" : "ring");
+  }
+  for (const AlgorithmEntry& e : algorithmRegistry()) {
+    if (e.kind == shape.kind) return e;
+  }
+  return algorithmRegistry().front();  // unreachable: every collective has an algorithm
+}
+
+}  // namespace strata

@@ -1,0 +1,54 @@
+// Every STRATA_* environment variable is read here and nowhere else. A communicator takes a
+// snapshot at init (so tests may change the environment between communicators); the logger keeps
+// its own snapshot. README lists each variable; STRATA_DEBUG=INFO prints the ones in effect.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace strata {
+
+struct Params {
+  int64_t timeoutMs = 300000;         // STRATA_TIMEOUT_MS: deadline of every blocking wait
+  std::string transport = "auto";     // STRATA_TRANSPORT: auto | shm | tcp
+  std::string socketIfname;           // STRATA_SOCKET_IFNAME: NCCL syntax (prefix, ^exclude, =exact)
+  int socketStreams = 2;              // STRATA_SOCKET_NSTREAMS: TCP streams per peer
+  int64_t socketSplitBytes = 262144;  // STRATA_SOCKET_SPLIT_BYTES: smallest message split over streams
+  std::string algo;                   // STRATA_ALGO: forced algorithm(s)
+  int64_t shmRingBytes = 4 << 20;     // STRATA_BUFFSIZE: bytes of each shared-memory FIFO
+
+  // The variables that were set, name -> value, for the INFO banner.
+  std::vector<std::pair<std::string, std::string>> setVariables;
+
+  static Params fromEnvironment();
+};
+
+// What a launcher put in the environment. Read by strataCommInitFromEnv.
+struct LaunchEnvironment {
+  std::optional<int> rank;             // STRATA_RANK, OMPI_COMM_WORLD_RANK, SLURM_PROCID, RANK
+  std::optional<int> nranks;           // STRATA_NRANKS, OMPI_COMM_WORLD_SIZE, SLURM_NTASKS, WORLD_SIZE
+  std::string source;                  // "strata-run", "mpirun", "slurm", "torchrun"
+  std::string uniqueIdHex;             // STRATA_UNIQUE_ID (strata-run)
+  std::string masterAddr;              // MASTER_ADDR
+  std::string masterPort;              // MASTER_PORT
+  std::string jobSecret;               // STRATA_JOB_SECRET, else a job id (see README)
+
+  static LaunchEnvironment fromEnvironment();
+};
+
+// Logger settings: STRATA_DEBUG (WARN|INFO|TRACE) and STRATA_DEBUG_SUBSYS (comma list, ^ negates).
+struct DebugSettings {
+  int level = 0;  // 0 none/VERSION, 1 WARN, 2 INFO, 3 TRACE
+  bool versionBanner = false;
+  std::string subsystems;  // raw value
+
+  static DebugSettings fromEnvironment();
+};
+
+// Host identity for transport selection: STRATA_HOSTID overrides (tests emulate several hosts).
+std::string hostIdentityOverride();
+
+}  // namespace strata

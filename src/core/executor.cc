@@ -1,0 +1,186 @@
+#include "core/executor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "common/datatype.h"
+#include "reduce/reduce.h"
+
+namespace strata {
+namespace {
+
+// Reduce in pieces of this many bytes as data arrives, so reduction overlaps the transfer.
+constexpr size_t kReducePieceBytes = 64 * 1024;
+// How often an idle wait looks at deadlines and peer health.
+constexpr auto kPeerCheckInterval = std::chrono::milliseconds(20);
+
+struct ActiveTransfer {
+  const Step* step = nullptr;
+  TransferRequest request;
+  size_t reduced = 0;        // RecvReduce: bytes already folded into dst
+  int predecessor = -1;      // earlier transfer on the same peer and direction
+  bool finished = false;
+};
+
+std::byte* resolve(const ExecutionContext& c, const BufferSlice& slice) {
+  return c.buffers[slice.buffer] + slice.offset;
+}
+
+std::string describeWait(const ExecutionContext& c, const ActiveTransfer& t) {
+  const Step& s = *t.step;
+  const char* verb = s.kind == StepKind::Send ? "send" : "receive";
+  return std::string(verb) + " " + std::to_string(s.bytes) + " bytes " +
+         (s.kind == StepKind::Send ? "to" : "from") + " rank " + std::to_string(s.peer) + " (" +
+         std::to_string(t.request.done) + " done, over " + c.connections[s.peer]->kind() + ")";
+}
+
+class StageRunner {
+ public:
+  StageRunner(ExecutionContext& context, const Plan& plan, size_t stageIndex)
+      : c_(context), plan_(plan), stageIndex_(stageIndex) {}
+
+  Status run(const Stage& stage) {
+    runLocalCopies(stage);
+    STRATA_RETURN_IF_ERROR(prepareTransfers(stage));
+    return progressUntilDone();
+  }
+
+ private:
+  void runLocalCopies(const Stage& stage) {
+    for (const Step& step : stage.steps) {
+      if (step.kind != StepKind::Copy) continue;
+      std::byte* dst = resolve(c_, step.dst);
+      const std::byte* src = resolve(c_, step.src);
+      if (dst != src) std::memmove(dst, src, step.bytes);
+    }
+  }
+
+  Status prepareTransfers(const Stage& stage) {
+    size_t stagingBytes = 0;
+    for (const Step& step : stage.steps) {
+      if (step.kind == StepKind::RecvReduce) stagingBytes += step.bytes;
+    }
+    if (c_.staging->size() < stagingBytes) c_.staging->resize(stagingBytes);
+    std::byte* staging = c_.staging->data();
+    transfers_.clear();
+    int nranks = static_cast<int>(c_.connections.size());
+    lastOnChannel_.assign(static_cast<size_t>(2 * nranks), -1);
+    for (const Step& step : stage.steps) {
+      if (step.kind == StepKind::Copy) continue;
+      if (step.peer < 0 || step.peer >= nranks || c_.connections[step.peer] == nullptr) {
+        return internalError("plan names peer " + std::to_string(step.peer) + " with no connection");
+      }
+      ActiveTransfer t;
+      t.step = &step;
+      t.request.bytes = step.bytes;
+      switch (step.kind) {
+        case StepKind::Send: t.request.data = resolve(c_, step.src); break;
+        case StepKind::Recv: t.request.data = resolve(c_, step.dst); break;
+        case StepKind::RecvReduce:
+          t.request.data = staging;
+          staging += step.bytes;
+          break;
+        case StepKind::Copy: break;
+      }
+      size_t channel = static_cast<size_t>(2 * step.peer + (step.kind == StepKind::Send ? 1 : 0));
+      t.predecessor = lastOnChannel_[channel];
+      lastOnChannel_[channel] = static_cast<int>(transfers_.size());
+      transfers_.push_back(t);
+    }
+    return Status::ok();
+  }
+
+  // Folds newly arrived whole elements of a receive-and-reduce into its destination.
+  void foldArrived(ActiveTransfer& t, bool force) {
+    size_t elementSize = dataTypeSize(c_.dtype);
+    size_t ready = t.request.done / elementSize * elementSize;
+    if (ready == t.reduced || (!force && ready - t.reduced < kReducePieceBytes && ready != t.request.bytes)) return;
+    const Step& s = *t.step;
+    reduceBuffers(resolve(c_, s.dst) + t.reduced, resolve(c_, s.src) + t.reduced,
+                  t.request.data + t.reduced, (ready - t.reduced) / elementSize, c_.dtype, c_.op);
+    t.reduced = ready;
+  }
+
+  Status progressUntilDone() {
+    size_t remaining = transfers_.size();
+    Backoff backoff;
+    Deadline deadline(c_.timeoutMs);
+    auto nextCheck = Clock::now() + kPeerCheckInterval;
+    while (remaining > 0) {
+      bool progressed = false;
+      for (ActiveTransfer& t : transfers_) {
+        if (t.finished) continue;
+        if (t.predecessor >= 0 && !transfers_[t.predecessor].finished) continue;
+        Connection* connection = c_.connections[t.step->peer];
+        size_t before = t.request.done;
+        Status st = t.step->kind == StepKind::Send ? connection->progressSend(t.request)
+                                                   : connection->progressRecv(t.request);
+        if (!st.isOk()) return failure(st, t);
+        if (t.request.done != before) progressed = true;
+        if (t.step->kind == StepKind::RecvReduce) foldArrived(t, t.request.complete());
+        if (t.request.complete()) {
+          t.finished = true;
+          --remaining;
+          progressed = true;
+        }
+      }
+      if (progressed) {
+        backoff.reset();
+        continue;
+      }
+      backoff.pause();
+      if (backoff.idleRounds() < 64) continue;
+      auto now = Clock::now();
+      if (now < nextCheck) continue;
+      nextCheck = now + kPeerCheckInterval;
+      STRATA_RETURN_IF_ERROR(checkHealth(deadline));
+    }
+    return Status::ok();
+  }
+
+  Status checkHealth(const Deadline& deadline) {
+    const ActiveTransfer* firstWaiting = nullptr;
+    for (const ActiveTransfer& t : transfers_) {
+      if (t.finished) continue;
+      if (firstWaiting == nullptr) firstWaiting = &t;
+      Status st = c_.connections[t.step->peer]->checkPeer();
+      if (!st.isOk()) return failure(st, t);
+    }
+    if (c_.abortFlag != nullptr && c_.abortFlag->load(std::memory_order_relaxed)) {
+      return {strataRemoteError, "communicator was aborted while waiting to " + describeWait(c_, *firstWaiting)};
+    }
+    if (deadline.expired()) {
+      return timeoutError("timed out after " + std::to_string(c_.timeoutMs) + " ms (STRATA_TIMEOUT_MS) in stage " +
+                          std::to_string(stageIndex_ + 1) + "/" + std::to_string(plan_.stages.size()) +
+                          " of " + plan_.algorithm + " waiting to " + describeWait(c_, *firstWaiting) +
+                          "; check that rank " + std::to_string(firstWaiting->step->peer) +
+                          " is alive and issued the same call");
+    }
+    return Status::ok();
+  }
+
+  Status failure(const Status& cause, const ActiveTransfer& t) const {
+    return {cause.code(), "rank " + std::to_string(t.step->peer) + " failed while rank " +
+                              std::to_string(c_.rank) + " was trying to " + describeWait(c_, t) +
+                              " in " + plan_.algorithm + ": " + cause.message()};
+  }
+
+  ExecutionContext& c_;
+  const Plan& plan_;
+  size_t stageIndex_;
+  std::vector<ActiveTransfer> transfers_;
+  std::vector<int> lastOnChannel_;
+};
+
+}  // namespace
+
+Status executePlan(const Plan& plan, ExecutionContext& context) {
+  for (size_t i = 0; i < plan.stages.size(); ++i) {
+    StageRunner runner(context, plan, i);
+    STRATA_RETURN_IF_ERROR(runner.run(plan.stages[i]));
+  }
+  return Status::ok();
+}
+
+}  // namespace strata

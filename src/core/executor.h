@@ -1,0 +1,33 @@
+// Runs a Plan over connections. Stages run in order; inside a stage every transfer is progressed
+// round-robin (only the oldest unfinished message per peer and direction, which is what keeps the
+// byte streams matched), receive-and-reduce folds data in as it arrives, and an idle loop backs
+// off (spin, yield, nap). Every wait has a deadline; an abort flag or a dead peer ends it early.
+#pragma once
+
+#include <strata/strata.h>
+
+#include <atomic>
+#include <cstddef>
+#include <vector>
+
+#include "common/status.h"
+#include "common/wait.h"
+#include "core/plan.h"
+#include "transport.h"
+
+namespace strata {
+
+struct ExecutionContext {
+  int rank = 0;
+  std::vector<Connection*> connections;  // indexed by peer rank; connections[rank] is "self"
+  std::vector<std::byte*> buffers;       // indexed by BufferSlice::buffer
+  strataDataType_t dtype = strataUint8;
+  strataRedOp_t op = strataSum;
+  int64_t timeoutMs = 300000;
+  const std::atomic<bool>* abortFlag = nullptr;
+  std::vector<std::byte>* staging = nullptr;  // grown as needed, reused across calls
+};
+
+Status executePlan(const Plan& plan, ExecutionContext& context);
+
+}  // namespace strata

@@ -1,0 +1,64 @@
+// A Plan is what one rank does for one collective: stages run one after another; inside a stage
+// every step runs concurrently (sends, receives, receive-and-reduce, local copies). Algorithms in
+// src/algorithms produce plans; the executor runs them over connections; tests run them over
+// in-memory connections. Offsets and sizes are in bytes and always whole elements.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+// Buffers a step can name. Index 3 and up are extra caller buffers (grouped send/recv).
+enum : uint16_t { kSendBuffer = 0, kRecvBuffer = 1, kScratchBuffer = 2, kFirstExtraBuffer = 3 };
+
+struct BufferSlice {
+  uint16_t buffer = kSendBuffer;
+  size_t offset = 0;
+};
+
+enum class StepKind : uint8_t {
+  Send,        // send `bytes` of src to peer
+  Recv,        // receive `bytes` from peer into dst
+  RecvReduce,  // dst = src (op) bytes received from peer; dst may equal src
+  Copy,        // dst = src, locally (done first in its stage; never depends on a receive)
+};
+
+struct Step {
+  StepKind kind = StepKind::Send;
+  int peer = -1;
+  BufferSlice dst;
+  BufferSlice src;
+  size_t bytes = 0;
+};
+
+struct Stage {
+  std::vector<Step> steps;
+};
+
+struct Plan {
+  std::string algorithm;
+  std::vector<Stage> stages;
+  size_t scratchBytes = 0;  // bytes of kScratchBuffer the plan uses
+
+  // Builders used by algorithm files. Zero-byte steps are dropped: both sides drop them alike.
+  Stage& newStage() { return stages.emplace_back(); }
+  static void send(Stage& s, int peer, BufferSlice src, size_t bytes) {
+    if (bytes > 0) s.steps.push_back({StepKind::Send, peer, {}, src, bytes});
+  }
+  static void recv(Stage& s, int peer, BufferSlice dst, size_t bytes) {
+    if (bytes > 0) s.steps.push_back({StepKind::Recv, peer, dst, {}, bytes});
+  }
+  static void recvReduce(Stage& s, int peer, BufferSlice dst, BufferSlice src, size_t bytes) {
+    if (bytes > 0) s.steps.push_back({StepKind::RecvReduce, peer, dst, src, bytes});
+  }
+  static void copy(Stage& s, BufferSlice dst, BufferSlice src, size_t bytes) {
+    if (bytes > 0) s.steps.push_back({StepKind::Copy, -1, dst, src, bytes});
+  }
+  // Drops stages left empty (e.g. by zero-byte chunks).
+  void compact();
+};
+
+}  // namespace strata

@@ -1,0 +1,54 @@
+#include "reduce/reduce.h"
+
+namespace strata {
+namespace reduce_generic {
+void reduceKernel(void*, const void*, const void*, size_t, strataDataType_t, strataRedOp_t);
+void divideKernel(void*, size_t, strataDataType_t, int);
+}  // namespace reduce_generic
+#if defined(STRATA_HAVE_AVX2_KERNELS)
+namespace reduce_avx2 {
+void reduceKernel(void*, const void*, const void*, size_t, strataDataType_t, strataRedOp_t);
+void divideKernel(void*, size_t, strataDataType_t, int);
+}  // namespace reduce_avx2
+#endif
+
+namespace {
+
+struct KernelTable {
+  void (*reduce)(void*, const void*, const void*, size_t, strataDataType_t, strataRedOp_t);
+  void (*divide)(void*, size_t, strataDataType_t, int);
+  const char* name;
+};
+
+KernelTable chooseKernels() {
+#if defined(STRATA_HAVE_AVX2_KERNELS)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
+      __builtin_cpu_supports("fma")) {
+    return {reduce_avx2::reduceKernel, reduce_avx2::divideKernel, "avx2"};
+  }
+#endif
+  return {reduce_generic::reduceKernel, reduce_generic::divideKernel, "generic"};
+}
+
+const KernelTable& kernels() {
+  static const KernelTable table = chooseKernels();
+  return table;
+}
+
+}  // namespace
+
+void reduceBuffers(void* dst, const void* a, const void* b, size_t count, strataDataType_t dtype,
+                   strataRedOp_t op) {
+  if (count == 0) return;
+  kernels().reduce(dst, a, b, count, dtype, op);
+}
+
+void divideByCount(void* data, size_t count, strataDataType_t dtype, int divisor) {
+  if (count == 0 || divisor <= 1) return;
+  kernels().divide(data, count, dtype, divisor);
+}
+
+const char* reduceKernelVariant() { return kernels().name; }
+
+}  // namespace strata

@@ -1,0 +1,43 @@
+// STRATA_ALGO parsing and the default size rule.
+#include <gtest/gtest.h>
+
+#include "algorithms/selection.h"
+
+namespace {
+
+strata::CollectiveShape shape(strata::CollectiveKind kind, size_t bytes) {
+  strata::CollectiveShape s;
+  s.kind = kind;
+  s.count = bytes;
+  s.elementSize = 1;
+  return s;
+}
+
+TEST(Selection, DefaultRuleBySize) {
+  auto selector = strata::AlgorithmSelector::parse("");
+  ASSERT_TRUE(selector.ok());
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4).name, "recursive_doubling");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 20), 4).name, "ring");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::Broadcast, 8), 4).name, "chain");
+}
+
+TEST(Selection, ForcedNamesAndPerCollectiveLists) {
+  auto selector = strata::AlgorithmSelector::parse("Ring");
+  ASSERT_TRUE(selector.ok());
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4).name, "ring");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::Broadcast, 8), 4).name, "chain");
+  auto perCollective = strata::AlgorithmSelector::parse("allreduce:recursive-doubling;allgather:ring");
+  ASSERT_TRUE(perCollective.ok());
+  EXPECT_STREQ(perCollective.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 24), 4).name, "recursive_doubling");
+}
+
+TEST(Selection, UnknownNamesAreErrorsThatListTheAlgorithms) {
+  auto bad = strata::AlgorithmSelector::parse("rign");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), strataInvalidArgument);
+  EXPECT_NE(bad.status().message().find("rign"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("recursive_doubling"), std::string::npos);
+  EXPECT_FALSE(strata::AlgorithmSelector::parse("allredcue:ring").ok());
+}
+
+}  // namespace

@@ -1,0 +1,50 @@
+// A Connection made of two byte rings: one we write, one we read. The rings may sit in process
+// memory (threads as ranks in tests, a rank talking to itself) or in POSIX shared memory (shm
+// transport); `PeerLiveness` lets the shm transport notice a peer that died without closing.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "memory/spsc_byte_ring.h"
+#include "transport.h"
+
+namespace strata {
+
+using PeerLiveness = std::function<Status()>;
+
+class RingConnection : public Connection {
+ public:
+  RingConnection(SpscByteRing sendRing, SpscByteRing recvRing, const char* kind,
+                 PeerLiveness liveness = {}, std::shared_ptr<void> keepAlive = {});
+
+  Status progressSend(TransferRequest& request) override;
+  Status progressRecv(TransferRequest& request) override;
+  Status checkPeer() override;
+  void close() override;
+  const char* kind() const override { return kind_; }
+
+ private:
+  SpscByteRing sendRing_;
+  SpscByteRing recvRing_;
+  const char* kind_;
+  PeerLiveness liveness_;
+  std::shared_ptr<void> keepAlive_;  // owns the memory the rings live in
+};
+
+// Two connected endpoints over heap rings: for N ranks as threads in one process.
+struct MemoryConnectionPair {
+  std::unique_ptr<Connection> first;
+  std::unique_ptr<Connection> second;
+};
+MemoryConnectionPair makeMemoryConnectionPair(size_t ringBytes);
+
+// A rank's connection to itself (a send to self is read back by the matching receive).
+std::unique_ptr<Connection> makeSelfConnection(size_t ringBytes);
+
+// A full mesh for `nranks` threads: result[rank][peer].
+std::vector<std::vector<std::unique_ptr<Connection>>> makeMemoryMesh(int nranks, size_t ringBytes);
+
+}  // namespace strata

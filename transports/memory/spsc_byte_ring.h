@@ -1,0 +1,55 @@
+// A single-producer single-consumer byte ring over a region of memory that may be shared between
+// processes (shm transport) or threads (in-memory and self connections). Head and tail count bytes
+// since creation and live on their own cache lines; `closed` lets either side fail the other fast.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace strata {
+
+struct alignas(64) SpscRingHeader {
+  std::atomic<uint64_t> head;  // bytes written by the producer
+  char padHead[56];
+  std::atomic<uint64_t> tail;  // bytes consumed by the consumer
+  char padTail[56];
+  std::atomic<uint32_t> closed;
+  uint32_t magic;
+  uint64_t capacity;
+  char padRest[48];
+};
+static_assert(sizeof(SpscRingHeader) == 192, "ring header layout is shared between processes");
+
+class SpscByteRing {
+ public:
+  static constexpr uint32_t kMagic = 0x52494e47;  // "RING"
+
+  // Bytes needed for a ring of `capacity` data bytes (header included).
+  static size_t regionBytes(size_t capacity) { return sizeof(SpscRingHeader) + capacity; }
+
+  SpscByteRing() = default;
+  // Formats `region` (which must be regionBytes(capacity) long) as an empty ring.
+  static SpscByteRing create(void* region, size_t capacity);
+  // Views an already formatted ring; returns an invalid ring when the magic or size is wrong.
+  static SpscByteRing attach(void* region, size_t regionSize);
+
+  bool valid() const { return header_ != nullptr; }
+  // Producer: copies up to `bytes`; returns how many fit.
+  size_t write(const std::byte* data, size_t bytes);
+  // Consumer: copies out up to `bytes`; returns how many were available.
+  size_t read(std::byte* data, size_t bytes);
+
+  void markClosed() { header_->closed.store(1, std::memory_order_release); }
+  bool isClosed() const { return header_->closed.load(std::memory_order_acquire) != 0; }
+
+ private:
+  SpscRingHeader* header_ = nullptr;
+  std::byte* data_ = nullptr;
+  uint64_t capacity_ = 0;
+  // Each side caches the other side's counter so the common case reads no shared cache line.
+  uint64_t cachedTail_ = 0;
+  uint64_t cachedHead_ = 0;
+};
+
+}  // namespace strata

@@ -1,0 +1,61 @@
+#include "shm/shm_segment.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/errno_text.h"
+
+namespace strata {
+
+ShmSegment::~ShmSegment() {
+  if (owner_) unlink();
+  if (data_ != nullptr) munmap(data_, size_);
+}
+
+void ShmSegment::unlink() {
+  if (owner_ && !unlinked_) {
+    shm_unlink(name_.c_str());
+    unlinked_ = true;
+  }
+}
+
+Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& name, size_t bytes) {
+  int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return systemError("shm_open(" + name + ", create) failed: " + errnoText(errno));
+  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    int err = errno;
+    ::close(fd);
+    shm_unlink(name.c_str());
+    return systemError("ftruncate of shared memory " + name + " to " + std::to_string(bytes) +
+                       " bytes failed: " + errnoText(err) + "; is /dev/shm large enough?");
+  }
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  ::close(fd);
+  if (data == MAP_FAILED) {
+    shm_unlink(name.c_str());
+    return systemError("mmap of shared memory " + name + " failed: " + errnoText(err));
+  }
+  return std::shared_ptr<ShmSegment>(new ShmSegment(name, static_cast<std::byte*>(data), bytes, true));
+}
+
+Result<std::shared_ptr<ShmSegment>> ShmSegment::open(const std::string& name, size_t bytes) {
+  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return systemError("shm_open(" + name + ") failed: " + errnoText(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) != bytes) {
+    ::close(fd);
+    return systemError("shared memory " + name + " has the wrong size (peer from another job?)");
+  }
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  ::close(fd);
+  if (data == MAP_FAILED) return systemError("mmap of shared memory " + name + " failed: " + errnoText(err));
+  return std::shared_ptr<ShmSegment>(new ShmSegment(name, static_cast<std::byte*>(data), bytes, false));
+}
+
+}  // namespace strata

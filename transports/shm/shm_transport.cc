@@ -1,0 +1,59 @@
+#include "shm/shm_transport.h"
+
+#include "memory/ring_connection.h"
+#include "shm/process_liveness.h"
+
+namespace strata {
+
+size_t ShmLayout::slotBytes() const {
+  size_t bytes = SpscByteRing::regionBytes(ringBytes);
+  return (bytes + 4095) / 4096 * 4096;
+}
+
+std::string shmSegmentName(const std::string& tag, int rank) {
+  return "/strata-" + tag + "-" + std::to_string(rank);
+}
+
+Result<std::shared_ptr<ShmSegment>> createInboundSegment(const std::string& tag, int rank,
+                                                         const ShmLayout& layout) {
+  auto segment = ShmSegment::create(shmSegmentName(tag, rank), layout.totalBytes());
+  if (!segment.ok()) return segment.status();
+  for (int sender = 0; sender < layout.nranks; ++sender) {
+    SpscByteRing::create(segment.value()->data() + layout.slotOffset(sender), layout.ringBytes);
+  }
+  return segment;
+}
+
+Result<std::shared_ptr<ShmSegment>> openPeerSegment(const std::string& tag, int peer,
+                                                    const ShmLayout& layout) {
+  return ShmSegment::open(shmSegmentName(tag, peer), layout.totalBytes());
+}
+
+namespace {
+
+// Keeps both mappings alive as long as the connection exists.
+struct SegmentPair {
+  std::shared_ptr<ShmSegment> inbound;
+  std::shared_ptr<ShmSegment> peerInbound;
+};
+
+}  // namespace
+
+std::unique_ptr<Connection> makeShmConnection(int rank, int peer, pid_t peerPid,
+                                              const ShmLayout& layout,
+                                              std::shared_ptr<ShmSegment> inbound,
+                                              std::shared_ptr<ShmSegment> peerInbound) {
+  size_t ringRegion = SpscByteRing::regionBytes(layout.ringBytes);
+  SpscByteRing sendRing = SpscByteRing::attach(peerInbound->data() + layout.slotOffset(rank), ringRegion);
+  SpscByteRing recvRing = SpscByteRing::attach(inbound->data() + layout.slotOffset(peer), ringRegion);
+  if (!sendRing.valid() || !recvRing.valid()) return nullptr;
+  PeerLiveness liveness = [peerPid, peer]() -> Status {
+    if (processIsAlive(peerPid)) return Status::ok();
+    return remoteError("rank " + std::to_string(peer) + " (pid " + std::to_string(peerPid) +
+                       ") has exited");
+  };
+  auto keep = std::make_shared<SegmentPair>(SegmentPair{std::move(inbound), std::move(peerInbound)});
+  return std::make_unique<RingConnection>(sendRing, recvRing, "shm", std::move(liveness), keep);
+}
+
+}  // namespace strata

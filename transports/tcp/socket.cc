@@ -1,0 +1,284 @@
+#include "tcp/socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/errno_text.h"
+
+namespace strata {
+
+uint16_t SocketAddress::port() const {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  return 0;
+}
+
+void SocketAddress::setPort(uint16_t port) {
+  if (family() == AF_INET) reinterpret_cast<sockaddr_in*>(&storage)->sin_port = htons(port);
+  if (family() == AF_INET6) reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port = htons(port);
+}
+
+std::string SocketAddress::toString() const {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (family() == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(port());
+  }
+  if (family() == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, text, sizeof(text));
+    std::string out = "[";
+    out.append(text).append("]:").append(std::to_string(port()));
+    return out;
+  }
+  return "<no address>";
+}
+
+void SocketAddress::pack(uint8_t out[kPackedBytes]) const {
+  std::memset(out, 0, kPackedBytes);
+  uint16_t fam = static_cast<uint16_t>(family());
+  uint16_t p = port();
+  std::memcpy(out, &fam, 2);
+  std::memcpy(out + 2, &p, 2);
+  if (family() == AF_INET) std::memcpy(out + 4, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, 4);
+  if (family() == AF_INET6) std::memcpy(out + 4, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, 16);
+}
+
+Result<SocketAddress> SocketAddress::unpack(const uint8_t in[kPackedBytes]) {
+  uint16_t fam = 0;
+  uint16_t p = 0;
+  std::memcpy(&fam, in, 2);
+  std::memcpy(&p, in + 2, 2);
+  SocketAddress a;
+  if (fam == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&a.storage);
+    sin->sin_family = AF_INET;
+    std::memcpy(&sin->sin_addr, in + 4, 4);
+    a.length = sizeof(sockaddr_in);
+  } else if (fam == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+    sin6->sin6_family = AF_INET6;
+    std::memcpy(&sin6->sin6_addr, in + 4, 16);
+    a.length = sizeof(sockaddr_in6);
+  } else {
+    return invalidArgument("address family " + std::to_string(fam) + " is neither IPv4 nor IPv6");
+  }
+  a.setPort(p);
+  return a;
+}
+
+Result<SocketAddress> resolveAddress(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  if (rc != 0 || list == nullptr) {
+    return systemError("cannot resolve host '" + host + "': " + gai_strerror(rc));
+  }
+  SocketAddress a;
+  std::memcpy(&a.storage, list->ai_addr, list->ai_addrlen);
+  a.length = list->ai_addrlen;
+  a.setPort(port);
+  freeaddrinfo(list);
+  return a;
+}
+
+void Socket::reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Status setNonBlocking(int fd) {
+  int flags = fcntl(fd, F_GETFL, 0);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    return systemError("fcntl(O_NONBLOCK) failed: " + errnoText(errno));
+  }
+  return Status::ok();
+}
+
+void setNoDelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void setBufferSizes(int fd, int bytes) {
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+Result<Socket> listenOn(const SocketAddress& address, SocketAddress* bound) {
+  Socket s(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return systemError("socket() failed: " + errnoText(errno));
+  int one = 1;
+  setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(s.fd(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
+    return systemError("bind(" + address.toString() + ") failed: " + errnoText(errno));
+  }
+  if (::listen(s.fd(), SOMAXCONN) != 0) return systemError("listen() failed: " + errnoText(errno));
+  if (bound != nullptr) {
+    *bound = address;
+    bound->length = sizeof(bound->storage);
+    getsockname(s.fd(), reinterpret_cast<sockaddr*>(&bound->storage), &bound->length);
+  }
+  STRATA_RETURN_IF_ERROR(setNonBlocking(s.fd()));
+  return s;
+}
+
+Result<Socket> connectWithRetry(const SocketAddress& address, const Deadline& deadline) {
+  int lastError = 0;
+  Backoff backoff;
+  while (true) {
+    Socket s(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s.valid()) return systemError("socket() failed: " + errnoText(errno));
+    if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) == 0) {
+      setNoDelay(s.fd());
+      return s;
+    }
+    lastError = errno;
+    bool retryable = lastError == ECONNREFUSED || lastError == ENETUNREACH ||
+                     lastError == EHOSTUNREACH || lastError == ETIMEDOUT || lastError == EAGAIN ||
+                     lastError == EINTR;
+    if (!retryable) break;
+    if (deadline.expired()) {
+      return timeoutError("connect to " + address.toString() + " timed out after " +
+                          std::to_string(deadline.timeoutMs()) + " ms: " + errnoText(lastError));
+    }
+    timespec nap{0, 10 * 1000 * 1000};
+    nanosleep(&nap, nullptr);
+  }
+  return systemError("connect to " + address.toString() + " failed: " + errnoText(lastError));
+}
+
+Result<Socket> acceptPending(int listenFd) {
+  int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) {
+      return Socket();
+    }
+    return systemError("accept() failed: " + errnoText(errno));
+  }
+  setNoDelay(fd);
+  return Socket(fd);
+}
+
+namespace {
+
+Status waitReady(int fd, short events, const Deadline& deadline, const char* what) {
+  pollfd p{fd, events, 0};
+  int left = static_cast<int>(deadline.remainingMs());
+  if (left <= 0) return timeoutError(std::string(what) + " timed out");
+  int rc = ::poll(&p, 1, left < 100 ? left : 100);
+  if (rc < 0 && errno != EINTR) return systemError(std::string("poll() failed: ") + errnoText(errno));
+  return Status::ok();
+}
+
+}  // namespace
+
+Status sendAll(int fd, const void* data, size_t bytes, const Deadline& deadline) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  size_t done = 0;
+  while (done < bytes) {
+    ssize_t n = ::send(fd, p + done, bytes - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      return remoteError("send failed: " + errnoText(errno));
+    }
+    STRATA_RETURN_IF_ERROR(waitReady(fd, POLLOUT, deadline, "send"));
+  }
+  return Status::ok();
+}
+
+Status recvAll(int fd, void* data, size_t bytes, const Deadline& deadline) {
+  auto* p = static_cast<uint8_t*>(data);
+  size_t done = 0;
+  while (done < bytes) {
+    ssize_t n = ::recv(fd, p + done, bytes - done, MSG_DONTWAIT);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) return remoteError("connection closed by the other side");
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      return remoteError("recv failed: " + errnoText(errno));
+    }
+    STRATA_RETURN_IF_ERROR(waitReady(fd, POLLIN, deadline, "receive"));
+  }
+  return Status::ok();
+}
+
+bool interfaceNameMatches(const std::string& spec, const std::string& name) {
+  std::string list = spec;
+  bool exclude = false;
+  bool exact = false;
+  if (!list.empty() && list[0] == '^') {
+    exclude = true;
+    list = list.substr(1);
+  }
+  if (!list.empty() && list[0] == '=') {
+    exact = true;
+    list = list.substr(1);
+  }
+  bool matched = false;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    std::string item = list.substr(start, end - start);
+    if (!item.empty()) {
+      matched |= exact ? name == item : name.compare(0, item.size(), item) == 0;
+    }
+    start = end + 1;
+  }
+  return exclude ? !matched : matched;
+}
+
+Result<InterfaceAddress> chooseInterface(const std::string& spec) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return systemError("getifaddrs() failed: " + errnoText(errno));
+  const std::string defaultSpec = "^lo,docker,virbr";
+  InterfaceAddress chosen;
+  InterfaceAddress loopback;
+  bool found = false;
+  bool haveLoopback = false;
+  for (ifaddrs* it = list; it != nullptr && !found; it = it->ifa_next) {
+    if (it->ifa_addr == nullptr || !(it->ifa_flags & IFF_UP)) continue;
+    int family = it->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    if (family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(it->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;  // needs a scope id; skip
+    }
+    InterfaceAddress candidate;
+    candidate.name = it->ifa_name;
+    candidate.address.length = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    std::memcpy(&candidate.address.storage, it->ifa_addr, candidate.address.length);
+    candidate.address.setPort(0);
+    if (!haveLoopback && spec.empty() && candidate.name == "lo" && family == AF_INET) {
+      loopback = candidate;
+      haveLoopback = true;
+    }
+    if (interfaceNameMatches(spec.empty() ? defaultSpec : spec, candidate.name)) {
+      chosen = candidate;
+      found = true;
+    }
+  }
+  freeifaddrs(list);
+  if (found) return chosen;
+  if (haveLoopback) return loopback;
+  return systemError("no network interface matches STRATA_SOCKET_IFNAME='" + spec +
+                     "'; list the interfaces with 'ip addr' and set STRATA_SOCKET_IFNAME");
+}
+
+}  // namespace strata

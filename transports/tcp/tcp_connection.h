@@ -1,0 +1,32 @@
+// The tcp transport's Connection: several sockets ("streams") to one peer. A message at least
+// `splitBytes` long is cut into equal contiguous parts, part i travelling on stream i, so one large
+// message uses several cores' worth of kernel TCP work; smaller messages use stream 0 alone. Both
+// sides know the message length (the receive matches the send), so they cut identically.
+#pragma once
+
+#include <vector>
+
+#include "tcp/socket.h"
+#include "transport.h"
+
+namespace strata {
+
+class TcpConnection : public Connection {
+ public:
+  TcpConnection(std::vector<Socket> streams, size_t splitBytes);
+
+  Status progressSend(TransferRequest& request) override;
+  Status progressRecv(TransferRequest& request) override;
+  void close() override;
+  const char* kind() const override { return "tcp"; }
+
+ private:
+  // The byte range of `request` that stream `stream` carries.
+  void streamRange(const TransferRequest& request, int stream, size_t* begin, size_t* end) const;
+  int streamsFor(const TransferRequest& request) const;
+
+  std::vector<Socket> streams_;
+  size_t splitBytes_;
+};
+
+}  // namespace strata

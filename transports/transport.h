@@ -1,0 +1,49 @@
+// The message capability every transport offers: an ordered, reliable byte stream to one peer,
+// progressed without blocking. Its shape mirrors ncclNet (post, then test until done) so the NCCL
+// net plugin stays a thin adapter.
+//
+// Ordering contract: per connection and direction, messages complete in the order they are
+// progressed, and a receive of N bytes matches a send of N bytes. The executor only progresses the
+// oldest unfinished message of each direction, so "head of line" is the whole protocol.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "common/status.h"
+
+namespace strata {
+
+constexpr int kMaxStreamsPerPeer = 16;
+
+// One message in one direction; `done` grows to `bytes`.
+struct TransferRequest {
+  std::byte* data = nullptr;
+  size_t bytes = 0;
+  size_t done = 0;
+  // Per-stream progress for transports that split a message over several streams.
+  size_t streamDone[kMaxStreamsPerPeer] = {};
+  bool complete() const { return done == bytes; }
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  // Move as much of the message as possible right now. Never blocks. An error means the peer is
+  // gone, closed the connection, or sent something malformed.
+  virtual Status progressSend(TransferRequest& request) = 0;
+  virtual Status progressRecv(TransferRequest& request) = 0;
+
+  // Called by waiters that made no progress for a while: an error if the peer is known dead.
+  virtual Status checkPeer() { return Status::ok(); }
+
+  // Make every current and future wait of the peer on this connection fail promptly (abort).
+  virtual void close() = 0;
+
+  // "shm", "tcp", "memory", "self": for logs and error messages.
+  virtual const char* kind() const = 0;
+};
+
+}  // namespace strata
