@@ -22,6 +22,9 @@ struct TransferRequest {
   std::byte* data = nullptr;
   size_t bytes = 0;
   size_t done = 0;
+  // Bytes that have arrived without gaps from the start (a split message fills several ranges at
+  // once); what a receive-and-reduce may already fold in.
+  size_t contiguous = 0;
   // Per-stream progress for transports that split a message over several streams.
   size_t streamDone[kMaxStreamsPerPeer] = {};
   bool complete() const { return done == bytes; }

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 #include "common/params.h"
@@ -18,11 +17,21 @@ struct LogState {
   std::atomic<unsigned> subsystemMask{~0u};
 };
 
+unsigned parseSubsystemMask(const std::string& text);
+
+void applySettings(LogState& s) {
+  DebugSettings settings = DebugSettings::fromEnvironment();
+  s.level.store(settings.level);
+  s.subsystemMask.store(parseSubsystemMask(settings.subsystems));
+}
+
 LogState& state() {
-  static LogState s;
-  static std::once_flag once;
-  std::call_once(once, [] { reloadLogSettings(); });
-  return s;
+  static LogState* s = [] {
+    auto* fresh = new LogState();  // never destroyed: logging may run during static destruction
+    applySettings(*fresh);
+    return fresh;
+  }();
+  return *s;
 }
 
 thread_local int tlsLogRank = -1;
@@ -61,12 +70,7 @@ unsigned parseSubsystemMask(const std::string& text) {
 
 }  // namespace
 
-void reloadLogSettings() {
-  DebugSettings settings = DebugSettings::fromEnvironment();
-  LogState& s = state();
-  s.level.store(settings.level);
-  s.subsystemMask.store(parseSubsystemMask(settings.subsystems));
-}
+void reloadLogSettings() { applySettings(state()); }
 
 bool logEnabled(LogLevel level, LogSubsystem subsystem) {
   LogState& s = state();

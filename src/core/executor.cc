@@ -94,7 +94,7 @@ class StageRunner {
   // Folds newly arrived whole elements of a receive-and-reduce into its destination.
   void foldArrived(ActiveTransfer& t, bool force) {
     size_t elementSize = dataTypeSize(c_.dtype);
-    size_t ready = t.request.done / elementSize * elementSize;
+    size_t ready = t.request.contiguous / elementSize * elementSize;
     if (ready == t.reduced || (!force && ready - t.reduced < kReducePieceBytes && ready != t.request.bytes)) return;
     const Step& s = *t.step;
     reduceBuffers(resolve(c_, s.dst) + t.reduced, resolve(c_, s.src) + t.reduced,

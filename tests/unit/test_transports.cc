@@ -39,6 +39,7 @@ void exchange(Connection& a, Connection& b, const std::vector<size_t>& sizes) {
       ASSERT_TRUE(b.progressRecv(recvB).isOk());
       ASSERT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20)) << bytes;
     }
+    ASSERT_EQ(recvA.contiguous, bytes);
     ASSERT_EQ(inA, outB) << bytes;
     ASSERT_EQ(inB, outA) << bytes;
   }

@@ -18,6 +18,7 @@ Status RingConnection::progressSend(TransferRequest& request) {
 Status RingConnection::progressRecv(TransferRequest& request) {
   size_t n = recvRing_.read(request.data + request.done, request.bytes - request.done);
   request.done += n;
+  request.contiguous = request.done;
   // Data written before the peer closed is still delivered; only an empty closed ring is an error.
   if (n == 0 && !request.complete() && recvRing_.isClosed()) {
     return remoteError("peer closed the connection");

@@ -64,6 +64,15 @@ Status TcpConnection::progressRecv(TransferRequest& request) {
       return remoteError("tcp receive failed: " + errnoText(errno));
     }
   }
+  // The gap-free prefix: whole parts in stream order, then the first unfinished part's progress.
+  request.contiguous = 0;
+  for (int s = 0; s < parts; ++s) {
+    size_t begin;
+    size_t end;
+    streamRange(request, s, &begin, &end);
+    request.contiguous = begin + request.streamDone[s];
+    if (begin + request.streamDone[s] < end) break;
+  }
   return Status::ok();
 }
 

@@ -1,0 +1,181 @@
+// C entry points for versions, errors and communicator lifecycle.
+#include <cstring>
+
+#include "api/group_state.h"
+#include "api/handles.h"
+#include "common/log.h"
+#include "common/params.h"
+#include "core/bootstrap.h"
+#include "core/env_init.h"
+
+using strata::Status;
+using strata::api::report;
+
+namespace {
+
+strataResult_t initCommunicator(strataComm_t* comm, int nranks, const strataUniqueId& id, int rank,
+                                const strataConfig_t* config, const char* function) {
+  if (comm == nullptr) return report(strata::invalidArgument(std::string(function) + ": comm (output pointer) is NULL"));
+  *comm = nullptr;
+  if (nranks < 1) return report(strata::invalidArgument(std::string(function) + ": nranks=" + std::to_string(nranks) + " must be at least 1"));
+  if (rank < 0 || rank >= nranks) {
+    return report(strata::invalidArgument(std::string(function) + ": rank=" + std::to_string(rank) +
+                                          " is outside [0, nranks=" + std::to_string(nranks) + ")"));
+  }
+  if (strata::api::groupDepth() > 0) {
+    return report(strata::invalidUsage(std::string(function) + " inside strataGroupStart/End is not supported"));
+  }
+  if (config != nullptr) {
+    if (config->magic != STRATA_CONFIG_MAGIC || config->size < offsetof(strataConfig_t, commName) + sizeof(char*)) {
+      return report(strata::invalidArgument(std::string(function) +
+                                            ": config was not initialised with STRATA_CONFIG_INITIALIZER (bad magic or size)"));
+    }
+    if (config->blocking == 0) {
+      return report(strata::invalidArgument(std::string(function) +
+                                            ": config.blocking=0 (non-blocking communicators) is not supported yet"));
+    }
+  }
+  auto created = strata::Communicator::create(id, nranks, rank, config);
+  if (!created.ok()) return report(created.status().withContext(std::string(function) + ": "));
+  auto* handle = new strataComm{std::move(created.value())};
+  strata::api::registerComm(handle);
+  *comm = handle;
+  return strataSuccess;
+}
+
+}  // namespace
+
+extern "C" {
+
+strataResult_t strataGetVersion(int* version) {
+  if (version == nullptr) return report(strata::invalidArgument("strataGetVersion: version is NULL"));
+  *version = STRATA_VERSION_CODE;
+  return strataSuccess;
+}
+
+const char* strataGetErrorString(strataResult_t result) {
+  switch (result) {
+    case strataSuccess: return "no error";
+    case strataUnhandledCudaError: return "unhandled cuda error (run with STRATA_DEBUG=INFO for details)";
+    case strataSystemError: return "unhandled system error (run with STRATA_DEBUG=INFO for details)";
+    case strataInternalError: return "internal error - please report this issue to the Strata developers";
+    case strataInvalidArgument: return "invalid argument (run with STRATA_DEBUG=WARN for details)";
+    case strataInvalidUsage: return "invalid usage (run with STRATA_DEBUG=WARN for details)";
+    case strataRemoteError: return "remote process exited or there was a network error";
+    case strataInProgress: return "Strata operation in progress";
+    case strataTimeout: return "a wait timed out (STRATA_TIMEOUT_MS)";
+    default: return "unknown result code";
+  }
+}
+
+const char* strataGetLastError(strataComm_t comm) {
+  if (comm != nullptr && strata::api::liveComm(comm, "strataGetLastError").ok()) {
+    // Per-communicator text lives in thread-local storage so the pointer stays valid.
+    static thread_local std::string text;
+    text = comm->impl->lastError();
+    if (!text.empty()) return text.c_str();
+  }
+  return strata::api::threadLastError();
+}
+
+strataResult_t strataCommGetAsyncError(strataComm_t comm, strataResult_t* asyncError) {
+  auto live = strata::api::liveComm(comm, "strataCommGetAsyncError");
+  if (!live.ok()) return report(live.status());
+  if (asyncError == nullptr) return report(strata::invalidArgument("strataCommGetAsyncError: asyncError is NULL"));
+  *asyncError = live.value()->asyncError();
+  return strataSuccess;
+}
+
+strataResult_t strataGetUniqueId(strataUniqueId* uniqueId) {
+  STRATA_API_BEGIN
+  if (uniqueId == nullptr) return report(strata::invalidArgument("strataGetUniqueId: uniqueId is NULL"));
+  strata::Params params = strata::Params::fromEnvironment();
+  auto interface = strata::chooseInterface(params.socketIfname);
+  if (!interface.ok()) return report(interface.status().withContext("strataGetUniqueId: "));
+  auto secret = strata::randomSecret();
+  if (!secret.ok()) return report(secret.status());
+  auto id = strata::startBootstrapRoot(interface.value().address, secret.value(), params.timeoutMs);
+  if (!id.ok()) return report(id.status().withContext("strataGetUniqueId: "));
+  *uniqueId = id.value();
+  STRATA_INFO(Init, "bootstrap root listening on %s (%s)", interface.value().address.toString().c_str(),
+              interface.value().name.c_str());
+  return strataSuccess;
+  STRATA_API_END
+}
+
+strataResult_t strataCommInitRank(strataComm_t* comm, int nranks, strataUniqueId commId, int rank) {
+  STRATA_API_BEGIN
+  return initCommunicator(comm, nranks, commId, rank, nullptr, "strataCommInitRank");
+  STRATA_API_END
+}
+
+strataResult_t strataCommInitRankConfig(strataComm_t* comm, int nranks, strataUniqueId commId, int rank,
+                                        strataConfig_t* config) {
+  STRATA_API_BEGIN
+  return initCommunicator(comm, nranks, commId, rank, config, "strataCommInitRankConfig");
+  STRATA_API_END
+}
+
+strataResult_t strataCommInitFromEnv(strataComm_t* comm) {
+  STRATA_API_BEGIN
+  if (comm == nullptr) return report(strata::invalidArgument("strataCommInitFromEnv: comm (output pointer) is NULL"));
+  *comm = nullptr;
+  auto launch = strata::launchFromEnvironment();
+  if (!launch.ok()) return report(launch.status().withContext("strataCommInitFromEnv: "));
+  STRATA_INFO(Init, "launched by %s as rank %d of %d", launch.value().source.c_str(), launch.value().rank,
+              launch.value().nranks);
+  return initCommunicator(comm, launch.value().nranks, launch.value().id, launch.value().rank, nullptr,
+                          "strataCommInitFromEnv");
+  STRATA_API_END
+}
+
+strataResult_t strataCommFinalize(strataComm_t comm) {
+  auto live = strata::api::liveComm(comm, "strataCommFinalize");
+  if (!live.ok()) return report(live.status());
+  live.value()->waitForPending();
+  return live.value()->asyncError();
+}
+
+strataResult_t strataCommDestroy(strataComm_t comm) {
+  STRATA_API_BEGIN
+  if (comm == nullptr) return strataSuccess;  // as free(NULL)
+  auto live = strata::api::liveComm(comm, "strataCommDestroy");
+  if (!live.ok()) return report(live.status());
+  if (strata::api::groupHasOperationsFor(live.value())) {
+    return report(strata::invalidUsage("strataCommDestroy: the open group still holds operations on this comm"));
+  }
+  strata::api::unregisterComm(comm);
+  delete comm;
+  return strataSuccess;
+  STRATA_API_END
+}
+
+strataResult_t strataCommAbort(strataComm_t comm) {
+  STRATA_API_BEGIN
+  if (comm == nullptr) return strataSuccess;
+  auto live = strata::api::liveComm(comm, "strataCommAbort");
+  if (!live.ok()) return report(live.status());
+  strata::api::unregisterComm(comm);
+  live.value()->abort();  // running and queued operations fail fast from here on
+  delete comm;
+  return strataSuccess;
+  STRATA_API_END
+}
+
+strataResult_t strataCommCount(const strataComm_t comm, int* count) {
+  auto live = strata::api::liveComm(comm, "strataCommCount");
+  if (!live.ok()) return report(live.status());
+  if (count == nullptr) return report(strata::invalidArgument("strataCommCount: count is NULL"));
+  *count = live.value()->nranks();
+  return strataSuccess;
+}
+
+strataResult_t strataCommUserRank(const strataComm_t comm, int* rank) {
+  auto live = strata::api::liveComm(comm, "strataCommUserRank");
+  if (!live.ok()) return report(live.status());
+  if (rank == nullptr) return report(strata::invalidArgument("strataCommUserRank: rank is NULL"));
+  *rank = live.value()->rank();
+  return strataSuccess;
+}
+
+}  // extern "C"

@@ -1,0 +1,117 @@
+#include <map>
+#include <vector>
+
+#include "api/group_state.h"
+#include "api/handles.h"
+
+namespace strata::api {
+namespace {
+
+struct QueuedOperation {
+  Communicator* comm;
+  HostStream* stream;
+  Operation operation;
+};
+
+struct GroupState {
+  int depth = 0;
+  std::vector<QueuedOperation> queued;
+};
+
+thread_local GroupState tlsGroup;
+
+Status runBatch(Communicator* comm, const std::vector<Operation>& operations) {
+  std::vector<PointToPointCall> pointToPoint;
+  for (const Operation& op : operations) {
+    if (const auto* collective = std::get_if<CollectiveCall>(&op)) {
+      STRATA_RETURN_IF_ERROR(comm->runCollective(*collective));
+    } else {
+      pointToPoint.push_back(std::get<PointToPointCall>(op));
+    }
+  }
+  if (pointToPoint.empty()) return Status::ok();
+  return comm->runPointToPoint(pointToPoint);
+}
+
+// Runs now (NULL stream) or queues on the host stream. The communicator counts the batch as
+// pending until it is finished, so destroy/abort never free it under a running batch.
+strataResult_t dispatch(Communicator* comm, HostStream* stream, std::vector<Operation> operations) {
+  comm->addPending();
+  if (stream == nullptr) {
+    Status status = runBatch(comm, operations);
+    strataResult_t result = report(status, comm);
+    comm->removePending();
+    return result;
+  }
+  stream->enqueue([comm, operations = std::move(operations)]() {
+    Status status = runBatch(comm, operations);
+    if (!status.isOk()) comm->setLastError(status.message());
+    comm->removePending();
+    return status;
+  });
+  return strataSuccess;
+}
+
+}  // namespace
+
+strataResult_t submit(Communicator* comm, HostStream* stream, Operation operation) {
+  if (tlsGroup.depth > 0) {
+    tlsGroup.queued.push_back({comm, stream, std::move(operation)});
+    return strataSuccess;
+  }
+  std::vector<Operation> single;
+  single.push_back(std::move(operation));
+  return dispatch(comm, stream, std::move(single));
+}
+
+int groupDepth() { return tlsGroup.depth; }
+
+bool groupHasOperationsFor(const Communicator* comm) {
+  for (const auto& q : tlsGroup.queued) {
+    if (q.comm == comm) return true;
+  }
+  return false;
+}
+
+strataResult_t groupStart() {
+  ++tlsGroup.depth;
+  return strataSuccess;
+}
+
+strataResult_t groupEnd() {
+  if (tlsGroup.depth == 0) {
+    return report(invalidUsage("strataGroupEnd without a matching strataGroupStart"));
+  }
+  if (--tlsGroup.depth > 0) return strataSuccess;
+  std::vector<QueuedOperation> queued = std::move(tlsGroup.queued);
+  tlsGroup.queued.clear();
+  // Per communicator, in order of first appearance.
+  std::vector<Communicator*> order;
+  std::map<Communicator*, std::vector<Operation>> batches;
+  std::map<Communicator*, HostStream*> streamOf;
+  for (auto& q : queued) {
+    auto it = streamOf.find(q.comm);
+    if (it == streamOf.end()) {
+      order.push_back(q.comm);
+      streamOf[q.comm] = q.stream;
+    } else if (it->second != q.stream) {
+      return report(invalidUsage("strataGroupEnd: operations on one communicator (rank " + std::to_string(q.comm->rank()) +
+                                 ") used different streams inside one group; use one stream per communicator per group"),
+                    q.comm);
+    }
+    batches[q.comm].push_back(std::move(q.operation));
+  }
+  strataResult_t first = strataSuccess;
+  for (Communicator* comm : order) {
+    strataResult_t result = dispatch(comm, streamOf[comm], std::move(batches[comm]));
+    if (first == strataSuccess) first = result;
+  }
+  return first;
+}
+
+}  // namespace strata::api
+
+extern "C" {
+strataResult_t strataGroupStart(void) { return strata::api::groupStart(); }
+strataResult_t strataGroupEnd(void) { return strata::api::groupEnd(); }
+}

@@ -1,0 +1,33 @@
+// Bootstrap: how ranks that know only the unique id find each other. The root (a thread in the
+// process that called strataGetUniqueId, or in strata-run) accepts one authenticated connection
+// per rank and then serves allgather rounds: every rank sends a blob, every rank gets all blobs in
+// rank order. Communicator init uses a few rounds (addresses, shm readiness) and disconnects.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/unique_id.h"
+#include "tcp/socket.h"
+
+namespace strata {
+
+// Starts a root listening on `address` (port 0: any) in a detached thread that serves exactly one
+// job and exits. The returned id names the bound address.
+Result<strataUniqueId> startBootstrapRoot(const SocketAddress& address, const Secret& secret, int64_t timeoutMs);
+
+class BootstrapClient {
+ public:
+  static Result<BootstrapClient> connect(const UniqueIdContents& id, int rank, int nranks, const Deadline& deadline);
+
+  // Contributes `bytes` (same length on every rank) and returns everyone's, rank-major.
+  Result<std::vector<std::byte>> allgather(const void* data, size_t bytes, const Deadline& deadline);
+
+  void close() { socket_.reset(); }
+
+ private:
+  explicit BootstrapClient(Socket socket) : socket_(std::move(socket)) {}
+  Socket socket_;
+};
+
+}  // namespace strata

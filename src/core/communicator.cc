@@ -1,0 +1,180 @@
+#include "core/communicator.h"
+
+#include <thread>
+
+#include "common/datatype.h"
+#include "common/log.h"
+#include "core/executor.h"
+#include "reduce/reduce.h"
+
+namespace strata {
+namespace {
+
+constexpr size_t kPlanCacheLimit = 512;
+
+bool isReduction(CollectiveKind k) {
+  return k == CollectiveKind::AllReduce || k == CollectiveKind::Reduce || k == CollectiveKind::ReduceScatter;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId& id, int nranks, int rank,
+                                                           const strataConfig_t* config) {
+  std::unique_ptr<Communicator> comm(new Communicator());
+  comm->rank_ = rank;
+  comm->nranks_ = nranks;
+  comm->params_ = Params::fromEnvironment();
+  if (config != nullptr) {
+    if (config->timeoutMs != STRATA_CONFIG_UNDEF_INT && config->timeoutMs > 0) comm->params_.timeoutMs = config->timeoutMs;
+    if (config->commName != nullptr) comm->name_ = config->commName;
+  }
+  auto selector = AlgorithmSelector::parse(comm->params_.algo);
+  if (!selector.ok()) return selector.status();
+  comm->selector_ = selector.value();
+  auto contents = decodeUniqueId(id);
+  if (!contents.ok()) return contents.status();
+
+  setLogRank(rank);
+  Deadline deadline(comm->params_.timeoutMs);
+  auto bootstrap = BootstrapClient::connect(contents.value(), rank, nranks, deadline);
+  if (!bootstrap.ok()) return bootstrap.status();
+  auto wiring = wireCommunicator(bootstrap.value(), contents.value(), rank, nranks, comm->params_, deadline);
+  bootstrap.value().close();
+  if (!wiring.ok()) return wiring.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");
+  comm->peers_ = std::move(wiring.value().peers);
+  comm->connections_ = std::move(wiring.value().connections);
+  for (auto& c : comm->connections_) comm->connectionViews_.push_back(c.get());
+  comm->logBanner();
+  return comm;
+}
+
+Communicator::~Communicator() {
+  waitForPending();
+  std::lock_guard<std::mutex> lock(executionMutex_);
+  connections_.clear();
+}
+
+void Communicator::logBanner() const {
+  if (!logEnabled(LogLevel::Info, LogSubsystem::Init)) return;
+  STRATA_INFO(Init, "Strata %d.%d.%d rank %d of %d%s%s on %s (pid %d), reduction kernels: %s", STRATA_MAJOR,
+              STRATA_MINOR, STRATA_PATCH, rank_, nranks_, name_.empty() ? "" : ", comm ", name_.c_str(),
+              peers_[rank_].hostname.c_str(), static_cast<int>(peers_[rank_].pid), reduceKernelVariant());
+  for (int peer = 0; peer < nranks_; ++peer) {
+    STRATA_INFO(Init, "peer %d on host %s via %s", peer, peers_[peer].hostname.c_str(), connections_[peer]->kind());
+  }
+  for (const auto& [name, value] : params_.setVariables) {
+    STRATA_INFO(Env, "%s=%s", name.c_str(), value.c_str());
+  }
+  STRATA_INFO(Env, "in effect: STRATA_TIMEOUT_MS=%lld STRATA_TRANSPORT=%s STRATA_SOCKET_NSTREAMS=%d STRATA_BUFFSIZE=%lld",
+              static_cast<long long>(params_.timeoutMs), params_.transport.c_str(), params_.socketStreams,
+              static_cast<long long>(params_.shmRingBytes));
+}
+
+Status Communicator::checkUsable() const {
+  if (aborted_.load()) return invalidUsage("communicator was aborted; destroy it and create a new one");
+  strataResult_t previous = asyncError_.load();
+  if (previous != strataSuccess) {
+    return {previous, "communicator had a fatal error earlier (" + lastError() + "); destroy it and create a new one"};
+  }
+  return Status::ok();
+}
+
+const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
+  const AlgorithmEntry& algorithm = selector_->choose(call.shape, nranks_);
+  if (call.shape.kind == CollectiveKind::AllToAllv) {
+    uncached = algorithm.generate(call.shape, rank_, nranks_);
+    return uncached;
+  }
+  PlanKey key{static_cast<int>(call.shape.kind), call.shape.count, call.shape.elementSize, call.shape.root,
+              call.shape.inPlace, algorithm.name};
+  auto it = planCache_.find(key);
+  if (it != planCache_.end()) return it->second;
+  if (planCache_.size() >= kPlanCacheLimit) planCache_.clear();
+  return planCache_.emplace(key, algorithm.generate(call.shape, rank_, nranks_)).first->second;
+}
+
+Status Communicator::execute(const Plan& plan, std::vector<std::byte*> buffers, strataDataType_t dtype,
+                             strataRedOp_t op) {
+  if (scratch_.size() < plan.scratchBytes) scratch_.resize(plan.scratchBytes);
+  buffers[kScratchBuffer] = scratch_.data();
+  ExecutionContext context;
+  context.rank = rank_;
+  context.connections = connectionViews_;
+  context.buffers = std::move(buffers);
+  context.dtype = dtype;
+  context.op = op;
+  context.timeoutMs = params_.timeoutMs;
+  context.abortFlag = &aborted_;
+  context.staging = &staging_;
+  STRATA_TRACE(Coll, "running %s: %zu stages", plan.algorithm.c_str(), plan.stages.size());
+  Status status = executePlan(plan, context);
+  if (!status.isOk()) {
+    recordError(status);
+    // Tell every peer now, so nobody waits for the timeout on a rank that already gave up.
+    for (auto& c : connections_) c->close();
+  }
+  return status;
+}
+
+Status Communicator::runCollective(const CollectiveCall& call) {
+  std::lock_guard<std::mutex> lock(executionMutex_);
+  STRATA_RETURN_IF_ERROR(checkUsable());
+  Plan uncached;
+  const Plan& plan = planFor(call, uncached);
+  std::vector<std::byte*> buffers = {static_cast<std::byte*>(const_cast<void*>(call.send)),
+                                     static_cast<std::byte*>(call.recv), nullptr};
+  STRATA_RETURN_IF_ERROR(execute(plan, std::move(buffers), call.dtype, call.op));
+  if (call.op == strataAvg && isReduction(call.shape.kind)) {
+    bool hasResult = call.shape.kind != CollectiveKind::Reduce || rank_ == call.shape.root;
+    if (hasResult) divideByCount(call.recv, call.shape.count, call.dtype, nranks_);
+  }
+  return Status::ok();
+}
+
+Status Communicator::runPointToPoint(const std::vector<PointToPointCall>& calls) {
+  std::lock_guard<std::mutex> lock(executionMutex_);
+  STRATA_RETURN_IF_ERROR(checkUsable());
+  Plan plan;
+  plan.algorithm = "grouped send/recv";
+  Stage& stage = plan.newStage();
+  std::vector<std::byte*> buffers = {nullptr, nullptr, nullptr};
+  for (const PointToPointCall& call : calls) {
+    auto index = static_cast<uint16_t>(buffers.size());
+    buffers.push_back(static_cast<std::byte*>(call.buffer));
+    if (call.isSend) {
+      Plan::send(stage, call.peer, {index, 0}, call.bytes);
+    } else {
+      Plan::recv(stage, call.peer, {index, 0}, call.bytes);
+    }
+  }
+  return execute(plan, std::move(buffers), strataUint8, strataSum);
+}
+
+void Communicator::abort() {
+  aborted_.store(true);
+  for (auto& c : connections_) c->close();
+}
+
+void Communicator::recordError(const Status& status) {
+  if (status.isOk() || status.code() == strataInvalidArgument) return;
+  strataResult_t expected = strataSuccess;
+  asyncError_.compare_exchange_strong(expected, status.code());
+  setLastError(status.message());
+  STRATA_WARN(Coll, "%s", status.message().c_str());
+}
+
+std::string Communicator::lastError() const {
+  std::lock_guard<std::mutex> lock(errorMutex_);
+  return lastError_;
+}
+
+void Communicator::setLastError(const std::string& message) {
+  std::lock_guard<std::mutex> lock(errorMutex_);
+  lastError_ = message;
+}
+
+void Communicator::waitForPending() const {
+  while (pendingOps_.load() > 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+}
+
+}  // namespace strata

@@ -1,0 +1,98 @@
+// The communicator: who we are (rank, size, peers and their hosts), how we reach them
+// (connections), how we choose algorithms (selector, plan cache) and what went wrong (error state).
+// Calls run one at a time under `executionMutex_`; abort() may come from any thread.
+#pragma once
+
+#include <strata/strata.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "algorithms/collective.h"
+#include "algorithms/selection.h"
+#include "common/params.h"
+#include "core/connect.h"
+#include "core/unique_id.h"
+
+namespace strata {
+
+struct CollectiveCall {
+  CollectiveShape shape;
+  const void* send = nullptr;
+  void* recv = nullptr;
+  strataDataType_t dtype = strataUint8;
+  strataRedOp_t op = strataSum;
+};
+
+struct PointToPointCall {
+  bool isSend = true;
+  int peer = 0;
+  void* buffer = nullptr;
+  size_t bytes = 0;
+};
+
+class Communicator {
+ public:
+  static Result<std::unique_ptr<Communicator>> create(const strataUniqueId& id, int nranks, int rank,
+                                                      const strataConfig_t* config);
+  ~Communicator();
+
+  int rank() const { return rank_; }
+  int nranks() const { return nranks_; }
+  const Params& params() const { return params_; }
+  const std::vector<PeerInfo>& peers() const { return peers_; }
+
+  Status runCollective(const CollectiveCall& call);
+  // All operations progress together in one stage (grouped send/recv).
+  Status runPointToPoint(const std::vector<PointToPointCall>& calls);
+
+  // Fails pending and future waits here and at the peers; never blocks on the network.
+  void abort();
+
+  // Error state: the first fatal error sticks (NCCL: only InvalidArgument is not fatal).
+  strataResult_t asyncError() const { return asyncError_.load(); }
+  void recordError(const Status& status);
+  std::string lastError() const;
+  void setLastError(const std::string& message);
+
+  // Host-stream operations queued for this communicator; destroy waits for them.
+  void addPending() { pendingOps_.fetch_add(1); }
+  void removePending() { pendingOps_.fetch_sub(1); }
+  void waitForPending() const;
+
+ private:
+  Communicator() = default;
+  Status checkUsable() const;
+  const Plan& planFor(const CollectiveCall& call, Plan& uncached);
+  Status execute(const Plan& plan, std::vector<std::byte*> buffers, strataDataType_t dtype, strataRedOp_t op);
+  void logBanner() const;
+
+  int rank_ = 0;
+  int nranks_ = 0;
+  Params params_;
+  std::string name_;
+  std::optional<AlgorithmSelector> selector_;
+  std::vector<PeerInfo> peers_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<Connection*> connectionViews_;
+
+  std::mutex executionMutex_;
+  using PlanKey = std::tuple<int, size_t, size_t, int, bool, const char*>;
+  std::map<PlanKey, Plan> planCache_;
+  std::vector<std::byte> scratch_;
+  std::vector<std::byte> staging_;
+
+  std::atomic<bool> aborted_{false};
+  std::atomic<strataResult_t> asyncError_{strataSuccess};
+  std::atomic<int> pendingOps_{0};
+  mutable std::mutex errorMutex_;
+  std::string lastError_;
+};
+
+}  // namespace strata

@@ -1,0 +1,36 @@
+// Wiring a communicator: exchange who-is-where through the bootstrap, pick a transport per peer
+// (same host: shm, unless STRATA_TRANSPORT=tcp; else tcp), and open the connections. Every rank
+// runs the same bootstrap rounds whatever its peers, so rounds always match.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/params.h"
+#include "core/bootstrap.h"
+#include "transport.h"
+
+namespace strata {
+
+struct PeerInfo {
+  std::string hostId;     // hostname + boot id, or STRATA_HOSTID
+  std::string hostname;
+  pid_t pid = 0;
+  SocketAddress dataAddress;
+};
+
+struct Wiring {
+  std::vector<PeerInfo> peers;                       // by rank
+  std::vector<std::unique_ptr<Connection>> connections;  // by rank; [rank] is self
+};
+
+// This host's identity as used for transport choice.
+std::string localHostId();
+
+Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdContents& id, int rank, int nranks,
+                                const Params& params, const Deadline& deadline);
+
+}  // namespace strata

@@ -1,0 +1,53 @@
+#include "core/env_init.h"
+
+#include <cstring>
+
+#include "common/params.h"
+#include "core/bootstrap.h"
+#include "core/unique_id.h"
+
+namespace strata {
+
+Result<EnvLaunch> launchFromEnvironment() {
+  LaunchEnvironment env = LaunchEnvironment::fromEnvironment();
+  if (env.source.empty()) {
+    return invalidUsage("strataCommInitFromEnv found no launcher environment: run under strata-run, torchrun "
+                        "(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), Slurm or mpirun with MASTER_ADDR/MASTER_PORT");
+  }
+  if (!env.rank || !env.nranks || *env.nranks <= 0 || *env.rank >= *env.nranks) {
+    return invalidArgument("launcher environment (" + env.source + ") gives no valid rank and size");
+  }
+  EnvLaunch launch;
+  launch.rank = *env.rank;
+  launch.nranks = *env.nranks;
+  launch.source = env.source;
+  if (!env.uniqueIdHex.empty()) {
+    auto id = uniqueIdFromHex(env.uniqueIdHex);
+    if (!id.ok()) return id.status();
+    launch.id = id.value();
+    return launch;
+  }
+  if (env.masterAddr.empty() || env.masterPort.empty()) {
+    return invalidUsage("launched by " + env.source + " without MASTER_ADDR and MASTER_PORT: set them to rank 0's "
+                        "address and a free port (Strata's MPI-broadcast bootstrap is not built yet)");
+  }
+  char* end = nullptr;
+  long port = std::strtol(env.masterPort.c_str(), &end, 10);
+  if (*end != '\0' || port <= 0 || port > 65535) return invalidArgument("MASTER_PORT='" + env.masterPort + "' is not a port");
+  auto root = resolveAddress(env.masterAddr, static_cast<uint16_t>(port));
+  if (!root.ok()) return root.status();
+  Secret secret = secretFromText(env.jobSecret + "|" + env.masterAddr + "|" + env.masterPort);
+  if (launch.rank == 0) {
+    // Rank 0 hosts the root, listening on every address at MASTER_PORT.
+    SocketAddress any = root.value();
+    std::memset(&any.storage, 0, sizeof(any.storage));
+    any.storage.ss_family = static_cast<sa_family_t>(root.value().family());
+    any.setPort(static_cast<uint16_t>(port));
+    auto started = startBootstrapRoot(any, secret, Params::fromEnvironment().timeoutMs);
+    if (!started.ok()) return started.status().withContext("starting the bootstrap root on MASTER_PORT: ");
+  }
+  launch.id = encodeUniqueId({root.value(), secret});
+  return launch;
+}
+
+}  // namespace strata

@@ -1,0 +1,50 @@
+#include "core/host_stream.h"
+
+namespace strata {
+
+HostStream::HostStream() : worker_([this] { workerLoop(); }) {}
+
+HostStream::~HostStream() {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return queue_.empty() && !running_; });
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  worker_.join();
+}
+
+void HostStream::enqueue(std::function<Status()> operation) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(std::move(operation));
+  }
+  changed_.notify_all();
+}
+
+Status HostStream::synchronize() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [this] { return queue_.empty() && !running_; });
+  Status result = firstError_;
+  firstError_ = Status::ok();
+  return result;
+}
+
+void HostStream::workerLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping with nothing left
+    std::function<Status()> operation = std::move(queue_.front());
+    queue_.pop_front();
+    running_ = true;
+    lock.unlock();
+    Status status = operation();
+    lock.lock();
+    running_ = false;
+    if (!status.isOk() && firstError_.isOk()) firstError_ = status;
+    changed_.notify_all();
+  }
+}
+
+}  // namespace strata
