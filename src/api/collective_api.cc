@@ -1,6 +1,5 @@
 // C entry points for collectives and point-to-point: validate every argument, name the bad one in
 // the error, work out in-place-ness as NCCL defines it, then hand the call to group_state.
-#include <limits>
 
 #include "api/group_state.h"
 #include "api/handles.h"
@@ -37,9 +36,11 @@ Result<Validated> validateCommon(const char* function, strataComm_t handle, stra
   return v;
 }
 
+// No buffer can exceed the 47-bit user address space of x86-64 and AArch64 Linux.
+constexpr size_t kMaxBufferBytes = size_t{1} << 47;
+
 Status checkBytes(const char* function, const char* argument, size_t count, size_t elementSize, size_t multiplier) {
-  size_t limit = std::numeric_limits<size_t>::max() / 2;
-  if (count != 0 && (elementSize > limit / count || count * elementSize > limit / multiplier)) {
+  if (count != 0 && (count > kMaxBufferBytes / elementSize || count * elementSize > kMaxBufferBytes / multiplier)) {
     return invalidArgument(std::string(function) + ": " + argument + "=" + std::to_string(count) +
                            " overflows the addressable size for this datatype and rank count");
   }

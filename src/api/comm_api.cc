@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/params.h"
 #include "core/bootstrap.h"
+#include "core/comm_split.h"
 #include "core/env_init.h"
 
 using strata::Status;
@@ -90,15 +91,9 @@ strataResult_t strataGetUniqueId(strataUniqueId* uniqueId) {
   STRATA_API_BEGIN
   if (uniqueId == nullptr) return report(strata::invalidArgument("strataGetUniqueId: uniqueId is NULL"));
   strata::Params params = strata::Params::fromEnvironment();
-  auto interface = strata::chooseInterface(params.socketIfname);
-  if (!interface.ok()) return report(interface.status().withContext("strataGetUniqueId: "));
-  auto secret = strata::randomSecret();
-  if (!secret.ok()) return report(secret.status());
-  auto id = strata::startBootstrapRoot(interface.value().address, secret.value(), params.timeoutMs);
+  auto id = strata::createUniqueId(params.socketIfname, params.timeoutMs);
   if (!id.ok()) return report(id.status().withContext("strataGetUniqueId: "));
   *uniqueId = id.value();
-  STRATA_INFO(Init, "bootstrap root listening on %s (%s)", interface.value().address.toString().c_str(),
-              interface.value().name.c_str());
   return strataSuccess;
   STRATA_API_END
 }
@@ -126,6 +121,31 @@ strataResult_t strataCommInitFromEnv(strataComm_t* comm) {
               launch.value().nranks);
   return initCommunicator(comm, launch.value().nranks, launch.value().id, launch.value().rank, nullptr,
                           "strataCommInitFromEnv");
+  STRATA_API_END
+}
+
+strataResult_t strataCommSplit(strataComm_t comm, int color, int key, strataComm_t* newcomm, strataConfig_t* config) {
+  STRATA_API_BEGIN
+  auto live = strata::api::liveComm(comm, "strataCommSplit");
+  if (!live.ok()) return report(live.status());
+  strata::Communicator* parent = live.value();
+  if (newcomm == nullptr) return report(strata::invalidArgument("strataCommSplit: newcomm is NULL"), parent);
+  *newcomm = nullptr;
+  if (color < 0 && color != STRATA_SPLIT_NOCOLOR) {
+    return report(strata::invalidArgument("strataCommSplit: color=" + std::to_string(color) +
+                                          " must be >= 0 or STRATA_SPLIT_NOCOLOR"), parent);
+  }
+  if (strata::api::groupDepth() > 0) {
+    return report(strata::invalidUsage("strataCommSplit inside strataGroupStart/End is not supported"), parent);
+  }
+  auto child = strata::splitCommunicator(*parent, color, key, config);
+  if (!child.ok()) return report(child.status().withContext("strataCommSplit: "), parent);
+  if (child.value()) {
+    auto* handle = new strataComm{std::move(child.value())};
+    strata::api::registerComm(handle);
+    *newcomm = handle;
+  }
+  return strataSuccess;
   STRATA_API_END
 }
 

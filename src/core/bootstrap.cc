@@ -99,6 +99,19 @@ Result<strataUniqueId> startBootstrapRoot(const SocketAddress& address, const Se
   return encodeUniqueId({bound, secret});
 }
 
+Result<strataUniqueId> createUniqueId(const std::string& socketIfname, int64_t timeoutMs) {
+  auto interface = chooseInterface(socketIfname);
+  if (!interface.ok()) return interface.status();
+  auto secret = randomSecret();
+  if (!secret.ok()) return secret.status();
+  auto id = startBootstrapRoot(interface.value().address, secret.value(), timeoutMs);
+  if (id.ok()) {
+    STRATA_INFO(Init, "bootstrap root listening on %s (%s)", decodeUniqueId(id.value()).value().root.toString().c_str(),
+                interface.value().name.c_str());
+  }
+  return id;
+}
+
 Result<BootstrapClient> BootstrapClient::connect(const UniqueIdContents& id, int rank, int nranks,
                                                  const Deadline& deadline) {
   auto socket = connectWithRetry(id.root, deadline);

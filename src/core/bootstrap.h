@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/unique_id.h"
@@ -15,6 +16,9 @@ namespace strata {
 // Starts a root listening on `address` (port 0: any) in a detached thread that serves exactly one
 // job and exits. The returned id names the bound address.
 Result<strataUniqueId> startBootstrapRoot(const SocketAddress& address, const Secret& secret, int64_t timeoutMs);
+
+// strataGetUniqueId's work: a fresh secret and a root on the interface STRATA_SOCKET_IFNAME picks.
+Result<strataUniqueId> createUniqueId(const std::string& socketIfname, int64_t timeoutMs);
 
 class BootstrapClient {
  public:

@@ -1,0 +1,56 @@
+#include "core/comm_split.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/bootstrap.h"
+
+namespace strata {
+namespace {
+
+Status allgatherBytes(Communicator& comm, const void* mine, void* all, size_t bytes) {
+  CollectiveCall call;
+  call.shape.kind = CollectiveKind::AllGather;
+  call.shape.count = bytes;
+  call.shape.elementSize = 1;
+  call.send = mine;
+  call.recv = all;
+  return comm.runCollective(call);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Communicator>> splitCommunicator(Communicator& parent, int color, int key,
+                                                        const strataConfig_t* config) {
+  const int n = parent.nranks();
+  int32_t mine[2] = {color, key};
+  std::vector<int32_t> all(static_cast<size_t>(2 * n));
+  STRATA_RETURN_IF_ERROR(allgatherBytes(parent, mine, all.data(), sizeof(mine)));
+
+  // Members of my color, ordered by (key, parent rank).
+  std::vector<int> members;
+  for (int r = 0; r < n; ++r) {
+    if (color != STRATA_SPLIT_NOCOLOR && all[2 * r] == color) members.push_back(r);
+  }
+  std::stable_sort(members.begin(), members.end(), [&](int a, int b) { return all[2 * a + 1] < all[2 * b + 1]; });
+  bool leader = !members.empty() && members.front() == parent.rank();
+
+  strataUniqueId myId;
+  std::memset(&myId, 0, sizeof(myId));
+  Status created;
+  if (leader) {
+    auto id = createUniqueId(parent.params().socketIfname, parent.params().timeoutMs);
+    if (id.ok()) myId = id.value();
+    created = id.status();
+  }
+  std::vector<strataUniqueId> ids(static_cast<size_t>(n));
+  // Everyone joins the id exchange, also a leader that failed: its zero id fails its members.
+  STRATA_RETURN_IF_ERROR(allgatherBytes(parent, &myId, ids.data(), sizeof(strataUniqueId)));
+  STRATA_RETURN_IF_ERROR(created);
+  if (color == STRATA_SPLIT_NOCOLOR) return std::unique_ptr<Communicator>();
+  int newRank = static_cast<int>(std::find(members.begin(), members.end(), parent.rank()) - members.begin());
+  return Communicator::create(ids[static_cast<size_t>(members.front())], static_cast<int>(members.size()), newRank,
+                              config);
+}
+
+}  // namespace strata

@@ -1,0 +1,270 @@
+// The C API as a user meets it: argument validation and its messages, lifecycle misuse, groups,
+// host streams, split, and strangers at the bootstrap root. Ranks are threads in this process.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "api_ranks.h"
+#include "core/handshake_acceptor.h"
+#include "core/unique_id.h"
+#include "strata/strata.h"
+
+namespace {
+
+using testing_support::runApiRanks;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+    setenv("STRATA_TIMEOUT_MS", "20000", 1);
+    strataUniqueId id;
+    ASSERT_EQ(strataGetUniqueId(&id), strataSuccess);
+    ASSERT_EQ(strataCommInitRank(&comm_, 1, id, 0), strataSuccess) << strataGetLastError(nullptr);
+  }
+  void TearDown() override {
+    if (comm_ != nullptr) {
+      EXPECT_EQ(strataCommDestroy(comm_), strataSuccess);
+    }
+    unsetenv("STRATA_TRANSPORT");
+    unsetenv("STRATA_ALGO");
+  }
+  // The last error must mention every word in `words`.
+  void expectError(strataResult_t got, strataResult_t want, std::initializer_list<const char*> words) {
+    EXPECT_EQ(got, want) << strataGetLastError(comm_);
+    std::string text = strataGetLastError(comm_);
+    for (const char* w : words) EXPECT_NE(text.find(w), std::string::npos) << "'" << w << "' missing from: " << text;
+  }
+  strataComm_t comm_ = nullptr;
+};
+
+TEST_F(ApiTest, NullBuffersWithCountAreRejected) {
+  float x = 1;
+  expectError(strataAllReduce(nullptr, &x, 1, strataFloat32, strataSum, comm_, nullptr), strataInvalidArgument, {"sendbuff", "NULL"});
+  expectError(strataAllReduce(&x, nullptr, 4, strataFloat32, strataSum, comm_, nullptr), strataInvalidArgument, {"recvbuff", "4"});
+  // Count 0 is a valid no-op, even with NULL buffers.
+  EXPECT_EQ(strataAllReduce(nullptr, nullptr, 0, strataFloat32, strataSum, comm_, nullptr), strataSuccess);
+}
+
+TEST_F(ApiTest, BadDatatypeOpRootPeerAreNamed) {
+  float x = 1, y = 0;
+  expectError(strataAllReduce(&x, &y, 1, static_cast<strataDataType_t>(42), strataSum, comm_, nullptr), strataInvalidArgument, {"datatype=42"});
+  expectError(strataAllReduce(&x, &y, 1, strataFloat32, static_cast<strataRedOp_t>(9), comm_, nullptr), strataInvalidArgument, {"op=9"});
+  expectError(strataBroadcast(&x, &y, 1, strataFloat32, 3, comm_, nullptr), strataInvalidArgument, {"root=3"});
+  expectError(strataReduce(&x, &y, 1, strataFloat32, strataSum, -1, comm_, nullptr), strataInvalidArgument, {"root=-1"});
+  expectError(strataSend(&x, 1, strataFloat32, 5, comm_, nullptr), strataInvalidArgument, {"peer=5"});
+}
+
+TEST_F(ApiTest, CountOverflowIsRejected) {
+  float x = 1;
+  size_t huge = std::numeric_limits<size_t>::max() / 4;
+  expectError(strataAllReduce(&x, &x, huge, strataFloat64, strataSum, comm_, nullptr), strataInvalidArgument, {"count", "overflows"});
+  expectError(strataAllGather(&x, &x, huge / 2, strataFloat32, comm_, nullptr), strataInvalidArgument, {"sendcount"});
+}
+
+TEST_F(ApiTest, DestroyedOrForeignHandlesAreErrorsNotCrashes) {
+  strataComm_t dead = comm_;
+  ASSERT_EQ(strataCommDestroy(comm_), strataSuccess);
+  comm_ = nullptr;
+  float x = 1;
+  EXPECT_EQ(strataAllReduce(&x, &x, 1, strataFloat32, strataSum, dead, nullptr), strataInvalidArgument);
+  EXPECT_NE(std::string(strataGetLastError(nullptr)).find("not a live communicator"), std::string::npos);
+  int n = 0;
+  EXPECT_EQ(strataCommCount(dead, &n), strataInvalidArgument);
+  EXPECT_EQ(strataCommCount(nullptr, &n), strataInvalidArgument);
+  int notAStream = 0;
+  strataUniqueId id;
+  ASSERT_EQ(strataGetUniqueId(&id), strataSuccess);
+  ASSERT_EQ(strataCommInitRank(&comm_, 1, id, 0), strataSuccess);
+  expectError(strataAllReduce(&x, &x, 1, strataFloat32, strataSum, comm_, &notAStream), strataInvalidArgument, {"stream"});
+}
+
+TEST_F(ApiTest, GroupMisuseIsInvalidUsage) {
+  EXPECT_EQ(strataGroupEnd(), strataInvalidUsage);
+  strataStream_t s1, s2;
+  ASSERT_EQ(strataStreamCreate(&s1), strataSuccess);
+  ASSERT_EQ(strataStreamCreate(&s2), strataSuccess);
+  float a = 1, b = 2;
+  ASSERT_EQ(strataGroupStart(), strataSuccess);
+  ASSERT_EQ(strataAllReduce(&a, &a, 1, strataFloat32, strataSum, comm_, s1), strataSuccess);
+  ASSERT_EQ(strataAllReduce(&b, &b, 1, strataFloat32, strataSum, comm_, s2), strataSuccess);
+  expectError(strataGroupEnd(), strataInvalidUsage, {"different streams"});
+  strataUniqueId id;
+  ASSERT_EQ(strataGetUniqueId(&id), strataSuccess);
+  strataComm_t other;
+  ASSERT_EQ(strataGroupStart(), strataSuccess);
+  EXPECT_EQ(strataCommInitRank(&other, 1, id, 0), strataInvalidUsage);
+  ASSERT_EQ(strataGroupEnd(), strataSuccess);
+  EXPECT_EQ(strataStreamDestroy(s1), strataSuccess);
+  EXPECT_EQ(strataStreamDestroy(s2), strataSuccess);
+}
+
+TEST_F(ApiTest, InitArgumentsAndConfigAreChecked) {
+  strataUniqueId id;
+  ASSERT_EQ(strataGetUniqueId(&id), strataSuccess);
+  strataComm_t c;
+  EXPECT_EQ(strataCommInitRank(&c, 0, id, 0), strataInvalidArgument);
+  EXPECT_EQ(strataCommInitRank(&c, 2, id, 2), strataInvalidArgument);
+  strataUniqueId garbage;
+  std::memset(&garbage, 0x5a, sizeof(garbage));
+  EXPECT_EQ(strataCommInitRank(&c, 1, garbage, 0), strataInvalidArgument);
+  strataConfig_t config = STRATA_CONFIG_INITIALIZER;
+  config.magic = 1;
+  EXPECT_EQ(strataCommInitRankConfig(&c, 1, id, 0, &config), strataInvalidArgument);
+  setenv("STRATA_ALGO", "rign", 1);
+  strataConfig_t good = STRATA_CONFIG_INITIALIZER;
+  EXPECT_EQ(strataCommInitRankConfig(&c, 1, id, 0, &good), strataInvalidArgument);
+  std::string text = strataGetLastError(nullptr);
+  EXPECT_NE(text.find("rign"), std::string::npos) << text;
+  EXPECT_NE(text.find("recursive_doubling"), std::string::npos) << text;
+}
+
+TEST_F(ApiTest, ErrorStringsAndVersion) {
+  int version = 0;
+  EXPECT_EQ(strataGetVersion(&version), strataSuccess);
+  EXPECT_EQ(version, STRATA_VERSION_CODE);
+  EXPECT_STRNE(strataGetErrorString(strataRemoteError), strataGetErrorString(strataTimeout));
+  EXPECT_EQ(static_cast<int>(strataInvalidUsage), 5);  // NCCL's value
+  EXPECT_EQ(static_cast<int>(strataBfloat16), 9);
+}
+
+void checkAllReduceOnThreads(int nranks, const char* transport) {
+  setenv("STRATA_TRANSPORT", transport, 1);
+  runApiRanks(nranks, [&](int rank, strataComm_t comm) {
+    std::vector<int32_t> data(100003, rank + 1);
+    ASSERT_EQ(strataAllReduce(data.data(), data.data(), data.size(), strataInt32, strataSum, comm, nullptr), strataSuccess);
+    EXPECT_EQ(data[0], nranks * (nranks + 1) / 2);
+    EXPECT_EQ(data.back(), nranks * (nranks + 1) / 2);
+  });
+  unsetenv("STRATA_TRANSPORT");
+}
+
+TEST(ApiRanks, AllReduceOverShmAndTcp) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  checkAllReduceOnThreads(3, "shm");
+  checkAllReduceOnThreads(3, "tcp");
+}
+
+TEST(ApiRanks, HostStreamsRunInOrderAndReturnAtOnce) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  runApiRanks(2, [](int rank, strataComm_t comm) {
+    strataStream_t stream;
+    ASSERT_EQ(strataStreamCreate(&stream), strataSuccess);
+    std::vector<float> a(1 << 16, static_cast<float>(rank + 1)), b(1 << 16, 0);
+    // Queued in order: b = sum(a) = 3, then a = sum(b) = 6.
+    ASSERT_EQ(strataAllReduce(a.data(), b.data(), a.size(), strataFloat32, strataSum, comm, stream), strataSuccess);
+    ASSERT_EQ(strataAllReduce(b.data(), a.data(), a.size(), strataFloat32, strataSum, comm, stream), strataSuccess);
+    ASSERT_EQ(strataStreamSynchronize(stream), strataSuccess);
+    EXPECT_EQ(b[7], 3.0f);
+    EXPECT_EQ(a[7], 6.0f);
+    EXPECT_EQ(strataStreamDestroy(stream), strataSuccess);
+  });
+}
+
+TEST(ApiRanks, GroupedSendRecvProgressTogether) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  const int n = 4;
+  runApiRanks(n, [&](int rank, strataComm_t comm) {
+    // Everyone sends 1 MiB to everyone: only works if the transfers progress together.
+    const size_t count = 1 << 18;
+    std::vector<std::vector<int32_t>> out(n), in(n);
+    ASSERT_EQ(strataGroupStart(), strataSuccess);
+    for (int p = 0; p < n; ++p) {
+      out[p].assign(count, rank * 100 + p);
+      in[p].assign(count, -1);
+      ASSERT_EQ(strataSend(out[p].data(), count, strataInt32, p, comm, nullptr), strataSuccess);
+      ASSERT_EQ(strataRecv(in[p].data(), count, strataInt32, p, comm, nullptr), strataSuccess);
+    }
+    ASSERT_EQ(strataGroupEnd(), strataSuccess) << strataGetLastError(comm);
+    for (int p = 0; p < n; ++p) EXPECT_EQ(in[p][count - 1], p * 100 + rank);
+  });
+}
+
+TEST(ApiRanks, SplitMakesWorkingSubCommunicators) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  runApiRanks(5, [](int rank, strataComm_t comm) {
+    strataComm_t sub = nullptr;
+    int color = rank == 4 ? STRATA_SPLIT_NOCOLOR : rank % 2;
+    ASSERT_EQ(strataCommSplit(comm, color, -rank, &sub, nullptr), strataSuccess) << strataGetLastError(comm);
+    if (color == STRATA_SPLIT_NOCOLOR) {
+      EXPECT_EQ(sub, nullptr);
+      return;
+    }
+    int subRank = -1, subSize = 0;
+    ASSERT_EQ(strataCommUserRank(sub, &subRank), strataSuccess);
+    ASSERT_EQ(strataCommCount(sub, &subSize), strataSuccess);
+    EXPECT_EQ(subSize, 2);
+    EXPECT_EQ(subRank, rank >= 2 ? 0 : 1);  // key = -rank: higher ranks first
+    int value = rank, sum = 0;
+    ASSERT_EQ(strataAllReduce(&value, &sum, 1, strataInt32, strataSum, sub, nullptr), strataSuccess);
+    EXPECT_EQ(sum, color == 0 ? 0 + 2 : 1 + 3);
+    EXPECT_EQ(strataCommDestroy(sub), strataSuccess);
+  });
+}
+
+// Strangers at the root port: silence, garbage, a wrong secret. None may disturb the job.
+TEST(ApiRanks, StrangersAtTheRootAreRefused) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  strataUniqueId id;
+  ASSERT_EQ(strataGetUniqueId(&id), strataSuccess);
+  auto contents = strata::decodeUniqueId(id);
+  ASSERT_TRUE(contents.ok());
+  strata::Deadline deadline(5000);
+  auto silent = strata::connectWithRetry(contents.value().root, deadline);
+  auto noisy = strata::connectWithRetry(contents.value().root, deadline);
+  auto impostor = strata::connectWithRetry(contents.value().root, deadline);
+  ASSERT_TRUE(silent.ok() && noisy.ok() && impostor.ok());
+  char junk[64];
+  std::memset(junk, 0x41, sizeof(junk));
+  ASSERT_TRUE(strata::sendAll(noisy.value().fd(), junk, sizeof(junk), deadline).isOk());
+  strata::Secret wrong{};
+  strata::WireHello hello = strata::makeHello(strata::HelloKind::Bootstrap, wrong, 0, 2, 0);
+  ASSERT_TRUE(strata::sendAll(impostor.value().fd(), &hello, sizeof(hello), deadline).isOk());
+  // The job itself.
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      strataComm_t comm;
+      ASSERT_EQ(strataCommInitRank(&comm, 2, id, r), strataSuccess) << strataGetLastError(nullptr);
+      int v = 1, sum = 0;
+      EXPECT_EQ(strataAllReduce(&v, &sum, 1, strataInt32, strataSum, comm, nullptr), strataSuccess);
+      EXPECT_EQ(sum, 2);
+      strataCommDestroy(comm);
+    });
+  }
+  for (auto& t : threads) t.join();
+  // The impostor got nothing: its socket reads EOF (closed), never data.
+  char byte;
+  ssize_t n = recv(impostor.value().fd(), &byte, 1, 0);
+  EXPECT_LE(n, 0);
+}
+
+// The data-port acceptor refuses the same strangers while real callers get through.
+TEST(Handshake, DataPortRefusesStrangers) {
+  auto lo = strata::resolveAddress("127.0.0.1", 0);
+  strata::SocketAddress bound;
+  auto listener = strata::listenOn(lo.value(), &bound);
+  ASSERT_TRUE(listener.ok());
+  strata::Secret secret = strata::secretFromText("job");
+  strata::Deadline deadline(5000);
+  auto stranger = strata::connectWithRetry(bound, deadline);
+  strata::WireHello bad = strata::makeHello(strata::HelloKind::DataStream, strata::secretFromText("other"), 1, 2, 0);
+  ASSERT_TRUE(strata::sendAll(stranger.value().fd(), &bad, sizeof(bad), deadline).isOk());
+  auto friendly = strata::connectWithRetry(bound, deadline);
+  strata::WireHello good = strata::makeHello(strata::HelloKind::DataStream, secret, 1, 2, 0);
+  ASSERT_TRUE(strata::sendAll(friendly.value().fd(), &good, sizeof(good), deadline).isOk());
+  strata::HandshakeAcceptor acceptor(listener.value().fd(), [&](const strata::WireHello& h) {
+    return strata::helloIsValid(h, strata::HelloKind::DataStream, secret, 2, 1);
+  });
+  auto accepted = acceptor.acceptAll(1, deadline, "test");
+  ASSERT_TRUE(accepted.ok()) << accepted.status().message();
+  EXPECT_EQ(accepted.value()[0].hello.rank, 1);
+  EXPECT_FALSE(acceptor.acceptAll(1, strata::Deadline(300), "test").ok()) << "the stranger must not count";
+}
+
+}  // namespace
