@@ -1,0 +1,155 @@
+#include "common/perf_options.h"
+
+#include <getopt.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace strata::perf {
+namespace {
+
+struct NamedType {
+  const char* name;
+  strataDataType_t type;
+};
+const NamedType kTypes[] = {{"int8", strataInt8},       {"uint8", strataUint8},       {"int32", strataInt32},
+                            {"uint32", strataUint32},   {"int64", strataInt64},       {"uint64", strataUint64},
+                            {"half", strataFloat16},    {"float", strataFloat32},     {"double", strataFloat64},
+                            {"bfloat16", strataBfloat16}, {"f8e4m3", strataFloat8e4m3}, {"f8e5m2", strataFloat8e5m2}};
+struct NamedOp {
+  const char* name;
+  strataRedOp_t op;
+};
+const NamedOp kOps[] = {{"sum", strataSum}, {"prod", strataProd}, {"max", strataMax}, {"min", strataMin}, {"avg", strataAvg}};
+
+void usage(FILE* out, const char* tool) {
+  std::fprintf(out,
+               "usage: %s [options]   (run one process per rank, e.g. strata-run -n 4 %s -b 8 -e 128M -f 2)\n"
+               "  -b, --minbytes N      smallest size (K/M/G suffixes), default 32M\n"
+               "  -e, --maxbytes N      largest size, default 32M\n"
+               "  -i, --stepbytes N     additive step, default 1M\n"
+               "  -f, --stepfactor F    multiplicative step (overrides -i)\n"
+               "  -n, --iters N         timed iterations, default 20\n"
+               "  -w, --warmup_iters N  untimed iterations, default 1\n"
+               "  -m, --agg_iters N     operations per timed iteration (grouped), default 1\n"
+               "  -c, --check N         check results (0: #wrong is N/A), default 1\n"
+               "  -o, --op OP           sum, prod, max, min, avg or all; default sum\n"
+               "  -d, --datatype T      int8 uint8 int32 uint32 int64 uint64 half float double bfloat16\n"
+               "                        f8e4m3 f8e5m2 or all; default float\n"
+               "  -r, --root R          root of rooted collectives, default 0\n"
+               "  -a, --average A       time across ranks: 0 rank 0, 1 mean, 2 min, 3 max; default 1\n"
+               "  -z, --blocking Z      accepted for compatibility (host calls always complete)\n"
+               "  -T, --timeout S       per-test timeout in seconds (sets STRATA_TIMEOUT_MS)\n"
+               "  -A, --algo NAME       force an algorithm (same as STRATA_ALGO)\n"
+               "  -h, --help            this text\n",
+               tool, tool);
+}
+
+bool parseSize(const char* text, size_t* out) {
+  char* end = nullptr;
+  double value = std::strtod(text, &end);
+  if (end == text || value < 0) return false;
+  double scale = 1;
+  switch (*end) {
+    case 'K': case 'k': scale = 1024.0; ++end; break;
+    case 'M': case 'm': scale = 1024.0 * 1024; ++end; break;
+    case 'G': case 'g': scale = 1024.0 * 1024 * 1024; ++end; break;
+    default: break;
+  }
+  if (*end == 'B' || *end == 'b') ++end;
+  if (*end != '\0') return false;
+  *out = static_cast<size_t>(value * scale);
+  return true;
+}
+
+bool parseInt(const char* text, int low, int* out) {
+  char* end = nullptr;
+  long v = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v < low || v > 1 << 30) return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
+}  // namespace
+
+bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
+  static const option longOptions[] = {
+      {"minbytes", required_argument, nullptr, 'b'}, {"maxbytes", required_argument, nullptr, 'e'},
+      {"stepbytes", required_argument, nullptr, 'i'}, {"stepfactor", required_argument, nullptr, 'f'},
+      {"iters", required_argument, nullptr, 'n'},    {"warmup_iters", required_argument, nullptr, 'w'},
+      {"agg_iters", required_argument, nullptr, 'm'}, {"check", required_argument, nullptr, 'c'},
+      {"op", required_argument, nullptr, 'o'},       {"datatype", required_argument, nullptr, 'd'},
+      {"root", required_argument, nullptr, 'r'},     {"average", required_argument, nullptr, 'a'},
+      {"blocking", required_argument, nullptr, 'z'}, {"timeout", required_argument, nullptr, 'T'},
+      {"algo", required_argument, nullptr, 'A'},     {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "b:e:i:f:n:w:m:c:o:d:r:a:z:T:A:h", longOptions, nullptr)) != -1) {
+    bool ok = true;
+    switch (c) {
+      case 'b': ok = parseSize(optarg, &o->minBytes); break;
+      case 'e': ok = parseSize(optarg, &o->maxBytes); break;
+      case 'i': ok = parseSize(optarg, &o->stepBytes) && o->stepBytes > 0; break;
+      case 'f': ok = parseInt(optarg, 2, &o->stepFactor); break;
+      case 'n': ok = parseInt(optarg, 1, &o->iters); break;
+      case 'w': ok = parseInt(optarg, 0, &o->warmupIters); break;
+      case 'm': ok = parseInt(optarg, 1, &o->aggIters); break;
+      case 'c': ok = parseInt(optarg, 0, &o->check); break;
+      case 'r': ok = parseInt(optarg, 0, &o->root); break;
+      case 'a': ok = parseInt(optarg, 0, &o->average) && o->average <= 3; break;
+      case 'z': ok = parseInt(optarg, 0, &o->blocking); break;
+      case 'T': ok = parseInt(optarg, 1, &o->timeoutSeconds); break;
+      case 'A': o->algo = optarg; break;
+      case 'o':
+        o->ops.clear();
+        for (const auto& n : kOps) {
+          if (std::strcmp(optarg, "all") == 0 || std::strcmp(optarg, n.name) == 0) o->ops.push_back(n.op);
+        }
+        ok = !o->ops.empty();
+        break;
+      case 'd':
+        o->dtypes.clear();
+        for (const auto& n : kTypes) {
+          if (std::strcmp(optarg, "all") == 0 || std::strcmp(optarg, n.name) == 0) o->dtypes.push_back(n.type);
+        }
+        ok = !o->dtypes.empty();
+        break;
+      case 'h': usage(stdout, tool); std::exit(0);
+      default:
+        std::fprintf(stderr, "%s: unknown option '%s'\n", tool, argv[optind - 1]);
+        usage(stderr, tool);
+        return false;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "%s: bad value '%s' for -%c\n", tool, optarg, c);
+      usage(stderr, tool);
+      return false;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "%s: unexpected argument '%s'\n", tool, argv[optind]);
+    usage(stderr, tool);
+    return false;
+  }
+  if (o->minBytes > o->maxBytes) {
+    std::fprintf(stderr, "%s: -b %zu is larger than -e %zu\n", tool, o->minBytes, o->maxBytes);
+    return false;
+  }
+  return true;
+}
+
+std::vector<size_t> sweepSizes(const PerfOptions& o) {
+  std::vector<size_t> sizes;
+  for (size_t s = o.minBytes; s <= o.maxBytes;) {
+    sizes.push_back(s);
+    size_t next = o.stepFactor > 1 ? s * static_cast<size_t>(o.stepFactor) : s + o.stepBytes;
+    if (next <= s) break;
+    s = next;
+  }
+  return sizes;
+}
+
+}  // namespace strata::perf
