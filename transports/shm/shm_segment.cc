@@ -33,7 +33,9 @@ Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& name, 
     return systemError("ftruncate of shared memory " + name + " to " + std::to_string(bytes) +
                        " bytes failed: " + errnoText(err) + "; is /dev/shm large enough?");
   }
-  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  // MAP_POPULATE: fault every page in now. Otherwise the first trip round each ring pays a page
+  // fault per 4 KiB, which makes the first few hundred small messages several times slower.
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   int err = errno;
   ::close(fd);
   if (data == MAP_FAILED) {
@@ -51,7 +53,7 @@ Result<std::shared_ptr<ShmSegment>> ShmSegment::open(const std::string& name, si
     ::close(fd);
     return systemError("shared memory " + name + " has the wrong size (peer from another job?)");
   }
-  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   int err = errno;
   ::close(fd);
   if (data == MAP_FAILED) return systemError("mmap of shared memory " + name + " failed: " + errnoText(err));
