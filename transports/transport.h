@@ -39,6 +39,15 @@ class Connection {
   virtual Status progressSend(TransferRequest& request) = 0;
   virtual Status progressRecv(TransferRequest& request) = 0;
 
+  // Zero-copy receive for transports whose incoming bytes sit in readable memory (the rings):
+  // the next readable run of the current message, at most `max` bytes, left in place until
+  // consumeReceived(). A receive-and-reduce folds straight out of it. Message starts are 8-byte
+  // aligned there, so an element never straddles the end of a run that continues. Transports
+  // without it return false from canPeek() and the executor receives into staging instead.
+  virtual bool canPeek() const { return false; }
+  virtual size_t peekReceived(TransferRequest& /*request*/, const std::byte** /*data*/, size_t /*max*/) { return 0; }
+  virtual void consumeReceived(TransferRequest& /*request*/, size_t /*bytes*/) {}
+
   // Called by waiters that made no progress for a while: an error if the peer is known dead.
   virtual Status checkPeer() { return Status::ok(); }
 

@@ -44,6 +44,11 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   comm->peers_ = std::move(wiring.value().peers);
   comm->connections_ = std::move(wiring.value().connections);
   for (auto& c : comm->connections_) comm->connectionViews_.push_back(c.get());
+  comm->context_.rank = rank;
+  comm->context_.connections = comm->connectionViews_;
+  comm->context_.timeoutMs = comm->params_.timeoutMs;
+  comm->context_.abortFlag = &comm->aborted_;
+  comm->context_.staging = &comm->staging_;
   comm->logBanner();
   return comm;
 }
@@ -93,21 +98,13 @@ const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
   return planCache_.emplace(key, algorithm.generate(call.shape, rank_, nranks_)).first->second;
 }
 
-Status Communicator::execute(const Plan& plan, std::vector<std::byte*> buffers, strataDataType_t dtype,
-                             strataRedOp_t op) {
+Status Communicator::execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op) {
   if (scratch_.size() < plan.scratchBytes) scratch_.resize(plan.scratchBytes);
-  buffers[kScratchBuffer] = scratch_.data();
-  ExecutionContext context;
-  context.rank = rank_;
-  context.connections = connectionViews_;
-  context.buffers = std::move(buffers);
-  context.dtype = dtype;
-  context.op = op;
-  context.timeoutMs = params_.timeoutMs;
-  context.abortFlag = &aborted_;
-  context.staging = &staging_;
+  context_.buffers[kScratchBuffer] = scratch_.data();
+  context_.dtype = dtype;
+  context_.op = op;
   STRATA_TRACE(Coll, "running %s: %zu stages", plan.algorithm.c_str(), plan.stages.size());
-  Status status = executePlan(plan, context);
+  Status status = executor_.run(plan, context_);
   if (!status.isOk()) {
     recordError(status);
     // Tell every peer now, so nobody waits for the timeout on a rank that already gave up.
@@ -121,9 +118,9 @@ Status Communicator::runCollective(const CollectiveCall& call) {
   STRATA_RETURN_IF_ERROR(checkUsable());
   Plan uncached;
   const Plan& plan = planFor(call, uncached);
-  std::vector<std::byte*> buffers = {static_cast<std::byte*>(const_cast<void*>(call.send)),
-                                     static_cast<std::byte*>(call.recv), nullptr};
-  STRATA_RETURN_IF_ERROR(execute(plan, std::move(buffers), call.dtype, call.op));
+  context_.buffers.assign({static_cast<std::byte*>(const_cast<void*>(call.send)), static_cast<std::byte*>(call.recv),
+                           nullptr});
+  STRATA_RETURN_IF_ERROR(execute(plan, call.dtype, call.op));
   if (call.op == strataAvg && isReduction(call.shape.kind)) {
     bool hasResult = call.shape.kind != CollectiveKind::Reduce || rank_ == call.shape.root;
     if (hasResult) divideByCount(call.recv, call.shape.count, call.dtype, nranks_);
@@ -137,17 +134,17 @@ Status Communicator::runPointToPoint(const std::vector<PointToPointCall>& calls)
   Plan plan;
   plan.algorithm = "grouped send/recv";
   Stage& stage = plan.newStage();
-  std::vector<std::byte*> buffers = {nullptr, nullptr, nullptr};
+  context_.buffers.assign({nullptr, nullptr, nullptr});
   for (const PointToPointCall& call : calls) {
-    auto index = static_cast<uint16_t>(buffers.size());
-    buffers.push_back(static_cast<std::byte*>(call.buffer));
+    auto index = static_cast<uint16_t>(context_.buffers.size());
+    context_.buffers.push_back(static_cast<std::byte*>(call.buffer));
     if (call.isSend) {
       Plan::send(stage, call.peer, {index, 0}, call.bytes);
     } else {
       Plan::recv(stage, call.peer, {index, 0}, call.bytes);
     }
   }
-  return execute(plan, std::move(buffers), strataUint8, strataSum);
+  return execute(plan, strataUint8, strataSum);
 }
 
 void Communicator::abort() {

@@ -18,6 +18,7 @@
 #include "algorithms/selection.h"
 #include "common/params.h"
 #include "core/connect.h"
+#include "core/executor.h"
 #include "core/unique_id.h"
 
 namespace strata {
@@ -70,7 +71,8 @@ class Communicator {
   Communicator() = default;
   Status checkUsable() const;
   const Plan& planFor(const CollectiveCall& call, Plan& uncached);
-  Status execute(const Plan& plan, std::vector<std::byte*> buffers, strataDataType_t dtype, strataRedOp_t op);
+  // buffers[kSendBuffer], [kRecvBuffer] and any extras must be set in context_.buffers already.
+  Status execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op);
   void logBanner() const;
 
   int rank_ = 0;
@@ -87,6 +89,8 @@ class Communicator {
   std::map<PlanKey, Plan> planCache_;
   std::vector<std::byte> scratch_;
   std::vector<std::byte> staging_;
+  PlanExecutor executor_;
+  ExecutionContext context_;  // reused by every call: no allocation on the steady path
 
   std::atomic<bool> aborted_{false};
   std::atomic<strataResult_t> asyncError_{strataSuccess};

@@ -15,13 +15,6 @@ constexpr size_t kReducePieceBytes = 64 * 1024;
 // How often an idle wait looks at deadlines and peer health.
 constexpr auto kPeerCheckInterval = std::chrono::milliseconds(20);
 
-struct ActiveTransfer {
-  const Step* step = nullptr;
-  TransferRequest request;
-  size_t reduced = 0;        // RecvReduce: bytes already folded into dst
-  int predecessor = -1;      // earlier transfer on the same peer and direction
-  bool finished = false;
-};
 
 std::byte* resolve(const ExecutionContext& c, const BufferSlice& slice) {
   return c.buffers[slice.buffer] + slice.offset;
@@ -37,8 +30,9 @@ std::string describeWait(const ExecutionContext& c, const ActiveTransfer& t) {
 
 class StageRunner {
  public:
-  StageRunner(ExecutionContext& context, const Plan& plan, size_t stageIndex)
-      : c_(context), plan_(plan), stageIndex_(stageIndex) {}
+  StageRunner(ExecutionContext& context, const Plan& plan, size_t stageIndex, std::vector<ActiveTransfer>& transfers,
+              std::vector<int>& lastOnChannel)
+      : c_(context), plan_(plan), stageIndex_(stageIndex), transfers_(transfers), lastOnChannel_(lastOnChannel) {}
 
   Status run(const Stage& stage) {
     runLocalCopies(stage);
@@ -57,9 +51,11 @@ class StageRunner {
   }
 
   Status prepareTransfers(const Stage& stage) {
+    // Receive-and-reduce folds straight out of transports that can peek; the others need a
+    // staging area to receive into first.
     size_t stagingBytes = 0;
     for (const Step& step : stage.steps) {
-      if (step.kind == StepKind::RecvReduce) stagingBytes += step.bytes;
+      if (step.kind == StepKind::RecvReduce && !c_.connections[step.peer]->canPeek()) stagingBytes += step.bytes;
     }
     if (c_.staging->size() < stagingBytes) c_.staging->resize(stagingBytes);
     std::byte* staging = c_.staging->data();
@@ -78,8 +74,11 @@ class StageRunner {
         case StepKind::Send: t.request.data = resolve(c_, step.src); break;
         case StepKind::Recv: t.request.data = resolve(c_, step.dst); break;
         case StepKind::RecvReduce:
-          t.request.data = staging;
-          staging += step.bytes;
+          t.folding = c_.connections[step.peer]->canPeek();
+          if (!t.folding) {
+            t.request.data = staging;
+            staging += step.bytes;
+          }
           break;
         case StepKind::Copy: break;
       }
@@ -102,6 +101,30 @@ class StageRunner {
     t.reduced = ready;
   }
 
+  // Reduces whatever whole elements the transport holds for `t` directly into the destination.
+  void foldInPlace(ActiveTransfer& t, Connection* connection) {
+    const size_t elementSize = dataTypeSize(c_.dtype);
+    const Step& s = *t.step;
+    while (!t.request.complete()) {
+      const std::byte* view = nullptr;
+      size_t available = connection->peekReceived(t.request, &view, t.request.bytes - t.request.done);
+      size_t whole = available / elementSize * elementSize;
+      if (whole == 0) return;
+      // Small pieces cost more in call overhead and shared-counter traffic than they gain: wait
+      // for more while the producer is still adding (the run stops growing when it is paused or
+      // the run ends at the ring's end, and then what is there is folded).
+      size_t remaining = t.request.bytes - t.request.done;
+      if (whole < kReducePieceBytes && whole < remaining && available != t.lastPeek) {
+        t.lastPeek = available;
+        return;
+      }
+      t.lastPeek = 0;
+      size_t at = t.request.done;
+      reduceBuffers(resolve(c_, s.dst) + at, resolve(c_, s.src) + at, view, whole / elementSize, c_.dtype, c_.op);
+      connection->consumeReceived(t.request, whole);
+    }
+  }
+
   Status progressUntilDone() {
     size_t remaining = transfers_.size();
     Backoff backoff;
@@ -114,11 +137,15 @@ class StageRunner {
         if (t.predecessor >= 0 && !transfers_[t.predecessor].finished) continue;
         Connection* connection = c_.connections[t.step->peer];
         size_t before = t.request.done;
-        Status st = t.step->kind == StepKind::Send ? connection->progressSend(t.request)
-                                                   : connection->progressRecv(t.request);
-        if (!st.isOk()) return failure(st, t);
+        if (t.folding) {
+          foldInPlace(t, connection);
+        } else {
+          Status st = t.step->kind == StepKind::Send ? connection->progressSend(t.request)
+                                                     : connection->progressRecv(t.request);
+          if (!st.isOk()) return failure(st, t);
+          if (t.step->kind == StepKind::RecvReduce) foldArrived(t, t.request.complete());
+        }
         if (t.request.done != before) progressed = true;
-        if (t.step->kind == StepKind::RecvReduce) foldArrived(t, t.request.complete());
         if (t.request.complete()) {
           t.finished = true;
           --remaining;
@@ -169,18 +196,23 @@ class StageRunner {
   ExecutionContext& c_;
   const Plan& plan_;
   size_t stageIndex_;
-  std::vector<ActiveTransfer> transfers_;
-  std::vector<int> lastOnChannel_;
+  std::vector<ActiveTransfer>& transfers_;
+  std::vector<int>& lastOnChannel_;
 };
 
 }  // namespace
 
-Status executePlan(const Plan& plan, ExecutionContext& context) {
+Status PlanExecutor::run(const Plan& plan, ExecutionContext& context) {
   for (size_t i = 0; i < plan.stages.size(); ++i) {
-    StageRunner runner(context, plan, i);
+    StageRunner runner(context, plan, i, transfers_, lastOnChannel_);
     STRATA_RETURN_IF_ERROR(runner.run(plan.stages[i]));
   }
   return Status::ok();
+}
+
+Status executePlan(const Plan& plan, ExecutionContext& context) {
+  PlanExecutor executor;
+  return executor.run(plan, context);
 }
 
 }  // namespace strata

@@ -28,6 +28,29 @@ struct ExecutionContext {
   std::vector<std::byte>* staging = nullptr;  // grown as needed, reused across calls
 };
 
+// One transfer of a running stage (internal to the executor; here so its storage can be reused).
+struct ActiveTransfer {
+  const Step* step = nullptr;
+  TransferRequest request;
+  size_t reduced = 0;        // RecvReduce via staging: bytes already folded into dst
+  int predecessor = -1;      // earlier transfer on the same peer and direction
+  bool finished = false;
+  bool folding = false;      // RecvReduce straight from the transport's memory (no staging)
+  size_t lastPeek = 0;       // folding: readable bytes seen at the previous look
+};
+
+// Runs plans; keeps its bookkeeping between calls so a steady stream of collectives allocates
+// nothing. One per communicator (calls on a communicator are serialised).
+class PlanExecutor {
+ public:
+  Status run(const Plan& plan, ExecutionContext& context);
+
+ private:
+  std::vector<ActiveTransfer> transfers_;
+  std::vector<int> lastOnChannel_;
+};
+
+// Convenience for tests: a fresh executor per call.
 Status executePlan(const Plan& plan, ExecutionContext& context);
 
 }  // namespace strata

@@ -1,5 +1,6 @@
 #include "memory/ring_connection.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace strata {
@@ -9,16 +10,40 @@ RingConnection::RingConnection(SpscByteRing sendRing, SpscByteRing recvRing, con
     : sendRing_(sendRing), recvRing_(recvRing), kind_(kind), liveness_(std::move(liveness)),
       keepAlive_(std::move(keepAlive)) {}
 
+namespace {
+
+size_t paddingAfter(size_t bytes) { return (8 - bytes % 8) % 8; }
+
+}  // namespace
+
 Status RingConnection::progressSend(TransferRequest& request) {
   if (sendRing_.isClosed()) return remoteError("peer closed the connection");
+  if (sendPadding_ > 0) sendPadding_ -= sendRing_.skipWrite(sendPadding_);
+  if (sendPadding_ > 0) return Status::ok();
   request.done += sendRing_.write(request.data + request.done, request.bytes - request.done);
+  if (request.complete()) sendPadding_ = paddingAfter(request.bytes);
   return Status::ok();
 }
 
+size_t RingConnection::peekReceived(TransferRequest& request, const std::byte** data, size_t max) {
+  if (recvPadding_ > 0) recvPadding_ -= recvRing_.skipRead(recvPadding_);
+  if (recvPadding_ > 0) return 0;
+  return recvRing_.peek(data, std::min(max, request.bytes - request.done));
+}
+
+void RingConnection::consumeReceived(TransferRequest& request, size_t bytes) {
+  recvRing_.consume(bytes);
+  request.done += bytes;
+  request.contiguous = request.done;
+  if (request.complete()) recvPadding_ = paddingAfter(request.bytes);
+}
+
 Status RingConnection::progressRecv(TransferRequest& request) {
-  size_t n = recvRing_.read(request.data + request.done, request.bytes - request.done);
+  if (recvPadding_ > 0) recvPadding_ -= recvRing_.skipRead(recvPadding_);
+  size_t n = recvPadding_ > 0 ? 0 : recvRing_.read(request.data + request.done, request.bytes - request.done);
   request.done += n;
   request.contiguous = request.done;
+  if (n > 0 && request.complete()) recvPadding_ = paddingAfter(request.bytes);
   // Data written before the peer closed is still delivered; only an empty closed ring is an error.
   if (n == 0 && !request.complete() && recvRing_.isClosed()) {
     return remoteError("peer closed the connection");
@@ -50,12 +75,13 @@ struct HeapRegion {
 
 MemoryConnectionPair makeMemoryConnectionPair(size_t ringBytes) {
   size_t regionBytes = SpscByteRing::regionBytes(ringBytes);
-  auto region = std::make_shared<HeapRegion>(2 * regionBytes);
+  size_t secondAt = (regionBytes + 63) / 64 * 64;  // ring headers need 64-byte alignment
+  auto region = std::make_shared<HeapRegion>(secondAt + regionBytes);
   SpscByteRing aToB = SpscByteRing::create(region->memory, ringBytes);
-  SpscByteRing bToA = SpscByteRing::create(region->memory + regionBytes, ringBytes);
+  SpscByteRing bToA = SpscByteRing::create(region->memory + secondAt, ringBytes);
   MemoryConnectionPair pair;
   // Each endpoint gets its own view: the cached counters inside a ring view are per side.
-  pair.first = std::make_unique<RingConnection>(aToB, SpscByteRing::attach(region->memory + regionBytes, regionBytes), "memory", PeerLiveness{}, region);
+  pair.first = std::make_unique<RingConnection>(aToB, SpscByteRing::attach(region->memory + secondAt, regionBytes), "memory", PeerLiveness{}, region);
   pair.second = std::make_unique<RingConnection>(bToA, SpscByteRing::attach(region->memory, regionBytes), "memory", PeerLiveness{}, region);
   return pair;
 }

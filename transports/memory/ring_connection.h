@@ -22,6 +22,9 @@ class RingConnection : public Connection {
 
   Status progressSend(TransferRequest& request) override;
   Status progressRecv(TransferRequest& request) override;
+  bool canPeek() const override { return true; }
+  size_t peekReceived(TransferRequest& request, const std::byte** data, size_t max) override;
+  void consumeReceived(TransferRequest& request, size_t bytes) override;
   Status checkPeer() override;
   void close() override;
   const char* kind() const override { return kind_; }
@@ -32,6 +35,10 @@ class RingConnection : public Connection {
   const char* kind_;
   PeerLiveness liveness_;
   std::shared_ptr<void> keepAlive_;  // owns the memory the rings live in
+  // Every message occupies a multiple of 8 bytes of ring: the padding after a finished message
+  // is skipped before the next one starts, identically on both sides.
+  size_t sendPadding_ = 0;
+  size_t recvPadding_ = 0;
 };
 
 // Two connected endpoints over heap rings: for N ranks as threads in one process.

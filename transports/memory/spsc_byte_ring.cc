@@ -7,6 +7,7 @@
 namespace strata {
 
 SpscByteRing SpscByteRing::create(void* region, size_t capacity) {
+  capacity = capacity / 8 * 8;
   auto* header = new (region) SpscRingHeader{};
   header->head.store(0, std::memory_order_relaxed);
   header->tail.store(0, std::memory_order_relaxed);
@@ -46,6 +47,36 @@ size_t SpscByteRing::write(const std::byte* data, size_t bytes) {
   if (n > first) std::memcpy(data_, data + first, n - first);
   header_->head.store(head + n, std::memory_order_release);
   return n;
+}
+
+size_t SpscByteRing::skipWrite(size_t bytes) {
+  uint64_t head = header_->head.load(std::memory_order_relaxed);
+  if (head - cachedTail_ + bytes > capacity_) cachedTail_ = header_->tail.load(std::memory_order_acquire);
+  size_t n = std::min(static_cast<size_t>(capacity_ - (head - cachedTail_)), bytes);
+  if (n > 0) header_->head.store(head + n, std::memory_order_release);
+  return n;
+}
+
+size_t SpscByteRing::skipRead(size_t bytes) {
+  uint64_t tail = header_->tail.load(std::memory_order_relaxed);
+  if (cachedHead_ - tail < bytes) cachedHead_ = header_->head.load(std::memory_order_acquire);
+  size_t n = std::min(static_cast<size_t>(cachedHead_ - tail), bytes);
+  if (n > 0) header_->tail.store(tail + n, std::memory_order_release);
+  return n;
+}
+
+size_t SpscByteRing::peek(const std::byte** data, size_t max) {
+  uint64_t tail = header_->tail.load(std::memory_order_relaxed);
+  if (cachedHead_ - tail < max) cachedHead_ = header_->head.load(std::memory_order_acquire);
+  size_t at = static_cast<size_t>(tail % capacity_);
+  size_t n = std::min({static_cast<size_t>(cachedHead_ - tail), max, static_cast<size_t>(capacity_) - at});
+  *data = data_ + at;
+  return n;
+}
+
+void SpscByteRing::consume(size_t bytes) {
+  uint64_t tail = header_->tail.load(std::memory_order_relaxed);
+  header_->tail.store(tail + bytes, std::memory_order_release);
 }
 
 size_t SpscByteRing::read(std::byte* data, size_t bytes) {

@@ -26,10 +26,11 @@ class SpscByteRing {
   static constexpr uint32_t kMagic = 0x52494e47;  // "RING"
 
   // Bytes needed for a ring of `capacity` data bytes (header included).
-  static size_t regionBytes(size_t capacity) { return sizeof(SpscRingHeader) + capacity; }
+  static size_t regionBytes(size_t capacity) { return sizeof(SpscRingHeader) + capacity / 8 * 8; }
 
   SpscByteRing() = default;
-  // Formats `region` (which must be regionBytes(capacity) long) as an empty ring.
+  // Formats `region` (which must be regionBytes(capacity) long) as an empty ring. The capacity
+  // must be a multiple of 8 (RingConnection keeps messages 8-byte aligned in the ring).
   static SpscByteRing create(void* region, size_t capacity);
   // Views an already formatted ring; returns an invalid ring when the magic or size is wrong.
   static SpscByteRing attach(void* region, size_t regionSize);
@@ -39,6 +40,13 @@ class SpscByteRing {
   size_t write(const std::byte* data, size_t bytes);
   // Consumer: copies out up to `bytes`; returns how many were available.
   size_t read(std::byte* data, size_t bytes);
+  // Consumer, zero-copy: the readable bytes from the tail up to the end of the buffer (at most
+  // `max`), which stay put until consume(); then consume(n) releases them to the producer.
+  size_t peek(const std::byte** data, size_t max);
+  void consume(size_t bytes);
+  // Either side: move the counter without copying (message padding, see RingConnection).
+  size_t skipWrite(size_t bytes);
+  size_t skipRead(size_t bytes);
 
   void markClosed() { header_->closed.store(1, std::memory_order_release); }
   bool isClosed() const { return header_->closed.load(std::memory_order_acquire) != 0; }
