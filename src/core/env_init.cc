@@ -4,6 +4,7 @@
 
 #include "common/params.h"
 #include "core/bootstrap.h"
+#include "core/mpi_bootstrap.h"
 #include "core/unique_id.h"
 
 namespace strata {
@@ -27,9 +28,17 @@ Result<EnvLaunch> launchFromEnvironment() {
     launch.id = id.value();
     return launch;
   }
+  if (env.source == "mpirun" && env.masterAddr.empty() && mpiBootstrapAvailable()) {
+    auto id = uniqueIdFromMpi(Params::fromEnvironment(), &launch.rank, &launch.nranks);
+    if (!id.ok()) return id.status();
+    launch.id = id.value();
+    launch.source = "mpirun (MPI broadcast)";
+    return launch;
+  }
   if (env.masterAddr.empty() || env.masterPort.empty()) {
     return invalidUsage("launched by " + env.source + " without MASTER_ADDR and MASTER_PORT: set them to rank 0's "
-                        "address and a free port (Strata's MPI-broadcast bootstrap is not built yet)");
+                        "address and a free port" +
+                        (env.source == "mpirun" ? std::string(" (or build Strata with MPI for the MPI bootstrap)") : ""));
   }
   char* end = nullptr;
   long port = std::strtol(env.masterPort.c_str(), &end, 10);

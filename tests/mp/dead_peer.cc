@@ -12,6 +12,11 @@
 #include <cstring>
 #include <vector>
 
+#include <dirent.h>
+
+#include <string>
+
+#include "core/unique_id.h"
 #include "strata/strata.h"
 
 namespace {
@@ -99,6 +104,18 @@ int main(int argc, char** argv) {
       ++failures;
     }
   }
-  std::printf("%s: %d of %d survivors behaved\n", failures ? "FAILED" : "PASSED", nranks - 1 - failures, nranks - 1);
+  // Shared memory must be gone: ranks unlink their segments once everyone has mapped them, so a
+  // crash afterwards leaks nothing.
+  std::string prefix = "strata-" + strata::secretTag(strata::decodeUniqueId(id).value().secret) + "-";
+  if (DIR* dir = opendir("/dev/shm")) {
+    while (dirent* entry = readdir(dir)) {
+      if (std::strncmp(entry->d_name, prefix.c_str(), prefix.size()) == 0) {
+        std::fprintf(stderr, "shared memory segment /dev/shm/%s was left behind\n", entry->d_name);
+        ++failures;
+      }
+    }
+    closedir(dir);
+  }
+  std::printf("%s (%d problems, %d ranks, victim %d)\n", failures ? "FAILED" : "PASSED", failures, nranks, victim);
   return failures ? 1 : 0;
 }
