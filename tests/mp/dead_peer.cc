@@ -78,18 +78,30 @@ int main(int argc, char** argv) {
   if (argc > 3) setenv("STRATA_TRANSPORT", argv[3], 1);
   setenv("STRATA_TIMEOUT_MS", std::to_string(kTimeoutMs).c_str(), 1);
   setenv("STRATA_SOCKET_IFNAME", "lo", 1);
-  strataUniqueId id;
-  if (strataGetUniqueId(&id) != strataSuccess) return 2;
+  // Fork before any thread exists (the bootstrap root is a thread): a child forked from a
+  // threaded parent may inherit a lock held mid-operation. The id follows through a pipe.
+  int idPipe[2];
+  if (pipe(idPipe) != 0) return 2;
   std::vector<pid_t> pids;
   for (int r = 0; r < nranks; ++r) {
     pid_t pid = fork();
     if (pid == 0) {
-      int code = runRank(id, r, nranks, victim);
+      close(idPipe[1]);
+      strataUniqueId childId;
+      if (read(idPipe[0], &childId, sizeof(childId)) != static_cast<ssize_t>(sizeof(childId))) _exit(2);
+      int code = runRank(childId, r, nranks, victim);
       std::fflush(stdout);
       _exit(code);
     }
     pids.push_back(pid);
   }
+  close(idPipe[0]);
+  strataUniqueId id;
+  if (strataGetUniqueId(&id) != strataSuccess) return 2;
+  for (int r = 0; r < nranks; ++r) {
+    if (write(idPipe[1], &id, sizeof(id)) != static_cast<ssize_t>(sizeof(id))) return 2;
+  }
+  close(idPipe[1]);
   int failures = 0;
   for (int r = 0; r < nranks; ++r) {
     int status = 0;

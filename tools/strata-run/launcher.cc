@@ -40,6 +40,25 @@ pid_t startRank(const LaunchOptions& options, int rank, const std::string& idHex
   int outPipe[2] = {-1, -1};
   int errPipe[2] = {-1, -1};
   if (options.prefixOutput && (pipe(outPipe) != 0 || pipe(errPipe) != 0)) return -1;
+  // Everything the child needs is built here: the launcher already runs the bootstrap root
+  // thread, and a forked child may only make async-signal-safe calls before exec.
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "STRATA_UNIQUE_ID=", 17) && std::strncmp(*e, "STRATA_RANK=", 12) &&
+        std::strncmp(*e, "STRATA_NRANKS=", 14) && std::strncmp(*e, "STRATA_LOCAL_RANK=", 18)) {
+      environment.emplace_back(*e);
+    }
+  }
+  environment.push_back("STRATA_UNIQUE_ID=" + idHex);
+  environment.push_back("STRATA_RANK=" + std::to_string(rank));
+  environment.push_back("STRATA_NRANKS=" + std::to_string(options.nranks));
+  environment.push_back("STRATA_LOCAL_RANK=" + std::to_string(rank));
+  std::vector<char*> envp;
+  for (auto& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  for (const auto& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) {
@@ -64,15 +83,9 @@ pid_t startRank(const LaunchOptions& options, int rank, const std::string& idHex
     close(outPipe[1]);
     close(errPipe[1]);
   }
-  setenv("STRATA_UNIQUE_ID", idHex.c_str(), 1);
-  setenv("STRATA_RANK", std::to_string(rank).c_str(), 1);
-  setenv("STRATA_NRANKS", std::to_string(options.nranks).c_str(), 1);
-  setenv("STRATA_LOCAL_RANK", std::to_string(rank).c_str(), 1);
-  std::vector<char*> argv;
-  for (const auto& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execvp(argv[0], argv.data());
-  std::fprintf(stderr, "strata-run: cannot run '%s': %s\n", argv[0], std::strerror(errno));
+  execvpe(argv[0], argv.data(), envp.data());
+  static const char message[] = "strata-run: cannot run the program (not found or not executable)\n";
+  (void)!write(2, message, sizeof(message) - 1);
   _exit(127);
 }
 

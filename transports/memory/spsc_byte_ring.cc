@@ -14,7 +14,6 @@ SpscByteRing SpscByteRing::create(void* region, size_t capacity) {
   header->closed.store(0, std::memory_order_relaxed);
   header->capacity = capacity;
   header->magic = kMagic;
-  std::atomic_thread_fence(std::memory_order_release);
   return attach(region, regionBytes(capacity));
 }
 
