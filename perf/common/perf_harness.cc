@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/perf_options.h"
+#include "common/datatype.h"
 #include "common/perf_values.h"
 
 namespace strata::perf {
@@ -142,7 +143,7 @@ int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
   long wrongTotal = 0;
   std::vector<strataRedOp_t> ops = test.reduces ? options.ops : std::vector<strataRedOp_t>{strataSum};
   for (strataDataType_t dtype : options.dtypes) {
-    size_t es = elementSize(dtype);
+    size_t es = dataTypeSize(dtype);
     for (strataRedOp_t op : ops) {
       for (size_t bytes : sweepSizes(options)) {
         size_t count = test.countFor(bytes, es, nranks);
@@ -168,7 +169,7 @@ int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
         rows += 2;
         if (rank == 0) {
           std::printf("%12zu %13zu %8s %7s %7d %8.2f %7.2f %7.2f %6s %8.2f %7.2f %7.2f %6s\n", static_cast<size_t>(algBytes),
-                      count, typeName(dtype), test.reduces ? opName(op) : "none", test.rooted ? options.root : -1, outTime,
+                      count, dataTypeName(dtype), test.reduces ? redOpName(op) : "none", test.rooted ? options.root : -1, outTime,
                       outAlgbw, outAlgbw * factor, wrongText(c, outWrong).c_str(), inTime, inAlgbw, inAlgbw * factor,
                       wrongText(c, inWrong).c_str());
           std::fflush(stdout);

@@ -4,47 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/datatype.h"
 #include "reduce/float_formats.h"
 
 namespace strata::perf {
-
-size_t elementSize(strataDataType_t t) {
-  switch (t) {
-    case strataInt8: case strataUint8: case strataFloat8e4m3: case strataFloat8e5m2: return 1;
-    case strataFloat16: case strataBfloat16: return 2;
-    case strataInt32: case strataUint32: case strataFloat32: return 4;
-    default: return 8;
-  }
-}
-
-const char* typeName(strataDataType_t t) {
-  switch (t) {
-    case strataInt8: return "int8";
-    case strataUint8: return "uint8";
-    case strataInt32: return "int32";
-    case strataUint32: return "uint32";
-    case strataInt64: return "int64";
-    case strataUint64: return "uint64";
-    case strataFloat16: return "half";
-    case strataFloat32: return "float";
-    case strataFloat64: return "double";
-    case strataBfloat16: return "bfloat16";
-    case strataFloat8e4m3: return "f8e4m3";
-    case strataFloat8e5m2: return "f8e5m2";
-    default: return "?";
-  }
-}
-
-const char* opName(strataRedOp_t op) {
-  switch (op) {
-    case strataSum: return "sum";
-    case strataProd: return "prod";
-    case strataMax: return "max";
-    case strataMin: return "min";
-    case strataAvg: return "avg";
-    default: return "?";
-  }
-}
 
 double inputValue(int rank, size_t i) { return static_cast<double>((static_cast<size_t>(rank) + i) % 3 + 1); }
 
@@ -116,7 +79,7 @@ bool closeEnough(strataDataType_t t, double got, double expected, int nranks) {
     case strataFloat64: tolerance = 1e-12 * nranks; break;
     default: {
       // Integers: compare modulo the type's width (products of many ranks wrap).
-      size_t bits = elementSize(t) * 8;
+      size_t bits = dataTypeSize(t) * 8;
       if (bits >= 64) return static_cast<int64_t>(got) == static_cast<int64_t>(expected) || std::fabs(expected) > 9e15;
       uint64_t mask = (uint64_t{1} << bits) - 1;
       return (static_cast<uint64_t>(static_cast<int64_t>(got)) & mask) ==

@@ -1,4 +1,4 @@
-// Values the perf tools put in buffers and the tolerance a check allows, for every dtype.
+// Values the perf tools put in buffers (type names and sizes: common/datatype.h) and the tolerance a check allows, for every dtype.
 #pragma once
 
 #include <strata/strata.h>
@@ -6,10 +6,6 @@
 #include <cstddef>
 
 namespace strata::perf {
-
-size_t elementSize(strataDataType_t dtype);
-const char* typeName(strataDataType_t dtype);
-const char* opName(strataRedOp_t op);
 
 // Input element i of `rank`: a small integer 1..3, exact in every format.
 double inputValue(int rank, size_t i);
