@@ -20,9 +20,10 @@ build: configure
 demo: build
 	@scripts/demo.sh $(BUILD)
 
+# Sanitizer runs first, so the last lines are the main suite's ctest summary.
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j 2
 	@$(MAKE) --no-print-directory sanitize
+	@cd $(BUILD) && ctest --output-on-failure -j 2
 
 test-fast: build
 	@cd $(BUILD) && ctest --output-on-failure -j 2 -LE slow

@@ -17,5 +17,6 @@ cmake --build --preset asan -j "$jobs" >/dev/null
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs" --target test_plans test_transports test_api >/dev/null
-(cd build-tsan && ./bin/test_transports && ./bin/test_api && ./bin/test_plans --gtest_filter='*BarrierCompletes*:*Reductions*/3')
+(cd build-tsan && ctest --output-on-failure -L unit \
+  -R 'MemoryTransport|ShmTransport|TcpTransport|ApiTest|ApiRanks|Handshake|BarrierCompletes|ReductionsForEveryTypeAndOp/3$')
 echo "sanitize: ASan/UBSan and TSan runs are clean"

@@ -14,6 +14,7 @@ namespace {
 
 struct LogState {
   std::atomic<int> level{0};
+  std::atomic<bool> version{false};
   std::atomic<unsigned> subsystemMask{~0u};
 };
 
@@ -22,6 +23,7 @@ unsigned parseSubsystemMask(const std::string& text);
 void applySettings(LogState& s) {
   DebugSettings settings = DebugSettings::fromEnvironment();
   s.level.store(settings.level);
+  s.version.store(settings.versionBanner || settings.level > 0);
   s.subsystemMask.store(parseSubsystemMask(settings.subsystems));
 }
 
@@ -79,6 +81,11 @@ bool logEnabled(LogLevel level, LogSubsystem subsystem) {
 }
 
 void setLogRank(int rank) { tlsLogRank = rank; }
+
+bool versionBannerRequested() {
+  static std::atomic<bool> printed{false};
+  return state().version.load() && !printed.exchange(true);
+}
 
 void logMessage(LogLevel level, LogSubsystem subsystem, const char* format, ...) {
   // Warnings always print when any level is on; with STRATA_DEBUG unset they print too, because a

@@ -15,6 +15,9 @@ bool logEnabled(LogLevel level, LogSubsystem subsystem);
 void logMessage(LogLevel level, LogSubsystem subsystem, const char* format, ...)
     __attribute__((format(printf, 3, 4)));
 
+// STRATA_DEBUG=VERSION (or any level): print the version banner once per process.
+bool versionBannerRequested();
+
 // The rank printed in front of log lines from this thread (-1: none).
 void setLogRank(int rank);
 

@@ -1,5 +1,6 @@
 #include "core/communicator.h"
 
+#include <cstdio>
 #include <thread>
 
 #include "common/datatype.h"
@@ -60,6 +61,10 @@ Communicator::~Communicator() {
 }
 
 void Communicator::logBanner() const {
+  if (rank_ == 0 && versionBannerRequested()) {
+    std::fprintf(stderr, "%s:%d STRATA version %d.%d.%d\n", peers_[rank_].hostname.c_str(),
+                 static_cast<int>(peers_[rank_].pid), STRATA_MAJOR, STRATA_MINOR, STRATA_PATCH);
+  }
   if (!logEnabled(LogLevel::Info, LogSubsystem::Init)) return;
   STRATA_INFO(Init, "Strata %d.%d.%d rank %d of %d%s%s on %s (pid %d), reduction kernels: %s", STRATA_MAJOR,
               STRATA_MINOR, STRATA_PATCH, rank_, nranks_, name_.empty() ? "" : ", comm ", name_.c_str(),
