@@ -59,6 +59,16 @@ strataResult_t submit(Communicator* comm, HostStream* stream, Operation operatio
     tlsGroup.queued.push_back({comm, stream, std::move(operation)});
     return strataSuccess;
   }
+  if (stream == nullptr) {
+    // The common blocking call: straight to the communicator, no batch to build.
+    comm->addPending();
+    Status status = std::holds_alternative<CollectiveCall>(operation)
+                        ? comm->runCollective(std::get<CollectiveCall>(operation))
+                        : comm->runPointToPoint({std::get<PointToPointCall>(operation)});
+    strataResult_t result = report(status, comm);
+    comm->removePending();
+    return result;
+  }
   std::vector<Operation> single;
   single.push_back(std::move(operation));
   return dispatch(comm, stream, std::move(single));
