@@ -26,6 +26,15 @@ void ShmSegment::unlink() {
 Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& name, size_t bytes) {
   int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) return systemError("shm_open(" + name + ", create) failed: " + errnoText(errno));
+  // posix_fallocate reserves the pages now: a /dev/shm too small for the job is a clear error
+  // here instead of a SIGBUS at the first touch of a page that cannot be backed.
+  int reserve = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (reserve != 0) {
+    ::close(fd);
+    shm_unlink(name.c_str());
+    return systemError("cannot reserve " + std::to_string(bytes) + " bytes of shared memory for " + name + ": " +
+                       errnoText(reserve) + "; enlarge /dev/shm or lower STRATA_BUFFSIZE");
+  }
   if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
     int err = errno;
     ::close(fd);
