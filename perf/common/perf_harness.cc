@@ -46,10 +46,6 @@ double combineAcrossRanks(const Context& c, double value) {
   return result;
 }
 
-struct Buffers {
-  std::vector<char> send, recv, shared;
-};
-
 void fillInputs(const Context& c, char* send, size_t count, strataDataType_t dtype) {
   size_t elements = c.test.sendElements(count, c.nranks);
   for (size_t i = 0; i < elements; ++i) storeValue(dtype, send, i, c.test.input(i, count, c.rank));
