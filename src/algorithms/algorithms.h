@@ -15,6 +15,7 @@ using PlanGenerator = Plan (*)(const CollectiveShape&, int rank, int nranks);
 
 Plan planRingAllReduce(const CollectiveShape& shape, int rank, int nranks);
 Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, int rank, int nranks);
+Plan planOneShotAllReduce(const CollectiveShape& shape, int rank, int nranks);
 Plan planChainBroadcast(const CollectiveShape& shape, int rank, int nranks);
 Plan planChainReduce(const CollectiveShape& shape, int rank, int nranks);
 Plan planRingAllGather(const CollectiveShape& shape, int rank, int nranks);
@@ -31,6 +32,7 @@ struct AlgorithmEntry {
   const char* name;  // as written in STRATA_ALGO
   CollectiveKind kind;
   PlanGenerator generate;
+  bool needsPeerMemory = false;  // runs only where every rank shares a host (shm windows)
 };
 
 const std::vector<AlgorithmEntry>& algorithmRegistry();

@@ -24,6 +24,7 @@ const std::vector<AlgorithmEntry>& algorithmRegistry() {
   static const std::vector<AlgorithmEntry> registry = {
       {"ring", CollectiveKind::AllReduce, planRingAllReduce},
       {"recursive_doubling", CollectiveKind::AllReduce, planRecursiveDoublingAllReduce},
+      {"one_shot", CollectiveKind::AllReduce, planOneShotAllReduce, /*needsPeerMemory=*/true},
       {"chain", CollectiveKind::Broadcast, planChainBroadcast},
       {"chain", CollectiveKind::Reduce, planChainReduce},
       {"ring", CollectiveKind::AllGather, planRingAllGather},

@@ -45,6 +45,8 @@ Params Params::fromEnvironment() {
   if (const char* v = readVariable("STRATA_ALGO", seen)) p.algo = v;
   int64_t ring = parseInteger(readVariable("STRATA_BUFFSIZE", seen), p.shmRingBytes);
   if (ring >= 4096 && ring <= (int64_t{1} << 30)) p.shmRingBytes = ring;
+  int64_t oneShot = parseInteger(readVariable("STRATA_ONESHOT_BYTES", seen), p.oneShotBytes);
+  if (oneShot >= 0 && oneShot <= (int64_t{1} << 24)) p.oneShotBytes = oneShot / 64 * 64;
   for (const char* name : {"STRATA_DEBUG", "STRATA_DEBUG_SUBSYS", "STRATA_HOSTID", "STRATA_RANK",
                            "STRATA_NRANKS", "STRATA_JOB_SECRET"}) {
     readVariable(name, seen);

@@ -19,6 +19,7 @@ struct Params {
   int64_t socketSplitBytes = 262144;  // STRATA_SOCKET_SPLIT_BYTES: smallest message split over streams
   std::string algo;                   // STRATA_ALGO: forced algorithm(s)
   int64_t shmRingBytes = 4 << 20;     // STRATA_BUFFSIZE: bytes of each shared-memory FIFO
+  int64_t oneShotBytes = 16 << 10;    // STRATA_ONESHOT_BYTES: largest one-shot allreduce (0: off)
 
   // The variables that were set, name -> value, for the INFO banner.
   std::vector<std::pair<std::string, std::string>> setVariables;

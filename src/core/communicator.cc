@@ -44,12 +44,15 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   if (!wiring.ok()) return wiring.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");
   comm->peers_ = std::move(wiring.value().peers);
   comm->connections_ = std::move(wiring.value().connections);
+  comm->windows_ = std::move(wiring.value().windows);
   for (auto& c : comm->connections_) comm->connectionViews_.push_back(c.get());
   comm->context_.rank = rank;
   comm->context_.connections = comm->connectionViews_;
   comm->context_.timeoutMs = comm->params_.timeoutMs;
   comm->context_.abortFlag = &comm->aborted_;
   comm->context_.staging = &comm->staging_;
+  comm->context_.windows = comm->windows_.get();
+  comm->context_.windowSequence = &comm->windowSequence_;
   comm->logBanner();
   return comm;
 }
@@ -90,7 +93,7 @@ Status Communicator::checkUsable() const {
 }
 
 const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
-  const AlgorithmEntry& algorithm = selector_->choose(call.shape, nranks_);
+  const AlgorithmEntry& algorithm = selector_->choose(call.shape, nranks_, windows_ ? windows_->halfBytes() : 0);
   if (call.shape.kind == CollectiveKind::AllToAllv) {
     uncached = algorithm.generate(call.shape, rank_, nranks_);
     return uncached;

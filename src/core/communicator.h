@@ -83,6 +83,8 @@ class Communicator {
   std::vector<PeerInfo> peers_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> connectionViews_;
+  std::shared_ptr<PeerWindows> windows_;  // peer memory when every rank is on this host
+  uint64_t windowSequence_ = 0;
 
   std::mutex executionMutex_;
   using PlanKey = std::tuple<int, size_t, size_t, int, bool, const char*>;

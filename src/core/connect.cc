@@ -72,8 +72,16 @@ Status openShmConnections(BootstrapClient& bootstrap, const UniqueIdContents& id
                           const Params& params, const std::vector<bool>& useShm, Wiring& wiring,
                           const Deadline& deadline) {
   bool anyShm = false;
-  for (bool b : useShm) anyShm = anyShm || b;
-  ShmLayout layout{nranks, static_cast<size_t>(params.shmRingBytes)};
+  bool allShm = nranks > 1;
+  for (int peer = 0; peer < nranks; ++peer) {
+    anyShm = anyShm || useShm[peer];
+    allShm = allShm && (peer == rank || useShm[peer]);
+  }
+  // Peer-memory windows only when the whole communicator shares this host (every rank makes
+  // the same choice, so segment sizes agree).
+  size_t windowHalf = allShm ? static_cast<size_t>(params.oneShotBytes) : 0;
+  ShmLayout layout{nranks, static_cast<size_t>(params.shmRingBytes), windowHalf};
+  std::vector<std::shared_ptr<ShmSegment>> segments(static_cast<size_t>(nranks));
   std::string tag = secretTag(id.secret);
   std::shared_ptr<ShmSegment> inbound;
   Status created;
@@ -91,10 +99,15 @@ Status openShmConnections(BootstrapClient& bootstrap, const UniqueIdContents& id
       mapped = peerSegment.status();
       break;
     }
+    segments[peer] = peerSegment.value();
     wiring.connections[peer] = makeShmConnection(rank, peer, wiring.peers[peer].pid, layout, inbound, peerSegment.value());
     if (!wiring.connections[peer]) mapped = internalError("shared memory of rank " + std::to_string(peer) + " is malformed");
   }
   Status agreed = agreeOnSuccess(bootstrap, mapped, "mapping shared memory", deadline);
+  if (agreed.isOk() && windowHalf > 0) {
+    segments[rank] = inbound;
+    wiring.windows = makeShmWindows(rank, layout, segments);
+  }
   // Everyone has mapped everything (or failed): the names can go, so a crash leaks nothing.
   if (inbound) inbound->unlink();
   return agreed;

@@ -11,6 +11,7 @@
 
 #include "common/params.h"
 #include "core/bootstrap.h"
+#include "shm/peer_windows.h"
 #include "transport.h"
 
 namespace strata {
@@ -25,6 +26,7 @@ struct PeerInfo {
 struct Wiring {
   std::vector<PeerInfo> peers;                       // by rank
   std::vector<std::unique_ptr<Connection>> connections;  // by rank; [rank] is self
+  std::shared_ptr<PeerWindows> windows;              // when every rank is on this host over shm
 };
 
 // This host's identity as used for transport choice.

@@ -35,6 +35,7 @@ class StageRunner {
       : c_(context), plan_(plan), stageIndex_(stageIndex), transfers_(transfers), lastOnChannel_(lastOnChannel) {}
 
   Status run(const Stage& stage) {
+    STRATA_RETURN_IF_ERROR(runWindowSteps(stage));
     runLocalCopies(stage);
     STRATA_RETURN_IF_ERROR(prepareTransfers(stage));
     return progressUntilDone();
@@ -50,6 +51,67 @@ class StageRunner {
     }
   }
 
+  // Waits, with the executor's usual backoff, deadline, abort and peer-health checks, until
+  // `condition` holds.
+  template <typename Condition>
+  Status waitUntil(const Condition& condition, const char* what) {
+    Backoff backoff;
+    Deadline deadline(c_.timeoutMs);
+    auto nextCheck = Clock::now() + kPeerCheckInterval;
+    while (!condition()) {
+      backoff.pause();
+      if (backoff.idleRounds() < 64 || Clock::now() < nextCheck) continue;
+      nextCheck = Clock::now() + kPeerCheckInterval;
+      for (int peer = 0; peer < static_cast<int>(c_.connections.size()); ++peer) {
+        Status st = c_.connections[peer]->checkPeer();
+        if (!st.isOk()) {
+          return {st.code(), "rank " + std::to_string(peer) + " failed while rank " + std::to_string(c_.rank) +
+                                 " was waiting for " + what + " in " + plan_.algorithm + ": " + st.message()};
+        }
+      }
+      if (c_.abortFlag != nullptr && c_.abortFlag->load(std::memory_order_relaxed)) {
+        return {strataRemoteError, std::string("communicator was aborted while waiting for ") + what};
+      }
+      if (deadline.expired()) {
+        return timeoutError("timed out after " + std::to_string(c_.timeoutMs) + " ms (STRATA_TIMEOUT_MS) waiting for " +
+                            what + " in " + plan_.algorithm + "; check that every rank is alive and issued the same call");
+      }
+    }
+    return Status::ok();
+  }
+
+  Status runWindowSteps(const Stage& stage) {
+    for (const Step& step : stage.steps) {
+      if (step.kind != StepKind::WindowPublish && step.kind != StepKind::WindowReduce) continue;
+      PeerWindows* w = c_.windows;
+      if (w == nullptr || step.bytes > w->halfBytes()) {
+        return internalError(plan_.algorithm + " needs a peer-memory window of " + std::to_string(step.bytes) + " bytes");
+      }
+      if (step.kind == StepKind::WindowPublish) {
+        uint64_t sequence = ++*c_.windowSequence;
+        // This half was last used by operation sequence-2: everyone must be done reading it.
+        STRATA_RETURN_IF_ERROR(waitUntil([&] { return sequence <= 2 || w->allDone(sequence - 2); },
+                                         "every rank to finish reading the previous window"));
+        std::memcpy(w->data(c_.rank, sequence), resolve(c_, step.src), step.bytes);
+        w->flags(c_.rank).ready.store(sequence, std::memory_order_release);
+      } else {
+        uint64_t sequence = *c_.windowSequence;
+        STRATA_RETURN_IF_ERROR(waitUntil([&] { return w->allReady(sequence); }, "every rank to publish its window"));
+        // Every rank folds the windows in rank order, so all get bit-identical results.
+        std::byte* dst = resolve(c_, step.dst);
+        size_t count = step.bytes / dataTypeSize(c_.dtype);
+        if (w->nranks() == 1) {
+          std::memcpy(dst, w->data(0, sequence), step.bytes);
+        } else {
+          reduceBuffers(dst, w->data(0, sequence), w->data(1, sequence), count, c_.dtype, c_.op);
+          for (int r = 2; r < w->nranks(); ++r) reduceBuffers(dst, dst, w->data(r, sequence), count, c_.dtype, c_.op);
+        }
+        w->flags(c_.rank).done.store(sequence, std::memory_order_release);
+      }
+    }
+    return Status::ok();
+  }
+
   Status prepareTransfers(const Stage& stage) {
     // Receive-and-reduce folds straight out of transports that can peek; the others need a
     // staging area to receive into first.
@@ -63,7 +125,7 @@ class StageRunner {
     int nranks = static_cast<int>(c_.connections.size());
     lastOnChannel_.assign(static_cast<size_t>(2 * nranks), -1);
     for (const Step& step : stage.steps) {
-      if (step.kind == StepKind::Copy) continue;
+      if (step.kind == StepKind::Copy || step.kind == StepKind::WindowPublish || step.kind == StepKind::WindowReduce) continue;
       if (step.peer < 0 || step.peer >= nranks || c_.connections[step.peer] == nullptr) {
         return internalError("plan names peer " + std::to_string(step.peer) + " with no connection");
       }
@@ -80,7 +142,7 @@ class StageRunner {
             staging += step.bytes;
           }
           break;
-        case StepKind::Copy: break;
+        default: break;
       }
       size_t channel = static_cast<size_t>(2 * step.peer + (step.kind == StepKind::Send ? 1 : 0));
       t.predecessor = lastOnChannel_[channel];

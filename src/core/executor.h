@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "common/wait.h"
 #include "core/plan.h"
+#include "shm/peer_windows.h"
 #include "transport.h"
 
 namespace strata {
@@ -26,6 +27,8 @@ struct ExecutionContext {
   int64_t timeoutMs = 300000;
   const std::atomic<bool>* abortFlag = nullptr;
   std::vector<std::byte>* staging = nullptr;  // grown as needed, reused across calls
+  PeerWindows* windows = nullptr;             // peer memory, when the plan uses window steps
+  uint64_t* windowSequence = nullptr;         // window operations so far (same on every rank)
 };
 
 // One transfer of a running stage (internal to the executor; here so its storage can be reused).

@@ -24,6 +24,10 @@ enum class StepKind : uint8_t {
   Recv,        // receive `bytes` from peer into dst
   RecvReduce,  // dst = src (op) bytes received from peer; dst may equal src
   Copy,        // dst = src, locally (done first in its stage; never depends on a receive)
+  // Peer memory (every rank of the communicator on one host): each WindowPublish starts a new
+  // window operation.
+  WindowPublish,  // copy src into our window, then mark it ready
+  WindowReduce,   // wait until every window is ready; dst = window 0 op window 1 op ...
 };
 
 struct Step {
@@ -56,6 +60,12 @@ struct Plan {
   }
   static void copy(Stage& s, BufferSlice dst, BufferSlice src, size_t bytes) {
     if (bytes > 0) s.steps.push_back({StepKind::Copy, -1, dst, src, bytes});
+  }
+  static void windowPublish(Stage& s, BufferSlice src, size_t bytes) {
+    if (bytes > 0) s.steps.push_back({StepKind::WindowPublish, -1, {}, src, bytes});
+  }
+  static void windowReduce(Stage& s, BufferSlice dst, size_t bytes) {
+    if (bytes > 0) s.steps.push_back({StepKind::WindowReduce, -1, dst, {}, bytes});
   }
   // Drops stages left empty (e.g. by zero-byte chunks).
   void compact();

@@ -1,7 +1,7 @@
 // A rank dies (SIGKILL) in the middle of a collective: every survivor's call must return
 // strataRemoteError or strataTimeout within STRATA_TIMEOUT_MS, and strataCommAbort must return
 // promptly. This program forks its own ranks (strata-run would stop the survivors itself).
-//   dead_peer NRANKS VICTIM [shm|tcp]
+//   dead_peer NRANKS VICTIM [shm|tcp] [FLOATS]
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,13 +26,12 @@ constexpr int kTimeoutMs = 4000;
 
 double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-int runRank(const strataUniqueId& id, int rank, int nranks, int victim) {
+int runRank(const strataUniqueId& id, int rank, int nranks, int victim, size_t count) {
   strataComm_t comm;
   if (strataCommInitRank(&comm, nranks, id, rank) != strataSuccess) {
     std::fprintf(stderr, "rank %d: init failed: %s\n", rank, strataGetLastError(nullptr));
     return 2;
   }
-  const size_t count = 1 << 20;  // 4 MiB of float per call
   std::vector<float> data(count, 1.0f);
   if (strataAllReduce(data.data(), data.data(), 1024, strataFloat32, strataSum, comm, nullptr) != strataSuccess) return 3;
   if (rank == victim && fork() == 0) {
@@ -44,7 +43,8 @@ int runRank(const strataUniqueId& id, int rank, int nranks, int victim) {
   // Allreduce until one fails; the victim's death lands in the middle of one of these calls.
   strataResult_t result = strataSuccess;
   double took = 0;
-  for (int i = 0; i < 2000 && result == strataSuccess; ++i) {
+  // Until one fails, for at most 10 s (the victim dies after 50 ms).
+  for (auto loopStart = Clock::now(); result == strataSuccess && secondsSince(loopStart) < 10.0;) {
     auto start = Clock::now();
     result = strataAllReduce(data.data(), data.data(), count, strataFloat32, strataSum, comm, nullptr);
     took = secondsSince(start);
@@ -70,12 +70,14 @@ int runRank(const strataUniqueId& id, int rank, int nranks, int victim) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: dead_peer NRANKS VICTIM [shm|tcp]\n");
+    std::fprintf(stderr, "usage: dead_peer NRANKS VICTIM [shm|tcp] [FLOATS]\n");
     return 2;
   }
   int nranks = std::atoi(argv[1]);
   int victim = std::atoi(argv[2]);
   if (argc > 3) setenv("STRATA_TRANSPORT", argv[3], 1);
+  // Floats per allreduce: 4 MiB by default (ring); a few KiB exercise one-shot over peer memory.
+  size_t count = argc > 4 ? std::strtoul(argv[4], nullptr, 10) : size_t{1} << 20;
   setenv("STRATA_TIMEOUT_MS", std::to_string(kTimeoutMs).c_str(), 1);
   setenv("STRATA_SOCKET_IFNAME", "lo", 1);
   // Fork before any thread exists (the bootstrap root is a thread): a child forked from a
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
       close(idPipe[1]);
       strataUniqueId childId;
       if (read(idPipe[0], &childId, sizeof(childId)) != static_cast<ssize_t>(sizeof(childId))) _exit(2);
-      int code = runRank(childId, r, nranks, victim);
+      int code = runRank(childId, r, nranks, victim, count);
       std::fflush(stdout);
       _exit(code);
     }

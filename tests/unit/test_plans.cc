@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <algorithm>
 #include <mutex>
 
 #include "algorithms/algorithms.h"
@@ -199,6 +200,11 @@ void runCase(const Case& c) {
     }
   }
 
+  // Peer-memory windows large enough for any input of this case (one-shot plans use them).
+  size_t largestInput = 64;
+  for (int r = 0; r < n; ++r) largestInput = std::max(largestInput, inputs[r].size());
+  auto windows = strata::makeMemoryWindows(n, (largestInput + 63) / 64 * 64);
+  std::vector<uint64_t> windowSequences(n, 0);
   std::mutex failureMutex;
   std::string failure;
   testing_support::runThreadRanks(n, [&](int r, std::vector<strata::Connection*>& connections) {
@@ -215,6 +221,8 @@ void runCase(const Case& c) {
     context.timeoutMs = 20000;
     context.abortFlag = &abortFlag;
     context.staging = &staging;
+    context.windows = windows[r].get();
+    context.windowSequence = &windowSequences[r];
     strata::Status st = strata::executePlan(plan, context);
     if (st.isOk() && c.op == strataAvg && isReduction(kind)) {
       bool hasResult = kind != CollectiveKind::Reduce || r == c.root;

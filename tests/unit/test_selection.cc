@@ -19,6 +19,18 @@ TEST(Selection, DefaultRuleBySize) {
   EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4).name, "recursive_doubling");
   EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 20), 4).name, "ring");
   EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::Broadcast, 8), 4).name, "chain");
+  // With peer memory (one host), small allreduces go one-shot; too large ones do not.
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4, 16384).name, "one_shot");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 32768), 4, 16384).name, "recursive_doubling");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8192), 2, 16384).name, "recursive_doubling");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 512), 2, 16384).name, "one_shot");
+}
+
+TEST(Selection, ForcedOneShotNeedsPeerMemory) {
+  auto selector = strata::AlgorithmSelector::parse("allreduce:one_shot");
+  ASSERT_TRUE(selector.ok());
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4, 0).name, "recursive_doubling");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4, 64).name, "one_shot");
 }
 
 TEST(Selection, ForcedNamesAndPerCollectiveLists) {

@@ -10,6 +10,11 @@ size_t ShmLayout::slotBytes() const {
   return (bytes + 4095) / 4096 * 4096;
 }
 
+size_t ShmLayout::totalBytes() const {
+  size_t window = windowHalfBytes == 0 ? 0 : PeerWindows::regionBytes(windowHalfBytes);
+  return windowOffset() + (window + 4095) / 4096 * 4096;
+}
+
 std::string shmSegmentName(const std::string& tag, int rank) {
   return "/strata-" + tag + "-" + std::to_string(rank);
 }
@@ -21,6 +26,7 @@ Result<std::shared_ptr<ShmSegment>> createInboundSegment(const std::string& tag,
   for (int sender = 0; sender < layout.nranks; ++sender) {
     SpscByteRing::create(segment.value()->data() + layout.slotOffset(sender), layout.ringBytes);
   }
+  if (layout.windowHalfBytes > 0) PeerWindows::format(segment.value()->data() + layout.windowOffset());
   return segment;
 }
 
@@ -54,6 +60,14 @@ std::unique_ptr<Connection> makeShmConnection(int rank, int peer, pid_t peerPid,
   };
   auto keep = std::make_shared<SegmentPair>(SegmentPair{std::move(inbound), std::move(peerInbound)});
   return std::make_unique<RingConnection>(sendRing, recvRing, "shm", std::move(liveness), keep);
+}
+
+std::shared_ptr<PeerWindows> makeShmWindows(int rank, const ShmLayout& layout,
+                                            const std::vector<std::shared_ptr<ShmSegment>>& segments) {
+  std::vector<std::byte*> regions;
+  for (const auto& segment : segments) regions.push_back(segment->data() + layout.windowOffset());
+  auto keep = std::make_shared<std::vector<std::shared_ptr<ShmSegment>>>(segments);
+  return std::make_shared<PeerWindows>(rank, std::move(regions), layout.windowHalfBytes, keep);
 }
 
 }  // namespace strata

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "shm/peer_windows.h"
 #include "shm/shm_segment.h"
 #include "transport.h"
 
@@ -17,8 +18,10 @@ namespace strata {
 struct ShmLayout {
   int nranks = 0;
   size_t ringBytes = 0;
+  size_t windowHalfBytes = 0;  // 0: no peer-memory window
   size_t slotBytes() const;
-  size_t totalBytes() const { return slotBytes() * static_cast<size_t>(nranks); }
+  size_t windowOffset() const { return slotBytes() * static_cast<size_t>(nranks); }
+  size_t totalBytes() const;
   size_t slotOffset(int sender) const { return slotBytes() * static_cast<size_t>(sender); }
 };
 
@@ -37,5 +40,10 @@ std::unique_ptr<Connection> makeShmConnection(int rank, int peer, pid_t peerPid,
                                               const ShmLayout& layout,
                                               std::shared_ptr<ShmSegment> inbound,
                                               std::shared_ptr<ShmSegment> peerInbound);
+
+// Every rank's window, when the whole communicator is on this host: segments[r] is rank r's
+// inbound segment as mapped here (ours included).
+std::shared_ptr<PeerWindows> makeShmWindows(int rank, const ShmLayout& layout,
+                                            const std::vector<std::shared_ptr<ShmSegment>>& segments);
 
 }  // namespace strata

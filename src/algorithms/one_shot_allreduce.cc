@@ -1,0 +1,19 @@
+// One-shot allreduce over peer memory: every rank copies its input into its shared window, waits
+// until all windows are ready, and reduces all of them directly into its output (in rank order,
+// so every rank gets bit-identical results). Cost: 2 synchronisations (~2·alpha_shm) and n·S
+// bytes read per rank, no ring hops. Needs every rank on one host (the shm windows) and
+// S <= STRATA_ONESHOT_BYTES; the tuner picks it for messages that small.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+
+Plan planOneShotAllReduce(const CollectiveShape& shape, int /*rank*/, int /*nranks*/) {
+  Plan plan;
+  plan.algorithm = "one-shot allreduce";
+  Plan::windowPublish(plan.newStage(), {kSendBuffer, 0}, shape.bytes());
+  Plan::windowReduce(plan.newStage(), {kRecvBuffer, 0}, shape.bytes());
+  plan.compact();
+  return plan;
+}
+
+}  // namespace strata
