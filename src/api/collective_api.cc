@@ -226,37 +226,38 @@ strataResult_t strataAllToAllv(const void* sendbuff, const size_t sendcounts[], 
   STRATA_API_END
 }
 
-strataResult_t strataGather(const void* sendbuff, void* recvbuff, size_t count, strataDataType_t datatype, int root,
-                            strataComm_t comm, strataStream_t stream) {
-  STRATA_API_BEGIN
-  const char* fn = "strataGather";
+// Gather and scatter mirror each other: n blocks at the root, one block everywhere; the root's
+// n-block buffer is recv for gather and send for scatter.
+static strataResult_t rootedBlocks(const char* fn, CollectiveKind kind, const void* sendbuff, void* recvbuff, size_t count,
+                                   strataDataType_t datatype, int root, strataComm_t comm, strataStream_t stream) {
   auto v = validateCommon(fn, comm, stream, datatype, nullptr);
   if (!v.ok()) return report(v.status());
   Communicator* c = v.value().comm;
   size_t es = v.value().elementSize;
+  bool gather = kind == CollectiveKind::Gather;
   STRATA_CHECK(c, checkRank(fn, "root", root, c->nranks()));
   STRATA_CHECK(c, checkBytes(fn, "count", count, es, static_cast<size_t>(c->nranks())));
-  STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, count));
-  if (c->rank() == root) STRATA_CHECK(c, checkBuffer(fn, "recvbuff (at the root)", recvbuff, count));
-  bool inPlace = recvbuff != nullptr && sendbuff == static_cast<const char*>(recvbuff) + static_cast<size_t>(root) * count * es;
-  return submitCollective(v.value(), CollectiveKind::Gather, sendbuff, recvbuff, count, datatype, strataSum, root, inPlace);
+  bool atRoot = c->rank() == root;
+  if (gather || atRoot) STRATA_CHECK(c, checkBuffer(fn, gather ? "sendbuff" : "sendbuff (at the root)", sendbuff, count));
+  if (!gather || atRoot) STRATA_CHECK(c, checkBuffer(fn, gather ? "recvbuff (at the root)" : "recvbuff", recvbuff, count));
+  // In place: the single block is the root's own block inside the n-block buffer.
+  const char* blocks = static_cast<const char*>(gather ? recvbuff : const_cast<void*>(sendbuff));
+  const void* single = gather ? sendbuff : recvbuff;
+  bool inPlace = blocks != nullptr && single == blocks + static_cast<size_t>(root) * count * es;
+  return submitCollective(v.value(), kind, sendbuff, recvbuff, count, datatype, strataSum, root, inPlace);
+}
+
+strataResult_t strataGather(const void* sendbuff, void* recvbuff, size_t count, strataDataType_t datatype, int root,
+                            strataComm_t comm, strataStream_t stream) {
+  STRATA_API_BEGIN
+  return rootedBlocks("strataGather", CollectiveKind::Gather, sendbuff, recvbuff, count, datatype, root, comm, stream);
   STRATA_API_END
 }
 
 strataResult_t strataScatter(const void* sendbuff, void* recvbuff, size_t count, strataDataType_t datatype, int root,
                              strataComm_t comm, strataStream_t stream) {
   STRATA_API_BEGIN
-  const char* fn = "strataScatter";
-  auto v = validateCommon(fn, comm, stream, datatype, nullptr);
-  if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
-  size_t es = v.value().elementSize;
-  STRATA_CHECK(c, checkRank(fn, "root", root, c->nranks()));
-  STRATA_CHECK(c, checkBytes(fn, "count", count, es, static_cast<size_t>(c->nranks())));
-  if (c->rank() == root) STRATA_CHECK(c, checkBuffer(fn, "sendbuff (at the root)", sendbuff, count));
-  STRATA_CHECK(c, checkBuffer(fn, "recvbuff", recvbuff, count));
-  bool inPlace = sendbuff != nullptr && recvbuff == static_cast<const char*>(sendbuff) + static_cast<size_t>(root) * count * es;
-  return submitCollective(v.value(), CollectiveKind::Scatter, sendbuff, recvbuff, count, datatype, strataSum, root, inPlace);
+  return rootedBlocks("strataScatter", CollectiveKind::Scatter, sendbuff, recvbuff, count, datatype, root, comm, stream);
   STRATA_API_END
 }
 
