@@ -33,16 +33,20 @@ Status runBatch(Communicator* comm, const std::vector<Operation>& operations) {
   return comm->runPointToPoint(pointToPoint);
 }
 
-// Runs now (NULL stream) or queues on the host stream. The communicator counts the batch as
-// pending until it is finished, so destroy/abort never free it under a running batch.
-strataResult_t dispatch(Communicator* comm, HostStream* stream, std::vector<Operation> operations) {
+// Runs `work` on the calling thread. The communicator counts it as pending until it is finished
+// (and its result reported), so destroy/abort never free the communicator under it.
+template <typename Work>
+strataResult_t runNow(Communicator* comm, const Work& work) {
   comm->addPending();
-  if (stream == nullptr) {
-    Status status = runBatch(comm, operations);
-    strataResult_t result = report(status, comm);
-    comm->removePending();
-    return result;
-  }
+  strataResult_t result = report(work(), comm);
+  comm->removePending();
+  return result;
+}
+
+// Runs now (NULL stream) or queues on the host stream, pending likewise until finished.
+strataResult_t dispatch(Communicator* comm, HostStream* stream, std::vector<Operation> operations) {
+  if (stream == nullptr) return runNow(comm, [&] { return runBatch(comm, operations); });
+  comm->addPending();
   stream->enqueue([comm, operations = std::move(operations)]() {
     Status status = runBatch(comm, operations);
     if (!status.isOk()) comm->setLastError(status.message());
@@ -61,13 +65,10 @@ strataResult_t submit(Communicator* comm, HostStream* stream, Operation operatio
   }
   if (stream == nullptr) {
     // The common blocking call: straight to the communicator, no batch to build.
-    comm->addPending();
-    Status status = std::holds_alternative<CollectiveCall>(operation)
-                        ? comm->runCollective(std::get<CollectiveCall>(operation))
-                        : comm->runPointToPoint({std::get<PointToPointCall>(operation)});
-    strataResult_t result = report(status, comm);
-    comm->removePending();
-    return result;
+    return runNow(comm, [&] {
+      return std::holds_alternative<CollectiveCall>(operation) ? comm->runCollective(std::get<CollectiveCall>(operation))
+                                                               : comm->runPointToPoint({std::get<PointToPointCall>(operation)});
+    });
   }
   std::vector<Operation> single;
   single.push_back(std::move(operation));

@@ -45,9 +45,8 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   comm->peers_ = std::move(wiring.value().peers);
   comm->connections_ = std::move(wiring.value().connections);
   comm->windows_ = std::move(wiring.value().windows);
-  for (auto& c : comm->connections_) comm->connectionViews_.push_back(c.get());
   comm->context_.rank = rank;
-  comm->context_.connections = comm->connectionViews_;
+  for (auto& c : comm->connections_) comm->context_.connections.push_back(c.get());
   comm->context_.timeoutMs = comm->params_.timeoutMs;
   comm->context_.abortFlag = &comm->aborted_;
   comm->context_.staging = &comm->staging_;

@@ -82,7 +82,6 @@ class Communicator {
   std::optional<AlgorithmSelector> selector_;
   std::vector<PeerInfo> peers_;
   std::vector<std::unique_ptr<Connection>> connections_;
-  std::vector<Connection*> connectionViews_;
   std::shared_ptr<PeerWindows> windows_;  // peer memory when every rank is on this host
   uint64_t windowSequence_ = 0;
 

@@ -15,6 +15,24 @@ constexpr size_t kReducePieceBytes = 64 * 1024;
 // How often an idle wait looks at deadlines and peer health.
 constexpr auto kPeerCheckInterval = std::chrono::milliseconds(20);
 
+// Paces one idle wait: backs off while nothing moves, and says when it is time to look at peer
+// health, the abort flag and the deadline (after a short spin, then every kPeerCheckInterval).
+class IdleWait {
+ public:
+  void progressed() { backoff_.reset(); }
+  bool pauseUntilCheckDue() {
+    backoff_.pause();
+    if (backoff_.idleRounds() < 64) return false;
+    auto now = Clock::now();
+    if (now < nextCheck_) return false;
+    nextCheck_ = now + kPeerCheckInterval;
+    return true;
+  }
+
+ private:
+  Backoff backoff_;
+  Clock::time_point nextCheck_ = Clock::now() + kPeerCheckInterval;
+};
 
 std::byte* resolve(const ExecutionContext& c, const BufferSlice& slice) {
   return c.buffers[slice.buffer] + slice.offset;
@@ -55,13 +73,10 @@ class StageRunner {
   // `condition` holds.
   template <typename Condition>
   Status waitUntil(const Condition& condition, const char* what) {
-    Backoff backoff;
+    IdleWait idle;
     Deadline deadline(c_.timeoutMs);
-    auto nextCheck = Clock::now() + kPeerCheckInterval;
     while (!condition()) {
-      backoff.pause();
-      if (backoff.idleRounds() < 64 || Clock::now() < nextCheck) continue;
-      nextCheck = Clock::now() + kPeerCheckInterval;
+      if (!idle.pauseUntilCheckDue()) continue;
       for (int peer = 0; peer < static_cast<int>(c_.connections.size()); ++peer) {
         Status st = c_.connections[peer]->checkPeer();
         if (!st.isOk()) {
@@ -153,10 +168,10 @@ class StageRunner {
   }
 
   // Folds newly arrived whole elements of a receive-and-reduce into its destination.
-  void foldArrived(ActiveTransfer& t, bool force) {
+  void foldArrived(ActiveTransfer& t) {
     size_t elementSize = dataTypeSize(c_.dtype);
     size_t ready = t.request.contiguous / elementSize * elementSize;
-    if (ready == t.reduced || (!force && ready - t.reduced < kReducePieceBytes && ready != t.request.bytes)) return;
+    if (ready == t.reduced || (ready - t.reduced < kReducePieceBytes && ready != t.request.bytes)) return;
     const Step& s = *t.step;
     reduceBuffers(resolve(c_, s.dst) + t.reduced, resolve(c_, s.src) + t.reduced,
                   t.request.data + t.reduced, (ready - t.reduced) / elementSize, c_.dtype, c_.op);
@@ -189,9 +204,8 @@ class StageRunner {
 
   Status progressUntilDone() {
     size_t remaining = transfers_.size();
-    Backoff backoff;
+    IdleWait idle;
     Deadline deadline(c_.timeoutMs);
-    auto nextCheck = Clock::now() + kPeerCheckInterval;
     while (remaining > 0) {
       bool progressed = false;
       for (ActiveTransfer& t : transfers_) {
@@ -205,7 +219,7 @@ class StageRunner {
           Status st = t.step->kind == StepKind::Send ? connection->progressSend(t.request)
                                                      : connection->progressRecv(t.request);
           if (!st.isOk()) return failure(st, t);
-          if (t.step->kind == StepKind::RecvReduce) foldArrived(t, t.request.complete());
+          if (t.step->kind == StepKind::RecvReduce) foldArrived(t);
         }
         if (t.request.done != before) progressed = true;
         if (t.request.complete()) {
@@ -215,15 +229,10 @@ class StageRunner {
         }
       }
       if (progressed) {
-        backoff.reset();
-        continue;
+        idle.progressed();
+      } else if (idle.pauseUntilCheckDue()) {
+        STRATA_RETURN_IF_ERROR(checkHealth(deadline));
       }
-      backoff.pause();
-      if (backoff.idleRounds() < 64) continue;
-      auto now = Clock::now();
-      if (now < nextCheck) continue;
-      nextCheck = now + kPeerCheckInterval;
-      STRATA_RETURN_IF_ERROR(checkHealth(deadline));
     }
     return Status::ok();
   }
