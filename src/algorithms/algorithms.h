@@ -16,6 +16,7 @@ using PlanGenerator = Plan (*)(const CollectiveShape&, int rank, int nranks);
 Plan planRingAllReduce(const CollectiveShape& shape, int rank, int nranks);
 Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, int rank, int nranks);
 Plan planOneShotAllReduce(const CollectiveShape& shape, int rank, int nranks);
+Plan planTwoShotAllReduce(const CollectiveShape& shape, int rank, int nranks);
 Plan planChainBroadcast(const CollectiveShape& shape, int rank, int nranks);
 Plan planChainReduce(const CollectiveShape& shape, int rank, int nranks);
 Plan planRingAllGather(const CollectiveShape& shape, int rank, int nranks);
@@ -28,11 +29,19 @@ Plan planDisseminationBarrier(const CollectiveShape& shape, int rank, int nranks
 // Chunk size of the pipelined chain algorithms, in elements.
 size_t pipelineChunkElements(const CollectiveShape& shape);
 
+// Whether an algorithm goes through the peer-memory windows, which exist only where every rank
+// of the communicator shares a host.
+enum class PeerMemoryUse {
+  None,
+  WholeMessage,  // the whole message must fit one window (up to STRATA_ONESHOT_BYTES)
+  Chunked,       // any size, cut into window-sized chunks
+};
+
 struct AlgorithmEntry {
   const char* name;  // as written in STRATA_ALGO
   CollectiveKind kind;
   PlanGenerator generate;
-  bool needsPeerMemory = false;  // runs only where every rank shares a host (shm windows)
+  PeerMemoryUse peerMemory = PeerMemoryUse::None;
 };
 
 const std::vector<AlgorithmEntry>& algorithmRegistry();

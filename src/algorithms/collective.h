@@ -32,6 +32,9 @@ struct CollectiveShape {
   size_t elementSize = 1;
   int root = 0;
   bool inPlace = false;
+  // Bytes of each rank's peer-memory window half (0: the ranks share no peer memory); algorithms
+  // that go through the windows cut messages into pieces this big.
+  size_t windowBytes = 0;
   // AllToAllv only: one entry per rank, in elements.
   std::vector<size_t> sendCounts, sendDispls, recvCounts, recvDispls;
 

@@ -10,9 +10,11 @@ namespace strata {
 Plan planOneShotAllReduce(const CollectiveShape& shape, int /*rank*/, int /*nranks*/) {
   Plan plan;
   plan.algorithm = "one-shot allreduce";
-  Plan::windowPublish(plan.newStage(), {kSendBuffer, 0}, shape.bytes());
-  Plan::windowReduce(plan.newStage(), {kRecvBuffer, 0}, shape.bytes());
-  plan.compact();
+  if (shape.bytes() == 0) return plan;
+  Stage& stage = plan.newStage();
+  Plan::windowPublish(stage, 0, {kSendBuffer, 0}, shape.bytes());
+  Plan::windowReduce(stage, 0, {kRecvBuffer, 0}, 0, shape.bytes());
+  Plan::windowRelease(stage, 0);
   return plan;
 }
 

@@ -24,7 +24,8 @@ const std::vector<AlgorithmEntry>& algorithmRegistry() {
   static const std::vector<AlgorithmEntry> registry = {
       {"ring", CollectiveKind::AllReduce, planRingAllReduce},
       {"recursive_doubling", CollectiveKind::AllReduce, planRecursiveDoublingAllReduce},
-      {"one_shot", CollectiveKind::AllReduce, planOneShotAllReduce, /*needsPeerMemory=*/true},
+      {"one_shot", CollectiveKind::AllReduce, planOneShotAllReduce, PeerMemoryUse::WholeMessage},
+      {"two_shot", CollectiveKind::AllReduce, planTwoShotAllReduce, PeerMemoryUse::Chunked},
       {"chain", CollectiveKind::Broadcast, planChainBroadcast},
       {"chain", CollectiveKind::Reduce, planChainReduce},
       {"ring", CollectiveKind::AllGather, planRingAllGather},

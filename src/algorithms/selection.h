@@ -1,9 +1,10 @@
 // Which algorithm runs a given call. STRATA_ALGO forces choices, NCCL-style: a comma list of names
 // ("ring"), optionally per collective ("allreduce:ring;broadcast:chain"). A forced name that does
 // not serve a collective (or cannot run here) leaves that collective on the default rule.
-// Default rule (until the cost-model tuner arrives), allreduce: one-shot when every rank shares
-// the host and the message fits the peer-memory window (with 2 ranks: only up to 1 KiB), else
-// recursive doubling up to 64 KiB, else the ring.
+// Default rule (until the cost-model tuner arrives), allreduce: where every rank shares the host
+// (peer-memory windows), one-shot up to STRATA_ONESHOT_BYTES (with 2 ranks only up to 1 KiB),
+// recursive doubling up to 32 KiB, two-shot above; elsewhere recursive doubling up to 64 KiB,
+// else the ring.
 #pragma once
 
 #include <map>
@@ -20,8 +21,9 @@ class AlgorithmSelector {
   // Fails with strataInvalidArgument naming the unknown word and the algorithms that exist.
   static Result<AlgorithmSelector> parse(const std::string& spec);
 
-  // `peerMemoryBytes`: the largest message the communicator's peer-memory windows hold (0: none).
-  const AlgorithmEntry& choose(const CollectiveShape& shape, int nranks, size_t peerMemoryBytes = 0) const;
+  // `oneShotBytes`: the largest message a whole-message peer-memory algorithm may take (0: none);
+  // chunked peer-memory algorithms run when `shape.windowBytes` > 0.
+  const AlgorithmEntry& choose(const CollectiveShape& shape, int nranks, size_t oneShotBytes = 0) const;
 
  private:
   // Per collective, the forced names in order of preference (empty: default rule).

@@ -47,6 +47,8 @@ Params Params::fromEnvironment() {
   if (ring >= 4096 && ring <= (int64_t{1} << 30)) p.shmRingBytes = ring;
   int64_t oneShot = parseInteger(readVariable("STRATA_ONESHOT_BYTES", seen), p.oneShotBytes);
   if (oneShot >= 0 && oneShot <= (int64_t{1} << 24)) p.oneShotBytes = oneShot / 64 * 64;
+  int64_t window = parseInteger(readVariable("STRATA_WINDOW_BYTES", seen), p.windowBytes);
+  if (window >= 0 && window <= (int64_t{1} << 30)) p.windowBytes = window / 64 * 64;
   for (const char* name : {"STRATA_DEBUG", "STRATA_DEBUG_SUBSYS", "STRATA_HOSTID", "STRATA_RANK",
                            "STRATA_NRANKS", "STRATA_JOB_SECRET"}) {
     readVariable(name, seen);
@@ -83,6 +85,16 @@ LaunchEnvironment LaunchEnvironment::fromEnvironment() {
       break;
     }
   }
+  for (const char* name : {"SLURM_STEP_NODELIST", "SLURM_JOB_NODELIST", "SLURM_NODELIST"}) {
+    if (const char* value = get(name)) {
+      env.slurmNodelist = value;
+      break;
+    }
+  }
+  if (const char* v = get("SLURM_STEP_RESV_PORTS")) env.slurmReservedPorts = v;
+  if (const char* v = get("SLURM_JOB_ID")) env.slurmJobId = v;
+  if (const char* v = get("SLURM_STEP_ID")) env.slurmStepId = v;
+  if (const char* v = get("SLURMD_NODENAME")) env.slurmNodeName = v;
   return env;
 }
 

@@ -20,6 +20,7 @@ struct Params {
   std::string algo;                   // STRATA_ALGO: forced algorithm(s)
   int64_t shmRingBytes = 4 << 20;     // STRATA_BUFFSIZE: bytes of each shared-memory FIFO
   int64_t oneShotBytes = 16 << 10;    // STRATA_ONESHOT_BYTES: largest one-shot allreduce (0: off)
+  int64_t windowBytes = 512 << 10;    // STRATA_WINDOW_BYTES: each half of a rank's peer-memory window (0: none)
 
   // The variables that were set, name -> value, for the INFO banner.
   std::vector<std::pair<std::string, std::string>> setVariables;
@@ -36,6 +37,14 @@ struct LaunchEnvironment {
   std::string masterAddr;              // MASTER_ADDR
   std::string masterPort;              // MASTER_PORT
   std::string jobSecret;               // STRATA_JOB_SECRET, else a job id (see README)
+  // Slurm, for a launch without MASTER_ADDR: the step's nodes (SLURM_STEP_NODELIST, else
+  // SLURM_JOB_NODELIST / SLURM_NODELIST), reserved ports (SLURM_STEP_RESV_PORTS), ids, and the
+  // name slurmd gave this node (SLURMD_NODENAME).
+  std::string slurmNodelist;
+  std::string slurmReservedPorts;
+  std::string slurmJobId;
+  std::string slurmStepId;
+  std::string slurmNodeName;
 
   static LaunchEnvironment fromEnvironment();
 };

@@ -1,5 +1,6 @@
 #include "core/communicator.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -77,9 +78,12 @@ void Communicator::logBanner() const {
   for (const auto& [name, value] : params_.setVariables) {
     STRATA_INFO(Env, "%s=%s", name.c_str(), value.c_str());
   }
-  STRATA_INFO(Env, "in effect: STRATA_TIMEOUT_MS=%lld STRATA_TRANSPORT=%s STRATA_SOCKET_NSTREAMS=%d STRATA_BUFFSIZE=%lld",
+  STRATA_INFO(Env,
+              "in effect: STRATA_TIMEOUT_MS=%lld STRATA_TRANSPORT=%s STRATA_SOCKET_NSTREAMS=%d STRATA_BUFFSIZE=%lld "
+              "STRATA_WINDOW_BYTES=%lld STRATA_ONESHOT_BYTES=%lld",
               static_cast<long long>(params_.timeoutMs), params_.transport.c_str(), params_.socketStreams,
-              static_cast<long long>(params_.shmRingBytes));
+              static_cast<long long>(params_.shmRingBytes), static_cast<long long>(params_.windowBytes),
+              static_cast<long long>(params_.oneShotBytes));
 }
 
 Status Communicator::checkUsable() const {
@@ -92,9 +96,12 @@ Status Communicator::checkUsable() const {
 }
 
 const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
-  const AlgorithmEntry& algorithm = selector_->choose(call.shape, nranks_, windows_ ? windows_->halfBytes() : 0);
-  if (call.shape.kind == CollectiveKind::AllToAllv) {
-    uncached = algorithm.generate(call.shape, rank_, nranks_);
+  CollectiveShape shape = call.shape;  // (no allocation: only all-to-all-v has vectors, and it is not cached)
+  shape.windowBytes = windows_ ? windows_->halfBytes() : 0;
+  size_t oneShotBytes = windows_ ? std::min(windows_->halfBytes(), static_cast<size_t>(params_.oneShotBytes)) : 0;
+  const AlgorithmEntry& algorithm = selector_->choose(shape, nranks_, oneShotBytes);
+  if (shape.kind == CollectiveKind::AllToAllv) {
+    uncached = algorithm.generate(shape, rank_, nranks_);
     return uncached;
   }
   PlanKey key{static_cast<int>(call.shape.kind), call.shape.count, call.shape.elementSize, call.shape.root,
@@ -102,7 +109,7 @@ const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
   auto it = planCache_.find(key);
   if (it != planCache_.end()) return it->second;
   if (planCache_.size() >= kPlanCacheLimit) planCache_.clear();
-  return planCache_.emplace(key, algorithm.generate(call.shape, rank_, nranks_)).first->second;
+  return planCache_.emplace(key, algorithm.generate(shape, rank_, nranks_)).first->second;
 }
 
 Status Communicator::execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op) {

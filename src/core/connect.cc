@@ -79,7 +79,7 @@ Status openShmConnections(BootstrapClient& bootstrap, const UniqueIdContents& id
   }
   // Peer-memory windows only when the whole communicator shares this host (every rank makes
   // the same choice, so segment sizes agree).
-  size_t windowHalf = allShm ? static_cast<size_t>(params.oneShotBytes) : 0;
+  size_t windowHalf = allShm ? static_cast<size_t>(params.windowBytes) : 0;
   ShmLayout layout{nranks, static_cast<size_t>(params.shmRingBytes), windowHalf};
   std::vector<std::shared_ptr<ShmSegment>> segments(static_cast<size_t>(nranks));
   std::string tag = secretTag(id.secret);

@@ -1,19 +1,31 @@
 #include "core/env_init.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "common/params.h"
 #include "core/bootstrap.h"
 #include "core/mpi_bootstrap.h"
+#include "core/slurm_rendezvous.h"
 #include "core/unique_id.h"
 
 namespace strata {
+namespace {
+
+std::string ownSlurmNodeName(const LaunchEnvironment& env) {
+  if (!env.slurmNodeName.empty()) return env.slurmNodeName;
+  char name[256] = {};
+  return gethostname(name, sizeof(name) - 1) == 0 ? name : "";
+}
+
+}  // namespace
 
 Result<EnvLaunch> launchFromEnvironment() {
   LaunchEnvironment env = LaunchEnvironment::fromEnvironment();
   if (env.source.empty()) {
     return invalidUsage("strataCommInitFromEnv found no launcher environment: run under strata-run, torchrun "
-                        "(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), Slurm or mpirun with MASTER_ADDR/MASTER_PORT");
+                        "(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), Slurm srun or mpirun");
   }
   if (!env.rank || !env.nranks || *env.nranks <= 0 || *env.rank >= *env.nranks) {
     return invalidArgument("launcher environment (" + env.source + ") gives no valid rank and size");
@@ -34,6 +46,13 @@ Result<EnvLaunch> launchFromEnvironment() {
     launch.id = id.value();
     launch.source = "mpirun (MPI broadcast)";
     return launch;
+  }
+  if (env.source == "slurm" && env.masterAddr.empty()) {
+    auto meet = slurmRendezvous(env, launch.rank, ownSlurmNodeName(env));
+    if (!meet.ok()) return meet.status();
+    env.masterAddr = meet.value().address;
+    env.masterPort = std::to_string(meet.value().port);
+    launch.source = "slurm (first node " + env.masterAddr + ", port " + env.masterPort + ")";
   }
   if (env.masterAddr.empty() || env.masterPort.empty()) {
     return invalidUsage("launched by " + env.source + " without MASTER_ADDR and MASTER_PORT: set them to rank 0's "

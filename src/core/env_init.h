@@ -3,6 +3,8 @@
 //   torchrun / Slurm / mpirun: RANK|SLURM_PROCID|OMPI_COMM_WORLD_RANK and the matching size, with
 //   MASTER_ADDR/MASTER_PORT naming where rank 0 runs the bootstrap root; the secret comes from
 //   STRATA_JOB_SECRET (or the job id) since such launchers have no channel for a random one.
+//   Slurm without MASTER_ADDR: the step's first node and a reserved or derived port
+//   (slurm_rendezvous.h). mpirun without MASTER_ADDR: the MPI broadcast of a fresh id.
 #pragma once
 
 #include <strata/strata.h>

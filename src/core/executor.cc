@@ -97,34 +97,61 @@ class StageRunner {
 
   Status runWindowSteps(const Stage& stage) {
     for (const Step& step : stage.steps) {
-      if (step.kind != StepKind::WindowPublish && step.kind != StepKind::WindowReduce) continue;
+      if (!Plan::isWindowStep(step.kind)) continue;
       PeerWindows* w = c_.windows;
-      if (w == nullptr || step.bytes > w->halfBytes()) {
-        return internalError(plan_.algorithm + " needs a peer-memory window of " + std::to_string(step.bytes) + " bytes");
+      size_t windowEnd = step.kind == StepKind::WindowPublish ? step.bytes : step.src.offset + step.bytes;
+      if (step.kind == StepKind::WindowShare) windowEnd = step.dst.offset + step.bytes;
+      if (w == nullptr || windowEnd > w->halfBytes()) {
+        return internalError(plan_.algorithm + " needs a peer-memory window of " + std::to_string(windowEnd) + " bytes");
       }
-      if (step.kind == StepKind::WindowPublish) {
-        uint64_t sequence = ++*c_.windowSequence;
-        // This half was last used by operation sequence-2: everyone must be done reading it.
-        STRATA_RETURN_IF_ERROR(waitUntil([&] { return sequence <= 2 || w->allDone(sequence - 2); },
-                                         "every rank to finish reading the previous window"));
-        std::memcpy(w->data(c_.rank, sequence), resolve(c_, step.src), step.bytes);
-        w->flags(c_.rank).ready.store(sequence, std::memory_order_release);
-      } else {
-        uint64_t sequence = *c_.windowSequence;
-        STRATA_RETURN_IF_ERROR(waitUntil([&] { return w->allReady(sequence); }, "every rank to publish its window"));
-        // Every rank folds the windows in rank order, so all get bit-identical results.
-        std::byte* dst = resolve(c_, step.dst);
-        size_t count = step.bytes / dataTypeSize(c_.dtype);
-        if (w->nranks() == 1) {
-          std::memcpy(dst, w->data(0, sequence), step.bytes);
-        } else {
-          reduceBuffers(dst, w->data(0, sequence), w->data(1, sequence), count, c_.dtype, c_.op);
-          for (int r = 2; r < w->nranks(); ++r) reduceBuffers(dst, dst, w->data(r, sequence), count, c_.dtype, c_.op);
-        }
-        w->flags(c_.rank).done.store(sequence, std::memory_order_release);
-      }
+      // Every rank numbers window operations alike: the plan's operation k is sequence base + k + 1.
+      const uint64_t sequence = c_.windowSequenceAtPlanStart + step.windowOp + 1;
+      STRATA_RETURN_IF_ERROR(runWindowStep(step, *w, sequence));
     }
     return Status::ok();
+  }
+
+  Status runWindowStep(const Step& step, PeerWindows& w, uint64_t sequence) {
+    switch (step.kind) {
+      case StepKind::WindowPublish:
+        // This half was last used by operation sequence-2: everyone must be done reading it.
+        STRATA_RETURN_IF_ERROR(waitUntil([&] { return sequence <= 2 || w.allDone(sequence - 2); },
+                                         "every rank to finish reading the previous window"));
+        std::memcpy(w.data(c_.rank, sequence), resolve(c_, step.src), step.bytes);
+        w.flags(c_.rank).ready.store(sequence, std::memory_order_release);
+        *c_.windowSequence = std::max(*c_.windowSequence, sequence);
+        return Status::ok();
+      case StepKind::WindowReduce: {
+        STRATA_RETURN_IF_ERROR(waitUntil([&] { return w.allReady(sequence); }, "every rank to publish its window"));
+        // Every rank folds the windows in rank order, so all get bit-identical results.
+        std::byte* dst = resolve(c_, step.dst);
+        size_t at = step.src.offset;
+        size_t count = step.bytes / dataTypeSize(c_.dtype);
+        if (w.nranks() == 1) {
+          std::memcpy(dst, w.data(0, sequence) + at, step.bytes);
+        } else {
+          reduceBuffers(dst, w.data(0, sequence) + at, w.data(1, sequence) + at, count, c_.dtype, c_.op);
+          for (int r = 2; r < w.nranks(); ++r) reduceBuffers(dst, dst, w.data(r, sequence) + at, count, c_.dtype, c_.op);
+        }
+        return Status::ok();
+      }
+      case StepKind::WindowShare:
+        std::memcpy(w.data(c_.rank, sequence) + step.dst.offset, resolve(c_, step.src), step.bytes);
+        w.flags(c_.rank).shared.store(sequence, std::memory_order_release);
+        return Status::ok();
+      case StepKind::WindowRead: {
+        auto& peerFlags = w.flags(step.peer);
+        STRATA_RETURN_IF_ERROR(waitUntil(
+            [&] { return peerFlags.shared.load(std::memory_order_acquire) >= sequence; },
+            "a rank to share its reduced slice"));
+        std::memcpy(resolve(c_, step.dst), w.data(step.peer, sequence) + step.src.offset, step.bytes);
+        return Status::ok();
+      }
+      case StepKind::WindowRelease:
+        w.flags(c_.rank).done.store(sequence, std::memory_order_release);
+        return Status::ok();
+      default: return Status::ok();
+    }
   }
 
   Status prepareTransfers(const Stage& stage) {
@@ -140,7 +167,7 @@ class StageRunner {
     int nranks = static_cast<int>(c_.connections.size());
     lastOnChannel_.assign(static_cast<size_t>(2 * nranks), -1);
     for (const Step& step : stage.steps) {
-      if (step.kind == StepKind::Copy || step.kind == StepKind::WindowPublish || step.kind == StepKind::WindowReduce) continue;
+      if (step.kind == StepKind::Copy || Plan::isWindowStep(step.kind)) continue;
       if (step.peer < 0 || step.peer >= nranks || c_.connections[step.peer] == nullptr) {
         return internalError("plan names peer " + std::to_string(step.peer) + " with no connection");
       }
@@ -274,6 +301,7 @@ class StageRunner {
 }  // namespace
 
 Status PlanExecutor::run(const Plan& plan, ExecutionContext& context) {
+  if (context.windowSequence != nullptr) context.windowSequenceAtPlanStart = *context.windowSequence;
   for (size_t i = 0; i < plan.stages.size(); ++i) {
     StageRunner runner(context, plan, i, transfers_, lastOnChannel_);
     STRATA_RETURN_IF_ERROR(runner.run(plan.stages[i]));

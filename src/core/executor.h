@@ -29,6 +29,7 @@ struct ExecutionContext {
   std::vector<std::byte>* staging = nullptr;  // grown as needed, reused across calls
   PeerWindows* windows = nullptr;             // peer memory, when the plan uses window steps
   uint64_t* windowSequence = nullptr;         // window operations so far (same on every rank)
+  uint64_t windowSequenceAtPlanStart = 0;     // set by the executor
 };
 
 // One transfer of a running stage (internal to the executor; here so its storage can be reused).

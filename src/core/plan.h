@@ -24,10 +24,15 @@ enum class StepKind : uint8_t {
   Recv,        // receive `bytes` from peer into dst
   RecvReduce,  // dst = src (op) bytes received from peer; dst may equal src
   Copy,        // dst = src, locally (done first in its stage; never depends on a receive)
-  // Peer memory (every rank of the communicator on one host): each WindowPublish starts a new
-  // window operation.
-  WindowPublish,  // copy src into our window, then mark it ready
-  WindowReduce,   // wait until every window is ready; dst = window 0 op window 1 op ...
+  // Peer memory (every rank of the communicator on one host). A plan's window operations are
+  // numbered 0, 1, ... (Step::windowOp); each starts with a WindowPublish. Window steps of a stage
+  // run first, in the order listed, so a plan may interleave operations to overlap them.
+  WindowPublish,  // copy src into our window (after every rank released this half), mark it ready
+  WindowReduce,   // wait until every window is ready; dst = window 0 op window 1 op ... over
+                  // window bytes [src.offset, src.offset + bytes)
+  WindowShare,    // copy src into our window at dst.offset, then mark our result shared
+  WindowRead,     // wait until `peer` shared its result; copy its window [src.offset, +bytes) to dst
+  WindowRelease,  // we have finished reading every window of this operation
 };
 
 struct Step {
@@ -36,6 +41,7 @@ struct Step {
   BufferSlice dst;
   BufferSlice src;
   size_t bytes = 0;
+  uint32_t windowOp = 0;  // window steps: which of the plan's window operations
 };
 
 struct Stage {
@@ -61,12 +67,21 @@ struct Plan {
   static void copy(Stage& s, BufferSlice dst, BufferSlice src, size_t bytes) {
     if (bytes > 0) s.steps.push_back({StepKind::Copy, -1, dst, src, bytes});
   }
-  static void windowPublish(Stage& s, BufferSlice src, size_t bytes) {
-    if (bytes > 0) s.steps.push_back({StepKind::WindowPublish, -1, {}, src, bytes});
+  // Window steps keep zero-byte operations: every rank must pass the same flags in step.
+  static void windowPublish(Stage& s, uint32_t op, BufferSlice src, size_t bytes) {
+    s.steps.push_back({StepKind::WindowPublish, -1, {}, src, bytes, op});
   }
-  static void windowReduce(Stage& s, BufferSlice dst, size_t bytes) {
-    if (bytes > 0) s.steps.push_back({StepKind::WindowReduce, -1, dst, {}, bytes});
+  static void windowReduce(Stage& s, uint32_t op, BufferSlice dst, size_t windowOffset, size_t bytes) {
+    s.steps.push_back({StepKind::WindowReduce, -1, dst, {kSendBuffer, windowOffset}, bytes, op});
   }
+  static void windowShare(Stage& s, uint32_t op, size_t windowOffset, BufferSlice src, size_t bytes) {
+    s.steps.push_back({StepKind::WindowShare, -1, {kSendBuffer, windowOffset}, src, bytes, op});
+  }
+  static void windowRead(Stage& s, uint32_t op, int peer, BufferSlice dst, size_t windowOffset, size_t bytes) {
+    s.steps.push_back({StepKind::WindowRead, peer, dst, {kSendBuffer, windowOffset}, bytes, op});
+  }
+  static void windowRelease(Stage& s, uint32_t op) { s.steps.push_back({StepKind::WindowRelease, -1, {}, {}, 0, op}); }
+  static bool isWindowStep(StepKind k) { return k >= StepKind::WindowPublish; }
   // Drops stages left empty (e.g. by zero-byte chunks).
   void compact();
 };

@@ -18,6 +18,8 @@ namespace {
 using strata::CollectiveKind;
 using strata::CollectiveShape;
 
+constexpr size_t kTestWindowBytes = 4096;
+
 struct Case {
   const strata::AlgorithmEntry* algorithm;
   int nranks;
@@ -83,6 +85,8 @@ void runCase(const Case& c) {
     shape.elementSize = es;
     shape.root = c.root;
     shape.inPlace = c.inPlace;
+    // Small windows, so chunked peer-memory plans cut even modest messages into many chunks.
+    shape.windowBytes = kTestWindowBytes;
     if (kind == CollectiveKind::AllToAllv) fillShapeForAlltoallv(shape, r, n, c.count);
   }
   // Inputs: rank r's element i is testValue(r, i); laid out per collective.
@@ -201,7 +205,7 @@ void runCase(const Case& c) {
   }
 
   // Peer-memory windows large enough for any input of this case (one-shot plans use them).
-  size_t largestInput = 64;
+  size_t largestInput = kTestWindowBytes;
   for (int r = 0; r < n; ++r) largestInput = std::max(largestInput, inputs[r].size());
   auto windows = strata::makeMemoryWindows(n, (largestInput + 63) / 64 * 64);
   std::vector<uint64_t> windowSequences(n, 0);

@@ -5,11 +5,12 @@
 
 namespace {
 
-strata::CollectiveShape shape(strata::CollectiveKind kind, size_t bytes) {
+strata::CollectiveShape shape(strata::CollectiveKind kind, size_t bytes, size_t windowBytes = 0) {
   strata::CollectiveShape s;
   s.kind = kind;
   s.count = bytes;
   s.elementSize = 1;
+  s.windowBytes = windowBytes;
   return s;
 }
 
@@ -24,6 +25,17 @@ TEST(Selection, DefaultRuleBySize) {
   EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 32768), 4, 16384).name, "recursive_doubling");
   EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8192), 2, 16384).name, "recursive_doubling");
   EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 512), 2, 16384).name, "one_shot");
+  // Larger ones go two-shot through the windows, at any size.
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 65536, 4096), 2, 4096).name, "two_shot");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 30, 4096), 8, 4096).name, "two_shot");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 30, 0), 8, 0).name, "ring");
+}
+
+TEST(Selection, ForcedTwoShotNeedsWindows) {
+  auto selector = strata::AlgorithmSelector::parse("two_shot");
+  ASSERT_TRUE(selector.ok());
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 0), 4).name, "recursive_doubling");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 64), 4).name, "two_shot");
 }
 
 TEST(Selection, ForcedOneShotNeedsPeerMemory) {

@@ -9,6 +9,7 @@ namespace strata {
 void PeerWindows::format(std::byte* region) {
   auto* flags = new (region) WindowFlags{};
   flags->ready.store(0, std::memory_order_relaxed);
+  flags->shared.store(0, std::memory_order_relaxed);
   flags->done.store(0, std::memory_order_relaxed);
 }
 

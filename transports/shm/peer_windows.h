@@ -1,8 +1,11 @@
 // Peer memory inside one host: every rank owns a window that every other rank has mapped, plus
-// two flag words. A rank publishes data by copying it into its window and raising `ready` to the
-// operation's sequence number; readers wait for every rank's `ready`, read all windows directly,
-// then raise their `done`. Each window has two halves used alternately, so operation s may write
-// its half as soon as every rank is done with operation s-2. Used by one-shot reductions.
+// three flag words, each holding the sequence number of the last window operation that reached
+// that point. A rank publishes data by copying it into its window and raising `ready`; readers
+// wait for every rank's `ready` and read the windows directly. Two-shot reductions then copy
+// their reduced slice back into their own window and raise `shared`, and the others read it
+// from there. A rank raises `done` when it has finished reading everyone's windows. Each window
+// has two halves used alternately, so operation s may write its half as soon as every rank is
+// done with operation s-2.
 #pragma once
 
 #include <atomic>
@@ -16,6 +19,8 @@ namespace strata {
 struct alignas(64) WindowFlags {
   std::atomic<uint64_t> ready;
   char padReady[56];
+  std::atomic<uint64_t> shared;
+  char padShared[56];
   std::atomic<uint64_t> done;
   char padDone[56];
 };
