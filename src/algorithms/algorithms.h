@@ -11,20 +11,30 @@
 
 namespace strata {
 
-using PlanGenerator = Plan (*)(const CollectiveShape&, int rank, int nranks);
+using PlanGenerator = Plan (*)(const CollectiveShape&, const PlanTopology&);
 
-Plan planRingAllReduce(const CollectiveShape& shape, int rank, int nranks);
-Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, int rank, int nranks);
-Plan planOneShotAllReduce(const CollectiveShape& shape, int rank, int nranks);
-Plan planTwoShotAllReduce(const CollectiveShape& shape, int rank, int nranks);
-Plan planChainBroadcast(const CollectiveShape& shape, int rank, int nranks);
-Plan planChainReduce(const CollectiveShape& shape, int rank, int nranks);
-Plan planRingAllGather(const CollectiveShape& shape, int rank, int nranks);
-Plan planRingReduceScatter(const CollectiveShape& shape, int rank, int nranks);
-Plan planPairwiseAllToAll(const CollectiveShape& shape, int rank, int nranks);
-Plan planDirectGather(const CollectiveShape& shape, int rank, int nranks);
-Plan planDirectScatter(const CollectiveShape& shape, int rank, int nranks);
-Plan planDisseminationBarrier(const CollectiveShape& shape, int rank, int nranks);
+Plan planRingAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planOneShotAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planTwoShotAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planChainBroadcast(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planChainReduce(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planRingAllGather(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planRingReduceScatter(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planPairwiseAllToAll(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planDirectGather(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planDirectScatter(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planDisseminationBarrier(const CollectiveShape& shape, const PlanTopology& topo);
+
+// A plan made with ring positions as ranks, its peers renamed to the ranks at those positions.
+inline Plan onRingPositions(Plan plan, const PlanTopology& topo) {
+  for (Stage& stage : plan.stages) {
+    for (Step& step : stage.steps) {
+      if (step.peer >= 0) step.peer = topo.ring[static_cast<size_t>(step.peer)];
+    }
+  }
+  return plan;
+}
 
 // Chunk size of the pipelined chain algorithms, in elements.
 size_t pipelineChunkElements(const CollectiveShape& shape);

@@ -11,15 +11,17 @@ size_t pipelineChunkElements(const CollectiveShape& shape) {
   return std::max<size_t>(1, kChunkBytes / shape.elementSize);
 }
 
-Plan planChainBroadcast(const CollectiveShape& shape, int rank, int nranks) {
+Plan planChainBroadcast(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "chain broadcast";
   const size_t es = shape.elementSize;
-  const int position = modRank(rank - shape.root, nranks);
+  // The chain follows the ring order from the root, so it crosses each host and rack boundary once.
+  const int position = modRank(topo.position() - topo.positionOf[static_cast<size_t>(shape.root)], nranks);
   const bool isRoot = position == 0;
   const bool hasNext = position < nranks - 1;
-  const int prev = modRank(rank - 1, nranks);
-  const int next = modRank(rank + 1, nranks);
+  const int prev = topo.rankAt(topo.position() - 1);
+  const int next = topo.rankAt(topo.position() + 1);
   const size_t chunkElements = pipelineChunkElements(shape);
   const size_t chunks = ceilDiv(shape.count, chunkElements);
   auto chunkBytes = [&](size_t k) { return std::min(chunkElements, shape.count - k * chunkElements) * es; };

@@ -6,7 +6,8 @@
 
 namespace strata {
 
-Plan planChainReduce(const CollectiveShape& shape, int rank, int nranks) {
+Plan planChainReduce(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "chain reduce";
   const size_t es = shape.elementSize;
@@ -16,9 +17,10 @@ Plan planChainReduce(const CollectiveShape& shape, int rank, int nranks) {
     return plan;
   }
   // Position 0 is the root; data flows from position n-1 down to 0.
-  const int position = modRank(rank - shape.root, nranks);
-  const int upstream = modRank(rank + 1, nranks);
-  const int downstream = modRank(rank - 1, nranks);
+  // The chain follows the ring order from the root, so it crosses each host and rack boundary once.
+  const int position = modRank(topo.position() - topo.positionOf[static_cast<size_t>(shape.root)], nranks);
+  const int upstream = topo.rankAt(topo.position() + 1);
+  const int downstream = topo.rankAt(topo.position() - 1);
   const size_t chunkElements = pipelineChunkElements(shape);
   const size_t chunks = ceilDiv(shape.count, chunkElements);
   const size_t slotBytes = std::min(chunkElements, shape.count) * es;

@@ -41,6 +41,38 @@ struct CollectiveShape {
   size_t bytes() const { return count * elementSize; }
 };
 
+// Who runs the plan and how the ranks are arranged: the ring order comes from the topology layer
+// (each host's ranks contiguous, each rack's hosts contiguous), so algorithms that pass data to a
+// neighbour use ring positions, not rank numbers.
+struct PlanTopology {
+  int rank = 0;
+  int nranks = 1;
+  std::vector<int> ring;        // ring[p]: the rank at ring position p
+  std::vector<int> positionOf;  // positionOf[r]: rank r's ring position
+
+  // Ring in rank order (one host, or no topology known).
+  static PlanTopology identity(int rank, int nranks) {
+    std::vector<int> ring(static_cast<size_t>(nranks));
+    for (int r = 0; r < nranks; ++r) ring[static_cast<size_t>(r)] = r;
+    return withRing(rank, std::move(ring));
+  }
+  static PlanTopology withRing(int rank, std::vector<int> ring) {
+    PlanTopology t;
+    t.rank = rank;
+    t.nranks = static_cast<int>(ring.size());
+    t.positionOf.assign(ring.size(), 0);
+    for (size_t p = 0; p < ring.size(); ++p) t.positionOf[static_cast<size_t>(ring[p])] = static_cast<int>(p);
+    t.ring = std::move(ring);
+    return t;
+  }
+  int position() const { return positionOf[static_cast<size_t>(rank)]; }
+  // The rank `steps` positions after `position` round the ring (negative: before).
+  int rankAt(long long position) const {
+    long long m = position % nranks;
+    return ring[static_cast<size_t>(m < 0 ? m + nranks : m)];
+  }
+};
+
 // A contiguous run of elements: [begin, begin + size).
 struct ElementRange {
   size_t begin = 0;

@@ -5,7 +5,9 @@
 
 namespace strata {
 
-Plan planDirectGather(const CollectiveShape& shape, int rank, int nranks) {
+Plan planDirectGather(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int rank = topo.rank;
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "direct gather";
   const size_t blockBytes = shape.bytes();
@@ -22,7 +24,9 @@ Plan planDirectGather(const CollectiveShape& shape, int rank, int nranks) {
   return plan;
 }
 
-Plan planDirectScatter(const CollectiveShape& shape, int rank, int nranks) {
+Plan planDirectScatter(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int rank = topo.rank;
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "direct scatter";
   const size_t blockBytes = shape.bytes();

@@ -5,7 +5,9 @@
 
 namespace strata {
 
-Plan planDisseminationBarrier(const CollectiveShape& /*shape*/, int rank, int nranks) {
+Plan planDisseminationBarrier(const CollectiveShape& /*shape*/, const PlanTopology& topo) {
+  const int rank = topo.rank;
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "dissemination barrier";
   plan.scratchBytes = 2;

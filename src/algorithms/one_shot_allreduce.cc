@@ -7,7 +7,7 @@
 
 namespace strata {
 
-Plan planOneShotAllReduce(const CollectiveShape& shape, int /*rank*/, int /*nranks*/) {
+Plan planOneShotAllReduce(const CollectiveShape& shape, const PlanTopology& /*topo*/) {
   Plan plan;
   plan.algorithm = "one-shot allreduce";
   if (shape.bytes() == 0) return plan;

@@ -35,7 +35,9 @@ BlockTable blocksOf(const CollectiveShape& shape, int nranks) {
 
 }  // namespace
 
-Plan planPairwiseAllToAll(const CollectiveShape& shape, int rank, int nranks) {
+Plan planPairwiseAllToAll(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int rank = topo.rank;
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "pairwise all-to-all";
   const size_t es = shape.elementSize;

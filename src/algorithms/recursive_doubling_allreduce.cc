@@ -6,7 +6,11 @@
 
 namespace strata {
 
-Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, int rank, int nranks) {
+Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
+  // Every allreduce buffer is laid out alike on all ranks, so the plan is made for ring
+  // positions and its peers renamed to ranks at the end (neighbours in the topology ring).
+  const int rank = topo.position();
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "recursive-doubling allreduce";
   const size_t bytes = shape.bytes();
@@ -24,7 +28,7 @@ Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, int rank, int 
       Plan::send(stage, rank + 1, {kSendBuffer, 0}, bytes);
       Plan::recv(plan.newStage(), rank + 1, {kRecvBuffer, 0}, bytes);
       plan.compact();
-      return plan;
+      return onRingPositions(std::move(plan), topo);
     }
     Plan::recvReduce(stage, rank - 1, {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
     resultInRecv = true;
@@ -49,7 +53,7 @@ Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, int rank, int 
   if (!resultInRecv) Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
   if (rank < 2 * rem) Plan::send(plan.newStage(), rank - 1, {kRecvBuffer, 0}, bytes);
   plan.compact();
-  return plan;
+  return onRingPositions(std::move(plan), topo);
 }
 
 }  // namespace strata

@@ -5,13 +5,17 @@
 
 namespace strata {
 
-Plan planRingAllGather(const CollectiveShape& shape, int rank, int nranks) {
+Plan planRingAllGather(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int rank = topo.rank;
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "ring allgather";
   const size_t es = shape.elementSize;
   const size_t blockBytes = shape.bytes();
-  const int right = modRank(rank + 1, nranks);
-  const int left = modRank(rank - 1, nranks);
+  // Ring positions (topology order); blocks stay indexed by rank.
+  const int p = topo.position();
+  const int right = topo.rankAt(p + 1);
+  const int left = topo.rankAt(p - 1);
   Plan::copy(plan.newStage(), {kRecvBuffer, static_cast<size_t>(rank) * blockBytes}, {kSendBuffer, 0}, blockBytes);
   constexpr size_t kSliceBytes = 1 << 20;
   const size_t sliceElements = std::max<size_t>(1, kSliceBytes / es);
@@ -19,8 +23,8 @@ Plan planRingAllGather(const CollectiveShape& shape, int rank, int nranks) {
     size_t bytes = std::min(sliceElements, shape.count - begin) * es;
     for (int s = 0; s < nranks - 1; ++s) {
       Stage& stage = plan.newStage();
-      int sendBlock = modRank(rank - s, nranks);
-      int recvBlock = modRank(rank - s - 1, nranks);
+      int sendBlock = topo.rankAt(p - s);
+      int recvBlock = topo.rankAt(p - s - 1);
       BufferSlice source = s == 0 ? BufferSlice{kSendBuffer, begin * es}
                                   : BufferSlice{kRecvBuffer, static_cast<size_t>(sendBlock) * blockBytes + begin * es};
       Plan::send(stage, right, source, bytes);

@@ -37,7 +37,11 @@ void appendRingSlice(Plan& plan, const CollectiveShape& shape, ElementRange slic
 
 }  // namespace
 
-Plan planRingAllReduce(const CollectiveShape& shape, int rank, int nranks) {
+Plan planRingAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
+  // Every allreduce buffer is laid out alike on all ranks, so the plan is made for ring
+  // positions and its peers renamed to ranks at the end (neighbours in the topology ring).
+  const int rank = topo.position();
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "ring allreduce";
   if (nranks == 1) {
@@ -49,7 +53,7 @@ Plan planRingAllReduce(const CollectiveShape& shape, int rank, int nranks) {
     }
   }
   plan.compact();
-  return plan;
+  return onRingPositions(std::move(plan), topo);
 }
 
 }  // namespace strata

@@ -1,12 +1,13 @@
 // Ring reduce-scatter: in step s each rank passes its partial sum of block (rank - s - 1) right and
 // folds the left neighbour's partial of block (rank - s - 2) into its own data; after n-1 steps it
-// holds block `rank` fully reduced. Cost: (n-1)·alpha + (n-1)/n·S·beta (+ reduction).
+// holds block `rank` fully reduced (the ring runs in topology order: positions, not ranks). Cost: (n-1)·alpha + (n-1)/n·S·beta (+ reduction).
 // Partials rotate through two slice-sized scratch slots; large blocks run as slices.
 #include "algorithms/algorithms.h"
 
 namespace strata {
 
-Plan planRingReduceScatter(const CollectiveShape& shape, int rank, int nranks) {
+Plan planRingReduceScatter(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "ring reduce-scatter";
   const size_t es = shape.elementSize;
@@ -16,8 +17,10 @@ Plan planRingReduceScatter(const CollectiveShape& shape, int rank, int nranks) {
     plan.compact();
     return plan;
   }
-  const int right = modRank(rank + 1, nranks);
-  const int left = modRank(rank - 1, nranks);
+  // Ring positions (topology order); blocks stay indexed by rank.
+  const int p = topo.position();
+  const int right = topo.rankAt(p + 1);
+  const int left = topo.rankAt(p - 1);
   constexpr size_t kSliceBytes = 1 << 20;
   const size_t sliceElements = std::max<size_t>(1, kSliceBytes / es);
   const size_t slotBytes = std::min(sliceElements, shape.count) * es;
@@ -30,8 +33,8 @@ Plan planRingReduceScatter(const CollectiveShape& shape, int rank, int nranks) {
     };
     for (int s = 0; s < nranks - 1; ++s) {
       Stage& stage = plan.newStage();
-      int outBlock = modRank(rank - s - 1, nranks);
-      int inBlock = modRank(rank - s - 2, nranks);
+      int outBlock = topo.rankAt(p - s - 1);
+      int inBlock = topo.rankAt(p - s - 2);
       Plan::send(stage, right, s == 0 ? sendBlock(outBlock) : slot(s - 1), bytes);
       bool last = s == nranks - 2;
       BufferSlice dst = last ? BufferSlice{kRecvBuffer, begin * es} : slot(s);

@@ -30,7 +30,11 @@ void collectSlices(Stage& stage, const Chunk& chunk, const CollectiveShape& shap
 
 }  // namespace
 
-Plan planTwoShotAllReduce(const CollectiveShape& shape, int rank, int nranks) {
+Plan planTwoShotAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
+  // Every allreduce buffer is laid out alike on all ranks, so the plan is made for ring
+  // positions and its peers renamed to ranks at the end (neighbours in the topology ring).
+  const int rank = topo.position();
+  const int nranks = topo.nranks;
   Plan plan;
   plan.algorithm = "two-shot allreduce";
   if (shape.count == 0) return plan;
@@ -54,7 +58,7 @@ Plan planTwoShotAllReduce(const CollectiveShape& shape, int rank, int nranks) {
     havePrevious = true;
   }
   collectSlices(stage, previous, shape, rank, nranks);
-  return plan;
+  return onRingPositions(std::move(plan), topo);
 }
 
 }  // namespace strata

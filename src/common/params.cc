@@ -49,6 +49,10 @@ Params Params::fromEnvironment() {
   if (oneShot >= 0 && oneShot <= (int64_t{1} << 24)) p.oneShotBytes = oneShot / 64 * 64;
   int64_t window = parseInteger(readVariable("STRATA_WINDOW_BYTES", seen), p.windowBytes);
   if (window >= 0 && window <= (int64_t{1} << 30)) p.windowBytes = window / 64 * 64;
+  if (const char* v = readVariable("STRATA_TOPO_FILE", seen)) p.topoFile = v;
+  if (const char* v = readVariable("STRATA_RACK", seen)) p.rack = v;
+  if (const char* v = std::getenv("SLURM_TOPOLOGY_ADDR")) p.slurmTopologyAddr = v;
+  if (const char* v = std::getenv("SLURM_TOPOLOGY_ADDR_PATTERN")) p.slurmTopologyPattern = v;
   for (const char* name : {"STRATA_DEBUG", "STRATA_DEBUG_SUBSYS", "STRATA_HOSTID", "STRATA_RANK",
                            "STRATA_NRANKS", "STRATA_JOB_SECRET"}) {
     readVariable(name, seen);

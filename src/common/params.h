@@ -21,6 +21,11 @@ struct Params {
   int64_t shmRingBytes = 4 << 20;     // STRATA_BUFFSIZE: bytes of each shared-memory FIFO
   int64_t oneShotBytes = 16 << 10;    // STRATA_ONESHOT_BYTES: largest one-shot allreduce (0: off)
   int64_t windowBytes = 512 << 10;    // STRATA_WINDOW_BYTES: each half of a rank's peer-memory window (0: none)
+  // Topology (topology/placement.h says which wins).
+  std::string topoFile;               // STRATA_TOPO_FILE: Slurm topology.conf
+  std::string rack;                   // STRATA_RACK: this process's rack
+  std::string slurmTopologyAddr;      // SLURM_TOPOLOGY_ADDR
+  std::string slurmTopologyPattern;   // SLURM_TOPOLOGY_ADDR_PATTERN
 
   // The variables that were set, name -> value, for the INFO banner.
   std::vector<std::pair<std::string, std::string>> setVariables;

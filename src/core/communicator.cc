@@ -44,6 +44,10 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   bootstrap.value().close();
   if (!wiring.ok()) return wiring.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");
   comm->peers_ = std::move(wiring.value().peers);
+  std::vector<RankPlacement> placements;
+  for (const PeerInfo& peer : comm->peers_) placements.push_back({peer.hostId, peer.hostname, peer.switches, peer.localOrder});
+  comm->hierarchy_ = Hierarchy(placements);
+  comm->topology_ = PlanTopology::withRing(rank, comm->hierarchy_.ring());
   comm->connections_ = std::move(wiring.value().connections);
   comm->windows_ = std::move(wiring.value().windows);
   comm->context_.rank = rank;
@@ -75,6 +79,9 @@ void Communicator::logBanner() const {
   for (int peer = 0; peer < nranks_; ++peer) {
     STRATA_INFO(Init, "peer %d on host %s via %s", peer, peers_[peer].hostname.c_str(), connections_[peer]->kind());
   }
+  STRATA_INFO(Init, "placement from %s", peers_[rank_].placementSource.c_str());
+  STRATA_INFO(Init, "hierarchy: %s", hierarchy_.summary().c_str());
+  STRATA_INFO(Init, "ring: %s", hierarchy_.describeRing().c_str());
   for (const auto& [name, value] : params_.setVariables) {
     STRATA_INFO(Env, "%s=%s", name.c_str(), value.c_str());
   }
@@ -101,7 +108,7 @@ const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
   size_t oneShotBytes = windows_ ? std::min(windows_->halfBytes(), static_cast<size_t>(params_.oneShotBytes)) : 0;
   const AlgorithmEntry& algorithm = selector_->choose(shape, nranks_, oneShotBytes);
   if (shape.kind == CollectiveKind::AllToAllv) {
-    uncached = algorithm.generate(shape, rank_, nranks_);
+    uncached = algorithm.generate(shape, topology_);
     return uncached;
   }
   PlanKey key{static_cast<int>(call.shape.kind), call.shape.count, call.shape.elementSize, call.shape.root,
@@ -109,7 +116,7 @@ const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
   auto it = planCache_.find(key);
   if (it != planCache_.end()) return it->second;
   if (planCache_.size() >= kPlanCacheLimit) planCache_.clear();
-  return planCache_.emplace(key, algorithm.generate(shape, rank_, nranks_)).first->second;
+  return planCache_.emplace(key, algorithm.generate(shape, topology_)).first->second;
 }
 
 Status Communicator::execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op) {

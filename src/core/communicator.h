@@ -20,6 +20,7 @@
 #include "core/connect.h"
 #include "core/executor.h"
 #include "core/unique_id.h"
+#include "topology/hierarchy.h"
 
 namespace strata {
 
@@ -48,6 +49,7 @@ class Communicator {
   int nranks() const { return nranks_; }
   const Params& params() const { return params_; }
   const std::vector<PeerInfo>& peers() const { return peers_; }
+  const Hierarchy& hierarchy() const { return hierarchy_; }
 
   Status runCollective(const CollectiveCall& call);
   // All operations progress together in one stage (grouped send/recv).
@@ -81,6 +83,8 @@ class Communicator {
   std::string name_;
   std::optional<AlgorithmSelector> selector_;
   std::vector<PeerInfo> peers_;
+  Hierarchy hierarchy_;      // racks, hosts and the ring order, the same on every rank
+  PlanTopology topology_;    // what plan generators read
   std::vector<std::unique_ptr<Connection>> connections_;
   std::shared_ptr<PeerWindows> windows_;  // peer memory when every rank is on this host
   uint64_t windowSequence_ = 0;

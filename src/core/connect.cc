@@ -11,6 +11,7 @@
 #include "memory/ring_connection.h"
 #include "shm/shm_transport.h"
 #include "tcp/tcp_connection.h"
+#include "topology/placement.h"
 
 namespace strata {
 namespace {
@@ -20,8 +21,25 @@ struct WirePeerInfo {
   char hostId[160];
   char hostname[64];
   int32_t pid;
+  int32_t placed;      // 0: this rank could not read its rack metadata (it reports why)
+  int32_t localOrder;
   uint8_t dataAddress[SocketAddress::kPackedBytes];
+  char switches[256];  // joinSwitchPath(), top switch first
+  char placementSource[128];
 };
+
+// Copies a string into a fixed wire field; false when it does not fit.
+template <size_t N>
+bool putField(char (&field)[N], const std::string& value) {
+  if (value.size() >= N) return false;
+  std::memcpy(field, value.c_str(), value.size() + 1);
+  return true;
+}
+
+template <size_t N>
+std::string getField(const char (&field)[N]) {
+  return std::string(field, strnlen(field, N));
+}
 
 std::string currentHostname() {
   char name[256] = {};
@@ -41,8 +59,21 @@ Status agreeOnSuccess(BootstrapClient& bootstrap, const Status& mine, const char
   return Status::ok();
 }
 
+// Where this host sits (rack metadata), or why that could not be found out.
+Result<SwitchPlacement> placeThisProcess(const Params& params, const std::string& hostname) {
+  auto placement = placeThisHost({hostname, params.topoFile, params.slurmTopologyAddr, params.slurmTopologyPattern, params.rack});
+  if (!placement.ok()) return placement;
+  if (!placement.value().warning.empty()) STRATA_WARN(Init, "%s", placement.value().warning.c_str());
+  WirePeerInfo probe{};
+  if (!putField(probe.switches, joinSwitchPath(placement.value().switches))) {
+    return invalidArgument("switch path '" + joinSwitchPath(placement.value().switches) + "' is longer than " +
+                           std::to_string(sizeof(probe.switches) - 1) + " characters");
+  }
+  return placement;
+}
+
 Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const SocketAddress& dataAddress,
-                                               int nranks, const Deadline& deadline) {
+                                               int rank, int nranks, const Params& params, const Deadline& deadline) {
   WirePeerInfo mine{};
   std::string hostId = localHostId();
   std::string hostname = currentHostname();
@@ -50,6 +81,18 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   std::strncpy(mine.hostname, hostname.c_str(), sizeof(mine.hostname) - 1);
   mine.pid = static_cast<int32_t>(getpid());
   dataAddress.pack(mine.dataAddress);
+  // Every rank joins the allgather even when its metadata is bad, so the others fail at once
+  // with its rank named instead of waiting for it until the timeout.
+  // Emulated hosts (STRATA_HOSTID) are looked up in rack metadata under that name.
+  std::string override = hostIdentityOverride();
+  auto placement = placeThisProcess(params, override.empty() ? hostname : override);
+  mine.placed = placement.ok() ? 1 : 0;
+  mine.localOrder = 0;
+  if (placement.ok()) {
+    (void)putField(mine.switches, joinSwitchPath(placement.value().switches));
+    std::string source = placement.value().source.substr(0, sizeof(mine.placementSource) - 1);
+    (void)putField(mine.placementSource, source);
+  }
   auto all = bootstrap.allgather(&mine, sizeof(mine), deadline);
   if (!all.ok()) return all.status();
   if (all.value().size() != sizeof(WirePeerInfo) * static_cast<size_t>(nranks)) {
@@ -63,7 +106,13 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
     w.hostname[sizeof(w.hostname) - 1] = '\0';
     auto address = SocketAddress::unpack(w.dataAddress);
     if (!address.ok()) return remoteError("rank " + std::to_string(r) + " sent an unusable data address");
-    peers[static_cast<size_t>(r)] = {w.hostId, w.hostname, static_cast<pid_t>(w.pid), address.value()};
+    if (w.placed == 0) {
+      if (r == rank) return placement.status().withContext("rack metadata: ");
+      return remoteError("rank " + std::to_string(r) + " (host " + getField(w.hostname) +
+                         ") could not read its rack metadata; its log says why");
+    }
+    peers[static_cast<size_t>(r)] = {w.hostId, w.hostname, static_cast<pid_t>(w.pid), address.value(),
+                                     splitSwitchPath(getField(w.switches)), getField(w.placementSource), w.localOrder};
   }
   return peers;
 }
@@ -175,7 +224,7 @@ Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdConten
   if (!listener.ok()) return listener.status();
 
   Wiring wiring;
-  auto peers = exchangePeerInfo(bootstrap, dataAddress, nranks, deadline);
+  auto peers = exchangePeerInfo(bootstrap, dataAddress, rank, nranks, params, deadline);
   if (!peers.ok()) return peers.status();
   wiring.peers = std::move(peers.value());
   wiring.connections.resize(static_cast<size_t>(nranks));

@@ -21,6 +21,9 @@ struct PeerInfo {
   std::string hostname;
   pid_t pid = 0;
   SocketAddress dataAddress;
+  std::vector<std::string> switches;  // where its host sits: top switch first, leaf (rack) last
+  std::string placementSource;        // which input decided `switches`
+  int localOrder = 0;                 // order among the ranks of its host
 };
 
 struct Wiring {

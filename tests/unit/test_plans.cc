@@ -20,6 +20,16 @@ using strata::CollectiveShape;
 
 constexpr size_t kTestWindowBytes = 4096;
 
+// The ring order a topology gives when ranks are numbered round-robin across two hosts: evens,
+// then odds. Every plan must be right for any ring order, not just rank order.
+std::vector<int> interleavedRing(int n) {
+  std::vector<int> ring;
+  for (int start : {0, 1}) {
+    for (int r = start; r < n; r += 2) ring.push_back(r);
+  }
+  return ring;
+}
+
 struct Case {
   const strata::AlgorithmEntry* algorithm;
   int nranks;
@@ -212,7 +222,7 @@ void runCase(const Case& c) {
   std::mutex failureMutex;
   std::string failure;
   testing_support::runThreadRanks(n, [&](int r, std::vector<strata::Connection*>& connections) {
-    strata::Plan plan = c.algorithm->generate(shapes[r], r, n);
+    strata::Plan plan = c.algorithm->generate(shapes[r], strata::PlanTopology::withRing(r, interleavedRing(n)));
     std::vector<std::byte> scratch(plan.scratchBytes + 16);
     std::vector<std::byte> staging;
     std::atomic<bool> abortFlag{false};
