@@ -7,7 +7,7 @@ macro(strata_feature name enabled reason)
   list(APPEND STRATA_FEATURES "${name}|${enabled}|${reason}")
 endmacro()
 
-# hwloc: used by the topology layer (next issue); found now so configure reports it.
+# hwloc: host topology discovery (topology/hwloc_discovery.cc); without it hosts are not analysed.
 if(PkgConfig_FOUND)
   pkg_check_modules(HWLOC IMPORTED_TARGET hwloc)
 endif()

@@ -51,6 +51,15 @@ Params Params::fromEnvironment() {
   if (window >= 0 && window <= (int64_t{1} << 30)) p.windowBytes = window / 64 * 64;
   if (const char* v = readVariable("STRATA_TOPO_FILE", seen)) p.topoFile = v;
   if (const char* v = readVariable("STRATA_RACK", seen)) p.rack = v;
+  if (const char* v = readVariable("STRATA_TOPO_XML", seen)) p.topoXml = v;
+  if (const char* v = readVariable("STRATA_BIND", seen)) p.bind = std::string(v) != "0";
+  for (const char* name : {"STRATA_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK"}) {
+    auto local = parseRank(std::getenv(name));
+    if (local) {
+      p.localRank = *local;
+      break;
+    }
+  }
   if (const char* v = std::getenv("SLURM_TOPOLOGY_ADDR")) p.slurmTopologyAddr = v;
   if (const char* v = std::getenv("SLURM_TOPOLOGY_ADDR_PATTERN")) p.slurmTopologyPattern = v;
   for (const char* name : {"STRATA_DEBUG", "STRATA_DEBUG_SUBSYS", "STRATA_HOSTID", "STRATA_RANK",

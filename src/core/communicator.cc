@@ -44,6 +44,8 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   bootstrap.value().close();
   if (!wiring.ok()) return wiring.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");
   comm->peers_ = std::move(wiring.value().peers);
+  comm->host_ = std::move(wiring.value().host);
+  comm->bindingNote_ = bindNearDevice(comm->params_, comm->host_);
   std::vector<RankPlacement> placements;
   for (const PeerInfo& peer : comm->peers_) placements.push_back({peer.hostId, peer.hostname, peer.switches, peer.localOrder});
   comm->hierarchy_ = Hierarchy(placements);
@@ -79,6 +81,9 @@ void Communicator::logBanner() const {
   for (int peer = 0; peer < nranks_; ++peer) {
     STRATA_INFO(Init, "peer %d on host %s via %s", peer, peers_[peer].hostname.c_str(), connections_[peer]->kind());
   }
+  STRATA_INFO(Init, "host: %s (%s); %s", host_.summary.c_str(),
+              host_.topology ? host_.topology->source.c_str() : "no hwloc", host_.nvlinkNote.c_str());
+  STRATA_INFO(Init, "device: %s; %s", host_.device.describe.c_str(), bindingNote_.c_str());
   STRATA_INFO(Init, "placement from %s", peers_[rank_].placementSource.c_str());
   STRATA_INFO(Init, "hierarchy: %s", hierarchy_.summary().c_str());
   STRATA_INFO(Init, "ring: %s", hierarchy_.describeRing().c_str());

@@ -83,6 +83,8 @@ class Communicator {
   std::string name_;
   std::optional<AlgorithmSelector> selector_;
   std::vector<PeerInfo> peers_;
+  HostAnalysis host_;        // this host's topology and the device this rank drives
+  std::string bindingNote_;  // what STRATA_BIND did
   Hierarchy hierarchy_;      // racks, hosts and the ring order, the same on every rank
   PlanTopology topology_;    // what plan generators read
   std::vector<std::unique_ptr<Connection>> connections_;

@@ -26,6 +26,7 @@ struct WirePeerInfo {
   uint8_t dataAddress[SocketAddress::kPackedBytes];
   char switches[256];  // joinSwitchPath(), top switch first
   char placementSource[128];
+  char hostSummary[128];
 };
 
 // Copies a string into a fixed wire field; false when it does not fit.
@@ -73,7 +74,8 @@ Result<SwitchPlacement> placeThisProcess(const Params& params, const std::string
 }
 
 Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const SocketAddress& dataAddress,
-                                               int rank, int nranks, const Params& params, const Deadline& deadline) {
+                                               int rank, int nranks, const Params& params,
+                                               const Result<HostAnalysis>& host, const Deadline& deadline) {
   WirePeerInfo mine{};
   std::string hostId = localHostId();
   std::string hostname = currentHostname();
@@ -86,8 +88,13 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   // Emulated hosts (STRATA_HOSTID) are looked up in rack metadata under that name.
   std::string override = hostIdentityOverride();
   auto placement = placeThisProcess(params, override.empty() ? hostname : override);
-  mine.placed = placement.ok() ? 1 : 0;
-  mine.localOrder = 0;
+  Status localProblem = !host.ok() ? host.status().withContext("host topology: ")
+                                   : placement.status().withContext("rack metadata: ");
+  mine.placed = localProblem.isOk() ? 1 : 0;
+  if (host.ok()) {
+    mine.localOrder = host.value().device.localOrder;
+    (void)putField(mine.hostSummary, host.value().summary.substr(0, sizeof(mine.hostSummary) - 1));
+  }
   if (placement.ok()) {
     (void)putField(mine.switches, joinSwitchPath(placement.value().switches));
     std::string source = placement.value().source.substr(0, sizeof(mine.placementSource) - 1);
@@ -107,12 +114,13 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
     auto address = SocketAddress::unpack(w.dataAddress);
     if (!address.ok()) return remoteError("rank " + std::to_string(r) + " sent an unusable data address");
     if (w.placed == 0) {
-      if (r == rank) return placement.status().withContext("rack metadata: ");
+      if (r == rank) return localProblem;
       return remoteError("rank " + std::to_string(r) + " (host " + getField(w.hostname) +
-                         ") could not read its rack metadata; its log says why");
+                         ") could not read its topology or rack metadata; its log says why");
     }
     peers[static_cast<size_t>(r)] = {w.hostId, w.hostname, static_cast<pid_t>(w.pid), address.value(),
-                                     splitSwitchPath(getField(w.switches)), getField(w.placementSource), w.localOrder};
+                                     splitSwitchPath(getField(w.switches)), getField(w.placementSource), w.localOrder,
+                                     getField(w.hostSummary)};
   }
   return peers;
 }
@@ -224,8 +232,10 @@ Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdConten
   if (!listener.ok()) return listener.status();
 
   Wiring wiring;
-  auto peers = exchangePeerInfo(bootstrap, dataAddress, rank, nranks, params, deadline);
+  auto host = analyseHost(params);
+  auto peers = exchangePeerInfo(bootstrap, dataAddress, rank, nranks, params, host, deadline);
   if (!peers.ok()) return peers.status();
+  wiring.host = host.value();
   wiring.peers = std::move(peers.value());
   wiring.connections.resize(static_cast<size_t>(nranks));
   wiring.connections[rank] = makeSelfConnection(1 << 20);

@@ -11,6 +11,7 @@
 
 #include "common/params.h"
 #include "core/bootstrap.h"
+#include "core/host_analysis.h"
 #include "shm/peer_windows.h"
 #include "transport.h"
 
@@ -24,12 +25,14 @@ struct PeerInfo {
   std::vector<std::string> switches;  // where its host sits: top switch first, leaf (rack) last
   std::string placementSource;        // which input decided `switches`
   int localOrder = 0;                 // order among the ranks of its host
+  std::string hostSummary;            // its host's topology summary ("2 packages, ..., 8 GPUs, 4 NICs")
 };
 
 struct Wiring {
   std::vector<PeerInfo> peers;                       // by rank
   std::vector<std::unique_ptr<Connection>> connections;  // by rank; [rank] is self
   std::shared_ptr<PeerWindows> windows;              // when every rank is on this host over shm
+  HostAnalysis host;                                 // this rank's host topology and device
 };
 
 // This host's identity as used for transport choice.

@@ -27,6 +27,12 @@ echo "$out" | grep -E "hierarchy|ring:" | sort -u
 out=$(STRATA_TOPO_FILE="$fixtures/topology/malformed/cycle.conf" STRATA_TIMEOUT_MS=20000 "$run" -n 2 "$hello" 2>&1)
 echo "$out" | grep -q "cycle.conf:1: switch .a. is inside a cycle" || { echo "FAIL: malformed file must be named with its line"; echo "$out"; status=1; }
 
+# Host topology from an hwloc XML: each local rank takes its GPU and names the nearest NIC.
+out=$(STRATA_DEBUG=INFO STRATA_DEBUG_SUBSYS=INIT STRATA_TOPO_XML="$fixtures/hwloc/dgx_8gpu.xml" "$run" -n 3 "$hello" 2>&1)
+echo "$out" | grep -E "device:" | sort -u
+echo "$out" | grep -q "host: 2 packages, 2 NUMA nodes, 8 cores, 8 GPUs, 4 NICs" || { echo "FAIL: host summary from STRATA_TOPO_XML"; status=1; }
+echo "$out" | grep -q "device: GPU2 (cuda2) 0000:2c:00.0, nearest NIC mlx5_1 (PIX)" || { echo "FAIL: rank 2's GPU and NIC"; status=1; }
+
 # Every collective on the reordered ring (shm inside an emulated host, tcp between hosts).
 place_small='export STRATA_HOSTID=h$((STRATA_RANK % 2)) STRATA_RACK=rack$((STRATA_RANK % 2)); exec "$0" "$@"'
 STRATA_TIMEOUT_MS=60000 "$run" -n 4 -- sh -c "$place_small" "$collectives" --quick > /dev/null || { echo "FAIL: collectives on a topology ring"; status=1; }

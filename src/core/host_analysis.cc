@@ -1,0 +1,54 @@
+#include "core/host_analysis.h"
+
+#include <map>
+#include <mutex>
+
+#include "topology/hwloc_discovery.h"
+
+namespace strata {
+namespace {
+
+// Discovery walks sysfs (~10 ms): once per process and source, shared by every communicator.
+Result<std::shared_ptr<const HostTopology>> cachedTopology(const std::string& xml) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const HostTopology>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(xml);
+  if (it != cache.end()) return it->second;
+  auto discovered = discoverHostTopology(xml);
+  if (!discovered.ok()) return discovered.status();
+  auto shared = std::make_shared<const HostTopology>(std::move(discovered.value()));
+  cache[xml] = shared;
+  return shared;
+}
+
+}  // namespace
+
+Result<HostAnalysis> analyseHost(const Params& params) {
+  HostAnalysis analysis;
+  auto topology = cachedTopology(params.topoXml);
+  if (!topology.ok()) {
+    if (!params.topoXml.empty()) return topology.status();
+    analysis.summary = "unknown (" + topology.status().message() + ")";
+    analysis.nvlinkNote = "no host topology: GPU links unknown";
+    return analysis;
+  }
+  analysis.topology = topology.value();
+  NvLinkDiscovery nv = discoverNvLinks(*analysis.topology);
+  analysis.nvlinks = nv.map;
+  analysis.nvlinkNote = nv.note;
+  analysis.device = chooseRankDevice(*analysis.topology, params.localRank, analysis.nvlinks);
+  analysis.summary = analysis.topology->summary();
+  return analysis;
+}
+
+std::string bindNearDevice(const Params& params, const HostAnalysis& host) {
+  if (!params.bind) return "not bound (STRATA_BIND=0)";
+  // A topology read from a file describes another machine: its CPU numbers mean nothing here.
+  if (!params.topoXml.empty()) return "not bound (STRATA_TOPO_XML describes another host)";
+  if (host.device.cpuset.empty()) return "not bound (no device locality known)";
+  auto bound = bindProcessToCpus(host.device.cpuset);
+  return bound.ok() ? bound.value() : "not bound: " + bound.status().message();
+}
+
+}  // namespace strata
