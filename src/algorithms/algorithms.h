@@ -7,11 +7,14 @@
 #include <vector>
 
 #include "algorithms/collective.h"
+#include "algorithms/cost.h"
 #include "core/plan.h"
 
 namespace strata {
 
 using PlanGenerator = Plan (*)(const CollectiveShape&, const PlanTopology&);
+// Predicted seconds of one call, from the alpha-beta model (each algorithm file has its formula).
+using CostFunction = double (*)(const CollectiveShape&, const CostContext&);
 
 Plan planRingAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
@@ -25,6 +28,19 @@ Plan planPairwiseAllToAll(const CollectiveShape& shape, const PlanTopology& topo
 Plan planDirectGather(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planDirectScatter(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planDisseminationBarrier(const CollectiveShape& shape, const PlanTopology& topo);
+
+double costRingAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double costRecursiveDoublingAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double costOneShotAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double costTwoShotAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double costChainBroadcast(const CollectiveShape& shape, const CostContext& cost);
+double costChainReduce(const CollectiveShape& shape, const CostContext& cost);
+double costRingAllGather(const CollectiveShape& shape, const CostContext& cost);
+double costRingReduceScatter(const CollectiveShape& shape, const CostContext& cost);
+double costPairwiseAllToAll(const CollectiveShape& shape, const CostContext& cost);
+double costDirectGather(const CollectiveShape& shape, const CostContext& cost);
+double costDirectScatter(const CollectiveShape& shape, const CostContext& cost);
+double costDisseminationBarrier(const CollectiveShape& shape, const CostContext& cost);
 
 // A plan made with ring positions as ranks, its peers renamed to the ranks at those positions.
 inline Plan onRingPositions(Plan plan, const PlanTopology& topo) {
@@ -51,6 +67,7 @@ struct AlgorithmEntry {
   const char* name;  // as written in STRATA_ALGO
   CollectiveKind kind;
   PlanGenerator generate;
+  CostFunction predict;
   PeerMemoryUse peerMemory = PeerMemoryUse::None;
 };
 

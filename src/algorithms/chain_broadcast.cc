@@ -2,6 +2,8 @@
 // each rank forwarding chunk k-1 while it receives chunk k.
 // Cost: (n - 1 + chunks - 1) steps of one chunk: ~(n-1)·alpha + S·beta for large S.
 // The tuner's broadcast for every size until trees arrive with the topology work.
+#include <cmath>
+
 #include "algorithms/algorithms.h"
 
 namespace strata {
@@ -42,6 +44,13 @@ Plan planChainBroadcast(const CollectiveShape& shape, const PlanTopology& topo) 
   }
   plan.compact();
   return plan;
+}
+
+double costChainBroadcast(const CollectiveShape& shape, const CostContext& cost) {
+  const double bytes = static_cast<double>(shape.bytes());
+  const double chunk = std::min(bytes, static_cast<double>(pipelineChunkElements(shape) * shape.elementSize));
+  const double chunks = chunk > 0 ? std::ceil(bytes / chunk) : 0;
+  return cost.copySeconds(bytes) + (cost.nranks() - 1 + std::max(0.0, chunks - 1)) * cost.ringStepSeconds(chunk);
 }
 
 }  // namespace strata

@@ -2,6 +2,8 @@
 // upstream, folds in its own data, and passes chunk k-1 downstream, so the root ends with the sum.
 // Cost: (n - 1 + chunks - 1) chunk steps: ~(n-1)·alpha + S·beta (+ S·gamma per rank) for large S.
 // Intermediate results rotate through two chunk-sized scratch slots.
+#include <cmath>
+
 #include "algorithms/algorithms.h"
 
 namespace strata {
@@ -44,6 +46,13 @@ Plan planChainReduce(const CollectiveShape& shape, const PlanTopology& topo) {
   }
   plan.compact();
   return plan;
+}
+
+double costChainReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const double bytes = static_cast<double>(shape.bytes());
+  const double chunk = std::min(bytes, static_cast<double>(pipelineChunkElements(shape) * shape.elementSize));
+  const double chunks = chunk > 0 ? std::ceil(bytes / chunk) : 0;
+  return (cost.nranks() - 1 + std::max(0.0, chunks - 1)) * (cost.ringStepSeconds(chunk) + cost.reduceSeconds(chunk));
 }
 
 }  // namespace strata

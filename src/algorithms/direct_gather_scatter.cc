@@ -43,4 +43,23 @@ Plan planDirectScatter(const CollectiveShape& shape, const PlanTopology& topo) {
   return plan;
 }
 
+// The root's link carries every block: the blocks queue behind each other there.
+double costDirectGather(const CollectiveShape& shape, const CostContext& cost) {
+  const double block = static_cast<double>(shape.bytes());
+  double seconds = cost.copySeconds(block);
+  for (int r = 0; r < cost.nranks(); ++r) {
+    if (r != shape.root) seconds += cost.stepSeconds({{r, shape.root}}, block);
+  }
+  return seconds;
+}
+
+double costDirectScatter(const CollectiveShape& shape, const CostContext& cost) {
+  const double block = static_cast<double>(shape.bytes());
+  double seconds = cost.copySeconds(block);
+  for (int r = 0; r < cost.nranks(); ++r) {
+    if (r != shape.root) seconds += cost.stepSeconds({{shape.root, r}}, block);
+  }
+  return seconds;
+}
+
 }  // namespace strata

@@ -19,4 +19,15 @@ Plan planDisseminationBarrier(const CollectiveShape& /*shape*/, const PlanTopolo
   return plan;
 }
 
+double costDisseminationBarrier(const CollectiveShape& /*shape*/, const CostContext& cost) {
+  const int n = cost.nranks();
+  double seconds = 0;
+  for (int distance = 1; distance < n; distance *= 2) {
+    std::vector<std::pair<int, int>> pairs;
+    for (int r = 0; r < n; ++r) pairs.emplace_back(r, (r + distance) % n);
+    seconds += cost.stepSeconds(pairs, 1);
+  }
+  return seconds;
+}
+
 }  // namespace strata

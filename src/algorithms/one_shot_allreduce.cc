@@ -18,4 +18,9 @@ Plan planOneShotAllReduce(const CollectiveShape& shape, const PlanTopology& /*to
   return plan;
 }
 
+double costOneShotAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const double bytes = static_cast<double>(shape.bytes());
+  return 2 * cost.windowSyncSeconds() + cost.copySeconds(bytes) + (cost.nranks() - 1) * cost.reduceSeconds(bytes);
+}
+
 }  // namespace strata

@@ -71,4 +71,21 @@ Plan planPairwiseAllToAll(const CollectiveShape& shape, const PlanTopology& topo
   return plan;
 }
 
+double costPairwiseAllToAll(const CollectiveShape& shape, const CostContext& cost) {
+  const int n = cost.nranks();
+  double block = static_cast<double>(shape.bytes());
+  if (shape.kind == CollectiveKind::AllToAllv && !shape.sendCounts.empty()) {
+    double total = 0;
+    for (size_t c : shape.sendCounts) total += static_cast<double>(c * shape.elementSize);
+    block = total / n;
+  }
+  double seconds = cost.copySeconds(block);
+  for (int s = 1; s < n; ++s) {
+    std::vector<std::pair<int, int>> pairs;
+    for (int r = 0; r < n; ++r) pairs.emplace_back(r, (r + s) % n);
+    seconds += cost.stepSeconds(pairs, block);
+  }
+  return seconds;
+}
+
 }  // namespace strata

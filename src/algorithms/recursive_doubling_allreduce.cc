@@ -56,4 +56,28 @@ Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, const PlanTopo
   return onRingPositions(std::move(plan), topo);
 }
 
+double costRecursiveDoublingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const int n = cost.nranks();
+  const double bytes = static_cast<double>(shape.bytes());
+  int pow2 = 1;
+  while (pow2 * 2 <= n) pow2 *= 2;
+  const int rem = n - pow2;
+  const PlanTopology& ring = *cost.topology;
+  double seconds = 0;
+  if (rem > 0) {  // fold-in and result-back steps between ring neighbours
+    std::vector<std::pair<int, int>> pairs;
+    for (int i = 0; i < rem; ++i) pairs.emplace_back(ring.rankAt(2 * i), ring.rankAt(2 * i + 1));
+    seconds += 2 * cost.stepSeconds(pairs, bytes) + cost.reduceSeconds(bytes);
+  }
+  for (int distance = 1; distance < pow2; distance *= 2) {
+    std::vector<std::pair<int, int>> pairs;
+    for (int v = 0; v < pow2; ++v) {
+      auto real = [&](int x) { return ring.rankAt(x < rem ? 2 * x + 1 : x + rem); };
+      pairs.emplace_back(real(v), real(v ^ distance));
+    }
+    seconds += cost.stepSeconds(pairs, bytes) + cost.reduceSeconds(bytes);
+  }
+  return seconds;
+}
+
 }  // namespace strata

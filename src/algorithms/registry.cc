@@ -22,19 +22,19 @@ const char* collectiveName(CollectiveKind kind) {
 
 const std::vector<AlgorithmEntry>& algorithmRegistry() {
   static const std::vector<AlgorithmEntry> registry = {
-      {"ring", CollectiveKind::AllReduce, planRingAllReduce},
-      {"recursive_doubling", CollectiveKind::AllReduce, planRecursiveDoublingAllReduce},
-      {"one_shot", CollectiveKind::AllReduce, planOneShotAllReduce, PeerMemoryUse::WholeMessage},
-      {"two_shot", CollectiveKind::AllReduce, planTwoShotAllReduce, PeerMemoryUse::Chunked},
-      {"chain", CollectiveKind::Broadcast, planChainBroadcast},
-      {"chain", CollectiveKind::Reduce, planChainReduce},
-      {"ring", CollectiveKind::AllGather, planRingAllGather},
-      {"ring", CollectiveKind::ReduceScatter, planRingReduceScatter},
-      {"pairwise", CollectiveKind::AllToAll, planPairwiseAllToAll},
-      {"pairwise", CollectiveKind::AllToAllv, planPairwiseAllToAll},
-      {"direct", CollectiveKind::Gather, planDirectGather},
-      {"direct", CollectiveKind::Scatter, planDirectScatter},
-      {"dissemination", CollectiveKind::Barrier, planDisseminationBarrier},
+      {"ring", CollectiveKind::AllReduce, planRingAllReduce, costRingAllReduce},
+      {"recursive_doubling", CollectiveKind::AllReduce, planRecursiveDoublingAllReduce, costRecursiveDoublingAllReduce},
+      {"one_shot", CollectiveKind::AllReduce, planOneShotAllReduce, costOneShotAllReduce, PeerMemoryUse::WholeMessage},
+      {"two_shot", CollectiveKind::AllReduce, planTwoShotAllReduce, costTwoShotAllReduce, PeerMemoryUse::Chunked},
+      {"chain", CollectiveKind::Broadcast, planChainBroadcast, costChainBroadcast},
+      {"chain", CollectiveKind::Reduce, planChainReduce, costChainReduce},
+      {"ring", CollectiveKind::AllGather, planRingAllGather, costRingAllGather},
+      {"ring", CollectiveKind::ReduceScatter, planRingReduceScatter, costRingReduceScatter},
+      {"pairwise", CollectiveKind::AllToAll, planPairwiseAllToAll, costPairwiseAllToAll},
+      {"pairwise", CollectiveKind::AllToAllv, planPairwiseAllToAll, costPairwiseAllToAll},
+      {"direct", CollectiveKind::Gather, planDirectGather, costDirectGather},
+      {"direct", CollectiveKind::Scatter, planDirectScatter, costDirectScatter},
+      {"dissemination", CollectiveKind::Barrier, planDisseminationBarrier, costDisseminationBarrier},
   };
   return registry;
 }

@@ -35,4 +35,9 @@ Plan planRingAllGather(const CollectiveShape& shape, const PlanTopology& topo) {
   return plan;
 }
 
+double costRingAllGather(const CollectiveShape& shape, const CostContext& cost) {
+  const double block = static_cast<double>(shape.bytes());
+  return cost.copySeconds(block) + (cost.nranks() - 1) * cost.ringStepSeconds(block);
+}
+
 }  // namespace strata

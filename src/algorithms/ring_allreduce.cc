@@ -56,4 +56,10 @@ Plan planRingAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
   return onRingPositions(std::move(plan), topo);
 }
 
+double costRingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const double n = cost.nranks(), bytes = static_cast<double>(shape.bytes());
+  if (cost.nranks() == 1) return cost.copySeconds(bytes);
+  return 2 * (n - 1) * cost.ringStepSeconds(bytes / n) + (n - 1) * cost.reduceSeconds(bytes / n);
+}
+
 }  // namespace strata

@@ -45,4 +45,9 @@ Plan planRingReduceScatter(const CollectiveShape& shape, const PlanTopology& top
   return plan;
 }
 
+double costRingReduceScatter(const CollectiveShape& shape, const CostContext& cost) {
+  const double block = static_cast<double>(shape.bytes());
+  return (cost.nranks() - 1) * (cost.ringStepSeconds(block) + cost.reduceSeconds(block));
+}
+
 }  // namespace strata

@@ -5,15 +5,6 @@
 namespace strata {
 namespace {
 
-constexpr size_t kRecursiveDoublingMaxBytes = 64 * 1024;
-// With two ranks recursive doubling is a single exchange and beats one-shot above ~1 KiB
-// (measured on shm: 4 KiB 0.45 us against 0.62 us); with more ranks one-shot wins.
-constexpr size_t kOneShotMaxBytesForTwoRanks = 1024;
-// Above this two-shot beats recursive doubling on shm at every rank count measured (2..8; at
-// 64 KiB with 4 ranks 19 against 20 us, with 8 ranks 34 against 54 us at 32 KiB), and the ring
-// everywhere (4 ranks, 16 MiB: 4.2-5.3 against 2.5-3.3 GB/s busbw).
-constexpr size_t kTwoShotMinBytes = 32 * 1024;
-
 std::string normalise(std::string word) {
   std::string out;
   for (char c : word) {
@@ -86,33 +77,42 @@ Result<AlgorithmSelector> AlgorithmSelector::parse(const std::string& spec) {
   return selector;
 }
 
-const AlgorithmEntry& AlgorithmSelector::choose(const CollectiveShape& shape, int nranks, size_t oneShotBytes) const {
-  auto runsHere = [&](const AlgorithmEntry& e) {
-    switch (e.peerMemory) {
-      case PeerMemoryUse::None: return true;
-      case PeerMemoryUse::WholeMessage: return shape.bytes() <= oneShotBytes;
-      case PeerMemoryUse::Chunked: return shape.windowBytes > 0;
+bool AlgorithmSelector::runsHere(const AlgorithmEntry& e, const CollectiveShape& shape, size_t oneShotBytes) {
+  switch (e.peerMemory) {
+    case PeerMemoryUse::None: return true;
+    case PeerMemoryUse::WholeMessage: return shape.bytes() <= oneShotBytes;
+    case PeerMemoryUse::Chunked: return shape.windowBytes > 0;
+  }
+  return false;
+}
+
+std::pair<const AlgorithmEntry*, double> AlgorithmSelector::cheapest(const CollectiveShape& shape,
+                                                                     const CostContext& cost, size_t oneShotBytes) {
+  const AlgorithmEntry* best = nullptr;
+  double bestSeconds = 0;
+  for (const AlgorithmEntry& e : algorithmRegistry()) {
+    if (e.kind != shape.kind || !runsHere(e, shape, oneShotBytes)) continue;
+    double seconds = e.predict(shape, cost);
+    if (best == nullptr || seconds < bestSeconds) {
+      best = &e;
+      bestSeconds = seconds;
     }
-    return false;
-  };
+  }
+  return {best, bestSeconds};
+}
+
+const AlgorithmEntry& AlgorithmSelector::choose(const CollectiveShape& shape, const CostContext& cost,
+                                                size_t oneShotBytes) const {
   auto preferred = forced_.find(shape.kind);
   for (const auto* list : {preferred != forced_.end() ? &preferred->second : nullptr, &forcedForAll_}) {
     if (list == nullptr) continue;
     for (const std::string& name : *list) {
       const AlgorithmEntry* e = find(shape.kind, name);
-      if (e != nullptr && runsHere(*e)) return *e;
+      if (e != nullptr && runsHere(*e, shape, oneShotBytes)) return *e;
     }
   }
-  if (shape.kind == CollectiveKind::AllReduce) {
-    bool oneShotPays = nranks > 2 || shape.bytes() <= kOneShotMaxBytesForTwoRanks;
-    if (shape.bytes() <= oneShotBytes && oneShotPays) return *find(shape.kind, "one_shot");
-    if (shape.windowBytes > 0 && shape.bytes() > kTwoShotMinBytes) return *find(shape.kind, "two_shot");
-    return *find(shape.kind, shape.bytes() <= kRecursiveDoublingMaxBytes ? "recursive_doubling" : "ring");
-  }
-  for (const AlgorithmEntry& e : algorithmRegistry()) {
-    if (e.kind == shape.kind) return e;
-  }
-  return algorithmRegistry().front();  // unreachable: every collective has an algorithm
+  const AlgorithmEntry* best = cheapest(shape, cost, oneShotBytes).first;
+  return best != nullptr ? *best : algorithmRegistry().front();  // every collective has an algorithm
 }
 
 }  // namespace strata

@@ -1,10 +1,8 @@
-// Which algorithm runs a given call. STRATA_ALGO forces choices, NCCL-style: a comma list of names
-// ("ring"), optionally per collective ("allreduce:ring;broadcast:chain"). A forced name that does
-// not serve a collective (or cannot run here) leaves that collective on the default rule.
-// Default rule (until the cost-model tuner arrives), allreduce: where every rank shares the host
-// (peer-memory windows), one-shot up to STRATA_ONESHOT_BYTES (with 2 ranks only up to 1 KiB),
-// recursive doubling up to 32 KiB, two-shot above; elsewhere recursive doubling up to 64 KiB,
-// else the ring.
+// Which algorithm runs a given call: the tuner predicts every algorithm that can run here for the
+// call's collective and size on this communicator's hierarchy (cost.h) and takes the cheapest.
+// STRATA_ALGO forces choices, NCCL-style: a comma list of names ("ring"), optionally per collective
+// ("allreduce:ring;broadcast:chain"). A forced name that does not serve a collective (or cannot
+// run here) leaves that collective to the tuner.
 #pragma once
 
 #include <map>
@@ -23,7 +21,12 @@ class AlgorithmSelector {
 
   // `oneShotBytes`: the largest message a whole-message peer-memory algorithm may take (0: none);
   // chunked peer-memory algorithms run when `shape.windowBytes` > 0.
-  const AlgorithmEntry& choose(const CollectiveShape& shape, int nranks, size_t oneShotBytes = 0) const;
+  const AlgorithmEntry& choose(const CollectiveShape& shape, const CostContext& cost, size_t oneShotBytes = 0) const;
+
+  // The tuner alone (no forcing): the cheapest runnable algorithm and its predicted seconds.
+  static std::pair<const AlgorithmEntry*, double> cheapest(const CollectiveShape& shape, const CostContext& cost,
+                                                           size_t oneShotBytes);
+  static bool runsHere(const AlgorithmEntry& e, const CollectiveShape& shape, size_t oneShotBytes);
 
  private:
   // Per collective, the forced names in order of preference (empty: default rule).

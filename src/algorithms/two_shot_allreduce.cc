@@ -6,6 +6,8 @@
 // steps, and no byte passes through a FIFO, which is what wins when ranks outnumber cores.
 // Consecutive chunks overlap: chunk k+1 is published before the slices of chunk k are collected
 // (the windows' two halves make that safe).
+#include <cmath>
+
 #include "algorithms/algorithms.h"
 
 namespace strata {
@@ -59,6 +61,15 @@ Plan planTwoShotAllReduce(const CollectiveShape& shape, const PlanTopology& topo
   }
   collectSlices(stage, previous, shape, rank, nranks);
   return onRingPositions(std::move(plan), topo);
+}
+
+double costTwoShotAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const double n = cost.nranks(), bytes = static_cast<double>(shape.bytes());
+  const double window = cost.windowBytes > 0 ? static_cast<double>(cost.windowBytes) : double(1 << 20);
+  const double chunks = std::max(1.0, std::ceil(bytes / window));
+  // publish S, reduce my S/n out of n windows, share S/n, collect (n-1)/n·S
+  return 3 * chunks * cost.windowSyncSeconds() + cost.copySeconds(bytes) + (n - 1) * cost.reduceSeconds(bytes / n) +
+         cost.copySeconds(bytes / n) + cost.copySeconds(bytes * (n - 1) / n);
 }
 
 }  // namespace strata

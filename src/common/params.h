@@ -26,6 +26,7 @@ struct Params {
   std::string rack;                   // STRATA_RACK: this process's rack
   std::string slurmTopologyAddr;      // SLURM_TOPOLOGY_ADDR
   std::string slurmTopologyPattern;   // SLURM_TOPOLOGY_ADDR_PATTERN
+  std::string costFile;               // STRATA_COST_FILE: cost-model overrides
   std::string topoXml;                // STRATA_TOPO_XML: hwloc XML instead of discovering this host
   bool bind = true;                   // STRATA_BIND=0: leave the process's CPU binding alone
   int localRank = -1;                 // STRATA_LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, LOCAL_RANK

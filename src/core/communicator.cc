@@ -33,6 +33,11 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   auto selector = AlgorithmSelector::parse(comm->params_.algo);
   if (!selector.ok()) return selector.status();
   comm->selector_ = selector.value();
+  if (!comm->params_.costFile.empty()) {
+    auto model = CostModel::load(comm->params_.costFile);
+    if (!model.ok()) return model.status();
+    comm->costModel_ = model.value();
+  }
   auto contents = decodeUniqueId(id);
   if (!contents.ok()) return contents.status();
 
@@ -50,8 +55,20 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   for (const PeerInfo& peer : comm->peers_) placements.push_back({peer.hostId, peer.hostname, peer.switches, peer.localOrder});
   comm->hierarchy_ = Hierarchy(placements);
   comm->topology_ = PlanTopology::withRing(rank, comm->hierarchy_.ring());
+  comm->cost_.hierarchy = &comm->hierarchy_;
+  comm->cost_.model = &comm->costModel_;
+  comm->cost_.topology = &comm->topology_;
+  // Every input of the tuner must be the same on all ranks, or they would pick different plans:
+  // the smallest host's core count, from the allgathered peer information.
+  comm->cost_.coresPerHost = 0;
+  for (const PeerInfo& peer : comm->peers_) {
+    if (peer.cores > 0 && (comm->cost_.coresPerHost == 0 || peer.cores < comm->cost_.coresPerHost)) {
+      comm->cost_.coresPerHost = peer.cores;
+    }
+  }
   comm->connections_ = std::move(wiring.value().connections);
   comm->windows_ = std::move(wiring.value().windows);
+  comm->cost_.windowBytes = comm->windows_ ? comm->windows_->halfBytes() : 0;
   comm->context_.rank = rank;
   for (auto& c : comm->connections_) comm->context_.connections.push_back(c.get());
   comm->context_.timeoutMs = comm->params_.timeoutMs;
@@ -111,7 +128,7 @@ const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
   CollectiveShape shape = call.shape;  // (no allocation: only all-to-all-v has vectors, and it is not cached)
   shape.windowBytes = windows_ ? windows_->halfBytes() : 0;
   size_t oneShotBytes = windows_ ? std::min(windows_->halfBytes(), static_cast<size_t>(params_.oneShotBytes)) : 0;
-  const AlgorithmEntry& algorithm = selector_->choose(shape, nranks_, oneShotBytes);
+  const AlgorithmEntry& algorithm = selector_->choose(shape, cost_, oneShotBytes);
   if (shape.kind == CollectiveKind::AllToAllv) {
     uncached = algorithm.generate(shape, topology_);
     return uncached;

@@ -87,6 +87,8 @@ class Communicator {
   std::string bindingNote_;  // what STRATA_BIND did
   Hierarchy hierarchy_;      // racks, hosts and the ring order, the same on every rank
   PlanTopology topology_;    // what plan generators read
+  CostModel costModel_;      // defaults or STRATA_COST_FILE
+  CostContext cost_;         // what the tuner reads (points into the members above)
   std::vector<std::unique_ptr<Connection>> connections_;
   std::shared_ptr<PeerWindows> windows_;  // peer memory when every rank is on this host
   uint64_t windowSequence_ = 0;

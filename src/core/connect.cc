@@ -23,6 +23,7 @@ struct WirePeerInfo {
   int32_t pid;
   int32_t placed;      // 0: this rank could not read its rack metadata (it reports why)
   int32_t localOrder;
+  int32_t cores;       // hardware threads of its host (0 unknown)
   uint8_t dataAddress[SocketAddress::kPackedBytes];
   char switches[256];  // joinSwitchPath(), top switch first
   char placementSource[128];
@@ -93,6 +94,7 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   mine.placed = localProblem.isOk() ? 1 : 0;
   if (host.ok()) {
     mine.localOrder = host.value().device.localOrder;
+    mine.cores = host.value().topology ? host.value().topology->pus : 0;
     (void)putField(mine.hostSummary, host.value().summary.substr(0, sizeof(mine.hostSummary) - 1));
   }
   if (placement.ok()) {
@@ -120,7 +122,7 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
     }
     peers[static_cast<size_t>(r)] = {w.hostId, w.hostname, static_cast<pid_t>(w.pid), address.value(),
                                      splitSwitchPath(getField(w.switches)), getField(w.placementSource), w.localOrder,
-                                     getField(w.hostSummary)};
+                                     getField(w.hostSummary), w.cores};
   }
   return peers;
 }

@@ -26,6 +26,7 @@ struct PeerInfo {
   std::string placementSource;        // which input decided `switches`
   int localOrder = 0;                 // order among the ranks of its host
   std::string hostSummary;            // its host's topology summary ("2 packages, ..., 8 GPUs, 4 NICs")
+  int cores = 0;                      // hardware threads of its host (0 unknown)
 };
 
 struct Wiring {

@@ -77,6 +77,8 @@ class StageRunner {
     Deadline deadline(c_.timeoutMs);
     while (!condition()) {
       if (!idle.pauseUntilCheckDue()) continue;
+      // A peer may have done its part and exited while we paused: look again before judging it.
+      if (condition()) break;
       for (int peer = 0; peer < static_cast<int>(c_.connections.size()); ++peer) {
         Status st = c_.connections[peer]->checkPeer();
         if (!st.isOk()) {
@@ -232,6 +234,7 @@ class StageRunner {
   Status progressUntilDone() {
     size_t remaining = transfers_.size();
     IdleWait idle;
+    bool healthCheckDue = false;
     Deadline deadline(c_.timeoutMs);
     while (remaining > 0) {
       bool progressed = false;
@@ -255,10 +258,16 @@ class StageRunner {
           progressed = true;
         }
       }
+      // Health is judged only after a full pass that moved nothing following the pause: a peer
+      // that sent its last bytes and exited while we paused is not a failure.
       if (progressed) {
         idle.progressed();
-      } else if (idle.pauseUntilCheckDue()) {
+        healthCheckDue = false;
+      } else if (healthCheckDue) {
         STRATA_RETURN_IF_ERROR(checkHealth(deadline));
+        healthCheckDue = false;
+      } else {
+        healthCheckDue = idle.pauseUntilCheckDue();
       }
     }
     return Status::ok();

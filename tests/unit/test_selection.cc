@@ -14,45 +14,111 @@ strata::CollectiveShape shape(strata::CollectiveKind kind, size_t bytes, size_t 
   return s;
 }
 
-TEST(Selection, DefaultRuleBySize) {
+// One host, `nranks` ranks, `cores` cores, peer-memory windows of `window` bytes (0: none).
+struct OneHost {
+  strata::StandaloneCostContext cost;
+  OneHost(int nranks, int cores, size_t window)
+      : cost(strata::flatHierarchy(nranks), strata::CostModel{}, cores, window) {}
+};
+
+const char* tuned(const strata::CostContext& cost, strata::CollectiveKind kind, size_t bytes, size_t oneShot = 0) {
   auto selector = strata::AlgorithmSelector::parse("");
-  ASSERT_TRUE(selector.ok());
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4).name, "recursive_doubling");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 20), 4).name, "ring");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::Broadcast, 8), 4).name, "chain");
-  // With peer memory (one host), small allreduces go one-shot; too large ones do not.
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4, 16384).name, "one_shot");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 32768), 4, 16384).name, "recursive_doubling");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8192), 2, 16384).name, "recursive_doubling");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 512), 2, 16384).name, "one_shot");
-  // Larger ones go two-shot through the windows, at any size.
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 65536, 4096), 2, 4096).name, "two_shot");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 30, 4096), 8, 4096).name, "two_shot");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 30, 0), 8, 0).name, "ring");
+  return selector.value().choose(shape(kind, bytes, cost.windowBytes), cost, oneShot).name;
 }
 
-TEST(Selection, ForcedTwoShotNeedsWindows) {
-  auto selector = strata::AlgorithmSelector::parse("two_shot");
-  ASSERT_TRUE(selector.ok());
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 0), 4).name, "recursive_doubling");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 64), 4).name, "two_shot");
+TEST(Tuner, OneHostWithPeerMemory) {
+  using K = strata::CollectiveKind;
+  for (int n : {2, 4, 8}) {
+    OneHost h(n, 2, 512 << 10);
+    EXPECT_STREQ(tuned(h.cost.context, K::AllReduce, 8, 16384), "one_shot") << n;
+    EXPECT_STREQ(tuned(h.cost.context, K::AllReduce, 1 << 20, 16384), "two_shot") << n;
+    EXPECT_STREQ(tuned(h.cost.context, K::AllReduce, 1 << 30, 16384), "two_shot") << n;
+    EXPECT_STREQ(tuned(h.cost.context, K::Broadcast, 8), "chain");
+  }
+}
+
+TEST(Tuner, OneHostWithoutWindowsPicksLatencyThenBandwidth) {
+  OneHost h(4, 2, 0);
+  EXPECT_STREQ(tuned(h.cost.context, strata::CollectiveKind::AllReduce, 8), "recursive_doubling");
+  EXPECT_STREQ(tuned(h.cost.context, strata::CollectiveKind::AllReduce, 16 << 20), "ring");
+}
+
+TEST(Tuner, PredictionsGrowWithSize) {
+  OneHost h(3, 2, 4096);
+  for (const strata::AlgorithmEntry& e : strata::algorithmRegistry()) {
+    double previous = -1;
+    for (size_t bytes = 1; bytes <= (size_t{1} << 30); bytes *= 8) {
+      double seconds = e.predict(shape(e.kind, bytes, 4096), h.cost.context);
+      EXPECT_GE(seconds, previous) << e.name << " " << strata::collectiveName(e.kind) << " at " << bytes;
+      EXPECT_GT(seconds, 0) << e.name;
+      previous = seconds;
+    }
+  }
+}
+
+// 2 racks x 2 hosts x 1 rank, ranks numbered round-robin over racks, uplinks 4:1 oversubscribed.
+TEST(Tuner, AcrossRacksLatencyThenBandwidth) {
+  std::vector<strata::RankPlacement> places;
+  for (int r = 0; r < 4; ++r) {
+    std::string host = "h" + std::to_string(r);
+    places.push_back({host, host, {"rack" + std::to_string(r % 2)}, 0});
+  }
+  strata::CostModel model;
+  model.uplinkOversubscription = 4;
+  strata::StandaloneCostContext cluster(strata::Hierarchy(places), model, 2, 0);
+  EXPECT_STREQ(tuned(cluster.context, strata::CollectiveKind::AllReduce, 8 << 10), "recursive_doubling");
+  EXPECT_STREQ(tuned(cluster.context, strata::CollectiveKind::AllReduce, 64 << 20), "ring");
+  // The rack-contiguous ring crosses each uplink once per direction: cheaper than the same ring in
+  // rank order, which crosses at every step.
+  strata::PlanTopology rankOrder = strata::PlanTopology::identity(0, 4);
+  strata::CostContext flat = cluster.context;
+  flat.topology = &rankOrder;
+  const auto& ring = *strata::AlgorithmSelector::cheapest(shape(strata::CollectiveKind::AllReduce, 64 << 20), cluster.context, 0).first;
+  EXPECT_LT(ring.predict(shape(strata::CollectiveKind::AllReduce, 64 << 20), cluster.context),
+            ring.predict(shape(strata::CollectiveKind::AllReduce, 64 << 20), flat) / 1.5);
 }
 
 TEST(Selection, ForcedOneShotNeedsPeerMemory) {
+  OneHost h(4, 4, 0);
   auto selector = strata::AlgorithmSelector::parse("allreduce:one_shot");
   ASSERT_TRUE(selector.ok());
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4, 0).name, "recursive_doubling");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4, 64).name, "one_shot");
+  EXPECT_STRNE(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context, 0).name, "one_shot");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context, 64).name, "one_shot");
+}
+
+TEST(Selection, ForcedTwoShotNeedsWindows) {
+  OneHost h(4, 4, 0);
+  auto selector = strata::AlgorithmSelector::parse("two_shot");
+  ASSERT_TRUE(selector.ok());
+  EXPECT_STRNE(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 0), h.cost.context).name, "two_shot");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 64), h.cost.context).name, "two_shot");
 }
 
 TEST(Selection, ForcedNamesAndPerCollectiveLists) {
+  OneHost h(4, 4, 0);
   auto selector = strata::AlgorithmSelector::parse("Ring");
   ASSERT_TRUE(selector.ok());
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), 4).name, "ring");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::Broadcast, 8), 4).name, "chain");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context).name, "ring");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::Broadcast, 8), h.cost.context).name, "chain");
   auto perCollective = strata::AlgorithmSelector::parse("allreduce:recursive-doubling;allgather:ring");
   ASSERT_TRUE(perCollective.ok());
-  EXPECT_STREQ(perCollective.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 24), 4).name, "recursive_doubling");
+  EXPECT_STREQ(perCollective.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 24), h.cost.context).name,
+               "recursive_doubling");
+}
+
+TEST(CostModel, FileOverridesAndErrors) {
+  auto model = strata::CostModel::parse("# measured on the cluster\nnet_beta_gbps = 12.5\n\nuplink_oversubscription=4 # 4:1\n", "costs");
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_DOUBLE_EQ(model.value().net.betaGBps, 12.5);
+  EXPECT_DOUBLE_EQ(model.value().uplinkOversubscription, 4);
+  EXPECT_DOUBLE_EQ(model.value().shm.alphaUs, strata::CostModel{}.shm.alphaUs);
+  auto unknown = strata::CostModel::parse("net_beta = 1\n", "costs");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("costs:1: unknown key 'net_beta'"), std::string::npos) << unknown.status().message();
+  EXPECT_NE(unknown.status().message().find("net_beta_gbps"), std::string::npos);
+  EXPECT_FALSE(strata::CostModel::parse("\nshm_alpha_us = -1\n", "costs").ok());
+  EXPECT_FALSE(strata::CostModel::parse("shm_alpha_us 1\n", "costs").ok());
+  EXPECT_FALSE(strata::CostModel::load("/no/such/cost/file").ok());
 }
 
 TEST(Selection, UnknownNamesAreErrorsThatListTheAlgorithms) {

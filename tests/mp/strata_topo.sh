@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# strata-topo on this machine and on described inputs: host devices and NIC pairing from an hwloc
+# XML, the rack-contiguous ring for a round-robin numbering, JSON and DOT output, and its errors.
+#   strata_topo.sh STRATA_TOPO FIXTURES_DIR
+set -u
+topo=$1 fixtures=$2
+status=0
+fail() { echo "FAIL: $*"; status=1; }
+
+out=$("$topo") || fail "strata-topo on this machine"
+echo "$out" | grep -q "^Tuner" || fail "no tuner table"
+echo "$out" | grep -Eq "^  allreduce +1 GiB +[a-z_]+ " || fail "no 1 GiB allreduce row"
+
+out=$("$topo" --xml "$fixtures/hwloc/dgx_8gpu.xml")
+echo "$out" | sed -n '1,16p'
+echo "$out" | grep -q "GPU5 -> NIC mlx5_2 (same PCIe switch)" || fail "GPU5's NIC"
+echo "$out" | grep -Eq "GPU0 +LOC +PIX +PXB +PXB +SYS" || fail "GPU0's link classes"
+
+out=$("$topo" --hosts 'node[01-04]' --topology-file "$fixtures/topology/two_racks.conf" --ranks-per-host 2 \
+      --numbering round-robin --cores 2)
+echo "$out" | grep -E "Cluster|Ring|allreduce +(8 B|64 MiB)"
+echo "$out" | grep -q "Ring (| host, || rack boundary): 0 4 | 1 5 || 2 6 | 3 7" || fail "ring order"
+
+json=$("$topo" --hosts 'n[1-2]' --ranks-per-host 2 --numbering round-robin --json)
+echo "$json" | grep -q '"ring": \[0, 2, 1, 3\]' || fail "JSON ring"
+echo "$json" | grep -q '"choices": \[' || fail "JSON choices"
+if command -v python3 > /dev/null; then
+  echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["choices"] and d["cluster"]["racks"]' || fail "JSON does not parse"
+fi
+
+dotText=$("$topo" --hosts 'node[01-04]' --topology-file "$fixtures/topology/two_racks.conf" --dot)
+echo "$dotText" | grep -q "subgraph cluster_1" || fail "DOT racks"
+if command -v dot > /dev/null; then
+  echo "$dotText" | dot -Tsvg > /dev/null || fail "dot cannot render the DOT output"
+else
+  echo "note: graphviz not installed, DOT output not rendered"
+fi
+
+"$topo" --no-such-option > /dev/null 2>&1; [[ $? -eq 2 ]] || fail "unknown option must exit 2"
+err=$("$topo" --topology-file "$fixtures/topology/malformed/unknown_key.conf" 2>&1); [[ $? -ne 0 ]] || fail "malformed file accepted"
+echo "$err" | grep -q "unknown_key.conf:1: unknown key 'Colour'" || fail "malformed file message: $err"
+err=$("$topo" --hosts 'n[1-' 2>&1); [[ $? -ne 0 ]] && echo "$err" | grep -q "hostlist" || fail "bad hostlist"
+exit $status

@@ -1,0 +1,213 @@
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include "report.h"
+
+namespace strata::topo {
+namespace {
+
+std::string sizeText(size_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  int u = 0;
+  while (bytes >= 1024 && bytes % 1024 == 0 && u < 3) {
+    bytes /= 1024;
+    ++u;
+  }
+  return std::to_string(bytes) + " " + units[u];
+}
+
+std::string timeText(double seconds) {
+  char text[32];
+  if (seconds < 1e-3) {
+    std::snprintf(text, sizeof(text), "%.2f us", seconds * 1e6);
+  } else if (seconds < 1) {
+    std::snprintf(text, sizeof(text), "%.2f ms", seconds * 1e3);
+  } else {
+    std::snprintf(text, sizeof(text), "%.2f s", seconds);
+  }
+  return text;
+}
+
+std::string jsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof(esc), "\\u%04x", c);
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+void deviceLines(std::ostringstream& out, const char* label, const std::vector<HostDevice>& devices) {
+  for (const HostDevice& d : devices) {
+    out << "  " << label << d.name << "  " << d.busId << "  NUMA " << d.numaNode << "  package " << d.package;
+    if (d.pciLinkGBps > 0) out << "  PCIe " << d.pciLinkGBps << " GB/s";
+    if (d.speedMbps > 0) out << "  " << d.speedMbps << " Mb/s";
+    out << "\n";
+  }
+}
+
+// DOT strings: quotes escaped; "\\n" in `s` stays a DOT line break.
+std::string dotString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\\\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string hostName(const Report& r, int host) { return r.hierarchy.hosts()[static_cast<size_t>(host)].hostname; }
+
+std::string treeText(const Report& r, const Tree& t) {
+  std::string text = "root " + hostName(r, t.root);
+  for (size_t i = 0; i < t.children.size(); ++i) {
+    if (t.children[i].empty()) continue;
+    text += "; " + hostName(r, static_cast<int>(i)) + " -> ";
+    for (size_t c = 0; c < t.children[i].size(); ++c) text += (c ? ", " : "") + hostName(r, t.children[i][c]);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string renderText(const Report& r) {
+  std::ostringstream out;
+  out << "Host (" << r.host.source << "): " << r.host.summary() << "\n";
+  deviceLines(out, "", r.host.gpus);
+  deviceLines(out, "NIC ", r.host.nics);
+  out << "  " << r.nvlinkNote << "\n";
+  if (r.host.gpus.size() > 1) {
+    out << "  GPU links:     ";
+    for (size_t b = 0; b < r.host.gpus.size(); ++b) out << "GPU" << b << (b + 1 < r.host.gpus.size() ? " " : "\n");
+    for (size_t a = 0; a < r.host.gpus.size(); ++a) {
+      out << "    GPU" << a << (a < 10 ? "  " : " ") << "      ";
+      for (size_t b = 0; b < r.host.gpus.size(); ++b) {
+        out << linkClassName(classifyLink(r.host, r.host.gpus[a], r.host.gpus[b], r.nvlinks)) << "  ";
+      }
+      out << "\n";
+    }
+    out << "    (LOC same, NVL NVLink, PIX same PCIe switch, PXB across switches, PHB host bridge, SYS across sockets)\n";
+  }
+  std::vector<int> nics = nearestNics(r.host, r.nvlinks);
+  for (size_t g = 0; g < nics.size(); ++g) {
+    if (nics[g] < 0) continue;
+    const HostDevice& nic = r.host.nics[static_cast<size_t>(nics[g])];
+    out << "  GPU" << g << " -> NIC " << nic.name << " ("
+        << linkClassMeaning(classifyLink(r.host, r.host.gpus[g], nic, r.nvlinks)) << ")\n";
+  }
+  for (const std::string& w : r.warnings) out << "warning: " << w << "\n";
+  out << "\nCluster: " << r.hierarchy.summary() << "\n";
+  for (const RackGroup& rack : r.hierarchy.racks()) {
+    if (rack.name.empty()) continue;
+    out << "  " << rack.name << ":";
+    for (int h : rack.hosts) out << " " << hostName(r, h);
+    out << "\n";
+  }
+  out << "Ring (| host, || rack boundary): " << r.hierarchy.describeRing() << "\n";
+  out << "Tree 1 over hosts: " << treeText(r, r.trees.first) << "\n";
+  out << "Tree 2 over hosts: " << treeText(r, r.trees.second) << "\n";
+  out << "\nTuner (cores per host " << r.coresPerHost << "): chosen algorithm, predicted time and bus bandwidth\n";
+  char line[160];
+  std::snprintf(line, sizeof(line), "  %-14s %10s  %-20s %12s %12s\n", "collective", "size", "algorithm", "time", "busbw GB/s");
+  out << line;
+  for (const Choice& c : r.choices) {
+    std::snprintf(line, sizeof(line), "  %-14s %10s  %-20s %12s %12.2f\n", c.collective.c_str(), sizeText(c.bytes).c_str(),
+                  c.algorithm.c_str(), timeText(c.seconds).c_str(), c.busGBps);
+    out << line;
+  }
+  return out.str();
+}
+
+std::string renderJson(const Report& r) {
+  std::ostringstream out;
+  auto devices = [&](const std::vector<HostDevice>& list) {
+    out << "[";
+    for (size_t i = 0; i < list.size(); ++i) {
+      const HostDevice& d = list[i];
+      out << (i ? ", " : "") << "{\"name\": " << jsonString(d.name) << ", \"bus_id\": " << jsonString(d.busId)
+          << ", \"numa\": " << d.numaNode << ", \"package\": " << d.package << "}";
+    }
+    out << "]";
+  };
+  out << "{\n  \"host\": {\"source\": " << jsonString(r.host.source) << ", \"summary\": " << jsonString(r.host.summary())
+      << ", \"gpus\": ";
+  devices(r.host.gpus);
+  out << ", \"nics\": ";
+  devices(r.host.nics);
+  out << ", \"gpu_nic\": [";
+  std::vector<int> nics = nearestNics(r.host, r.nvlinks);
+  for (size_t g = 0; g < nics.size(); ++g) out << (g ? ", " : "") << nics[g];
+  out << "], \"nvlink\": " << jsonString(r.nvlinkNote) << "},\n";
+  out << "  \"cluster\": {\"summary\": " << jsonString(r.hierarchy.summary()) << ", \"racks\": [";
+  for (size_t k = 0; k < r.hierarchy.racks().size(); ++k) {
+    const RackGroup& rack = r.hierarchy.racks()[k];
+    out << (k ? ", " : "") << "{\"name\": " << jsonString(rack.name) << ", \"hosts\": [";
+    for (size_t i = 0; i < rack.hosts.size(); ++i) out << (i ? ", " : "") << jsonString(hostName(r, rack.hosts[i]));
+    out << "]}";
+  }
+  out << "]},\n  \"ring\": [";
+  for (size_t i = 0; i < r.hierarchy.ring().size(); ++i) out << (i ? ", " : "") << r.hierarchy.ring()[i];
+  out << "],\n  \"trees\": [";
+  int k = 0;
+  for (const Tree* t : {&r.trees.first, &r.trees.second}) {
+    out << (k++ ? ", " : "") << "{\"root\": " << t->root << ", \"parent\": [";
+    for (size_t i = 0; i < t->parent.size(); ++i) out << (i ? ", " : "") << t->parent[i];
+    out << "]}";
+  }
+  out << "],\n  \"choices\": [\n";
+  for (size_t i = 0; i < r.choices.size(); ++i) {
+    const Choice& c = r.choices[i];
+    out << "    {\"collective\": " << jsonString(c.collective) << ", \"bytes\": " << c.bytes << ", \"algorithm\": "
+        << jsonString(c.algorithm) << ", \"seconds\": " << c.seconds << ", \"busbw_gbps\": " << c.busGBps << "}"
+        << (i + 1 < r.choices.size() ? ",\n" : "\n");
+  }
+  out << "  ]\n}\n";
+  return out.str();
+}
+
+std::string renderDot(const Report& r) {
+  std::ostringstream out;
+  out << "digraph strata {\n  rankdir=TB;\n  compound=true;\n  node [shape=box, fontname=\"Helvetica\"];\n";
+  out << "  label=" << dotString("Strata: " + r.hierarchy.summary() + ", ring in blue") << ";\n";
+  // Switches above racks, racks as clusters holding their hosts (with their ranks).
+  std::vector<std::pair<std::string, std::string>> switchEdges;
+  for (size_t k = 0; k < r.hierarchy.racks().size(); ++k) {
+    const RackGroup& rack = r.hierarchy.racks()[k];
+    out << "  subgraph cluster_" << k << " {\n    label=" << dotString(rack.name.empty() ? "hosts" : rack.name)
+        << ";\n    style=rounded;\n";
+    for (int h : rack.hosts) {
+      std::string ranks;
+      for (int rank : r.hierarchy.hosts()[static_cast<size_t>(h)].ranks) ranks += (ranks.empty() ? "" : " ") + std::to_string(rank);
+      out << "    host" << h << " [label=" << dotString(hostName(r, h) + "\\nranks " + ranks) << "];\n";
+    }
+    out << "  }\n";
+    for (size_t s = 0; s + 1 < rack.switches.size(); ++s) switchEdges.emplace_back(rack.switches[s], rack.switches[s + 1]);
+    if (!rack.switches.empty() && !rack.hosts.empty()) {
+      out << "  " << dotString("sw:" + rack.switches.back()) << " -> host" << rack.hosts.front()
+          << " [lhead=cluster_" << k << ", arrowhead=none];\n";
+    }
+  }
+  std::set<std::pair<std::string, std::string>> uniqueEdges(switchEdges.begin(), switchEdges.end());
+  for (const auto& [up, down] : uniqueEdges) {
+    out << "  " << dotString("sw:" + up) << " -> " << dotString("sw:" + down) << " [arrowhead=none];\n";
+  }
+  std::set<std::string> switches;
+  for (const RackGroup& rack : r.hierarchy.racks()) switches.insert(rack.switches.begin(), rack.switches.end());
+  for (const std::string& s : switches) out << "  " << dotString("sw:" + s) << " [label=" << dotString(s) << ", shape=ellipse];\n";
+  // The ring between hosts.
+  const auto& ring = r.hierarchy.ring();
+  for (size_t i = 0; i < ring.size() && r.hierarchy.hosts().size() > 1; ++i) {
+    int a = r.hierarchy.hostOf(ring[i]), b = r.hierarchy.hostOf(ring[(i + 1) % ring.size()]);
+    if (a != b) out << "  host" << a << " -> host" << b << " [color=blue, constraint=false, label=\"ring\"];\n";
+  }
+  out << "}\n";
+  return out.str();
+}
+
+}  // namespace strata::topo
