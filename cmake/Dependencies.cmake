@@ -65,3 +65,11 @@ if(EXISTS /usr/local/cuda/include/cuda_runtime.h)
 else()
   strata_feature("cuda" OFF "no CUDA toolkit at /usr/local/cuda")
 endif()
+
+# clang++: builds the libFuzzer target for the topology.conf parser (tests/fuzz).
+find_program(STRATA_CLANGXX NAMES clang++ clang++-16 clang++-15 clang++-14)
+if(STRATA_CLANGXX)
+  strata_feature("fuzz targets" ON "${STRATA_CLANGXX}")
+else()
+  strata_feature("fuzz targets" OFF "clang++ not found (the malformed-file corpus still runs as unit tests)")
+endif()

@@ -3,9 +3,11 @@
 #if STRATA_HAVE_HWLOC
 #include <hwloc.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #endif
 
 namespace strata {
@@ -154,7 +156,22 @@ class Builder {
   std::map<hwloc_obj_t, int> index_;
 };
 
+// hwloc loads its plugins while any topology exists and unloads them with the last one; the PCI
+// plugin's libpciaccess then strands what it allocated (LeakSanitizer sees it in an unloaded
+// module). One topology kept for the life of the process keeps the plugins loaded, once.
+// (Atomic, so the optimiser keeps the pointer in memory where LeakSanitizer finds it.)
+std::atomic<hwloc_topology_t> pluginAnchor{nullptr};
+
+void keepHwlocPluginsLoaded() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    hwloc_topology_t t = nullptr;
+    if (hwloc_topology_init(&t) == 0) pluginAnchor.store(t);
+  });
+}
+
 Result<TopologyHandle> loadTopology(const std::string& xmlPath) {
+  keepHwlocPluginsLoaded();
   hwloc_topology_t raw = nullptr;
   if (hwloc_topology_init(&raw) != 0) return systemError("hwloc_topology_init failed");
   TopologyHandle topology(raw, hwloc_topology_destroy);

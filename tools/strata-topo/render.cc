@@ -83,7 +83,7 @@ std::string renderText(const Report& r) {
   deviceLines(out, "NIC ", r.host.nics);
   out << "  " << r.nvlinkNote << "\n";
   if (r.host.gpus.size() > 1) {
-    out << "  GPU links:     ";
+    out << "  GPU links:    ";
     for (size_t b = 0; b < r.host.gpus.size(); ++b) out << "GPU" << b << (b + 1 < r.host.gpus.size() ? " " : "\n");
     for (size_t a = 0; a < r.host.gpus.size(); ++a) {
       out << "    GPU" << a << (a < 10 ? "  " : " ") << "      ";
