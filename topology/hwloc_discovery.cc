@@ -170,12 +170,20 @@ void keepHwlocPluginsLoaded() {
   });
 }
 
-Result<TopologyHandle> loadTopology(const std::string& xmlPath) {
+// Discovery reads sysfs through libudev, which is not safe to enter from two threads at once
+// (thread ranks in one process): loads take turns.
+std::mutex& loadMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+Result<TopologyHandle> loadTopology(const std::string& xmlPath, bool withIo = true) {
+  std::lock_guard<std::mutex> lock(loadMutex());
   keepHwlocPluginsLoaded();
   hwloc_topology_t raw = nullptr;
   if (hwloc_topology_init(&raw) != 0) return systemError("hwloc_topology_init failed");
   TopologyHandle topology(raw, hwloc_topology_destroy);
-  hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+  hwloc_topology_set_io_types_filter(raw, withIo ? HWLOC_TYPE_FILTER_KEEP_IMPORTANT : HWLOC_TYPE_FILTER_KEEP_NONE);
   if (!xmlPath.empty() && hwloc_topology_set_xml(raw, xmlPath.c_str()) != 0) {
     return invalidArgument("hwloc cannot read topology XML '" + xmlPath + "' (STRATA_TOPO_XML)");
   }
@@ -197,7 +205,7 @@ Result<HostTopology> discoverHostTopology(const std::string& xmlPath) {
 }
 
 Result<std::string> bindProcessToCpus(const std::string& cpuset) {
-  auto topology = loadTopology("");
+  auto topology = loadTopology("", /*withIo=*/false);
   if (!topology.ok()) return topology.status();
   std::unique_ptr<hwloc_bitmap_s, void (*)(hwloc_bitmap_t)> set(hwloc_bitmap_alloc(), hwloc_bitmap_free);
   if (hwloc_bitmap_sscanf(set.get(), cpuset.c_str()) != 0 || hwloc_bitmap_iszero(set.get())) {

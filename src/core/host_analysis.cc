@@ -47,8 +47,15 @@ std::string bindNearDevice(const Params& params, const HostAnalysis& host) {
   // A topology read from a file describes another machine: its CPU numbers mean nothing here.
   if (!params.topoXml.empty()) return "not bound (STRATA_TOPO_XML describes another host)";
   if (host.device.cpuset.empty()) return "not bound (no device locality known)";
+  // Binding belongs to the process: the first communicator decides, later ones (splits, thread
+  // ranks) keep it.
+  static std::mutex mutex;
+  static std::string firstResult;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!firstResult.empty()) return "binding kept from the process's first communicator (" + firstResult + ")";
   auto bound = bindProcessToCpus(host.device.cpuset);
-  return bound.ok() ? bound.value() : "not bound: " + bound.status().message();
+  firstResult = bound.ok() ? bound.value() : "not bound: " + bound.status().message();
+  return firstResult;
 }
 
 }  // namespace strata
