@@ -41,6 +41,8 @@ struct HostTopology {
   std::vector<HostDevice> gpus;
   std::vector<HostDevice> nics;
   std::vector<std::string> numaCpusets;  // per NUMA node (by logical index), hwloc cpuset strings
+  std::vector<std::string> coreCpusets;  // per core (by logical index), hwloc cpuset strings
+  std::vector<int> coreNuma;             // per core, the logical index of its NUMA node (-1 unknown)
 
   // "2 packages, 2 NUMA nodes, 64 cores, 8 GPUs, 4 NICs".
   std::string summary() const;

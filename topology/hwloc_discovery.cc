@@ -74,6 +74,15 @@ class Builder {
     for (int i = 0; i < hwloc_get_nbobjs_by_type(topology_, HWLOC_OBJ_NUMANODE); ++i) {
       host.numaCpusets.push_back(cpusetText(hwloc_get_obj_by_type(topology_, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i))->cpuset));
     }
+    for (int i = 0; i < host.cores; ++i) {
+      hwloc_obj_t core = hwloc_get_obj_by_type(topology_, HWLOC_OBJ_CORE, static_cast<unsigned>(i));
+      host.coreCpusets.push_back(cpusetText(core->cpuset));
+      hwloc_obj_t numa = nullptr;
+      if (core->nodeset != nullptr && hwloc_bitmap_weight(core->nodeset) == 1) {
+        numa = hwloc_get_numanode_obj_by_os_index(topology_, static_cast<unsigned>(hwloc_bitmap_first(core->nodeset)));
+      }
+      host.coreNuma.push_back(numa != nullptr ? static_cast<int>(numa->logical_index) : -1);
+    }
     for (hwloc_obj_t pci = nullptr; (pci = hwloc_get_next_pcidev(topology_, pci)) != nullptr;) {
       if (isGpu(pci)) {
         HostDevice d = device(host, pci, DeviceKind::Gpu);

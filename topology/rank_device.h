@@ -22,4 +22,10 @@ struct RankDevice {
 
 RankDevice chooseRankDevice(const HostTopology& host, int localRank, const NvLinkMap& nvlinks = {});
 
+// A core of its own for local rank `localIndex` of `localCount` CPU-only ranks (one process each),
+// spread round-robin over the NUMA nodes: on a host with at least as many cores as ranks this
+// keeps two ranks from sharing a core, where every handshake would cost a context switch.
+// "" when there are more ranks than cores.
+std::string coreForLocalRank(const HostTopology& host, int localIndex, int localCount);
+
 }  // namespace strata

@@ -50,11 +50,20 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   if (!wiring.ok()) return wiring.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");
   comm->peers_ = std::move(wiring.value().peers);
   comm->host_ = std::move(wiring.value().host);
-  comm->bindingNote_ = bindNearDevice(comm->params_, comm->host_);
   std::vector<RankPlacement> placements;
   for (const PeerInfo& peer : comm->peers_) placements.push_back({peer.hostId, peer.hostname, peer.switches, peer.localOrder});
   comm->hierarchy_ = Hierarchy(placements);
   comm->topology_ = PlanTopology::withRing(rank, comm->hierarchy_.ring());
+  const HostGroup& myHost = comm->hierarchy_.hosts()[static_cast<size_t>(comm->hierarchy_.hostOf(rank))];
+  LocalRanks local;
+  local.count = static_cast<int>(myHost.ranks.size());
+  local.index = static_cast<int>(std::find(myHost.ranks.begin(), myHost.ranks.end(), rank) - myHost.ranks.begin());
+  for (int r : myHost.ranks) {
+    if (r != rank && comm->peers_[static_cast<size_t>(r)].pid == comm->peers_[static_cast<size_t>(rank)].pid) {
+      local.separateProcesses = false;
+    }
+  }
+  comm->bindingNote_ = bindNearDevice(comm->params_, comm->host_, local);
   comm->cost_.hierarchy = &comm->hierarchy_;
   comm->cost_.model = &comm->costModel_;
   comm->cost_.topology = &comm->topology_;

@@ -42,18 +42,23 @@ Result<HostAnalysis> analyseHost(const Params& params) {
   return analysis;
 }
 
-std::string bindNearDevice(const Params& params, const HostAnalysis& host) {
+std::string bindNearDevice(const Params& params, const HostAnalysis& host, const LocalRanks& local) {
   if (!params.bind) return "not bound (STRATA_BIND=0)";
   // A topology read from a file describes another machine: its CPU numbers mean nothing here.
   if (!params.topoXml.empty()) return "not bound (STRATA_TOPO_XML describes another host)";
-  if (host.device.cpuset.empty()) return "not bound (no device locality known)";
+  std::string cpuset = host.device.cpuset;
+  if (host.topology && host.device.gpu < 0 && local.separateProcesses) {
+    std::string core = coreForLocalRank(*host.topology, local.index, local.count);
+    if (!core.empty()) cpuset = core;
+  }
+  if (cpuset.empty()) return "not bound (no device locality known)";
   // Binding belongs to the process: the first communicator decides, later ones (splits, thread
   // ranks) keep it.
   static std::mutex mutex;
   static std::string firstResult;
   std::lock_guard<std::mutex> lock(mutex);
   if (!firstResult.empty()) return "binding kept from the process's first communicator (" + firstResult + ")";
-  auto bound = bindProcessToCpus(host.device.cpuset);
+  auto bound = bindProcessToCpus(cpuset);
   firstResult = bound.ok() ? bound.value() : "not bound: " + bound.status().message();
   return firstResult;
 }

@@ -26,8 +26,16 @@ struct HostAnalysis {
 // says "unknown: ...").
 Result<HostAnalysis> analyseHost(const Params& params);
 
-// Applies STRATA_BIND: binds the process near its device unless told not to or already bound.
-// Returns what happened, for INFO.
-std::string bindNearDevice(const Params& params, const HostAnalysis& host);
+// Where this rank stands among the ranks of its host.
+struct LocalRanks {
+  int index = 0;
+  int count = 1;
+  bool separateProcesses = true;  // false: thread ranks sharing one process
+};
+
+// Applies STRATA_BIND: binds the process near its device (a GPU's NUMA node; for CPU-only ranks,
+// one process each and no more than the cores, a core of its own) unless told not to or already
+// bound. Returns what happened, for INFO.
+std::string bindNearDevice(const Params& params, const HostAnalysis& host, const LocalRanks& local);
 
 }  // namespace strata
