@@ -1,21 +1,10 @@
 #include "placement.h"
 
 #include "cluster_file.h"
+#include "common/strings.h"
 
 namespace strata {
 namespace {
-
-std::vector<std::string> splitOn(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(separator, start);
-    if (end == std::string::npos) end = text.size();
-    parts.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
 
 Result<SwitchPlacement> fromFile(const PlacementInputs& in) {
   auto tree = loadSwitchTree(in.topologyFile);
@@ -38,9 +27,9 @@ Result<SwitchPlacement> fromFile(const PlacementInputs& in) {
 Result<SwitchPlacement> fromSlurmAddress(const PlacementInputs& in) {
   SwitchPlacement placement;
   placement.source = "SLURM_TOPOLOGY_ADDR=" + in.slurmTopologyAddr;
-  std::vector<std::string> parts = splitOn(in.slurmTopologyAddr, '.');
+  std::vector<std::string> parts = splitString(in.slurmTopologyAddr, '.');
   std::vector<std::string> kinds = in.slurmTopologyPattern.empty() ? std::vector<std::string>{}
-                                                                   : splitOn(in.slurmTopologyPattern, '.');
+                                                                   : splitString(in.slurmTopologyPattern, '.');
   if (!kinds.empty() && kinds.size() != parts.size()) {
     return invalidArgument("SLURM_TOPOLOGY_ADDR='" + in.slurmTopologyAddr + "' and SLURM_TOPOLOGY_ADDR_PATTERN='" +
                            in.slurmTopologyPattern + "' have different numbers of parts");
@@ -82,7 +71,7 @@ std::string joinSwitchPath(const std::vector<std::string>& switches) {
 
 std::vector<std::string> splitSwitchPath(const std::string& joined) {
   if (joined.empty()) return {};
-  return splitOn(joined, '/');
+  return splitString(joined, '/');
 }
 
 }  // namespace strata

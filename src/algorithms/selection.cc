@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/strings.h"
+
 namespace strata {
 namespace {
 
@@ -14,17 +16,6 @@ std::string normalise(std::string word) {
   return out;
 }
 
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(separator, start);
-    if (end == std::string::npos) end = text.size();
-    parts.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
 
 const AlgorithmEntry* find(CollectiveKind kind, const std::string& name) {
   for (const AlgorithmEntry& e : algorithmRegistry()) {
@@ -44,7 +35,7 @@ bool isKnownName(const std::string& name) {
 
 Result<AlgorithmSelector> AlgorithmSelector::parse(const std::string& spec) {
   AlgorithmSelector selector;
-  for (const std::string& rawItem : split(spec, ';')) {
+  for (const std::string& rawItem : splitString(spec, ';')) {
     std::string item = normalise(rawItem);
     if (item.empty()) continue;
     std::vector<std::string>* target = &selector.forcedForAll_;
@@ -65,7 +56,7 @@ Result<AlgorithmSelector> AlgorithmSelector::parse(const std::string& spec) {
       }
       item = item.substr(colon + 1);
     }
-    for (const std::string& name : split(item, ',')) {
+    for (const std::string& name : splitString(item, ',')) {
       if (name.empty()) continue;
       if (!isKnownName(name)) {
         return invalidArgument("STRATA_ALGO='" + spec + "': no algorithm is called '" + name +
