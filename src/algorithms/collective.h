@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/plan.h"
+#include "topology/hierarchy.h"
 
 namespace strata {
 
@@ -49,6 +50,7 @@ struct PlanTopology {
   int nranks = 1;
   std::vector<int> ring;        // ring[p]: the rank at ring position p
   std::vector<int> positionOf;  // positionOf[r]: rank r's ring position
+  const Hierarchy* hierarchy = nullptr;  // hosts and racks (null: unknown, treat as one flat group)
 
   // Ring in rank order (one host, or no topology known).
   static PlanTopology identity(int rank, int nranks) {

@@ -61,6 +61,7 @@ double CostContext::windowSyncSeconds() const { return model->windowSyncUs * 1e-
 
 StandaloneCostContext::StandaloneCostContext(Hierarchy h, CostModel m, int coresPerHost, size_t windowBytes)
     : hierarchy(std::move(h)), model(m), topology(PlanTopology::withRing(0, hierarchy.ring())) {
+  topology.hierarchy = &hierarchy;
   context.hierarchy = &hierarchy;
   context.model = &model;
   context.topology = &topology;

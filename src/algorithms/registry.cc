@@ -23,12 +23,17 @@ const char* collectiveName(CollectiveKind kind) {
 const std::vector<AlgorithmEntry>& algorithmRegistry() {
   static const std::vector<AlgorithmEntry> registry = {
       {"ring", CollectiveKind::AllReduce, planRingAllReduce, costRingAllReduce},
+      {"hierarchical", CollectiveKind::AllReduce, planHierarchicalAllReduce, costHierarchicalAllReduce},
+      {"flat_ring", CollectiveKind::AllReduce, planFlatRingAllReduce, costFlatRingAllReduce},
+      {"rabenseifner", CollectiveKind::AllReduce, planRabenseifnerAllReduce, costRabenseifnerAllReduce},
+      {"tree", CollectiveKind::AllReduce, planTreeAllReduce, costTreeAllReduce},
       {"recursive_doubling", CollectiveKind::AllReduce, planRecursiveDoublingAllReduce, costRecursiveDoublingAllReduce},
       {"one_shot", CollectiveKind::AllReduce, planOneShotAllReduce, costOneShotAllReduce, PeerMemoryUse::WholeMessage},
       {"two_shot", CollectiveKind::AllReduce, planTwoShotAllReduce, costTwoShotAllReduce, PeerMemoryUse::Chunked},
       {"chain", CollectiveKind::Broadcast, planChainBroadcast, costChainBroadcast},
       {"chain", CollectiveKind::Reduce, planChainReduce, costChainReduce},
       {"ring", CollectiveKind::AllGather, planRingAllGather, costRingAllGather},
+      {"recursive_doubling", CollectiveKind::AllGather, planRecursiveDoublingAllGather, costRecursiveDoublingAllGather},
       {"ring", CollectiveKind::ReduceScatter, planRingReduceScatter, costRingReduceScatter},
       {"pairwise", CollectiveKind::AllToAll, planPairwiseAllToAll, costPairwiseAllToAll},
       {"pairwise", CollectiveKind::AllToAllv, planPairwiseAllToAll, costPairwiseAllToAll},

@@ -62,4 +62,19 @@ double costRingAllReduce(const CollectiveShape& shape, const CostContext& cost) 
   return 2 * (n - 1) * cost.ringStepSeconds(bytes / n) + (n - 1) * cost.reduceSeconds(bytes / n);
 }
 
+// The same ring in rank order, whatever the topology: what a topology-blind library runs. Kept
+// for comparisons (STRATA_ALGO=flat_ring); the tuner never prefers it to the topology ring.
+Plan planFlatRingAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
+  Plan plan = planRingAllReduce(shape, PlanTopology::identity(topo.rank, topo.nranks));
+  plan.algorithm = "flat ring allreduce (rank order)";
+  return plan;
+}
+
+double costFlatRingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  PlanTopology rankOrder = PlanTopology::identity(0, cost.nranks());
+  CostContext flat = cost;
+  flat.topology = &rankOrder;
+  return costRingAllReduce(shape, flat);
+}
+
 }  // namespace strata

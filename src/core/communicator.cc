@@ -54,6 +54,7 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   for (const PeerInfo& peer : comm->peers_) placements.push_back({peer.hostId, peer.hostname, peer.switches, peer.localOrder});
   comm->hierarchy_ = Hierarchy(placements);
   comm->topology_ = PlanTopology::withRing(rank, comm->hierarchy_.ring());
+  comm->topology_.hierarchy = &comm->hierarchy_;
   const HostGroup& myHost = comm->hierarchy_.hosts()[static_cast<size_t>(comm->hierarchy_.hostOf(rank))];
   LocalRanks local;
   local.count = static_cast<int>(myHost.ranks.size());

@@ -20,14 +20,21 @@ using strata::CollectiveShape;
 
 constexpr size_t kTestWindowBytes = 4096;
 
-// The ring order a topology gives when ranks are numbered round-robin across two hosts: evens,
-// then odds. Every plan must be right for any ring order, not just rank order.
-std::vector<int> interleavedRing(int n) {
-  std::vector<int> ring;
-  for (int start : {0, 1}) {
-    for (int r = start; r < n; r += 2) ring.push_back(r);
+// The cluster the plans run on: 2 ranks per host when n is even, hosts in 2 racks when there are
+// at least 4 of them, ranks numbered round-robin over hosts and hosts round-robin over racks (the
+// numbering that hurts a rank-order ring). Plans must be right for the ring and tiers this gives,
+// not just for rank order.
+strata::Hierarchy testCluster(int n) {
+  const int perHost = n % 2 == 0 ? 2 : 1;
+  const int hosts = n / perHost;
+  const int racks = hosts >= 4 && hosts % 2 == 0 ? 2 : 1;
+  std::vector<strata::RankPlacement> places;
+  for (int r = 0; r < n; ++r) {
+    int host = r % hosts;
+    std::string name = "h" + std::to_string(host);
+    places.push_back({name, name, {"rack" + std::to_string(host % racks)}, 0});
   }
-  return ring;
+  return strata::Hierarchy(places);
 }
 
 struct Case {
@@ -221,8 +228,11 @@ void runCase(const Case& c) {
   std::vector<uint64_t> windowSequences(n, 0);
   std::mutex failureMutex;
   std::string failure;
+  const strata::Hierarchy cluster = testCluster(n);
   testing_support::runThreadRanks(n, [&](int r, std::vector<strata::Connection*>& connections) {
-    strata::Plan plan = c.algorithm->generate(shapes[r], strata::PlanTopology::withRing(r, interleavedRing(n)));
+    strata::PlanTopology topology = strata::PlanTopology::withRing(r, cluster.ring());
+    topology.hierarchy = &cluster;
+    strata::Plan plan = c.algorithm->generate(shapes[r], topology);
     std::vector<std::byte> scratch(plan.scratchBytes + 16);
     std::vector<std::byte> staging;
     std::atomic<bool> abortFlag{false};
@@ -315,5 +325,6 @@ TEST_P(PlanTest, BarrierCompletes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, PlanTest, ::testing::Range(1, 9));
+INSTANTIATE_TEST_SUITE_P(ManyRanks, PlanTest, ::testing::Values(12, 16));
 
 }  // namespace

@@ -1,0 +1,103 @@
+// Rabenseifner allreduce: recursive-halving reduce-scatter, then recursive-doubling allgather.
+// Each of the log2(p) halving steps swaps half of what is left with the partner at distance d and
+// reduces the half it keeps; the doubling steps give the halves back. Cost: 2·log2(p)·alpha +
+// 2(p-1)/p·S·beta (+ (p-1)/p·S·gamma): the ring's bandwidth in log2(p) instead of 2(p-1) steps,
+// so it wins at medium sizes. Non-powers of two: the first 2·rem ring positions pair up (the even
+// one hands its data to the odd one, then waits for the result), leaving a power of two.
+// Runs on ring positions (topology order), so the small distances stay inside hosts.
+#include <cmath>
+
+#include "algorithms/algorithms.h"
+
+namespace strata {
+namespace {
+
+struct Layout {
+  int pow2 = 1;
+  int rem = 0;
+  explicit Layout(int n) {
+    while (pow2 * 2 <= n) pow2 *= 2;
+    rem = n - pow2;
+  }
+  int virtualOf(int position) const { return position < 2 * rem ? position / 2 : position - rem; }
+  int positionOf(int v) const { return v < rem ? 2 * v + 1 : v + rem; }
+  bool foldsAway(int position) const { return position < 2 * rem && position % 2 == 0; }
+};
+
+ElementRange half(ElementRange r, bool upper) {
+  ElementRange part = partOf(r.size, 2, upper ? 1 : 0);
+  return {r.begin + part.begin, part.size};
+}
+
+}  // namespace
+
+Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int rank = topo.position();  // positions stand in for ranks; renamed at the end
+  const int nranks = topo.nranks;
+  Plan plan;
+  plan.algorithm = "rabenseifner allreduce";
+  const size_t es = shape.elementSize;
+  const size_t bytes = shape.bytes();
+  const Layout layout(nranks);
+  auto at = [&](uint16_t buffer, ElementRange r) { return BufferSlice{buffer, r.begin * es}; };
+  if (layout.foldsAway(rank)) {
+    Plan::send(plan.newStage(), rank + 1, {kSendBuffer, 0}, bytes);
+    Plan::recv(plan.newStage(), rank + 1, {kRecvBuffer, 0}, bytes);
+    plan.compact();
+    return onRingPositions(std::move(plan), topo);
+  }
+  uint16_t input = kSendBuffer;
+  if (rank < 2 * layout.rem) {
+    Plan::recvReduce(plan.newStage(), rank - 1, {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
+    input = kRecvBuffer;
+  }
+  const int v = layout.virtualOf(rank);
+  struct Split {
+    int partner;
+    ElementRange kept, given;
+  };
+  std::vector<Split> splits;
+  ElementRange range{0, shape.count};
+  for (int distance = layout.pow2 / 2; distance >= 1; distance /= 2) {
+    const bool upper = (v & distance) != 0;
+    Split s{layout.positionOf(v ^ distance), half(range, upper), half(range, !upper)};
+    Stage& stage = plan.newStage();
+    Plan::send(stage, s.partner, at(input, s.given), s.given.size * es);
+    Plan::recvReduce(stage, s.partner, at(kRecvBuffer, s.kept), at(input, s.kept), s.kept.size * es);
+    splits.push_back(s);
+    range = s.kept;
+    input = kRecvBuffer;
+  }
+  if (input == kSendBuffer) Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);  // one rank
+  for (auto it = splits.rbegin(); it != splits.rend(); ++it) {
+    Stage& stage = plan.newStage();
+    Plan::send(stage, it->partner, at(kRecvBuffer, it->kept), it->kept.size * es);
+    Plan::recv(stage, it->partner, at(kRecvBuffer, it->given), it->given.size * es);
+  }
+  if (rank < 2 * layout.rem) Plan::send(plan.newStage(), rank - 1, {kRecvBuffer, 0}, bytes);
+  plan.compact();
+  return onRingPositions(std::move(plan), topo);
+}
+
+double costRabenseifnerAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const Layout layout(cost.nranks());
+  const PlanTopology& ring = *cost.topology;
+  double bytes = static_cast<double>(shape.bytes());
+  double seconds = 0;
+  if (layout.rem > 0) {
+    std::vector<std::pair<int, int>> pairs;
+    for (int i = 0; i < layout.rem; ++i) pairs.emplace_back(ring.rankAt(2 * i), ring.rankAt(2 * i + 1));
+    seconds += 2 * cost.stepSeconds(pairs, bytes) + cost.reduceSeconds(bytes);
+  }
+  for (int distance = layout.pow2 / 2; distance >= 1; distance /= 2) {
+    std::vector<std::pair<int, int>> pairs;
+    for (int v = 0; v < layout.pow2; ++v) {
+      pairs.emplace_back(ring.rankAt(layout.positionOf(v)), ring.rankAt(layout.positionOf(v ^ distance)));
+    }
+    bytes /= 2;
+    seconds += 2 * cost.stepSeconds(pairs, bytes) + cost.reduceSeconds(bytes);  // halving and doubling
+  }
+  return seconds;
+}
+
+}  // namespace strata

@@ -1,0 +1,91 @@
+// Recursive-doubling allgather: in step k every rank swaps all the blocks it holds with the
+// partner at distance 2^k, so the set doubles: log2(p) steps instead of the ring's p-1, with the
+// same bytes per rank ((p-1)/p·S). Latency-optimal for small blocks. Non-powers of two: the first
+// 2·rem ring positions pair up, the even one handing its block to the odd one first and getting
+// every block back at the end. Runs on ring positions (topology order); blocks stay indexed by rank.
+#include "algorithms/algorithms.h"
+
+namespace strata {
+namespace {
+
+struct Layout {
+  int pow2 = 1;
+  int rem = 0;
+  explicit Layout(int n) {
+    while (pow2 * 2 <= n) pow2 *= 2;
+    rem = n - pow2;
+  }
+  int virtualOf(int position) const { return position < 2 * rem ? position / 2 : position - rem; }
+  int positionOf(int v) const { return v < rem ? 2 * v + 1 : v + rem; }
+  // Ring positions whose blocks virtual rank v holds at the start.
+  std::vector<int> startBlocks(int v) const {
+    if (v < rem) return {2 * v, 2 * v + 1};
+    return {v + rem};
+  }
+};
+
+}  // namespace
+
+Plan planRecursiveDoublingAllGather(const CollectiveShape& shape, const PlanTopology& topo) {
+  Plan plan;
+  plan.algorithm = "recursive-doubling allgather";
+  const int n = topo.nranks;
+  const int position = topo.position();
+  const size_t blockBytes = shape.bytes();
+  auto block = [&](int pos) { return BufferSlice{kRecvBuffer, static_cast<size_t>(topo.rankAt(pos)) * blockBytes}; };
+  Plan::copy(plan.newStage(), block(position), {kSendBuffer, 0}, blockBytes);
+  const Layout layout(n);
+  if (position < 2 * layout.rem && position % 2 == 0) {
+    Plan::send(plan.newStage(), topo.rankAt(position + 1), block(position), blockBytes);
+    Stage& last = plan.newStage();
+    for (int p = 0; p < n; ++p) {
+      if (p != position) Plan::recv(last, topo.rankAt(position + 1), block(p), blockBytes);
+    }
+    plan.compact();
+    return plan;
+  }
+  if (position < 2 * layout.rem) Plan::recv(plan.newStage(), topo.rankAt(position - 1), block(position - 1), blockBytes);
+  const int v = layout.virtualOf(position);
+  // Virtual ranks whose blocks we hold: an aligned run [v & ~(d-1) .. + d) after each step.
+  for (int distance = 1; distance < layout.pow2; distance *= 2) {
+    const int partner = v ^ distance;
+    const int mineFrom = v & ~(distance - 1), theirsFrom = partner & ~(distance - 1);
+    Stage& stage = plan.newStage();
+    for (int k = 0; k < distance; ++k) {
+      for (int pos : layout.startBlocks(mineFrom + k)) Plan::send(stage, topo.rankAt(layout.positionOf(partner)), block(pos), blockBytes);
+      for (int pos : layout.startBlocks(theirsFrom + k)) Plan::recv(stage, topo.rankAt(layout.positionOf(partner)), block(pos), blockBytes);
+    }
+  }
+  if (position < 2 * layout.rem) {
+    Stage& last = plan.newStage();
+    for (int p = 0; p < n; ++p) {
+      if (p != position - 1) Plan::send(last, topo.rankAt(position - 1), block(p), blockBytes);
+    }
+  }
+  plan.compact();
+  return plan;
+}
+
+double costRecursiveDoublingAllGather(const CollectiveShape& shape, const CostContext& cost) {
+  const Layout layout(cost.nranks());
+  const PlanTopology& ring = *cost.topology;
+  const double block = static_cast<double>(shape.bytes());
+  double seconds = cost.copySeconds(block);
+  if (layout.rem > 0) {
+    std::vector<std::pair<int, int>> pairs;
+    for (int i = 0; i < layout.rem; ++i) pairs.emplace_back(ring.rankAt(2 * i), ring.rankAt(2 * i + 1));
+    seconds += cost.stepSeconds(pairs, block) + cost.stepSeconds(pairs, block * (cost.nranks() - 1));
+  }
+  double held = block * (static_cast<double>(cost.nranks()) / layout.pow2);
+  for (int distance = 1; distance < layout.pow2; distance *= 2) {
+    std::vector<std::pair<int, int>> pairs;
+    for (int v = 0; v < layout.pow2; ++v) {
+      pairs.emplace_back(ring.rankAt(layout.positionOf(v)), ring.rankAt(layout.positionOf(v ^ distance)));
+    }
+    seconds += cost.stepSeconds(pairs, held);
+    held *= 2;
+  }
+  return seconds;
+}
+
+}  // namespace strata
