@@ -42,6 +42,18 @@ down() {
   rm -rf "$STATE"
 }
 
+# tc rate ("1gbit", "250mbit", "500kbit") in bits per second.
+rate_bits() {
+  local value=${1%%[a-zA-Z]*} unit=${1##*[0-9.]}
+  case $unit in
+    gbit) awk -v v="$value" 'BEGIN {print v * 1e9}' ;;
+    mbit) awk -v v="$value" 'BEGIN {print v * 1e6}' ;;
+    kbit) awk -v v="$value" 'BEGIN {print v * 1e3}' ;;
+    bit|"") echo "$value" ;;
+    *) die "rate '$1': use kbit, mbit or gbit" ;;
+  esac
+}
+
 shape() {  # namespace, device, rate
   ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "$3" burst 256kb latency 400ms
 }
@@ -94,6 +106,15 @@ up() {
   done
   echo "SwitchName=spine Switches=rack[0-$((racks - 1))]" >> "$STATE/topology.conf"
   echo "$racks $hosts $host_rate $uplink_rate" > "$STATE/shape"
+  # The cost model of this cluster, for the tuner (STRATA_COST_FILE): link rates in GB/s and the
+  # uplink's oversubscription as the model defines it (hosts x host rate / uplink rate).
+  local host_bits uplink_bits
+  host_bits=$(rate_bits "$host_rate")
+  uplink_bits=$(rate_bits "$uplink_rate")
+  awk -v h="$host_bits" -v u="$uplink_bits" -v n="$hosts" 'BEGIN {
+    printf "# written by cluster.sh up; alpha measured with the ranks sharing this 2-core VM\nnet_alpha_us = 70\ninterrack_alpha_us = 70\n";
+    printf "net_beta_gbps = %g\ninterrack_beta_gbps = %g\nuplink_oversubscription = %g\n", h / 8e9, h / 8e9, n * h / u }' \
+    > "$STATE/cost.conf"
   echo "cluster up: $racks racks x $hosts hosts, host links $host_rate, rack uplinks $uplink_rate ($STATE)"
 }
 
@@ -139,7 +160,8 @@ run() {
     local host; host=(${lines[${order[$slot]}]})
     ip netns exec "${host[1]}" unshare --uts env RANK=$rank WORLD_SIZE=$world LOCAL_RANK=$local_rank \
       MASTER_ADDR="${first[2]}" MASTER_PORT=$port STRATA_JOB_SECRET=$secret STRATA_SOCKET_IFNAME==eth0 \
-      STRATA_TOPO_FILE="$STATE/topology.conf" STRATA_CLUSTER_HOST="${host[0]}" \
+      STRATA_TOPO_FILE="$STATE/topology.conf" STRATA_COST_FILE="${STRATA_COST_FILE:-$STATE/cost.conf}" \
+      STRATA_CLUSTER_HOST="${host[0]}" \
       sh -c 'hostname "$STRATA_CLUSTER_HOST" && exec "$@"' sh "$@" > "$logs/$rank" 2>&1 &
     pids+=($!)
   done

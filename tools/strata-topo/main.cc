@@ -25,6 +25,7 @@ void usage(FILE* out) {
                "  --window-bytes N        peer-memory window half on one host (default 524288, 0: none)\n"
                "  --cost-file FILE        cost-model overrides (see STRATA_COST_FILE)\n"
                "  --json | --dot          JSON, or Graphviz DOT of the hierarchy (dot -Tsvg renders it)\n"
+               "  --predict BYTES         only: 'allreduce BYTES ALGORITHM SECONDS BUSBW' for every allreduce algorithm\n"
                "  -h, --help              this text\n");
 }
 
@@ -78,6 +79,14 @@ int main(int argc, char** argv) {
         return 2;
       }
       options.roundRobin = mode == "round-robin";
+    } else if (a == "--predict") {
+      const char* text = value();
+      if (!parseCount(text, 1, 1L << 40, &number)) {
+        std::fprintf(stderr, "strata-topo: --predict '%s' is not a byte count\n", text);
+        return 2;
+      }
+      options.predictBytes = static_cast<size_t>(number);
+      format = "predict";
     } else if (a == "--cost-file") {
       options.costFile = value();
     } else if (a == "--json" || a == "--dot") {
@@ -93,7 +102,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "strata-topo: %s\n", report.status().message().c_str());
     return 1;
   }
-  std::string text = format == "json" ? strata::topo::renderJson(report.value())
+  std::string text = format == "predict" ? strata::topo::renderPredictions(report.value())
+                     : format == "json" ? strata::topo::renderJson(report.value())
                      : format == "dot" ? strata::topo::renderDot(report.value())
                                        : strata::topo::renderText(report.value());
   std::fputs(text.c_str(), stdout);

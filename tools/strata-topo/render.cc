@@ -124,6 +124,14 @@ std::string renderText(const Report& r) {
   return out.str();
 }
 
+std::string renderPredictions(const Report& r) {
+  std::ostringstream out;
+  for (const Choice& c : r.predictions) {
+    out << c.collective << " " << c.bytes << " " << c.algorithm << " " << c.seconds << " " << c.busGBps << "\n";
+  }
+  return out.str();
+}
+
 std::string renderJson(const Report& r) {
   std::ostringstream out;
   auto devices = [&](const std::vector<HostDevice>& list) {

@@ -115,6 +115,14 @@ Result<Report> buildReport(const Options& o) {
                                 seconds > 0 ? static_cast<double>(size) / seconds / 1e9 * busFactor(kind, n) : 0});
     }
   }
+  for (const AlgorithmEntry& e : algorithmRegistry()) {
+    if (o.predictBytes == 0 || e.kind != CollectiveKind::AllReduce) continue;
+    CollectiveShape shape = shapeFor(e.kind, o.predictBytes, n, cost.windowBytes);
+    if (!AlgorithmSelector::runsHere(e, shape, oneShotBytes)) continue;
+    double seconds = e.predict(shape, cost);
+    report.predictions.push_back({"allreduce", o.predictBytes, e.name, seconds,
+                                  static_cast<double>(o.predictBytes) / seconds / 1e9 * busFactor(e.kind, n)});
+  }
   return report;
 }
 

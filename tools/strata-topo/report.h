@@ -24,6 +24,7 @@ struct Options {
   int cores = 0;             // --cores per host (default: from the host topology)
   size_t windowBytes = 512 << 10;  // --window-bytes on single-host runs (0: no peer memory)
   std::string costFile;      // --cost-file
+  size_t predictBytes = 0;   // --predict BYTES: every allreduce algorithm's prediction at that size
 };
 
 struct Choice {
@@ -43,6 +44,7 @@ struct Report {
   std::pair<Tree, Tree> trees;
   CostModel model;
   std::vector<Choice> choices;
+  std::vector<Choice> predictions;  // --predict
   int coresPerHost = 0;
 };
 
@@ -51,5 +53,6 @@ Result<Report> buildReport(const Options& options);
 std::string renderText(const Report& report);
 std::string renderJson(const Report& report);
 std::string renderDot(const Report& report);
+std::string renderPredictions(const Report& report);
 
 }  // namespace strata::topo

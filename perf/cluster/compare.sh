@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Allreduce on the emulated cluster, every algorithm forced and the tuner's own choice, side by
+# side in one run: time per size, the tuner against the best forced algorithm, and the headline
+# figures (hierarchical vs the rank-order ring at 64 MiB, against the cost model's bound; the
+# latency algorithms vs the ring at 8 KiB). Ranks are numbered round-robin across racks, the
+# numbering that hurts a topology-blind ring.
+#   compare.sh [--racks R] [--hosts-per-rack H] [--ranks-per-host K] [-b MIN] [-e MAX] [-f FACTOR] [-n ITERS]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${STRATA_BIN:-$here/../../build/bin}
+racks=2 hosts=2 per_host=1 min=16 max=64M factor=4 iters=3
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --racks) racks=$2; shift 2 ;;
+    --hosts-per-rack) hosts=$2; shift 2 ;;
+    --ranks-per-host) per_host=$2; shift 2 ;;
+    -b) min=$2; shift 2 ;;
+    -e) max=$2; shift 2 ;;
+    -f) factor=$2; shift 2 ;;
+    -n) iters=$2; shift 2 ;;
+    *) echo "compare.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+export STRATA_CLUSTER_PREFIX=${STRATA_CLUSTER_PREFIX:-stcmp} STRATA_CLUSTER_DIR=${STRATA_CLUSTER_DIR:-/tmp/strata-cluster-compare}
+trap '"$here/cluster.sh" down' EXIT INT TERM
+"$here/cluster.sh" up --racks "$racks" --hosts-per-rack "$hosts"
+algos=(flat_ring ring hierarchical rabenseifner tree recursive_doubling)
+out=$(mktemp -d)
+for algo in "${algos[@]}" tuner; do
+  forced=$algo; [[ $algo == tuner ]] && forced=""
+  # Out-of-place time (column 6 of nccl-tests' output) per size, from rank 0.
+  STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
+    "$bin/all_reduce_perf" -b "$min" -e "$max" -f "$factor" -w 1 -n "$iters" -c 0 \
+    | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' > "$out/$algo"
+  STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
+    "$bin/all_reduce_perf" -b 8K -e 8K -w 3 -n 30 -c 0 | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' > "$out/$algo.8k"
+done
+world=$(( racks * hosts * per_host ))
+hostlist=$(awk '{print $1}' "$STRATA_CLUSTER_DIR/hosts" | paste -sd,)
+bound=$("$bin/strata-topo" --hosts "$hostlist" --topology-file "$STRATA_CLUSTER_DIR/topology.conf" \
+        --cost-file "$STRATA_CLUSTER_DIR/cost.conf" --ranks-per-host "$per_host" --predict 67108864 |
+        awk '$3 == "hierarchical" {print $5}')
+
+echo
+echo "# allreduce float32 sum, $racks racks x $hosts hosts x $per_host ranks ($world ranks, round-robin over racks)"
+echo "# $(cat "$STRATA_CLUSTER_DIR/shape" | awk '{print "host links " $3 ", rack uplinks " $4}'); time in us (out-of-place, rank 0)"
+printf "%10s" "size"; for a in "${algos[@]}"; do printf " %13s" "$a"; done; printf " %13s %10s %8s\n" "tuner" "best" "tuner/best"
+paste "$out/flat_ring" "$out/ring" "$out/hierarchical" "$out/rabenseifner" "$out/tree" "$out/recursive_doubling" "$out/tuner" |
+  awk '{
+    best = $2; name = "flat_ring"; split("flat_ring ring hierarchical rabenseifner tree recursive_doubling", n, " ");
+    printf "%10s", $1;
+    for (i = 0; i < 6; ++i) { t = $(2 + 3 * i); printf " %13.1f", t; if (t < best) { best = t; name = n[i + 1] } }
+    tuner = $(2 + 3 * 6); printf " %13.1f %10s %8.2f\n", tuner, name, tuner / best }'
+echo
+flat64=$(awk '$1 == 67108864 {print $3}' "$out/flat_ring")
+hier64=$(awk '$1 == 67108864 {print $3}' "$out/hierarchical")
+if [[ -n $flat64 && -n $hier64 ]]; then
+  awk -v f="$flat64" -v h="$hier64" -v b="$bound" 'BEGIN {
+    printf "64 MiB busbw: hierarchical %.4f GB/s, flat ring %.4f GB/s: %.2fx; model bound %.4f GB/s: %.0f%%\n", h, f, h / f, b, 100 * h / b }'
+fi
+flat8=$(awk '{print $2}' "$out/flat_ring.8k")
+best8=$(cat "$out/tree.8k" "$out/recursive_doubling.8k" | awk 'NR == 1 || $2 < m {m = $2} END {print m}')
+tuner8=$(awk '{print $2}' "$out/tuner.8k")
+awk -v f="$flat8" -v b="$best8" -v t="$tuner8" 'BEGIN {
+  printf "8 KiB: flat ring %.1f us, best of tree/recursive doubling %.1f us: %.2fx faster; tuner %.1f us\n", f, b, f / b, t }'
+rm -rf "$out"
