@@ -54,8 +54,10 @@ rate_bits() {
   esac
 }
 
+# A small bucket (32 KiB) so that the rate holds for bursts too, as on a real link; a large one
+# would let every message of a few hundred KiB pass at memory speed.
 shape() {  # namespace, device, rate
-  ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "$3" burst 256kb latency 400ms
+  ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "$3" burst 32kb latency 400ms
 }
 
 up() {

@@ -3,8 +3,9 @@
 // among the same-position ranks of all racks (the only traffic on the uplinks: 2(R-1)/R of
 // S/(k·h) per rank), then allgather back down the tiers. With k ranks per host, h hosts per rack
 // and R racks, each uplink carries 2(R-1)/(R·h·k) of what a flat ring puts on it.
-// Cost: sum over tiers of (m-1) ring steps of that tier's chunk, twice (down and up), plus the top
-// tier's 2(R-1) steps. Needs a uniform hierarchy (every host the same rank count, every rack the
+// Cost: per tier, (m-1) ring steps of that tier's chunk down and as many up; large messages run
+// as slices pipelined through the tiers, so the slowest tier (the uplinks) sets the pace. Needs a
+// uniform hierarchy (every host the same rank count, every rack the
 // same host count); elsewhere it runs as the topology ring.
 #include "algorithms/algorithms.h"
 #include "algorithms/group_ring.h"
@@ -59,15 +60,15 @@ std::vector<std::pair<int, int>> tierEdges(const Hierarchy& h, int tier) {
   return edges;
 }
 
-}  // namespace
+// Slices of at least this many bytes are pipelined through the tiers.
+constexpr size_t kSliceBytes = 2 << 20;
+constexpr size_t kMaxSlices = 8;
 
-Plan planHierarchicalAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
-  if (topo.hierarchy == nullptr || !uniform(*topo.hierarchy)) return planRingAllReduce(shape, topo);
+// The tiers for the elements of `slice`, as a sequence of stages.
+std::vector<Stage> sliceStages(const CollectiveShape& shape, const Tiers& tiers, ElementRange slice) {
   Plan plan;
-  plan.algorithm = "hierarchical allreduce";
-  const Tiers tiers = tiersOf(*topo.hierarchy, topo.rank);
   uint16_t input = kSendBuffer;
-  ElementRange range{0, shape.count};
+  ElementRange range = slice;
   std::vector<std::pair<const RingGroup*, ElementRange>> climbed;  // tier and the range it split
   for (const RingGroup* tier : {&tiers.host, &tiers.rack}) {
     if (tier->size() == 1) continue;
@@ -81,8 +82,34 @@ Plan planHierarchicalAllReduce(const CollectiveShape& shape, const PlanTopology&
     appendGroupAllGather(plan, shape, tiers.top, range);
     input = kRecvBuffer;
   }
-  if (input == kSendBuffer) Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, shape.bytes());
+  if (input == kSendBuffer) {
+    BufferSlice from{kSendBuffer, slice.begin * shape.elementSize}, to{kRecvBuffer, slice.begin * shape.elementSize};
+    Plan::copy(plan.newStage(), to, from, slice.size * shape.elementSize);
+  }
   for (auto it = climbed.rbegin(); it != climbed.rend(); ++it) appendGroupAllGather(plan, shape, *it->first, it->second);
+  return std::move(plan.stages);
+}
+
+}  // namespace
+
+// Large messages run as slices, slice k one stage behind slice k-1, so while one slice crosses
+// the uplinks the next is being reduced inside the racks and hosts: the tiers overlap. Every rank
+// has the same number of stages per slice (the hierarchy is uniform), so merged stages still pair
+// each send with its receive, and steps to one peer keep their order on both sides.
+Plan planHierarchicalAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
+  if (topo.hierarchy == nullptr || !uniform(*topo.hierarchy)) return planRingAllReduce(shape, topo);
+  Plan plan;
+  plan.algorithm = "hierarchical allreduce";
+  const Tiers tiers = tiersOf(*topo.hierarchy, topo.rank);
+  const size_t slices = std::clamp<size_t>(shape.bytes() / kSliceBytes, 1, kMaxSlices);
+  for (size_t k = 0; k < slices; ++k) {
+    std::vector<Stage> stages = sliceStages(shape, tiers, partOf(shape.count, slices, k));
+    for (size_t s = 0; s < stages.size(); ++s) {
+      if (plan.stages.size() <= k + s) plan.stages.resize(k + s + 1);
+      auto& steps = plan.stages[k + s].steps;
+      steps.insert(steps.end(), stages[s].steps.begin(), stages[s].steps.end());
+    }
+  }
   plan.compact();
   return plan;
 }
@@ -91,7 +118,7 @@ double costHierarchicalAllReduce(const CollectiveShape& shape, const CostContext
   const Hierarchy& h = *cost.hierarchy;
   if (!uniform(h)) return costRingAllReduce(shape, cost);
   double bytes = static_cast<double>(shape.bytes());
-  double seconds = 0;
+  double seconds = 0, slowest = 0;
   const double sizes[3] = {static_cast<double>(h.hosts().front().ranks.size()),
                            static_cast<double>(h.racks().front().hosts.size()), static_cast<double>(h.racks().size())};
   for (int tier = 0; tier < 3; ++tier) {
@@ -99,10 +126,14 @@ double costHierarchicalAllReduce(const CollectiveShape& shape, const CostContext
     if (m <= 1) continue;
     auto edges = tierEdges(h, tier);
     // Down (reduce-scatter) and up (allgather): (m-1) steps of a 1/m chunk each way.
-    seconds += 2 * (m - 1) * cost.stepSeconds(edges, bytes / m) + (m - 1) * cost.reduceSeconds(bytes / m);
+    double tierSeconds = 2 * (m - 1) * cost.stepSeconds(edges, bytes / m) + (m - 1) * cost.reduceSeconds(bytes / m);
+    seconds += tierSeconds;
+    slowest = std::max(slowest, tierSeconds);
     bytes /= m;
   }
-  return seconds;
+  // Slices overlap the tiers: the slowest tier is paid in full, the others once per slice.
+  const double slices = static_cast<double>(std::clamp<size_t>(shape.bytes() / kSliceBytes, 1, kMaxSlices));
+  return slowest + (seconds - slowest) / slices;
 }
 
 }  // namespace strata

@@ -114,8 +114,9 @@ double costTreeAllReduce(const CollectiveShape& shape, const CostContext& cost) 
     }
     const double chunks = static_cast<double>(chunkCount(shape));
     const double chunk = bytes / chunks;
-    // A node folds up to two children per chunk; both trees' edges are busy at once.
-    const double stages = depth + chunks;
+    // Chunks alternate between the trees, so each edge carries every other chunk: a pipeline of
+    // depth + chunks/2 chunk steps up, and as many down. A node folds up to two children per chunk.
+    const double stages = depth + chunks / 2;
     seconds += stages * (cost.stepSeconds(edges, chunk) + 2 * cost.reduceSeconds(chunk));
     seconds += stages * cost.stepSeconds(edges, chunk);
   }
