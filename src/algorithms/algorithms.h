@@ -25,6 +25,7 @@ Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, const PlanTopo
 Plan planOneShotAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planTwoShotAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planChainBroadcast(const CollectiveShape& shape, const PlanTopology& topo);
+Plan planHierarchicalBroadcast(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planChainReduce(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planRingAllGather(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planRecursiveDoublingAllGather(const CollectiveShape& shape, const PlanTopology& topo);
@@ -43,6 +44,7 @@ double costRecursiveDoublingAllReduce(const CollectiveShape& shape, const CostCo
 double costOneShotAllReduce(const CollectiveShape& shape, const CostContext& cost);
 double costTwoShotAllReduce(const CollectiveShape& shape, const CostContext& cost);
 double costChainBroadcast(const CollectiveShape& shape, const CostContext& cost);
+double costHierarchicalBroadcast(const CollectiveShape& shape, const CostContext& cost);
 double costChainReduce(const CollectiveShape& shape, const CostContext& cost);
 double costRingAllGather(const CollectiveShape& shape, const CostContext& cost);
 double costRecursiveDoublingAllGather(const CollectiveShape& shape, const CostContext& cost);

@@ -31,6 +31,7 @@ const std::vector<AlgorithmEntry>& algorithmRegistry() {
       {"one_shot", CollectiveKind::AllReduce, planOneShotAllReduce, costOneShotAllReduce, PeerMemoryUse::WholeMessage},
       {"two_shot", CollectiveKind::AllReduce, planTwoShotAllReduce, costTwoShotAllReduce, PeerMemoryUse::Chunked},
       {"chain", CollectiveKind::Broadcast, planChainBroadcast, costChainBroadcast},
+      {"hierarchical", CollectiveKind::Broadcast, planHierarchicalBroadcast, costHierarchicalBroadcast},
       {"chain", CollectiveKind::Reduce, planChainReduce, costChainReduce},
       {"ring", CollectiveKind::AllGather, planRingAllGather, costRingAllGather},
       {"recursive_doubling", CollectiveKind::AllGather, planRecursiveDoublingAllGather, costRecursiveDoublingAllGather},
