@@ -12,6 +12,7 @@ template <typename Model, typename Visit>
 void forEachKey(Model& m, const Visit& visit) {
   visit("shm_alpha_us", m.shm.alphaUs);
   visit("shm_beta_gbps", m.shm.betaGBps);
+  visit("shm_cache_kib", m.shmCacheKiB);
   visit("window_sync_us", m.windowSyncUs);
   visit("copy_gbps", m.copyGBps);
   visit("reduce_gbps", m.reduceGBps);

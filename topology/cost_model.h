@@ -24,6 +24,7 @@ struct LinkCost {
 
 struct CostModel {
   LinkCost shm{0.25, 10.6};      // message through a shared-memory FIFO (copy in + copy out)
+  double shmCacheKiB = 1024;     // a FIFO message beyond this no longer stays in cache: its rest moves at half speed
   double windowSyncUs = 0.10;    // one flag handshake on the peer-memory windows
   double copyGBps = 25.0;        // memcpy of cache-sized chunks
   double reduceGBps = 20.0;      // reduction kernel (two reads, one write)

@@ -28,7 +28,10 @@ double CostContext::stepSeconds(const std::vector<std::pair<int, int>>& transfer
     if (h.hostOf(from) == h.hostOf(to)) {
       LinkCost shm = model->shm;
       shm.betaGBps /= contention();
-      seconds = shm.seconds(bytes) + syncPenalty();
+      // Sliced algorithms keep each message cache-sized; one big message spills to memory.
+      const double cached = model->shmCacheKiB * 1024;
+      const double effective = bytes <= cached ? bytes : cached + 2 * (bytes - cached);
+      seconds = shm.seconds(effective) + syncPenalty();
     } else {
       bool sameRack = h.rackOf(from) == h.rackOf(to);
       LinkCost link = sameRack ? model->net : model->interRack;
