@@ -9,56 +9,10 @@
 // same host count); elsewhere it runs as the topology ring.
 #include "algorithms/algorithms.h"
 #include "algorithms/group_ring.h"
+#include "algorithms/tiers.h"
 
 namespace strata {
 namespace {
-
-struct Tiers {
-  RingGroup host, rack, top;
-};
-
-bool uniform(const Hierarchy& h) {
-  for (const HostGroup& host : h.hosts()) {
-    if (host.ranks.size() != h.hosts().front().ranks.size()) return false;
-  }
-  for (const RackGroup& rack : h.racks()) {
-    if (rack.hosts.size() != h.racks().front().hosts.size()) return false;
-  }
-  return true;
-}
-
-int indexOf(const std::vector<int>& list, int value) {
-  return static_cast<int>(std::find(list.begin(), list.end(), value) - list.begin());
-}
-
-Tiers tiersOf(const Hierarchy& h, int rank) {
-  Tiers t;
-  const int hostIndex = h.hostOf(rank);
-  const HostGroup& host = h.hosts()[static_cast<size_t>(hostIndex)];
-  const RackGroup& rack = h.racks()[static_cast<size_t>(host.rack)];
-  const int local = indexOf(host.ranks, rank);
-  const int hostInRack = indexOf(rack.hosts, hostIndex);
-  t.host = {host.ranks, local};
-  for (int other : rack.hosts) t.rack.members.push_back(h.hosts()[static_cast<size_t>(other)].ranks[static_cast<size_t>(local)]);
-  t.rack.me = hostInRack;
-  for (size_t r = 0; r < h.racks().size(); ++r) {
-    int other = h.racks()[r].hosts[static_cast<size_t>(hostInRack)];
-    t.top.members.push_back(h.hosts()[static_cast<size_t>(other)].ranks[static_cast<size_t>(local)]);
-    if (static_cast<int>(r) == host.rack) t.top.me = static_cast<int>(r);
-  }
-  return t;
-}
-
-// Every tier's ring edges at once (all groups of that tier run together), for the cost.
-std::vector<std::pair<int, int>> tierEdges(const Hierarchy& h, int tier) {
-  std::vector<std::pair<int, int>> edges;
-  for (int r = 0; r < h.nranks(); ++r) {
-    Tiers t = tiersOf(h, r);
-    const RingGroup& g = tier == 0 ? t.host : tier == 1 ? t.rack : t.top;
-    if (g.size() > 1) edges.emplace_back(r, g.members[static_cast<size_t>((g.me + 1) % g.size())]);
-  }
-  return edges;
-}
 
 // Slices of at least this many bytes are pipelined through the tiers.
 constexpr size_t kSliceBytes = 2 << 20;
@@ -97,7 +51,7 @@ std::vector<Stage> sliceStages(const CollectiveShape& shape, const Tiers& tiers,
 // has the same number of stages per slice (the hierarchy is uniform), so merged stages still pair
 // each send with its receive, and steps to one peer keep their order on both sides.
 Plan planHierarchicalAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
-  if (topo.hierarchy == nullptr || !uniform(*topo.hierarchy)) return planRingAllReduce(shape, topo);
+  if (topo.hierarchy == nullptr || !isUniform(*topo.hierarchy)) return planRingAllReduce(shape, topo);
   Plan plan;
   plan.algorithm = "hierarchical allreduce";
   const Tiers tiers = tiersOf(*topo.hierarchy, topo.rank);
@@ -116,7 +70,7 @@ Plan planHierarchicalAllReduce(const CollectiveShape& shape, const PlanTopology&
 
 double costHierarchicalAllReduce(const CollectiveShape& shape, const CostContext& cost) {
   const Hierarchy& h = *cost.hierarchy;
-  if (!uniform(h)) return costRingAllReduce(shape, cost);
+  if (!isUniform(h)) return costRingAllReduce(shape, cost);
   double bytes = static_cast<double>(shape.bytes());
   double seconds = 0, slowest = 0;
   const double sizes[3] = {static_cast<double>(h.hosts().front().ranks.size()),

@@ -75,7 +75,7 @@ Result<SwitchPlacement> placeThisProcess(const Params& params, const std::string
 }
 
 Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const SocketAddress& dataAddress,
-                                               int rank, int nranks, const Params& params,
+                                               int nranks, const Params& params,
                                                const Result<HostAnalysis>& host, const Deadline& deadline) {
   WirePeerInfo mine{};
   std::string hostId = localHostId();
@@ -107,6 +107,8 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   if (all.value().size() != sizeof(WirePeerInfo) * static_cast<size_t>(nranks)) {
     return remoteError("bootstrap returned peer information of the wrong size");
   }
+  // Our own problem first: every rank with bad metadata names what is wrong with it.
+  if (!localProblem.isOk()) return localProblem;
   std::vector<PeerInfo> peers(static_cast<size_t>(nranks));
   for (int r = 0; r < nranks; ++r) {
     WirePeerInfo w;
@@ -116,7 +118,6 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
     auto address = SocketAddress::unpack(w.dataAddress);
     if (!address.ok()) return remoteError("rank " + std::to_string(r) + " sent an unusable data address");
     if (w.placed == 0) {
-      if (r == rank) return localProblem;
       return remoteError("rank " + std::to_string(r) + " (host " + getField(w.hostname) +
                          ") could not read its topology or rack metadata; its log says why");
     }
@@ -235,7 +236,7 @@ Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdConten
 
   Wiring wiring;
   auto host = analyseHost(params);
-  auto peers = exchangePeerInfo(bootstrap, dataAddress, rank, nranks, params, host, deadline);
+  auto peers = exchangePeerInfo(bootstrap, dataAddress, nranks, params, host, deadline);
   if (!peers.ok()) return peers.status();
   wiring.host = host.value();
   wiring.peers = std::move(peers.value());
