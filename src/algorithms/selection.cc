@@ -81,6 +81,15 @@ std::pair<const AlgorithmEntry*, double> AlgorithmSelector::cheapest(const Colle
                                                                      const CostContext& cost, size_t oneShotBytes) {
   const AlgorithmEntry* best = nullptr;
   double bestSeconds = 0;
+  int candidates = 0;
+  for (const AlgorithmEntry& e : algorithmRegistry()) {
+    if (e.kind == shape.kind && runsHere(e, shape, oneShotBytes)) {
+      ++candidates;
+      best = &e;
+    }
+  }
+  if (candidates <= 1) return {best, 0.0};  // nothing to weigh (all-to-all-v calls land here every time)
+  best = nullptr;
   for (const AlgorithmEntry& e : algorithmRegistry()) {
     if (e.kind != shape.kind || !runsHere(e, shape, oneShotBytes)) continue;
     double seconds = e.predict(shape, cost);

@@ -23,7 +23,8 @@ class AlgorithmSelector {
   // chunked peer-memory algorithms run when `shape.windowBytes` > 0.
   const AlgorithmEntry& choose(const CollectiveShape& shape, const CostContext& cost, size_t oneShotBytes = 0) const;
 
-  // The tuner alone (no forcing): the cheapest runnable algorithm and its predicted seconds.
+  // The tuner alone (no forcing): the cheapest runnable algorithm and its predicted seconds (0
+  // when only one can run: nothing is predicted then).
   static std::pair<const AlgorithmEntry*, double> cheapest(const CollectiveShape& shape, const CostContext& cost,
                                                            size_t oneShotBytes);
   static bool runsHere(const AlgorithmEntry& e, const CollectiveShape& shape, size_t oneShotBytes);

@@ -138,15 +138,17 @@ const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
   CollectiveShape shape = call.shape;  // (no allocation: only all-to-all-v has vectors, and it is not cached)
   shape.windowBytes = windows_ ? windows_->halfBytes() : 0;
   size_t oneShotBytes = windows_ ? std::min(windows_->halfBytes(), static_cast<size_t>(params_.oneShotBytes)) : 0;
-  const AlgorithmEntry& algorithm = selector_->choose(shape, cost_, oneShotBytes);
   if (shape.kind == CollectiveKind::AllToAllv) {
-    uncached = algorithm.generate(shape, topology_);
+    uncached = selector_->choose(shape, cost_, oneShotBytes).generate(shape, topology_);
     return uncached;
   }
+  // The choice depends only on the call's shape (the selector and the topology are fixed for the
+  // communicator's life), so the tuner runs once per shape, not once per call.
   PlanKey key{static_cast<int>(call.shape.kind), call.shape.count, call.shape.elementSize, call.shape.root,
-              call.shape.inPlace, algorithm.name};
+              call.shape.inPlace};
   auto it = planCache_.find(key);
   if (it != planCache_.end()) return it->second;
+  const AlgorithmEntry& algorithm = selector_->choose(shape, cost_, oneShotBytes);
   if (planCache_.size() >= kPlanCacheLimit) planCache_.clear();
   return planCache_.emplace(key, algorithm.generate(shape, topology_)).first->second;
 }

@@ -94,7 +94,7 @@ class Communicator {
   uint64_t windowSequence_ = 0;
 
   std::mutex executionMutex_;
-  using PlanKey = std::tuple<int, size_t, size_t, int, bool, const char*>;
+  using PlanKey = std::tuple<int, size_t, size_t, int, bool>;  // kind, count, element size, root, in place
   std::map<PlanKey, Plan> planCache_;
   std::vector<std::byte> scratch_;
   std::vector<std::byte> staging_;

@@ -109,8 +109,9 @@ Result<Report> buildReport(const Options& o) {
                               CollectiveKind::AllGather, CollectiveKind::ReduceScatter, CollectiveKind::AllToAll}) {
     for (size_t size = 8; size <= (size_t{1} << 30); size *= 8) {
       CollectiveShape shape = shapeFor(kind, size, n, cost.windowBytes);
-      auto [algorithm, seconds] = AlgorithmSelector::cheapest(shape, cost, oneShotBytes);
+      const AlgorithmEntry* algorithm = AlgorithmSelector::cheapest(shape, cost, oneShotBytes).first;
       if (algorithm == nullptr) continue;
+      const double seconds = algorithm->predict(shape, cost);
       report.choices.push_back({collectiveName(kind), size, algorithm->name, seconds,
                                 seconds > 0 ? static_cast<double>(size) / seconds / 1e9 * busFactor(kind, n) : 0});
     }
