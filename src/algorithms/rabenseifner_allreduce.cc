@@ -8,21 +8,10 @@
 #include <cmath>
 
 #include "algorithms/algorithms.h"
+#include "algorithms/power_of_two_fold.h"
 
 namespace strata {
 namespace {
-
-struct Layout {
-  int pow2 = 1;
-  int rem = 0;
-  explicit Layout(int n) {
-    while (pow2 * 2 <= n) pow2 *= 2;
-    rem = n - pow2;
-  }
-  int virtualOf(int position) const { return position < 2 * rem ? position / 2 : position - rem; }
-  int positionOf(int v) const { return v < rem ? 2 * v + 1 : v + rem; }
-  bool foldsAway(int position) const { return position < 2 * rem && position % 2 == 0; }
-};
 
 ElementRange half(ElementRange r, bool upper) {
   ElementRange part = partOf(r.size, 2, upper ? 1 : 0);
@@ -38,7 +27,7 @@ Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology&
   plan.algorithm = "rabenseifner allreduce";
   const size_t es = shape.elementSize;
   const size_t bytes = shape.bytes();
-  const Layout layout(nranks);
+  const PowerOfTwoFold layout(nranks);
   auto at = [&](uint16_t buffer, ElementRange r) { return BufferSlice{buffer, r.begin * es}; };
   if (layout.foldsAway(rank)) {
     Plan::send(plan.newStage(), rank + 1, {kSendBuffer, 0}, bytes);
@@ -80,7 +69,7 @@ Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology&
 }
 
 double costRabenseifnerAllReduce(const CollectiveShape& shape, const CostContext& cost) {
-  const Layout layout(cost.nranks());
+  const PowerOfTwoFold layout(cost.nranks());
   const PlanTopology& ring = *cost.topology;
   double bytes = static_cast<double>(shape.bytes());
   double seconds = 0;

@@ -4,27 +4,9 @@
 // 2·rem ring positions pair up, the even one handing its block to the odd one first and getting
 // every block back at the end. Runs on ring positions (topology order); blocks stay indexed by rank.
 #include "algorithms/algorithms.h"
+#include "algorithms/power_of_two_fold.h"
 
 namespace strata {
-namespace {
-
-struct Layout {
-  int pow2 = 1;
-  int rem = 0;
-  explicit Layout(int n) {
-    while (pow2 * 2 <= n) pow2 *= 2;
-    rem = n - pow2;
-  }
-  int virtualOf(int position) const { return position < 2 * rem ? position / 2 : position - rem; }
-  int positionOf(int v) const { return v < rem ? 2 * v + 1 : v + rem; }
-  // Ring positions whose blocks virtual rank v holds at the start.
-  std::vector<int> startBlocks(int v) const {
-    if (v < rem) return {2 * v, 2 * v + 1};
-    return {v + rem};
-  }
-};
-
-}  // namespace
 
 Plan planRecursiveDoublingAllGather(const CollectiveShape& shape, const PlanTopology& topo) {
   Plan plan;
@@ -34,7 +16,7 @@ Plan planRecursiveDoublingAllGather(const CollectiveShape& shape, const PlanTopo
   const size_t blockBytes = shape.bytes();
   auto block = [&](int pos) { return BufferSlice{kRecvBuffer, static_cast<size_t>(topo.rankAt(pos)) * blockBytes}; };
   Plan::copy(plan.newStage(), block(position), {kSendBuffer, 0}, blockBytes);
-  const Layout layout(n);
+  const PowerOfTwoFold layout(n);
   if (position < 2 * layout.rem && position % 2 == 0) {
     Plan::send(plan.newStage(), topo.rankAt(position + 1), block(position), blockBytes);
     Stage& last = plan.newStage();
@@ -52,8 +34,8 @@ Plan planRecursiveDoublingAllGather(const CollectiveShape& shape, const PlanTopo
     const int mineFrom = v & ~(distance - 1), theirsFrom = partner & ~(distance - 1);
     Stage& stage = plan.newStage();
     for (int k = 0; k < distance; ++k) {
-      for (int pos : layout.startBlocks(mineFrom + k)) Plan::send(stage, topo.rankAt(layout.positionOf(partner)), block(pos), blockBytes);
-      for (int pos : layout.startBlocks(theirsFrom + k)) Plan::recv(stage, topo.rankAt(layout.positionOf(partner)), block(pos), blockBytes);
+      for (int pos : layout.heldBy(mineFrom + k)) Plan::send(stage, topo.rankAt(layout.positionOf(partner)), block(pos), blockBytes);
+      for (int pos : layout.heldBy(theirsFrom + k)) Plan::recv(stage, topo.rankAt(layout.positionOf(partner)), block(pos), blockBytes);
     }
   }
   if (position < 2 * layout.rem) {
@@ -67,7 +49,7 @@ Plan planRecursiveDoublingAllGather(const CollectiveShape& shape, const PlanTopo
 }
 
 double costRecursiveDoublingAllGather(const CollectiveShape& shape, const CostContext& cost) {
-  const Layout layout(cost.nranks());
+  const PowerOfTwoFold layout(cost.nranks());
   const PlanTopology& ring = *cost.topology;
   const double block = static_cast<double>(shape.bytes());
   double seconds = cost.copySeconds(block);
