@@ -90,10 +90,15 @@ Result<SwitchTree> parseSwitchTree(const std::string& text, const std::string& s
   SwitchTree tree;
   std::map<std::string, SwitchLine> switches;
   std::vector<std::string> order;
+  size_t names = 0;  // hosts and switches listed so far: bounded, so no file can exhaust memory
   for (const auto& [number, line] : logicalLines(text)) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     auto parsed = parseLine(source, number, line, tree);
     if (!parsed.ok()) return parsed.status();
+    names += parsed.value().nodes.size() + parsed.value().switches.size();
+    if (names > kMaxHostlistNames) {
+      return lineError(source, number, "the file lists more than " + std::to_string(kMaxHostlistNames) + " hosts and switches");
+    }
     const std::string name = parsed.value().name;
     if (switches.count(name) != 0) {
       return lineError(source, number, "switch '" + name + "' is already defined on line " + std::to_string(switches[name].line));
