@@ -3,7 +3,10 @@
 // one folds into the odd one and waits for the result), leaving p virtual ranks.
 #pragma once
 
+#include <utility>
 #include <vector>
+
+#include "algorithms/collective.h"
 
 namespace strata {
 
@@ -21,6 +24,18 @@ struct PowerOfTwoFold {
   std::vector<int> heldBy(int v) const {
     if (v < rem) return {2 * v, 2 * v + 1};
     return {v + rem};
+  }
+  // For costs: the fold's pairs (even -> odd position), and the exchange pairs at `distance`
+  // between virtual ranks, as ranks of `ring`.
+  std::vector<std::pair<int, int>> foldPairs(const PlanTopology& ring) const {
+    std::vector<std::pair<int, int>> pairs;
+    for (int i = 0; i < rem; ++i) pairs.emplace_back(ring.rankAt(2 * i), ring.rankAt(2 * i + 1));
+    return pairs;
+  }
+  std::vector<std::pair<int, int>> exchangePairs(const PlanTopology& ring, int distance) const {
+    std::vector<std::pair<int, int>> pairs;
+    for (int v = 0; v < pow2; ++v) pairs.emplace_back(ring.rankAt(positionOf(v)), ring.rankAt(positionOf(v ^ distance)));
+    return pairs;
   }
 };
 

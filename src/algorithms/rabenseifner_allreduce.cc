@@ -70,21 +70,12 @@ Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology&
 
 double costRabenseifnerAllReduce(const CollectiveShape& shape, const CostContext& cost) {
   const PowerOfTwoFold layout(cost.nranks());
-  const PlanTopology& ring = *cost.topology;
   double bytes = static_cast<double>(shape.bytes());
   double seconds = 0;
-  if (layout.rem > 0) {
-    std::vector<std::pair<int, int>> pairs;
-    for (int i = 0; i < layout.rem; ++i) pairs.emplace_back(ring.rankAt(2 * i), ring.rankAt(2 * i + 1));
-    seconds += 2 * cost.stepSeconds(pairs, bytes) + cost.reduceSeconds(bytes);
-  }
+  if (layout.rem > 0) seconds += 2 * cost.stepSeconds(layout.foldPairs(*cost.topology), bytes) + cost.reduceSeconds(bytes);
   for (int distance = layout.pow2 / 2; distance >= 1; distance /= 2) {
-    std::vector<std::pair<int, int>> pairs;
-    for (int v = 0; v < layout.pow2; ++v) {
-      pairs.emplace_back(ring.rankAt(layout.positionOf(v)), ring.rankAt(layout.positionOf(v ^ distance)));
-    }
     bytes /= 2;
-    seconds += 2 * cost.stepSeconds(pairs, bytes) + cost.reduceSeconds(bytes);  // halving and doubling
+    seconds += 2 * cost.stepSeconds(layout.exchangePairs(*cost.topology, distance), bytes) + cost.reduceSeconds(bytes);  // halving and doubling
   }
   return seconds;
 }

@@ -50,21 +50,15 @@ Plan planRecursiveDoublingAllGather(const CollectiveShape& shape, const PlanTopo
 
 double costRecursiveDoublingAllGather(const CollectiveShape& shape, const CostContext& cost) {
   const PowerOfTwoFold layout(cost.nranks());
-  const PlanTopology& ring = *cost.topology;
   const double block = static_cast<double>(shape.bytes());
   double seconds = cost.copySeconds(block);
   if (layout.rem > 0) {
-    std::vector<std::pair<int, int>> pairs;
-    for (int i = 0; i < layout.rem; ++i) pairs.emplace_back(ring.rankAt(2 * i), ring.rankAt(2 * i + 1));
+    auto pairs = layout.foldPairs(*cost.topology);
     seconds += cost.stepSeconds(pairs, block) + cost.stepSeconds(pairs, block * (cost.nranks() - 1));
   }
   double held = block * (static_cast<double>(cost.nranks()) / layout.pow2);
   for (int distance = 1; distance < layout.pow2; distance *= 2) {
-    std::vector<std::pair<int, int>> pairs;
-    for (int v = 0; v < layout.pow2; ++v) {
-      pairs.emplace_back(ring.rankAt(layout.positionOf(v)), ring.rankAt(layout.positionOf(v ^ distance)));
-    }
-    seconds += cost.stepSeconds(pairs, held);
+    seconds += cost.stepSeconds(layout.exchangePairs(*cost.topology, distance), held);
     held *= 2;
   }
   return seconds;

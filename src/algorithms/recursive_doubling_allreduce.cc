@@ -3,6 +3,7 @@
 // Latency-optimal, so the tuner picks it for small messages. Non-powers of two: the first 2·rem
 // ranks pair up (even sends to odd) so a power of two remains, and get the result back at the end.
 #include "algorithms/algorithms.h"
+#include "algorithms/power_of_two_fold.h"
 
 namespace strata {
 
@@ -15,16 +16,14 @@ Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, const PlanTopo
   plan.algorithm = "recursive-doubling allreduce";
   const size_t bytes = shape.bytes();
   plan.scratchBytes = bytes;
-  int pow2 = 1;
-  while (pow2 * 2 <= nranks) pow2 *= 2;
-  const int rem = nranks - pow2;
+  const PowerOfTwoFold fold(nranks);
   // In place, Send is Recv: every exchange must send a snapshot (see below).
   bool resultInRecv = shape.inPlace;
 
   // Fold the extra ranks in: even r < 2·rem hands its data to r + 1 and waits for the answer.
-  if (rank < 2 * rem) {
+  if (rank < 2 * fold.rem) {
     Stage& stage = plan.newStage();
-    if (rank % 2 == 0) {
+    if (fold.foldsAway(rank)) {
       Plan::send(stage, rank + 1, {kSendBuffer, 0}, bytes);
       Plan::recv(plan.newStage(), rank + 1, {kRecvBuffer, 0}, bytes);
       plan.compact();
@@ -33,11 +32,9 @@ Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, const PlanTopo
     Plan::recvReduce(stage, rank - 1, {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
     resultInRecv = true;
   }
-  const int virtualRank = rank < 2 * rem ? rank / 2 : rank - rem;
-  auto realRank = [&](int v) { return v < rem ? 2 * v + 1 : v + rem; };
-
-  for (int distance = 1; distance < pow2; distance *= 2) {
-    int partner = realRank(virtualRank ^ distance);
+  const int virtualRank = fold.virtualOf(rank);
+  for (int distance = 1; distance < fold.pow2; distance *= 2) {
+    int partner = fold.positionOf(virtualRank ^ distance);
     Stage& stage = plan.newStage();
     if (!resultInRecv) {
       Plan::send(stage, partner, {kSendBuffer, 0}, bytes);
@@ -51,31 +48,20 @@ Plan planRecursiveDoublingAllReduce(const CollectiveShape& shape, const PlanTopo
     }
   }
   if (!resultInRecv) Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
-  if (rank < 2 * rem) Plan::send(plan.newStage(), rank - 1, {kRecvBuffer, 0}, bytes);
+  if (rank < 2 * fold.rem) Plan::send(plan.newStage(), rank - 1, {kRecvBuffer, 0}, bytes);
   plan.compact();
   return onRingPositions(std::move(plan), topo);
 }
 
 double costRecursiveDoublingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
-  const int n = cost.nranks();
+  const PowerOfTwoFold fold(cost.nranks());
   const double bytes = static_cast<double>(shape.bytes());
-  int pow2 = 1;
-  while (pow2 * 2 <= n) pow2 *= 2;
-  const int rem = n - pow2;
-  const PlanTopology& ring = *cost.topology;
   double seconds = 0;
-  if (rem > 0) {  // fold-in and result-back steps between ring neighbours
-    std::vector<std::pair<int, int>> pairs;
-    for (int i = 0; i < rem; ++i) pairs.emplace_back(ring.rankAt(2 * i), ring.rankAt(2 * i + 1));
-    seconds += 2 * cost.stepSeconds(pairs, bytes) + cost.reduceSeconds(bytes);
+  if (fold.rem > 0) {  // fold-in and result-back steps between ring neighbours
+    seconds += 2 * cost.stepSeconds(fold.foldPairs(*cost.topology), bytes) + cost.reduceSeconds(bytes);
   }
-  for (int distance = 1; distance < pow2; distance *= 2) {
-    std::vector<std::pair<int, int>> pairs;
-    for (int v = 0; v < pow2; ++v) {
-      auto real = [&](int x) { return ring.rankAt(x < rem ? 2 * x + 1 : x + rem); };
-      pairs.emplace_back(real(v), real(v ^ distance));
-    }
-    seconds += cost.stepSeconds(pairs, bytes) + cost.reduceSeconds(bytes);
+  for (int distance = 1; distance < fold.pow2; distance *= 2) {
+    seconds += cost.stepSeconds(fold.exchangePairs(*cost.topology, distance), bytes) + cost.reduceSeconds(bytes);
   }
   return seconds;
 }
