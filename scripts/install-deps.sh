@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libgloo-dev
   iproute2 procps
-  graphviz
+  graphviz gnuplot-nox python3
 )
 
 missing=()

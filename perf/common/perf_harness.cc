@@ -1,5 +1,6 @@
 #include "common/perf_harness.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "common/perf_options.h"
 #include "common/datatype.h"
+#include "common/perf_options.h"
+#include "common/perf_report.h"
 #include "common/perf_values.h"
 
 namespace strata::perf {
@@ -34,6 +36,10 @@ struct Context {
   int nranks;
 };
 
+double inputElement(const Context& c, size_t i, size_t count, int rank) {
+  return c.test.input ? c.test.input(i, count, rank) : inputValue(rank, i);
+}
+
 // Combines a per-rank value as -a asks: rank 0's, the mean, the min or the max.
 double combineAcrossRanks(const Context& c, double value) {
   double result = value;
@@ -48,10 +54,17 @@ double combineAcrossRanks(const Context& c, double value) {
 
 void fillInputs(const Context& c, char* send, size_t count, strataDataType_t dtype) {
   size_t elements = c.test.sendElements(count, c.nranks);
-  for (size_t i = 0; i < elements; ++i) storeValue(dtype, send, i, c.test.input(i, count, c.rank));
+  for (size_t i = 0; i < elements; ++i) storeValue(dtype, send, i, inputElement(c, i, count, c.rank));
 }
 
-// Runs `iters` timed iterations (each -m operations, grouped) and returns microseconds per op.
+double processCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+// Runs `iters` timed iterations (each -m operations, grouped) and returns microseconds per op:
+// wall time, or with -C the CPU time this process spent.
 double timeRuns(const Context& c, const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op) {
   auto once = [&]() {
     if (c.options.aggIters > 1) PERF_CHECK(strataGroupStart());
@@ -62,19 +75,21 @@ double timeRuns(const Context& c, const void* send, void* recv, size_t count, st
   };
   for (int w = 0; w < c.options.warmupIters; ++w) once();
   PERF_CHECK(strataBarrier(c.comm, nullptr));
+  double cpuStart = processCpuSeconds();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < c.options.iters; ++i) once();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = c.options.reportCpuTime ? processCpuSeconds() - cpuStart
+                                           : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return seconds * 1e6 / (static_cast<double>(c.options.iters) * c.options.aggIters);
 }
 
-// Runs once on fresh inputs and counts output elements that differ from the reference.
+// Runs once on fresh inputs and counts output elements, summed over ranks, that differ from the reference.
 long countWrong(const Context& c, const void* send, void* recv, char* sendFill, size_t count, strataDataType_t dtype,
                 strataRedOp_t op) {
   fillInputs(c, sendFill, count, dtype);
   PERF_CHECK(c.test.run(send, recv, count, dtype, op, c.options.root, c.comm));
   long wrong = 0;
-  bool hasOutput = !(c.test.rooted && c.test.reduces && c.rank != c.options.root);
+  bool hasOutput = !c.test.outputOnRootOnly || c.rank == c.options.root;
   size_t elements = hasOutput ? c.test.recvElements(count, c.nranks) : 0;
   for (size_t i = 0; i < elements; ++i) {
     double want = c.test.expected(i, count, dtype, op, c.rank, c.options.root, c.nranks);
@@ -85,35 +100,65 @@ long countWrong(const Context& c, const void* send, void* recv, char* sendFill, 
   return total;
 }
 
-void printHeader(const Context& c) {
-  char host[60] = {};
-  gethostname(host, sizeof(host) - 1);
-  struct RankLine {
-    int pid;
-    char host[60];
-  } mine{static_cast<int>(getpid()), {}};
-  std::memcpy(mine.host, host, sizeof(mine.host));
-  std::vector<RankLine> all(static_cast<size_t>(c.nranks));
-  PERF_CHECK(strataAllGather(&mine, all.data(), sizeof(RankLine), strataUint8, c.comm, nullptr));
-  if (c.rank != 0) return;
-  const PerfOptions& o = c.options;
-  std::printf("# nThread 1 nGpus 1 minBytes %zu maxBytes %zu step: %zu(%s) warmup iters: %d iters: %d agg iters: %d "
-              "validation: %d graph: 0\n#\n# Using devices\n",
-              o.minBytes, o.maxBytes, o.stepFactor > 1 ? static_cast<size_t>(o.stepFactor) : o.stepBytes,
-              o.stepFactor > 1 ? "factor" : "bytes", o.warmupIters, o.iters, o.aggIters, o.check);
-  for (int r = 0; r < c.nranks; ++r) {
-    std::printf("#  Rank %2d Group  0 Pid %6d on %10s device  0 [host] CPU (Strata host memory)\n", r, all[r].pid, all[r].host);
-  }
-  std::printf("#\n");
-  std::printf("#%75s%36s\n", "out-of-place", "in-place");
-  std::printf("#%11s %13s %8s %7s %7s %8s %7s %7s %6s %8s %7s %7s %6s\n", "size", "count", "type", "redop", "root", "time",
-              "algbw", "busbw", "#wrong", "time", "algbw", "busbw", "#wrong");
-  std::printf("#%11s %13s %8s %7s %7s %8s %7s %7s %6s %8s %7s %7s %6s\n", "(B)", "(elements)", "", "", "", "(us)", "(GB/s)",
-              "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");
-  std::fflush(stdout);
+std::vector<RankDescription> describeRanks(const Context& c) {
+  RankDescription mine{static_cast<int>(getpid()), {}};
+  gethostname(mine.host, sizeof(mine.host) - 1);
+  std::vector<RankDescription> all(static_cast<size_t>(c.nranks));
+  PERF_CHECK(strataAllGather(&mine, all.data(), sizeof(RankDescription), strataUint8, c.comm, nullptr));
+  return all;
 }
 
-std::string wrongText(const Context& c, long wrong) { return c.options.check ? std::to_string(wrong) : "N/A"; }
+PlacementResult measure(const Context& c, const void* send, void* recv, char* sendFill, size_t count,
+                        strataDataType_t dtype, strataRedOp_t op, bool check) {
+  PlacementResult p;
+  p.timeUs = combineAcrossRanks(c, timeRuns(c, send, recv, count, dtype, op));
+  p.checked = check && c.options.check != 0;
+  if (p.checked) {
+    for (int k = 0; k < c.options.check; ++k) p.wrong += countWrong(c, send, recv, sendFill, count, dtype, op);
+  }
+  size_t es = dataTypeSize(dtype);
+  p.algbw = c.test.algorithmBytes(count, es, c.nranks) / p.timeUs / 1e3;
+  p.busbw = p.algbw * c.test.busFactor(c.nranks);
+  return p;
+}
+
+ResultRow measureSize(const Context& c, size_t bytes, strataDataType_t dtype, strataRedOp_t op) {
+  size_t es = dataTypeSize(dtype);
+  size_t count = c.test.countFor(bytes, es, c.nranks);
+  size_t sendBytes = c.test.sendElements(count, c.nranks) * es;
+  size_t recvBytes = c.test.recvElements(count, c.nranks) * es;
+  std::vector<char> send(std::max<size_t>(sendBytes, 1)), recv(std::max<size_t>(recvBytes, 1));
+  std::vector<char> shared(std::max<size_t>(std::max(sendBytes, recvBytes), 1));
+
+  ResultRow row;
+  row.bytes = static_cast<size_t>(c.test.algorithmBytes(count, es, c.nranks));
+  row.count = count;
+  row.type = dataTypeName(dtype);
+  row.redop = c.test.reduces ? redOpName(op) : "none";
+  row.root = c.test.rooted ? c.options.root : -1;
+
+  fillInputs(c, send.data(), count, dtype);
+  row.outOfPlace = measure(c, send.data(), recv.data(), send.data(), count, dtype, op, true);
+
+  const void* inSend = nullptr;
+  void* inRecv = nullptr;
+  c.test.inPlacePointers(shared.data(), count, es, c.rank, c.options.root, &inSend, &inRecv);
+  char* inFill = const_cast<char*>(static_cast<const char*>(inSend));
+  fillInputs(c, inFill, count, dtype);
+  row.inPlace = measure(c, inSend, inRecv, inFill, count, dtype, op, c.test.checksInPlace);
+  return row;
+}
+
+// STRATA_TESTS_MIN_BW (nccl-tests' NCCL_TESTS_MIN_BW): fail when the average is below 90 % of it.
+bool meetsMinimumBandwidth(const Context& c, double averageBusbw) {
+  const char* minBw = std::getenv("STRATA_TESTS_MIN_BW");
+  if (minBw == nullptr) return true;
+  if (averageBusbw >= std::atof(minBw) * 0.9) return true;
+  if (c.rank == 0) {
+    std::fprintf(stderr, "%s: average busbw %.3f is below 90%% of STRATA_TESTS_MIN_BW=%s\n", c.test.name, averageBusbw, minBw);
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -127,67 +172,34 @@ int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
   int rank = 0, nranks = 1;
   PERF_CHECK(strataCommUserRank(comm, &rank));
   PERF_CHECK(strataCommCount(comm, &nranks));
-  if (options.root >= nranks) {
-    std::fprintf(stderr, "%s: -r %d is not a rank (there are %d)\n", test.name, options.root, nranks);
+  if (test.rooted && options.root >= nranks) {
+    if (rank == 0) std::fprintf(stderr, "%s: -r %d is not a rank (there are %d)\n", test.name, options.root, nranks);
+    strataCommDestroy(comm);
     return 2;
   }
   Context c{test, options, comm, rank, nranks};
-  printHeader(c);
+  PerfReport report(test, options, nranks);
+  std::vector<RankDescription> ranks = describeRanks(c);
+  if (rank == 0) report.printHeader(ranks);
 
-  double busbwSum = 0;
-  int rows = 0;
-  long wrongTotal = 0;
   std::vector<strataRedOp_t> ops = test.reduces ? options.ops : std::vector<strataRedOp_t>{strataSum};
-  for (strataDataType_t dtype : options.dtypes) {
-    size_t es = dataTypeSize(dtype);
-    for (strataRedOp_t op : ops) {
-      for (size_t bytes : sweepSizes(options)) {
-        size_t count = test.countFor(bytes, es, nranks);
-        size_t sendBytes = test.sendElements(count, nranks) * es;
-        size_t recvBytes = test.recvElements(count, nranks) * es;
-        std::vector<char> send(std::max<size_t>(sendBytes, 1)), recv(std::max<size_t>(recvBytes, 1));
-        std::vector<char> shared(std::max<size_t>(std::max(sendBytes, recvBytes), 1));
-        fillInputs(c, send.data(), count, dtype);
-        double outTime = combineAcrossRanks(c, timeRuns(c, send.data(), recv.data(), count, dtype, op));
-        long outWrong = options.check ? countWrong(c, send.data(), recv.data(), send.data(), count, dtype, op) : 0;
-        const void* inSend = nullptr;
-        void* inRecv = nullptr;
-        test.inPlacePointers(shared.data(), count, es, rank, options.root, &inSend, &inRecv);
-        fillInputs(c, const_cast<char*>(static_cast<const char*>(inSend)), count, dtype);
-        double inTime = combineAcrossRanks(c, timeRuns(c, inSend, inRecv, count, dtype, op));
-        long inWrong = options.check ? countWrong(c, inSend, inRecv, const_cast<char*>(static_cast<const char*>(inSend)),
-                                                  count, dtype, op) : 0;
-        wrongTotal += outWrong + inWrong;
-        double algBytes = test.algorithmBytes(count, es, nranks);
-        double outAlgbw = algBytes / outTime / 1e3, inAlgbw = algBytes / inTime / 1e3;
-        double factor = test.busFactor(nranks);
-        busbwSum += outAlgbw * factor + inAlgbw * factor;
-        rows += 2;
-        if (rank == 0) {
-          std::printf("%12zu %13zu %8s %7s %7d %8.2f %7.2f %7.2f %6s %8.2f %7.2f %7.2f %6s\n", static_cast<size_t>(algBytes),
-                      count, dataTypeName(dtype), test.reduces ? redOpName(op) : "none", test.rooted ? options.root : -1, outTime,
-                      outAlgbw, outAlgbw * factor, wrongText(c, outWrong).c_str(), inTime, inAlgbw, inAlgbw * factor,
-                      wrongText(c, inWrong).c_str());
-          std::fflush(stdout);
+  for (int cycle = 0; options.runCycles == 0 || cycle < options.runCycles; ++cycle) {
+    for (strataDataType_t dtype : options.dtypes) {
+      for (strataRedOp_t op : ops) {
+        for (size_t bytes : sweepSizes(options)) {
+          ResultRow row = measureSize(c, bytes, dtype, op);
+          if (rank == 0) report.addRow(row);
         }
       }
     }
   }
-  if (rank == 0) {
-    std::printf("# Out of bounds values : %ld %s\n", wrongTotal, wrongTotal == 0 ? "OK" : "FAILED");
-    std::printf("# Avg bus bandwidth    : %g \n#\n", rows ? busbwSum / rows : 0.0);
-    std::printf("# Collective test concluded: %s\n#\n", test.name);
-  }
-  if (const char* minBw = std::getenv("STRATA_TESTS_MIN_BW")) {
-    double floor = std::atof(minBw) * 0.9;
-    if (rows && busbwSum / rows < floor) {
-      if (rank == 0) std::fprintf(stderr, "%s: average busbw %.3f below 90%% of STRATA_TESTS_MIN_BW=%s\n", test.name, busbwSum / rows, minBw);
-      strataCommDestroy(comm);
-      return 1;
-    }
-  }
+  bool reported = rank != 0 || report.finish();
+  // Rank 0 holds the totals; every rank exits with the same status.
+  double verdict[2] = {static_cast<double>(report.wrongValues()), report.averageBusbw()};
+  PERF_CHECK(strataBroadcast(verdict, verdict, 2, strataFloat64, 0, comm, nullptr));
+  bool fast = meetsMinimumBandwidth(c, verdict[1]);
   PERF_CHECK(strataCommDestroy(comm));
-  return wrongTotal == 0 ? 0 : 1;
+  return verdict[0] == 0 && fast && reported ? 0 : 1;
 }
 
 }  // namespace strata::perf

@@ -33,6 +33,7 @@ void usage(FILE* out, const char* tool) {
                "  -n, --iters N         timed iterations, default 20\n"
                "  -w, --warmup_iters N  untimed iterations, default 1\n"
                "  -m, --agg_iters N     operations per timed iteration (grouped), default 1\n"
+               "  -N, --run_cycles N    run the whole sweep N times (0: until killed), default 1\n"
                "  -c, --check N         check results (0: #wrong is N/A), default 1\n"
                "  -o, --op OP           sum, prod, max, min, avg or all; default sum\n"
                "  -d, --datatype T      int8 uint8 int32 uint32 int64 uint64 half float double bfloat16\n"
@@ -41,7 +42,12 @@ void usage(FILE* out, const char* tool) {
                "  -a, --average A       time across ranks: 0 rank 0, 1 mean, 2 min, 3 max; default 1\n"
                "  -z, --blocking Z      accepted for compatibility (host calls always complete)\n"
                "  -T, --timeout S       per-test timeout in seconds (sets STRATA_TIMEOUT_MS)\n"
+               "  -C, --report_cputime C  1: the time column is the process's CPU time per operation\n"
+               "  -J, --output_file F   also write the results as JSON to F\n"
+               "  -t, --nthreads 1      -g, --ngpus 1   -G, --cudagraph 0   (one rank per process: launch\n"
+               "                        more ranks with strata-run -n, mpirun or srun)\n"
                "  -A, --algo NAME       force an algorithm (same as STRATA_ALGO)\n"
+               "  -M, --memory KIND     buffer memory: host (default); cuda is not supported by this build\n"
                "  -h, --help            this text\n",
                tool, tool);
 }
@@ -83,11 +89,15 @@ bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
       {"root", required_argument, nullptr, 'r'},     {"average", required_argument, nullptr, 'a'},
       {"blocking", required_argument, nullptr, 'z'}, {"timeout", required_argument, nullptr, 'T'},
       {"algo", required_argument, nullptr, 'A'},     {"help", no_argument, nullptr, 'h'},
+      {"run_cycles", required_argument, nullptr, 'N'}, {"report_cputime", required_argument, nullptr, 'C'},
+      {"output_file", required_argument, nullptr, 'J'}, {"nthreads", required_argument, nullptr, 't'},
+      {"ngpus", required_argument, nullptr, 'g'},    {"cudagraph", required_argument, nullptr, 'G'},
+      {"memory", required_argument, nullptr, 'M'},
       {nullptr, 0, nullptr, 0}};
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "b:e:i:f:n:w:m:c:o:d:r:a:z:T:A:h", longOptions, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "b:e:i:f:n:w:m:c:o:d:r:a:z:T:A:N:C:J:t:g:G:M:h", longOptions, nullptr)) != -1) {
     bool ok = true;
     switch (c) {
       case 'b': ok = parseSize(optarg, &o->minBytes); break;
@@ -103,6 +113,32 @@ bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
       case 'z': ok = parseInt(optarg, 0, &o->blocking); break;
       case 'T': ok = parseInt(optarg, 1, &o->timeoutSeconds); break;
       case 'A': o->algo = optarg; break;
+      case 'N': ok = parseInt(optarg, 0, &o->runCycles); break;
+      case 'C': {
+        int on = 0;
+        ok = parseInt(optarg, 0, &on) && on <= 1;
+        o->reportCpuTime = on == 1;
+        break;
+      }
+      case 'J': o->jsonFile = optarg; ok = !o->jsonFile.empty(); break;
+      case 't': case 'g': {
+        int one = 0;
+        ok = parseInt(optarg, 1, &one) && one == 1;
+        if (!ok) std::fprintf(stderr, "%s: -%c %s: Strata runs one rank per process; start more with strata-run -n, mpirun or srun\n", tool, c, optarg);
+        break;
+      }
+      case 'G': {
+        int launches = 0;
+        ok = parseInt(optarg, 0, &launches) && launches == 0;
+        if (!ok) std::fprintf(stderr, "%s: -G %s: CUDA graphs need device memory, which this build does not support\n", tool, optarg);
+        break;
+      }
+      case 'M':
+        ok = std::strcmp(optarg, "host") == 0;
+        if (!ok && std::strcmp(optarg, "cuda") == 0) {
+          std::fprintf(stderr, "%s: --memory cuda: Strata's collectives take host memory only in this version\n", tool);
+        }
+        break;
       case 'o':
         o->ops.clear();
         for (const auto& n : kOps) {

@@ -1,5 +1,6 @@
 // Command-line options of the perf tools, with nccl-tests' flags and defaults so existing
-// scripts carry over: -b -e -i -f -n -w -m -c -o -d -a -z -T, plus Strata's --algo.
+// scripts carry over: -b -e -i -f -n -w -m -N -c -o -d -r -a -z -T -J -C (and -t/-g/-G at their
+// single-process values), plus Strata's --algo and --memory.
 #pragma once
 
 #include <strata/strata.h>
@@ -23,6 +24,9 @@ struct PerfOptions {
   int blocking = 0;
   int root = 0;
   int timeoutSeconds = 0;
+  int runCycles = 1;         // -N: repeat the sweep; 0 = until killed
+  bool reportCpuTime = false;  // -C: the time column is CPU time of the process, not wall time
+  std::string jsonFile;      // -J: results also written there as JSON (rank 0)
   std::vector<strataDataType_t> dtypes = {strataFloat32};
   std::vector<strataRedOp_t> ops = {strataSum};
   std::string algo;

@@ -1,0 +1,36 @@
+// gather_perf: strataGather with nccl-tests' flags and output. The size is the root's buffer of
+// n blocks; count is one block; the root's result is checked; busbw = algbw * (n-1)/n.
+//   strata-run -n 4 gather_perf -b 8 -e 256M -f 2 -r 1
+#include "common/perf_harness.h"
+#include "common/perf_shapes.h"
+#include "common/perf_values.h"
+
+namespace {
+
+using namespace strata::perf::shapes;
+
+const strata::perf::CollectiveTest kGather = {
+    .name = "gather_perf",
+    .rooted = true,
+    .outputOnRootOnly = true,
+    .countFor = perRankCount,
+    .sendElements = oneBlock,
+    .recvElements = rankBlocks,
+    .algorithmBytes = rankBlocksBytes,
+    .busFactor = gatherFactor,
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int root, strataComm_t comm) {
+      return strataGather(send, recv, count, dtype, root, comm, nullptr);
+    },
+    // In place (at the root): its block already sits at its offset in the output.
+    .inPlacePointers = [](char* buffer, size_t count, size_t es, int rank, int, const void** send, void** recv) {
+      *recv = buffer;
+      *send = buffer + static_cast<size_t>(rank) * count * es;
+    },
+    .expected = [](size_t i, size_t count, strataDataType_t, strataRedOp_t, int, int, int) {
+      return strata::perf::inputValue(static_cast<int>(i / count), i % count);
+    },
+};
+
+}  // namespace
+
+int main(int argc, char** argv) { return strata::perf::runPerfTool(argc, argv, kGather); }
