@@ -1,6 +1,6 @@
 // Google Benchmark: reduction kernels in GB/s (bytes of the two inputs and the output), next to
-// memcpy of the same size, for every dtype with sum and the float types with max.
-//   build/bin/reduce_kernels_bench --benchmark_filter=float
+// memcpy of the same size (bytes read and written), for every dtype and op.
+//   build/bin/reduce_kernels_bench --benchmark_filter='sum/float|memcpy'
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -40,13 +40,12 @@ void registerAll() {
   const strataDataType_t types[] = {strataInt8,   strataUint8,   strataInt32,    strataUint32,
                                     strataInt64,  strataUint64,  strataFloat16,  strataFloat32,
                                     strataFloat64, strataBfloat16, strataFloat8e4m3, strataFloat8e5m2};
-  for (strataDataType_t t : types) {
-    std::string name = std::string("reduce_sum/") + strata::dataTypeName(t);
-    benchmark::RegisterBenchmark(name.c_str(), benchReduce, t, strataSum)->Arg(256 << 10)->Arg(16 << 20);
-  }
-  for (strataDataType_t t : {strataFloat32, strataBfloat16}) {
-    std::string name = std::string("reduce_max/") + strata::dataTypeName(t);
-    benchmark::RegisterBenchmark(name.c_str(), benchReduce, t, strataMax)->Arg(256 << 10)->Arg(16 << 20);
+  const strataRedOp_t ops[] = {strataSum, strataProd, strataMax, strataMin, strataAvg};
+  for (strataRedOp_t op : ops) {
+    for (strataDataType_t t : types) {
+      std::string name = std::string("reduce_") + strata::redOpName(op) + "/" + strata::dataTypeName(t);
+      benchmark::RegisterBenchmark(name.c_str(), benchReduce, t, op)->Arg(256 << 10)->Arg(16 << 20);
+    }
   }
   benchmark::RegisterBenchmark("memcpy", benchMemcpy)->Arg(256 << 10)->Arg(16 << 20);
 }
