@@ -13,6 +13,7 @@
 #include <gloo/rendezvous/file_store.h>
 #include <gloo/transport/tcp/device.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
   }
   if (factor < 2) factor = 2;
   if (iters < 1) iters = 1;
+  if (warmup < 1) warmup = 1;
   gloo::transport::tcp::attr attr("127.0.0.1");
   auto device = gloo::transport::tcp::CreateDevice(attr);
   gloo::rendezvous::FileStore store(argv[1]);
@@ -102,15 +104,24 @@ int main(int argc, char** argv) {
                 "busbw", "#wrong");
   }
   gloo::BarrierAllToAll barrier(context);
+  std::vector<float> meanWarmup(1);
+  gloo::AllreduceRingChunked<float> agreeOnWarmup(context, {meanWarmup.data()}, 1);
   for (size_t bytes = minBytes; bytes <= maxBytes; bytes *= static_cast<size_t>(factor)) {
     size_t count = perRank ? bytes / sizeof(float) / static_cast<size_t>(n) : bytes / sizeof(float);
     size_t algBytes = count * sizeof(float) * (perRank ? static_cast<size_t>(n) : 1);
     std::function<void()> once = prepare(name, context, send.data(), recv.data(), count);
+    auto warmStart = std::chrono::steady_clock::now();
     for (int w = 0; w < warmup; ++w) once();
+    // Some Gloo paths are very slow here (alltoall takes seconds per call at 32 MiB): time at most
+    // ~2 s per size. Ranks agree on the count through the mean of their warmup times.
+    meanWarmup[0] = static_cast<float>(std::chrono::duration<double>(std::chrono::steady_clock::now() - warmStart).count() /
+                                       std::max(warmup, 1) / n);
+    agreeOnWarmup.run();
+    int timed = static_cast<int>(std::clamp(2.0 / std::max<double>(meanWarmup[0], 1e-9), 1.0, static_cast<double>(iters)));
     barrier.run();
     auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < iters; ++i) once();
-    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / iters;
+    for (int i = 0; i < timed; ++i) once();
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / timed;
     double algbw = static_cast<double>(algBytes) / us / 1e3;
     if (rank == 0) {
       std::printf("%12zu %13zu %8s %7s %7d %8.2f %7.2f %7.2f %6s\n", algBytes, count, "float", "sum",
