@@ -5,9 +5,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace strata::perf {
 namespace {
+
+// Long-only options (nccl-tests' -M means something else: memory-usage reports).
+constexpr int kMemoryOption = 1000;
 
 struct NamedType {
   const char* name;
@@ -47,7 +51,7 @@ void usage(FILE* out, const char* tool) {
                "  -t, --nthreads 1      -g, --ngpus 1   -G, --cudagraph 0   (one rank per process: launch\n"
                "                        more ranks with strata-run -n, mpirun or srun)\n"
                "  -A, --algo NAME       force an algorithm (same as STRATA_ALGO)\n"
-               "  -M, --memory KIND     buffer memory: host (default); cuda is not supported by this build\n"
+               "      --memory KIND     buffer memory: host (default); cuda is not supported by this build\n"
                "  -h, --help            this text\n",
                tool, tool);
 }
@@ -92,12 +96,12 @@ bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
       {"run_cycles", required_argument, nullptr, 'N'}, {"report_cputime", required_argument, nullptr, 'C'},
       {"output_file", required_argument, nullptr, 'J'}, {"nthreads", required_argument, nullptr, 't'},
       {"ngpus", required_argument, nullptr, 'g'},    {"cudagraph", required_argument, nullptr, 'G'},
-      {"memory", required_argument, nullptr, 'M'},
+      {"memory", required_argument, nullptr, kMemoryOption},
       {nullptr, 0, nullptr, 0}};
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "b:e:i:f:n:w:m:c:o:d:r:a:z:T:A:N:C:J:t:g:G:M:h", longOptions, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "b:e:i:f:n:w:m:c:o:d:r:a:z:T:A:N:C:J:t:g:G:h", longOptions, nullptr)) != -1) {
     bool ok = true;
     switch (c) {
       case 'b': ok = parseSize(optarg, &o->minBytes); break;
@@ -133,7 +137,7 @@ bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
         if (!ok) std::fprintf(stderr, "%s: -G %s: CUDA graphs need device memory, which this build does not support\n", tool, optarg);
         break;
       }
-      case 'M':
+      case kMemoryOption:
         ok = std::strcmp(optarg, "host") == 0;
         if (!ok && std::strcmp(optarg, "cuda") == 0) {
           std::fprintf(stderr, "%s: --memory cuda: Strata's collectives take host memory only in this version\n", tool);
@@ -160,7 +164,8 @@ bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
         return false;
     }
     if (!ok) {
-      std::fprintf(stderr, "%s: bad value '%s' for -%c\n", tool, optarg, c);
+      std::string flag = c == kMemoryOption ? std::string("--memory") : std::string("-") + static_cast<char>(c);
+      std::fprintf(stderr, "%s: bad value '%s' for %s\n", tool, optarg, flag.c_str());
       usage(stderr, tool);
       return false;
     }
