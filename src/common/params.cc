@@ -54,6 +54,7 @@ Params Params::fromEnvironment() {
   if (const char* v = readVariable("STRATA_TOPO_XML", seen)) p.topoXml = v;
   if (const char* v = readVariable("STRATA_COST_FILE", seen)) p.costFile = v;
   if (const char* v = readVariable("STRATA_BIND", seen)) p.bind = std::string(v) != "0";
+  if (const char* v = readVariable("STRATA_MOE_HIERARCHICAL", seen)) p.moeHierarchical = std::string(v) != "0" ? 1 : 0;
   for (const char* name : {"STRATA_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK"}) {
     auto local = parseRank(std::getenv(name));
     if (local) {

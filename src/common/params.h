@@ -30,6 +30,7 @@ struct Params {
   std::string topoXml;                // STRATA_TOPO_XML: hwloc XML instead of discovering this host
   bool bind = true;                   // STRATA_BIND=0: leave the process's CPU binding alone
   int localRank = -1;                 // STRATA_LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, LOCAL_RANK
+  int moeHierarchical = -1;           // STRATA_MOE_HIERARCHICAL: 0 | 1 (unset: the handle config decides)
 
   // The variables that were set, name -> value, for the INFO banner.
   std::vector<std::pair<std::string, std::string>> setVariables;

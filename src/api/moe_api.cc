@@ -1,0 +1,279 @@
+// C entry points of the MoE API (include/strata/strata_moe.h): argument checks with messages that
+// name the argument, handle bookkeeping (a destroyed or made-up handle is an error, not a crash),
+// and NULL-stream vs host-stream execution. The data moves are in src/moe.
+#include <strata/strata_moe.h>
+
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "api/handles.h"
+#include "moe/moe_exchange.h"
+#include "moe/moe_handle.h"
+#include "moe/moe_routing.h"
+
+namespace strata::api {
+namespace {
+
+std::mutex& moeMutex() {
+  static std::mutex m;
+  return m;
+}
+std::set<strataMoeHandle*>& moeHandles() {
+  static std::set<strataMoeHandle*> s;
+  return s;
+}
+
+// The handle and its communicator, both still alive.
+Result<Communicator*> liveMoe(strataMoeHandle_t handle, const char* fn) {
+  if (handle == nullptr) return invalidArgument(std::string(fn) + ": handle is NULL");
+  {
+    std::lock_guard<std::mutex> lock(moeMutex());
+    if (moeHandles().count(handle) == 0) {
+      return invalidArgument(std::string(fn) + ": handle is not a live MoE handle (destroyed, or never created)");
+    }
+  }
+  return liveComm(handle->comm, fn);
+}
+
+Status checkDtype(const char* fn, strataDataType_t dtype, bool fp8Allowed) {
+  if (dtype == strataFloat32 || dtype == strataBfloat16 || dtype == strataFloat16) return Status::ok();
+  if (dtype == strataFloat8e4m3 && fp8Allowed) return Status::ok();
+  return invalidArgument(std::string(fn) + ": dtype " + std::to_string(static_cast<int>(dtype)) +
+                         (fp8Allowed ? " is not float32, bfloat16, float16 or float8e4m3"
+                                     : " is not float32, bfloat16 or float16 (sums need a wider type than fp8)"));
+}
+
+Status needPointer(const char* fn, const char* name, const void* p, size_t rows) {
+  if (p == nullptr && rows > 0) return invalidArgument(std::string(fn) + ": " + name + " is NULL but has " + std::to_string(rows) + " rows");
+  return Status::ok();
+}
+
+Status checkHidden(const char* fn, size_t hidden) {
+  if (hidden == 0) return invalidArgument(std::string(fn) + ": hidden is 0");
+  if (hidden > (size_t{1} << 24)) return invalidArgument(std::string(fn) + ": hidden " + std::to_string(hidden) + " exceeds 2^24");
+  return Status::ok();
+}
+
+// Runs now (NULL stream) or queues on the host stream.
+strataResult_t runOrQueue(Communicator* comm, strataStream_t stream, const char* fn, std::function<Status()> op) {
+  auto s = resolveStream(stream, fn);
+  if (!s.ok()) return report(s.status(), comm);
+  if (s.value() == nullptr) return report(op(), comm);
+  s.value()->enqueue(std::move(op));
+  return strataSuccess;
+}
+
+#define MOE_CHECK(comm, expr)                             \
+  do {                                                    \
+    ::strata::Status st_ = (expr);                        \
+    if (!st_.isOk()) return ::strata::api::report(st_, comm); \
+  } while (0)
+
+}  // namespace
+}  // namespace strata::api
+
+using namespace strata;
+using namespace strata::api;
+
+strataResult_t strataMoeLayout(const int64_t* topkIdx, size_t numTokens, int topK, int numExperts, strataComm_t comm,
+                               size_t* tokensPerRank, size_t* tokensPerHost, size_t* tokensPerExpert, uint8_t* isTokenInRank,
+                               int* numHosts) {
+  STRATA_API_BEGIN
+  const char* fn = "strataMoeLayout";
+  auto c = liveComm(comm, fn);
+  if (!c.ok()) return report(c.status());
+  Communicator* impl = c.value();
+  moe::RoutingRequest request{topkIdx, numTokens, topK, numExperts, impl->nranks(), 0.0f};
+  auto routed = moe::routeTokens(request, fn);
+  if (!routed.ok()) return report(routed.status(), impl);
+  const moe::Routing& r = routed.value();
+  const Hierarchy& hierarchy = impl->hierarchy();
+  const size_t nranks = static_cast<size_t>(r.nranks);
+  if (numHosts) *numHosts = static_cast<int>(hierarchy.hosts().size());
+  if (tokensPerRank) {
+    for (size_t d = 0; d < nranks; ++d) tokensPerRank[d] = r.tokensTo[d].size();
+  }
+  if (tokensPerExpert) {
+    for (size_t e = 0; e < r.pairsPerExpert.size(); ++e) tokensPerExpert[e] = r.pairsPerExpert[e];
+  }
+  if (isTokenInRank) {
+    std::fill(isTokenInRank, isTokenInRank + numTokens * nranks, 0);
+    for (size_t d = 0; d < nranks; ++d) {
+      for (uint32_t t : r.tokensTo[d]) isTokenInRank[t * nranks + d] = 1;
+    }
+  }
+  if (tokensPerHost) {
+    // A token counts once per host however many of its ranks there are.
+    std::vector<int64_t> lastToken(hierarchy.hosts().size(), -1);
+    std::fill(tokensPerHost, tokensPerHost + hierarchy.hosts().size(), 0);
+    for (size_t t = 0; t < numTokens; ++t) {
+      for (int j = 0; j < topK; ++j) {
+        int32_t e = r.experts[t * static_cast<size_t>(topK) + static_cast<size_t>(j)];
+        if (e < 0) continue;
+        size_t host = static_cast<size_t>(hierarchy.hostOf(r.rankOfExpert(e)));
+        if (lastToken[host] != static_cast<int64_t>(t)) {
+          lastToken[host] = static_cast<int64_t>(t);
+          ++tokensPerHost[host];
+        }
+      }
+    }
+  }
+  return strataSuccess;
+  STRATA_API_END
+}
+
+strataResult_t strataMoeHandleCreate(const int64_t* topkIdx, size_t numTokens, int topK, int numExperts,
+                                     const strataMoeConfig* config, strataComm_t comm, strataMoeHandle_t* handle) {
+  STRATA_API_BEGIN
+  const char* fn = "strataMoeHandleCreate";
+  if (handle == nullptr) return report(invalidArgument(std::string(fn) + ": handle is NULL"));
+  *handle = nullptr;
+  auto c = liveComm(comm, fn);
+  if (!c.ok()) return report(c.status());
+  Communicator* impl = c.value();
+  strataMoeConfig cfg = STRATA_MOE_CONFIG_INIT;
+  if (config) cfg = *config;
+  if (cfg.expertAlignment < 1) {
+    return report(invalidArgument(std::string(fn) + ": config.expertAlignment must be >= 1 (got " +
+                                  std::to_string(cfg.expertAlignment) + ")"), impl);
+  }
+  if (cfg.hierarchical < -1 || cfg.hierarchical > 1) {
+    return report(invalidArgument(std::string(fn) + ": config.hierarchical must be -1 (auto), 0 or 1"), impl);
+  }
+  int hierarchical = impl->params().moeHierarchical >= 0 ? impl->params().moeHierarchical : cfg.hierarchical;
+  if (hierarchical == 1) {
+    return report(invalidUsage(std::string(fn) + ": hierarchical dispatch was requested (config or STRATA_MOE_HIERARCHICAL=1) "
+                               "but this version only has flat dispatch; use -1 or 0"), impl);
+  }
+  moe::RoutingRequest request{topkIdx, numTokens, topK, numExperts, impl->nranks(), cfg.capacityFactor};
+  auto created = moe::createHandle(request, cfg, comm, fn);
+  if (!created.ok()) return report(created.status(), impl);
+  {
+    std::lock_guard<std::mutex> lock(moeMutex());
+    moeHandles().insert(created.value());
+  }
+  *handle = created.value();
+  return strataSuccess;
+  STRATA_API_END
+}
+
+strataResult_t strataMoeHandleGetInfo(strataMoeHandle_t handle, strataMoeHandleInfo* info) {
+  STRATA_API_BEGIN
+  const char* fn = "strataMoeHandleGetInfo";
+  auto c = liveMoe(handle, fn);
+  if (!c.ok()) return report(c.status());
+  if (info == nullptr) return report(invalidArgument(std::string(fn) + ": info is NULL"), c.value());
+  info->numTokens = handle->routing.numTokens;
+  info->numRecvTokens = handle->numRecv;
+  info->topK = handle->routing.topK;
+  info->numLocalExperts = handle->routing.localExperts;
+  info->droppedPairs = handle->routing.droppedPairs;
+  info->hierarchical = 0;
+  return strataSuccess;
+  STRATA_API_END
+}
+
+strataResult_t strataMoeHandleGetExpertCounts(strataMoeHandle_t handle, size_t* recvTokensPerExpert) {
+  STRATA_API_BEGIN
+  const char* fn = "strataMoeHandleGetExpertCounts";
+  auto c = liveMoe(handle, fn);
+  if (!c.ok()) return report(c.status());
+  if (recvTokensPerExpert == nullptr) return report(invalidArgument(std::string(fn) + ": recvTokensPerExpert is NULL"), c.value());
+  std::copy(handle->recvPerExpert.begin(), handle->recvPerExpert.end(), recvTokensPerExpert);
+  return strataSuccess;
+  STRATA_API_END
+}
+
+strataResult_t strataMoeHandleDestroy(strataMoeHandle_t handle) {
+  STRATA_API_BEGIN
+  if (handle == nullptr) return strataSuccess;
+  {
+    std::lock_guard<std::mutex> lock(moeMutex());
+    if (moeHandles().erase(handle) == 0) {
+      return report(invalidArgument("strataMoeHandleDestroy: handle is not a live MoE handle (destroyed twice?)"));
+    }
+  }
+  delete handle;
+  return strataSuccess;
+  STRATA_API_END
+}
+
+strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const float* xScales, size_t hidden,
+                                 strataDataType_t dtype, const float* topkWeights, void* recvX, float* recvScales,
+                                 int32_t* recvTopkIdx, float* recvTopkWeights, strataStream_t stream) {
+  STRATA_API_BEGIN
+  const char* fn = "strataMoeDispatch";
+  auto c = liveMoe(handle, fn);
+  if (!c.ok()) return report(c.status());
+  Communicator* comm = c.value();
+  const size_t tokens = handle->routing.numTokens, recv = handle->numRecv;
+  MOE_CHECK(comm, checkHidden(fn, hidden));
+  MOE_CHECK(comm, checkDtype(fn, dtype, true));
+  MOE_CHECK(comm, needPointer(fn, "x", x, tokens));
+  MOE_CHECK(comm, needPointer(fn, "recvX", recvX, recv));
+  const bool fp8 = dtype == strataFloat8e4m3;
+  if (fp8) {
+    MOE_CHECK(comm, needPointer(fn, "xScales (float8e4m3 needs one scale per 128 elements)", xScales, tokens));
+    MOE_CHECK(comm, needPointer(fn, "recvScales (float8e4m3 needs one scale per 128 elements)", recvScales, recv));
+  } else if (xScales != nullptr || recvScales != nullptr) {
+    return report(invalidArgument(std::string(fn) + ": xScales/recvScales are for float8e4m3 only; pass NULL"), comm);
+  }
+  moe::DispatchArgs args{x, fp8 ? xScales : nullptr, hidden, dtype, topkWeights, recvX, recvScales, recvTopkIdx, recvTopkWeights};
+  return runOrQueue(comm, stream, fn, [handle, args] { return moe::dispatch(*handle, args); });
+  STRATA_API_END
+}
+
+strataResult_t strataMoeCombine(strataMoeHandle_t handle, const void* expertOut, size_t hidden, strataDataType_t dtype,
+                                const float* recvTopkWeights, void* out, strataStream_t stream) {
+  STRATA_API_BEGIN
+  const char* fn = "strataMoeCombine";
+  auto c = liveMoe(handle, fn);
+  if (!c.ok()) return report(c.status());
+  Communicator* comm = c.value();
+  MOE_CHECK(comm, checkHidden(fn, hidden));
+  MOE_CHECK(comm, checkDtype(fn, dtype, false));
+  MOE_CHECK(comm, needPointer(fn, "expertOut", expertOut, handle->numRecv));
+  MOE_CHECK(comm, needPointer(fn, "out", out, handle->routing.numTokens));
+  moe::CombineArgs args{expertOut, hidden, dtype, recvTopkWeights, out};
+  return runOrQueue(comm, stream, fn, [handle, args] { return moe::combine(*handle, args); });
+  STRATA_API_END
+}
+
+strataResult_t strataMoeDispatchBackward(strataMoeHandle_t handle, const void* gradRecvX, size_t hidden, strataDataType_t dtype,
+                                         const float* gradRecvTopkWeights, void* gradX, float* gradTopkWeights,
+                                         strataStream_t stream) {
+  STRATA_API_BEGIN
+  const char* fn = "strataMoeDispatchBackward";
+  auto c = liveMoe(handle, fn);
+  if (!c.ok()) return report(c.status());
+  Communicator* comm = c.value();
+  MOE_CHECK(comm, checkHidden(fn, hidden));
+  MOE_CHECK(comm, checkDtype(fn, dtype, false));
+  MOE_CHECK(comm, needPointer(fn, "gradRecvX", gradRecvX, handle->numRecv));
+  MOE_CHECK(comm, needPointer(fn, "gradX", gradX, handle->routing.numTokens));
+  moe::DispatchBackwardArgs args{gradRecvX, hidden, dtype, gradRecvTopkWeights, gradX, gradTopkWeights};
+  return runOrQueue(comm, stream, fn, [handle, args] { return moe::dispatchBackward(*handle, args); });
+  STRATA_API_END
+}
+
+strataResult_t strataMoeCombineBackward(strataMoeHandle_t handle, const void* gradOut, size_t hidden, strataDataType_t dtype,
+                                        const float* recvTopkWeights, const void* expertOut, void* gradExpertOut,
+                                        float* gradRecvTopkWeights, strataStream_t stream) {
+  STRATA_API_BEGIN
+  const char* fn = "strataMoeCombineBackward";
+  auto c = liveMoe(handle, fn);
+  if (!c.ok()) return report(c.status());
+  Communicator* comm = c.value();
+  MOE_CHECK(comm, checkHidden(fn, hidden));
+  MOE_CHECK(comm, checkDtype(fn, dtype, false));
+  MOE_CHECK(comm, needPointer(fn, "gradOut", gradOut, handle->routing.numTokens));
+  MOE_CHECK(comm, needPointer(fn, "gradExpertOut", gradExpertOut, handle->numRecv));
+  if (gradRecvTopkWeights != nullptr && (recvTopkWeights == nullptr || expertOut == nullptr)) {
+    return report(invalidArgument(std::string(fn) + ": gradRecvTopkWeights needs recvTopkWeights and expertOut (weighted combine)"), comm);
+  }
+  moe::CombineBackwardArgs args{gradOut, hidden, dtype, recvTopkWeights, expertOut, gradExpertOut, gradRecvTopkWeights};
+  return runOrQueue(comm, stream, fn, [handle, args] { return moe::combineBackward(*handle, args); });
+  STRATA_API_END
+}
