@@ -69,6 +69,7 @@ typedef struct {
   int numLocalExperts;
   size_t droppedPairs;     /* (token, expert) pairs of this rank dropped by the capacity factor */
   int hierarchical;        /* 1 when dispatch forwards through one rank per remote host */
+  size_t rowsToOtherHosts; /* rows this rank's dispatch puts on the network (to other hosts) */
 } strataMoeHandleInfo;
 
 strataResult_t strataMoeHandleGetInfo(strataMoeHandle_t handle, strataMoeHandleInfo* info);

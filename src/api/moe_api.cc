@@ -142,13 +142,17 @@ strataResult_t strataMoeHandleCreate(const int64_t* topkIdx, size_t numTokens, i
   if (cfg.hierarchical < -1 || cfg.hierarchical > 1) {
     return report(invalidArgument(std::string(fn) + ": config.hierarchical must be -1 (auto), 0 or 1"), impl);
   }
+  // Forwarding pays when ranks share hosts: on by default with more than one host.
+  const Hierarchy& hierarchy = impl->hierarchy();
   int hierarchical = impl->params().moeHierarchical >= 0 ? impl->params().moeHierarchical : cfg.hierarchical;
-  if (hierarchical == 1) {
-    return report(invalidUsage(std::string(fn) + ": hierarchical dispatch was requested (config or STRATA_MOE_HIERARCHICAL=1) "
-                               "but this version only has flat dispatch; use -1 or 0"), impl);
-  }
+  if (hierarchical < 0) hierarchical = hierarchy.hosts().size() > 1 ? 1 : 0;
+  moe::HandleOptions options;
+  options.expertAlignment = cfg.expertAlignment;
+  options.hierarchical = hierarchical == 1;
+  for (int r = 0; r < impl->nranks(); ++r) options.hostOfRank.push_back(hierarchy.hostOf(r));
+  for (const HostGroup& host : hierarchy.hosts()) options.ranksOfHost.push_back(host.ranks);
   moe::RoutingRequest request{topkIdx, numTokens, topK, numExperts, impl->nranks(), cfg.capacityFactor};
-  auto created = moe::createHandle(request, cfg, comm, fn);
+  auto created = moe::createHandle(request, options, comm, fn);
   if (!created.ok()) return report(created.status(), impl);
   {
     std::lock_guard<std::mutex> lock(moeMutex());
@@ -170,7 +174,8 @@ strataResult_t strataMoeHandleGetInfo(strataMoeHandle_t handle, strataMoeHandleI
   info->topK = handle->routing.topK;
   info->numLocalExperts = handle->routing.localExperts;
   info->droppedPairs = handle->routing.droppedPairs;
-  info->hierarchical = 0;
+  info->hierarchical = handle->forwarding ? 1 : 0;
+  info->rowsToOtherHosts = handle->rowsToOtherHosts();
   return strataSuccess;
   STRATA_API_END
 }

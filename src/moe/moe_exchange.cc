@@ -5,51 +5,11 @@
 #include <vector>
 
 #include "common/datatype.h"
+#include "moe/moe_route.h"
 #include "moe/moe_rows.h"
 
 namespace strata::moe {
 namespace {
-
-using Bytes = std::vector<unsigned char>;
-
-// Sends one row per (destination, routed token), built by fill(token, dest, row), and returns the
-// rows this rank receives, in receive order (by source rank, then the source's token order).
-template <typename Fill>
-Result<Bytes> sendOut(const strataMoeHandle& h, size_t rowBytes, Fill fill) {
-  std::vector<size_t> rows = h.sendRows();
-  size_t total = 0;
-  for (size_t r : rows) total += r;
-  Bytes send(total * rowBytes);
-  unsigned char* at = send.data();
-  for (int dest = 0; dest < h.nranks; ++dest) {
-    for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
-      fill(t, dest, at);
-      at += rowBytes;
-    }
-  }
-  Bytes recv(h.numRecv * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, rows, send.data(), h.recvFrom, recv.data(), rowBytes));
-  return recv;
-}
-
-// Sends received row i (rows[i], in receive order) back to its source; calls take(token, dest,
-// row) at the source for every row it gets back.
-template <typename Take>
-Status sendBack(const strataMoeHandle& h, size_t rowBytes, const void* rows, Take take) {
-  std::vector<size_t> back = h.sendRows();
-  size_t total = 0;
-  for (size_t r : back) total += r;
-  Bytes recv(total * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, h.recvFrom, rows, back, recv.data(), rowBytes));
-  const unsigned char* at = recv.data();
-  for (int dest = 0; dest < h.nranks; ++dest) {
-    for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
-      take(t, dest, at);
-      at += rowBytes;
-    }
-  }
-  return Status::ok();
-}
 
 size_t topK(const strataMoeHandle& h) { return static_cast<size_t>(h.routing.topK); }
 
@@ -83,16 +43,24 @@ Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
   const size_t weightBytes = k * sizeof(float);
   const size_t rowBytes = xBytes + scaleBytes + weightBytes;
   const auto* x = static_cast<const unsigned char*>(a.x);
-  auto received = sendOut(h, rowBytes, [&](uint32_t t, int dest, unsigned char* row) {
+  FillRow fill = [&](uint32_t t, unsigned char* row) {
     std::memcpy(row, x + t * xBytes, xBytes);
     if (scaleBytes) std::memcpy(row + xBytes, reinterpret_cast<const unsigned char*>(a.xScales) + t * scaleBytes, scaleBytes);
-    // A weight travels only to the rank hosting its expert; elsewhere it reads 0.
-    for (size_t j = 0; j < k; ++j) {
-      bool here = a.topkWeights != nullptr && h.routing.localIdOn(dest, t, static_cast<int>(j)) >= 0;
-      float value = here ? a.topkWeights[t * k + j] : 0.0f;
-      std::memcpy(row + xBytes + scaleBytes + j * sizeof(float), &value, sizeof(float));
+    if (a.topkWeights) {
+      std::memcpy(row + xBytes + scaleBytes, a.topkWeights + t * k, weightBytes);
+    } else {
+      std::memset(row + xBytes + scaleBytes, 0, weightBytes);
     }
-  });
+  };
+  // A weight reaches only the rank hosting its expert; elsewhere it reads 0.
+  AdaptRow keepLocalWeights = [&](unsigned char* row, int dest, const int32_t* experts) {
+    for (size_t j = 0; j < k; ++j) {
+      if (experts[j] < 0 || h.routing.rankOfExpert(experts[j]) != dest) {
+        std::memset(row + xBytes + scaleBytes + j * sizeof(float), 0, sizeof(float));
+      }
+    }
+  };
+  auto received = routeOut(h, rowBytes, fill, keepLocalWeights);
   if (!received.ok()) return received.status().withContext("strataMoeDispatch: ");
   const unsigned char* row = received.value().data();
   auto* recvX = static_cast<unsigned char*>(a.recvX);
@@ -107,8 +75,7 @@ Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
 
 Status combine(const strataMoeHandle& h, const CombineArgs& a) {
   const size_t k = topK(h);
-  const size_t es = dataTypeSize(a.dtype);
-  const size_t rowBytes = a.hidden * es;
+  const size_t rowBytes = a.hidden * dataTypeSize(a.dtype);
   const void* rows = a.expertOut;
   Bytes weighted;
   if (a.recvTopkWeights) {
@@ -127,40 +94,43 @@ Status combine(const strataMoeHandle& h, const CombineArgs& a) {
     rows = weighted.data();
   }
   TokenSums sums(h.routing.numTokens, a.hidden);
-  Status st = sendBack(h, rowBytes, rows, [&](uint32_t t, int, const unsigned char* row) { sums.add(t, a.dtype, row); });
+  Status st = routeBack(h, {a.dtype, a.hidden, 0}, rows, [&](uint32_t t, const unsigned char* row) { sums.add(t, a.dtype, row); });
   if (!st.isOk()) return st.withContext("strataMoeCombine: ");
   sums.store(a.dtype, a.out);
   return Status::ok();
 }
 
 Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a) {
-  // Weight gradients always travel (zeros from a rank without them): one row layout everywhere.
+  // Weight gradients always travel (zeros from a rank without them, and for slots whose expert is
+  // elsewhere), so every slot's gradient is non-zero only from its expert's rank and the
+  // returned rows can simply be summed.
   const size_t k = topK(h);
+  const ReturnFormat format{a.dtype, a.hidden, k};
   const size_t xBytes = a.hidden * dataTypeSize(a.dtype);
-  const size_t rowBytes = xBytes + k * sizeof(float);
-  Bytes packed(h.numRecv * rowBytes);
+  const size_t rowBytes = format.rowBytes();
+  Bytes packed(h.numRecv * rowBytes, 0);
   for (size_t i = 0; i < h.numRecv; ++i) {
     std::memcpy(packed.data() + i * rowBytes, static_cast<const unsigned char*>(a.gradRecvX) + i * xBytes, xBytes);
-    if (a.gradRecvTopkWeights) {
-      std::memcpy(packed.data() + i * rowBytes + xBytes, a.gradRecvTopkWeights + i * k, k * sizeof(float));
-    } else {
-      std::memset(packed.data() + i * rowBytes + xBytes, 0, k * sizeof(float));
+    if (a.gradRecvTopkWeights == nullptr) continue;
+    for (size_t j = 0; j < k; ++j) {
+      if (h.recvLocalIds[i * k + j] >= 0) {
+        std::memcpy(packed.data() + i * rowBytes + xBytes + j * sizeof(float), a.gradRecvTopkWeights + i * k + j, sizeof(float));
+      }
     }
   }
-  if (a.gradTopkWeights) std::fill(a.gradTopkWeights, a.gradTopkWeights + h.routing.numTokens * k, 0.0f);
+  std::vector<float> weightSums(h.routing.numTokens * k, 0.0f);
   TokenSums sums(h.routing.numTokens, a.hidden);
-  Status st = sendBack(h, rowBytes, packed.data(), [&](uint32_t t, int dest, const unsigned char* row) {
+  Status st = routeBack(h, format, packed.data(), [&](uint32_t t, const unsigned char* row) {
     sums.add(t, a.dtype, row);
-    if (a.gradTopkWeights == nullptr) return;
-    // Slot j's weight lives on the rank hosting its expert: take it from there only.
     for (size_t j = 0; j < k; ++j) {
-      if (h.routing.localIdOn(dest, t, static_cast<int>(j)) >= 0) {
-        std::memcpy(a.gradTopkWeights + t * k + j, row + xBytes + j * sizeof(float), sizeof(float));
-      }
+      float v;
+      std::memcpy(&v, row + xBytes + j * sizeof(float), sizeof(float));
+      weightSums[t * k + j] += v;
     }
   });
   if (!st.isOk()) return st.withContext("strataMoeDispatchBackward: ");
   sums.store(a.dtype, a.gradX);
+  if (a.gradTopkWeights) std::copy(weightSums.begin(), weightSums.end(), a.gradTopkWeights);
   return Status::ok();
 }
 
@@ -168,7 +138,7 @@ Status combineBackward(const strataMoeHandle& h, const CombineBackwardArgs& a) {
   const size_t k = topK(h);
   const size_t rowBytes = a.hidden * dataTypeSize(a.dtype);
   const auto* gradOut = static_cast<const unsigned char*>(a.gradOut);
-  auto received = sendOut(h, rowBytes, [&](uint32_t t, int, unsigned char* row) { std::memcpy(row, gradOut + t * rowBytes, rowBytes); });
+  auto received = routeOut(h, rowBytes, [&](uint32_t t, unsigned char* row) { std::memcpy(row, gradOut + t * rowBytes, rowBytes); }, {});
   if (!received.ok()) return received.status().withContext("strataMoeCombineBackward: ");
   const unsigned char* grad = received.value().data();
   auto* gradExpertOut = static_cast<unsigned char*>(a.gradExpertOut);

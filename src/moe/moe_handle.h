@@ -1,6 +1,8 @@
 // One MoE routing, agreed by every rank: what this rank sends where (its Routing) and what it
-// receives (rows per source rank, each row's local expert ids). Built collectively by
-// createHandle; dispatch, combine and their backward passes move data along it.
+// receives (rows per source rank, each row's local expert ids, in source-rank then token order).
+// Built collectively by createHandle. With hierarchical forwarding (several hosts), rows reach a
+// remote host once, at a forwarder there, which passes them on to that host's destinations; the
+// receive layout is the same either way. src/moe/moe_route.cc moves rows along the handle.
 #pragma once
 
 #include <strata/strata.h>
@@ -8,10 +10,42 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "common/status.h"
 #include "moe/moe_routing.h"
+
+namespace strata::moe {
+
+// A row held by a forwarder: token `token` of rank `source`, with its k global expert ids.
+struct HeldToken {
+  int source = 0;
+  uint32_t token = 0;
+  size_t expertsAt = 0;  // index of its k expert ids in Forwarding::heldExperts
+};
+
+// What a rank passes on inside its host: its own token, or a held one.
+struct ForwardItem {
+  int64_t held = -1;  // index into Forwarding::held, or -1 for this rank's own token
+  uint32_t token = 0;
+};
+
+struct Forwarding {
+  // Hop 1, across hosts: this rank's tokens for each forwarder rank (ascending), and how many
+  // rows each source sends this rank to forward.
+  std::vector<std::vector<uint32_t>> tokensToForwarder;
+  std::vector<size_t> heldFrom;
+  std::vector<HeldToken> held;  // in hop-1 receive order
+  std::vector<int32_t> heldExperts;
+  // Hop 2, inside the host: what this rank passes to each rank of its host, and how many rows it
+  // gets from each; finalIndex[i]: where hop-2 receive row i goes in the receive layout.
+  std::vector<std::vector<ForwardItem>> itemsTo;
+  std::vector<size_t> hop2From;
+  std::vector<size_t> finalIndex;
+};
+
+}  // namespace strata::moe
 
 struct strataMoeHandle {
   strataComm_t comm = nullptr;
@@ -23,16 +57,30 @@ struct strataMoeHandle {
   size_t numRecv = 0;
   std::vector<int32_t> recvLocalIds;     // [numRecv x topK]: local expert id or -1
   std::vector<size_t> recvPerExpert;     // received pairs per local expert, rounded to alignment
+  std::vector<int> hostOfRank;           // from the communicator's hierarchy
+  std::unique_ptr<strata::moe::Forwarding> forwarding;  // null: direct (flat) dispatch
 
-  // Rows this rank sends to each rank (the tokens routed there).
+  // Rows this rank sends to each rank directly (the tokens routed there).
   std::vector<size_t> sendRows() const;
+  // Rows this rank's dispatch sends across hosts (to forwarders, or straight to remote ranks).
+  size_t rowsToOtherHosts() const;
 };
 
 namespace strata::moe {
 
-// Collective: routes, then exchanges row counts and expert ids.
-Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const strataMoeConfig& config, strataComm_t comm,
+struct HandleOptions {
+  int expertAlignment = 1;
+  bool hierarchical = false;
+  std::vector<int> hostOfRank;
+  std::vector<std::vector<int>> ranksOfHost;  // each host's ranks, in ring order
+};
+
+// Collective: routes, then exchanges row counts and expert ids (and builds the forwarding).
+Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const HandleOptions& options, strataComm_t comm,
                                       const char* function);
+
+// Every rank tells every rank how many rows it will send it.
+Status exchangeCounts(strataComm_t comm, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts);
 
 // One all-to-all of fixed-size rows: rows[r] rows of rowBytes go to (come from) rank r, packed in
 // rank order. The move every MoE operation is built from.

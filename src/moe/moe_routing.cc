@@ -23,7 +23,7 @@ Result<Routing> routeTokens(const RoutingRequest& q, const char* function) {
                            std::to_string(q.nranks) + " ranks (numExperts must be a multiple of the rank count)");
   }
   if (q.numTokens > 0 && q.topkIdx == nullptr) return invalidArgument(fn + ": topkIdx is NULL with " + std::to_string(q.numTokens) + " tokens");
-  if (q.numTokens > UINT32_MAX) return invalidArgument(fn + ": more than 2^32-1 tokens on one rank");
+  if (q.numTokens > INT32_MAX) return invalidArgument(fn + ": more than 2^31-1 tokens on one rank");
   if (!(q.capacityFactor >= 0) || std::isinf(q.capacityFactor)) {
     return invalidArgument(fn + ": capacityFactor must be 0 (unlimited) or a positive finite number");
   }

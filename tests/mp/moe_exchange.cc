@@ -6,7 +6,8 @@
 // some ranks, -1 entries, capacity factor (dropped pairs), expert alignment, float32 / bfloat16 /
 // float16 rows and float8e4m3 with scales, layout counts, weighted and unweighted combine, the
 // round trip dispatch -> identity experts -> combine = weighted input, both backward passes
-// against finite differences, a host stream, and argument errors.
+// against finite differences, a host stream, argument errors; direct routes and forwarding
+// through one rank per remote host (MOE_TEST_HOSTS emulated hosts, or STRATA_MOE_HIERARCHICAL=1).
 #include <strata/strata.h>
 #include <strata/strata_moe.h>
 
@@ -24,6 +25,10 @@
 namespace {
 
 int gRank = 0, gRanks = 1, gFailures = 0;
+// Emulated hosts (MOE_TEST_HOSTS=N with STRATA_HOSTID=h$((rank % N)) set by the launcher line):
+// rank r on host r % N, which is also the hierarchy's host index (hosts are ordered by lowest rank).
+int gHosts = 1;
+bool gForwarding = false;  // dispatch should go through forwarders
 strataComm_t gComm = nullptr;
 
 #define CHECK(cond, ...)                                          \
@@ -173,9 +178,8 @@ void checkLayout(const Scenario& s) {
   int hosts = 0;
   OK(strataMoeLayout(idx.data(), tokens, s.topK, experts, gComm, perRank.data(), perHost.data(), perExpert.data(),
                      inRank.data(), &hosts));
-  CHECK(hosts == 1, "%s: one host expected, layout says %d", s.name, hosts);
-  size_t anyExpert = 0;
-  std::vector<size_t> wantRank(gRanks), wantExpert(experts);
+  CHECK(hosts == gHosts, "%s: %d hosts expected, layout says %d", s.name, gHosts, hosts);
+  std::vector<size_t> wantRank(gRanks), wantExpert(experts), wantHost(gHosts);
   for (size_t t = 0; t < tokens; ++t) {
     std::vector<bool> ranks(gRanks, false);
     bool any = false;
@@ -186,7 +190,10 @@ void checkLayout(const Scenario& s) {
       ranks[e / s.localExperts] = true;
       any = true;
     }
-    anyExpert += any;
+    (void)any;
+    std::vector<bool> onHost(gHosts, false);
+    for (int r = 0; r < gRanks; ++r) onHost[r % gHosts] = onHost[r % gHosts] || ranks[r];
+    for (int hst = 0; hst < gHosts; ++hst) wantHost[hst] += onHost[hst];
     for (int r = 0; r < gRanks; ++r) {
       wantRank[r] += ranks[r];
       CHECK(inRank[t * gRanks + r] == (ranks[r] ? 1 : 0), "%s: isTokenInRank[%zu][%d]", s.name, t, r);
@@ -194,7 +201,9 @@ void checkLayout(const Scenario& s) {
   }
   for (int r = 0; r < gRanks; ++r) CHECK(perRank[r] == wantRank[r], "%s: tokensPerRank[%d] %zu want %zu", s.name, r, perRank[r], wantRank[r]);
   for (int e = 0; e < experts; ++e) CHECK(perExpert[e] == wantExpert[e], "%s: tokensPerExpert[%d]", s.name, e);
-  CHECK(perHost[0] == anyExpert, "%s: tokensPerHost[0] %zu want %zu", s.name, perHost[0], anyExpert);
+  for (int hst = 0; hst < gHosts; ++hst) {
+    CHECK(perHost[hst] == wantHost[hst], "%s: tokensPerHost[%d] %zu want %zu", s.name, hst, perHost[hst], wantHost[hst]);
+  }
 }
 
 // Dispatch, both combines and both backward passes for one scenario and dtype.
@@ -213,6 +222,7 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   std::vector<Arrival> arrivals = arrivalsAt(s, gRank);
   const size_t R = arrivals.size();
   CHECK(info.numRecvTokens == R, "%s: numRecvTokens %zu want %zu", s.name, info.numRecvTokens, R);
+  CHECK(info.hierarchical == (gForwarding ? 1 : 0), "%s: hierarchical %d, expected %d", s.name, info.hierarchical, gForwarding ? 1 : 0);
   CHECK(info.droppedPairs == droppedOf(s, gRank), "%s: droppedPairs %zu want %zu", s.name, info.droppedPairs, droppedOf(s, gRank));
   if (info.numRecvTokens != R) {
     OK(strataMoeHandleDestroy(h));
@@ -417,8 +427,8 @@ void checkErrors() {
   expectError(strataMoeHandleCreate(twice, 1, 2, experts, nullptr, gComm, &h), strataInvalidArgument, "twice", "duplicate expert");
   expectError(strataMoeHandleCreate(idx, 2, 0, experts, nullptr, gComm, &h), strataInvalidArgument, "topK", "topK 0");
   strataMoeConfig cfg = STRATA_MOE_CONFIG_INIT;
-  cfg.hierarchical = 1;
-  expectError(strataMoeHandleCreate(idx, 2, 2, experts, &cfg, gComm, &h), strataInvalidUsage, "hierarchical", "hierarchical requested");
+  cfg.hierarchical = 2;
+  expectError(strataMoeHandleCreate(idx, 2, 2, experts, &cfg, gComm, &h), strataInvalidArgument, "hierarchical", "hierarchical 2");
   cfg = STRATA_MOE_CONFIG_INIT;
   cfg.expertAlignment = 0;
   expectError(strataMoeHandleCreate(idx, 2, 2, experts, &cfg, gComm, &h), strataInvalidArgument, "expertAlignment", "alignment 0");
@@ -447,6 +457,9 @@ int main(int argc, char** argv) {
   OK(strataCommInitFromEnv(&gComm));
   OK(strataCommUserRank(gComm, &gRank));
   OK(strataCommCount(gComm, &gRanks));
+  if (const char* hosts = std::getenv("MOE_TEST_HOSTS")) gHosts = std::atoi(hosts);
+  const char* forced = std::getenv("STRATA_MOE_HIERARCHICAL");
+  gForwarding = forced ? std::strcmp(forced, "0") != 0 : gHosts > 1;
   int localForK8 = (8 + gRanks - 1) / gRanks;
   std::vector<Scenario> scenarios = {
       {"random k=2", Routing::Random, 2, 2, 0.0f, 1, 40, 1},
@@ -474,6 +487,9 @@ int main(int argc, char** argv) {
   int failures = gFailures, total = 0;
   OK(strataAllReduce(&failures, &total, 1, strataInt32, strataSum, gComm, nullptr));
   OK(strataCommDestroy(gComm));
-  if (gRank == 0) std::printf("moe_exchange: %d ranks, %s\n", gRanks, total == 0 ? "all checks passed" : "FAILED");
+  if (gRank == 0) {
+    std::printf("moe_exchange: %d ranks on %d host(s), %s dispatch, %s\n", gRanks, gHosts, gForwarding ? "forwarded" : "direct",
+                total == 0 ? "all checks passed" : "FAILED");
+  }
   return total == 0 ? 0 : 1;
 }

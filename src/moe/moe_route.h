@@ -1,0 +1,43 @@
+// Moving rows along a handle, directly or through forwarders, so that dispatch, combine and the
+// backward passes are written once. Out: every rank builds one row per (token, destination); the
+// destinations get them in the receive layout. Back: every rank returns one row per received row;
+// each token's rows reach its source, summed on the way at forwarders, and `add` sees them there.
+#pragma once
+
+#include <strata/strata.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "moe/moe_handle.h"
+
+namespace strata::moe {
+
+using Bytes = std::vector<unsigned char>;
+
+// fill(token, row): this rank's row for one of its tokens, the same for every destination.
+using FillRow = std::function<void(uint32_t token, unsigned char* row)>;
+// adapt(row, dest, experts): the row as destination `dest` gets it (experts: the token's k global
+// expert ids, -1 for none); may be empty.
+using AdaptRow = std::function<void(unsigned char* row, int dest, const int32_t* experts)>;
+
+// Rows in the receive layout (numRecv rows of rowBytes).
+Result<Bytes> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt);
+
+// What a returned row holds: `hidden` elements of dtype, then `extraFloats` float32 values;
+// forwarders add rows of one token element-wise in float32.
+struct ReturnFormat {
+  strataDataType_t dtype = strataFloat32;
+  size_t hidden = 0;
+  size_t extraFloats = 0;
+  size_t rowBytes() const;
+};
+
+// rows: one per received row, in the receive layout. add(token, row) runs at the source once per
+// row that comes back for its token (the token's rows are to be summed).
+Status routeBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
+                 const std::function<void(uint32_t token, const unsigned char* row)>& add);
+
+}  // namespace strata::moe
