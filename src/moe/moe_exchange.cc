@@ -13,23 +13,25 @@ namespace {
 
 size_t topK(const strataMoeHandle& h) { return static_cast<size_t>(h.routing.topK); }
 
-// The sum of a token's returned rows, one float32 row per token.
+// The sum of a token's returned rows, one float32 row per token (in the handle's staging).
 class TokenSums {
  public:
-  TokenSums(size_t tokens, size_t hidden) : hidden_(hidden), sums_(tokens * hidden, 0.0f) {}
+  TokenSums(const strataMoeHandle& h, size_t hidden)
+      : hidden_(hidden), tokens_(h.routing.numTokens), sums_(h.zeroedSums(tokens_ * hidden)) {}
   void add(uint32_t token, strataDataType_t dtype, const void* row) {
-    accumulateRow(dtype, row, hidden_, sums_.data() + token * hidden_);
+    accumulateRow(dtype, row, hidden_, sums_ + token * hidden_);
   }
   void store(strataDataType_t dtype, void* out) const {
     size_t es = dataTypeSize(dtype);
-    for (size_t t = 0; t * hidden_ < sums_.size(); ++t) {
-      storeRow(dtype, sums_.data() + t * hidden_, hidden_, static_cast<unsigned char*>(out) + t * hidden_ * es);
+    for (size_t t = 0; t < tokens_; ++t) {
+      storeRow(dtype, sums_ + t * hidden_, hidden_, static_cast<unsigned char*>(out) + t * hidden_ * es);
     }
   }
 
  private:
   size_t hidden_;
-  std::vector<float> sums_;
+  size_t tokens_;
+  float* sums_;
 };
 
 }  // namespace
@@ -62,7 +64,7 @@ Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
   };
   auto received = routeOut(h, rowBytes, fill, keepLocalWeights);
   if (!received.ok()) return received.status().withContext("strataMoeDispatch: ");
-  const unsigned char* row = received.value().data();
+  const unsigned char* row = received.value();
   auto* recvX = static_cast<unsigned char*>(a.recvX);
   for (size_t i = 0; i < h.numRecv; ++i, row += rowBytes) {
     std::memcpy(recvX + i * xBytes, row, xBytes);
@@ -77,10 +79,9 @@ Status combine(const strataMoeHandle& h, const CombineArgs& a) {
   const size_t k = topK(h);
   const size_t rowBytes = a.hidden * dataTypeSize(a.dtype);
   const void* rows = a.expertOut;
-  Bytes weighted;
   if (a.recvTopkWeights) {
     // Strata applies the weights: each received token's slots with a local expert, summed.
-    weighted.resize(h.numRecv * rowBytes);
+    unsigned char* weighted = h.stage(strataMoeHandle::kPacked, h.numRecv * rowBytes);
     std::vector<float> acc(a.hidden);
     const auto* slots = static_cast<const unsigned char*>(a.expertOut);
     for (size_t i = 0; i < h.numRecv; ++i) {
@@ -89,11 +90,11 @@ Status combine(const strataMoeHandle& h, const CombineArgs& a) {
         if (h.recvLocalIds[i * k + j] < 0) continue;
         accumulateRow(a.dtype, slots + (i * k + j) * rowBytes, a.hidden, acc.data(), a.recvTopkWeights[i * k + j]);
       }
-      storeRow(a.dtype, acc.data(), a.hidden, weighted.data() + i * rowBytes);
+      storeRow(a.dtype, acc.data(), a.hidden, weighted + i * rowBytes);
     }
-    rows = weighted.data();
+    rows = weighted;
   }
-  TokenSums sums(h.routing.numTokens, a.hidden);
+  TokenSums sums(h, a.hidden);
   Status st = routeBack(h, {a.dtype, a.hidden, 0}, rows, [&](uint32_t t, const unsigned char* row) { sums.add(t, a.dtype, row); });
   if (!st.isOk()) return st.withContext("strataMoeCombine: ");
   sums.store(a.dtype, a.out);
@@ -108,19 +109,17 @@ Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a)
   const ReturnFormat format{a.dtype, a.hidden, k};
   const size_t xBytes = a.hidden * dataTypeSize(a.dtype);
   const size_t rowBytes = format.rowBytes();
-  Bytes packed(h.numRecv * rowBytes, 0);
+  unsigned char* packed = h.stage(strataMoeHandle::kPacked, h.numRecv * rowBytes);
   for (size_t i = 0; i < h.numRecv; ++i) {
-    std::memcpy(packed.data() + i * rowBytes, static_cast<const unsigned char*>(a.gradRecvX) + i * xBytes, xBytes);
-    if (a.gradRecvTopkWeights == nullptr) continue;
+    std::memcpy(packed + i * rowBytes, static_cast<const unsigned char*>(a.gradRecvX) + i * xBytes, xBytes);
     for (size_t j = 0; j < k; ++j) {
-      if (h.recvLocalIds[i * k + j] >= 0) {
-        std::memcpy(packed.data() + i * rowBytes + xBytes + j * sizeof(float), a.gradRecvTopkWeights + i * k + j, sizeof(float));
-      }
+      float v = a.gradRecvTopkWeights != nullptr && h.recvLocalIds[i * k + j] >= 0 ? a.gradRecvTopkWeights[i * k + j] : 0.0f;
+      std::memcpy(packed + i * rowBytes + xBytes + j * sizeof(float), &v, sizeof(float));
     }
   }
   std::vector<float> weightSums(h.routing.numTokens * k, 0.0f);
-  TokenSums sums(h.routing.numTokens, a.hidden);
-  Status st = routeBack(h, format, packed.data(), [&](uint32_t t, const unsigned char* row) {
+  TokenSums sums(h, a.hidden);
+  Status st = routeBack(h, format, packed, [&](uint32_t t, const unsigned char* row) {
     sums.add(t, a.dtype, row);
     for (size_t j = 0; j < k; ++j) {
       float v;
@@ -140,7 +139,7 @@ Status combineBackward(const strataMoeHandle& h, const CombineBackwardArgs& a) {
   const auto* gradOut = static_cast<const unsigned char*>(a.gradOut);
   auto received = routeOut(h, rowBytes, [&](uint32_t t, unsigned char* row) { std::memcpy(row, gradOut + t * rowBytes, rowBytes); }, {});
   if (!received.ok()) return received.status().withContext("strataMoeCombineBackward: ");
-  const unsigned char* grad = received.value().data();
+  const unsigned char* grad = received.value();
   auto* gradExpertOut = static_cast<unsigned char*>(a.gradExpertOut);
   if (a.recvTopkWeights == nullptr) {
     if (h.numRecv) std::memcpy(gradExpertOut, grad, h.numRecv * rowBytes);

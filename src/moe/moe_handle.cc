@@ -1,5 +1,6 @@
 #include "moe/moe_handle.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -106,4 +107,16 @@ size_t strataMoeHandle::rowsToOtherHosts() const {
     rows += forwarding ? forwarding->tokensToForwarder[r].size() : routing.tokensTo[r].size();
   }
   return rows;
+}
+
+unsigned char* strataMoeHandle::stage(Stage which, size_t bytes) const {
+  std::vector<unsigned char>& buffer = staging[which];
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  return buffer.data();
+}
+
+float* strataMoeHandle::zeroedSums(size_t count) const {
+  if (sums.size() < count) sums.resize(count);
+  std::fill(sums.begin(), sums.begin() + static_cast<long>(count), 0.0f);
+  return sums.data();
 }

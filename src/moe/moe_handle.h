@@ -60,6 +60,14 @@ struct strataMoeHandle {
   std::vector<int> hostOfRank;           // from the communicator's hierarchy
   std::unique_ptr<strata::moe::Forwarding> forwarding;  // null: direct (flat) dispatch
 
+  // Staging buffers kept between operations (one operation at a time per handle, as for a
+  // communicator): fresh ones would be page-faulted and zeroed on every call.
+  enum Stage { kSend, kRecv, kHeld, kOut, kPacked, kStages };
+  unsigned char* stage(Stage which, size_t bytes) const;
+  float* zeroedSums(size_t count) const;
+  mutable std::vector<unsigned char> staging[kStages];
+  mutable std::vector<float> sums;
+
   // Rows this rank sends to each rank directly (the tokens routed there).
   std::vector<size_t> sendRows() const;
   // Rows this rank's dispatch sends across hosts (to forwarders, or straight to remote ranks).

@@ -26,10 +26,10 @@ const int32_t* expertsOf(const strataMoeHandle& h, uint32_t token) {
   return h.routing.experts.data() + static_cast<size_t>(token) * static_cast<size_t>(h.routing.topK);
 }
 
-Result<Bytes> directOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
+Result<const unsigned char*> directOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   std::vector<size_t> rows = h.sendRows();
-  Bytes send(total(rows) * rowBytes);
-  unsigned char* at = send.data();
+  unsigned char* send = h.stage(strataMoeHandle::kSend, total(rows) * rowBytes);
+  unsigned char* at = send;
   for (int dest = 0; dest < h.nranks; ++dest) {
     for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
       fill(t, at);
@@ -37,54 +37,55 @@ Result<Bytes> directOut(const strataMoeHandle& h, size_t rowBytes, const FillRow
       at += rowBytes;
     }
   }
-  Bytes recv(h.numRecv * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, rows, send.data(), h.recvFrom, recv.data(), rowBytes));
-  return recv;
+  unsigned char* recv = h.stage(strataMoeHandle::kRecv, h.numRecv * rowBytes);
+  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, rows, send, h.recvFrom, recv, rowBytes));
+  return static_cast<const unsigned char*>(recv);
 }
 
-Result<Bytes> forwardedOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
+Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   const Forwarding& f = *h.forwarding;
   // Hop 1: each token once to the forwarder on each remote host it needs.
   std::vector<size_t> hop1 = sizesOf(f.tokensToForwarder);
-  Bytes send(total(hop1) * rowBytes);
-  unsigned char* at = send.data();
+  unsigned char* send = h.stage(strataMoeHandle::kSend, total(hop1) * rowBytes);
+  unsigned char* at = send;
   for (const auto& tokens : f.tokensToForwarder) {
     for (uint32_t t : tokens) {
       fill(t, at);
       at += rowBytes;
     }
   }
-  Bytes heldRows(f.held.size() * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop1, send.data(), f.heldFrom, heldRows.data(), rowBytes));
+  unsigned char* heldRows = h.stage(strataMoeHandle::kHeld, f.held.size() * rowBytes);
+  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop1, send, f.heldFrom, heldRows, rowBytes));
   // Hop 2: inside the host, own and held tokens to each destination.
   std::vector<size_t> hop2 = sizesOf(f.itemsTo);
-  send.assign(total(hop2) * rowBytes, 0);
-  at = send.data();
+  send = h.stage(strataMoeHandle::kSend, total(hop2) * rowBytes);
+  at = send;
   for (int dest = 0; dest < h.nranks; ++dest) {
     for (const ForwardItem& item : f.itemsTo[static_cast<size_t>(dest)]) {
       const int32_t* experts = item.held < 0 ? expertsOf(h, item.token) : f.heldExperts.data() + f.held[static_cast<size_t>(item.held)].expertsAt;
       if (item.held < 0) {
         fill(item.token, at);
       } else {
-        std::memcpy(at, heldRows.data() + static_cast<size_t>(item.held) * rowBytes, rowBytes);
+        std::memcpy(at, heldRows + static_cast<size_t>(item.held) * rowBytes, rowBytes);
       }
       if (adapt) adapt(at, dest, experts);
       at += rowBytes;
     }
   }
-  Bytes arrived(h.numRecv * rowBytes), out(h.numRecv * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop2, send.data(), f.hop2From, arrived.data(), rowBytes));
-  for (size_t i = 0; i < h.numRecv; ++i) std::memcpy(out.data() + f.finalIndex[i] * rowBytes, arrived.data() + i * rowBytes, rowBytes);
-  return out;
+  unsigned char* arrived = h.stage(strataMoeHandle::kRecv, h.numRecv * rowBytes);
+  unsigned char* out = h.stage(strataMoeHandle::kOut, h.numRecv * rowBytes);
+  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop2, send, f.hop2From, arrived, rowBytes));
+  for (size_t i = 0; i < h.numRecv; ++i) std::memcpy(out + f.finalIndex[i] * rowBytes, arrived + i * rowBytes, rowBytes);
+  return static_cast<const unsigned char*>(out);
 }
 
 Status directBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
                   const std::function<void(uint32_t, const unsigned char*)>& add) {
   const size_t rowBytes = format.rowBytes();
   std::vector<size_t> back = h.sendRows();
-  Bytes recv(total(back) * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, h.recvFrom, rows, back, recv.data(), rowBytes));
-  const unsigned char* at = recv.data();
+  unsigned char* recv = h.stage(strataMoeHandle::kRecv, total(back) * rowBytes);
+  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, h.recvFrom, rows, back, recv, rowBytes));
+  const unsigned char* at = recv;
   for (int dest = 0; dest < h.nranks; ++dest) {
     for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
       add(t, at);
@@ -116,17 +117,17 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
   const Forwarding& f = *h.forwarding;
   const size_t rowBytes = format.rowBytes();
   // Hop 2 back: every received row to the rank that passed it on.
-  Bytes send(h.numRecv * rowBytes);
+  unsigned char* send = h.stage(strataMoeHandle::kSend, h.numRecv * rowBytes);
   for (size_t i = 0; i < h.numRecv; ++i) {
-    std::memcpy(send.data() + i * rowBytes, static_cast<const unsigned char*>(rows) + f.finalIndex[i] * rowBytes, rowBytes);
+    std::memcpy(send + i * rowBytes, static_cast<const unsigned char*>(rows) + f.finalIndex[i] * rowBytes, rowBytes);
   }
   std::vector<size_t> hop2 = sizesOf(f.itemsTo);
-  Bytes back(total(hop2) * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.hop2From, send.data(), hop2, back.data(), rowBytes));
+  unsigned char* back = h.stage(strataMoeHandle::kRecv, total(hop2) * rowBytes);
+  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.hop2From, send, hop2, back, rowBytes));
   // Own tokens are done; held ones are summed here, inside the host, before crossing back.
   const size_t width = format.hidden + format.extraFloats;
   std::vector<float> heldSums(f.held.size() * width, 0.0f);
-  const unsigned char* at = back.data();
+  const unsigned char* at = back;
   for (const auto& items : f.itemsTo) {
     for (const ForwardItem& item : items) {
       if (item.held < 0) {
@@ -138,12 +139,12 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
     }
   }
   // Hop 1 back: one summed row per held token to its source.
-  send.assign(f.held.size() * rowBytes, 0);
-  for (size_t i = 0; i < f.held.size(); ++i) storeAccumulated(format, heldSums.data() + i * width, send.data() + i * rowBytes);
+  send = h.stage(strataMoeHandle::kSend, f.held.size() * rowBytes);
+  for (size_t i = 0; i < f.held.size(); ++i) storeAccumulated(format, heldSums.data() + i * width, send + i * rowBytes);
   std::vector<size_t> hop1 = sizesOf(f.tokensToForwarder);
-  back.assign(total(hop1) * rowBytes, 0);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.heldFrom, send.data(), hop1, back.data(), rowBytes));
-  at = back.data();
+  back = h.stage(strataMoeHandle::kRecv, total(hop1) * rowBytes);
+  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.heldFrom, send, hop1, back, rowBytes));
+  at = back;
   for (const auto& tokens : f.tokensToForwarder) {
     for (uint32_t t : tokens) {
       add(t, at);
@@ -157,7 +158,7 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
 
 size_t ReturnFormat::rowBytes() const { return hidden * dataTypeSize(dtype) + extraFloats * sizeof(float); }
 
-Result<Bytes> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
+Result<const unsigned char*> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   return h.forwarding ? forwardedOut(h, rowBytes, fill, adapt) : directOut(h, rowBytes, fill, adapt);
 }
 

@@ -15,7 +15,6 @@
 
 namespace strata::moe {
 
-using Bytes = std::vector<unsigned char>;
 
 // fill(token, row): this rank's row for one of its tokens, the same for every destination.
 using FillRow = std::function<void(uint32_t token, unsigned char* row)>;
@@ -23,8 +22,9 @@ using FillRow = std::function<void(uint32_t token, unsigned char* row)>;
 // expert ids, -1 for none); may be empty.
 using AdaptRow = std::function<void(unsigned char* row, int dest, const int32_t* experts)>;
 
-// Rows in the receive layout (numRecv rows of rowBytes).
-Result<Bytes> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt);
+// Rows in the receive layout (numRecv rows of rowBytes), in the handle's staging: valid until
+// the handle's next operation.
+Result<const unsigned char*> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt);
 
 // What a returned row holds: `hidden` elements of dtype, then `extraFloats` float32 values;
 // forwarders add rows of one token element-wise in float32.
