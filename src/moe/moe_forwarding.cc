@@ -4,15 +4,6 @@
 #include <numeric>
 
 namespace strata::moe {
-namespace {
-
-size_t total(const std::vector<size_t>& rows) {
-  size_t sum = 0;
-  for (size_t r : rows) sum += r;
-  return sum;
-}
-
-}  // namespace
 
 Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& ranksOfHost) {
   const Routing& r = h.routing;
@@ -60,7 +51,7 @@ Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& 
       meta.insert(meta.end(), r.experts.begin() + static_cast<long>(t * k), r.experts.begin() + static_cast<long>((t + 1) * k));
     }
   }
-  const size_t heldCount = total(f->heldFrom);
+  const size_t heldCount = totalRows(f->heldFrom);
   std::vector<int32_t> heldMeta(heldCount * (k + 1));
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop1, meta.data(), f->heldFrom, heldMeta.data(), (k + 1) * sizeof(int32_t)));
   size_t at = 0;
@@ -102,7 +93,7 @@ Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& 
       }
     }
   }
-  h.numRecv = total(f->hop2From);
+  h.numRecv = totalRows(f->hop2From);
   std::vector<int32_t> arrived(h.numRecv * (k + 2));
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop2, meta.data(), f->hop2From, arrived.data(), (k + 2) * sizeof(int32_t)));
 

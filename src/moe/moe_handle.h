@@ -87,6 +87,12 @@ struct HandleOptions {
 Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const HandleOptions& options, strataComm_t comm,
                                       const char* function);
 
+inline size_t totalRows(const std::vector<size_t>& rows) {
+  size_t sum = 0;
+  for (size_t r : rows) sum += r;
+  return sum;
+}
+
 // Every rank tells every rank how many rows it will send it.
 Status exchangeCounts(strataComm_t comm, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts);
 

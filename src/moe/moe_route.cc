@@ -9,12 +9,6 @@
 namespace strata::moe {
 namespace {
 
-size_t total(const std::vector<size_t>& rows) {
-  size_t sum = 0;
-  for (size_t r : rows) sum += r;
-  return sum;
-}
-
 template <typename T>
 std::vector<size_t> sizesOf(const std::vector<std::vector<T>>& lists) {
   std::vector<size_t> sizes;
@@ -28,7 +22,7 @@ const int32_t* expertsOf(const strataMoeHandle& h, uint32_t token) {
 
 Result<const unsigned char*> directOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   std::vector<size_t> rows = h.sendRows();
-  unsigned char* send = h.stage(strataMoeHandle::kSend, total(rows) * rowBytes);
+  unsigned char* send = h.stage(strataMoeHandle::kSend, totalRows(rows) * rowBytes);
   unsigned char* at = send;
   for (int dest = 0; dest < h.nranks; ++dest) {
     for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
@@ -46,7 +40,7 @@ Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBy
   const Forwarding& f = *h.forwarding;
   // Hop 1: each token once to the forwarder on each remote host it needs.
   std::vector<size_t> hop1 = sizesOf(f.tokensToForwarder);
-  unsigned char* send = h.stage(strataMoeHandle::kSend, total(hop1) * rowBytes);
+  unsigned char* send = h.stage(strataMoeHandle::kSend, totalRows(hop1) * rowBytes);
   unsigned char* at = send;
   for (const auto& tokens : f.tokensToForwarder) {
     for (uint32_t t : tokens) {
@@ -58,7 +52,7 @@ Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBy
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop1, send, f.heldFrom, heldRows, rowBytes));
   // Hop 2: inside the host, own and held tokens to each destination.
   std::vector<size_t> hop2 = sizesOf(f.itemsTo);
-  send = h.stage(strataMoeHandle::kSend, total(hop2) * rowBytes);
+  send = h.stage(strataMoeHandle::kSend, totalRows(hop2) * rowBytes);
   at = send;
   for (int dest = 0; dest < h.nranks; ++dest) {
     for (const ForwardItem& item : f.itemsTo[static_cast<size_t>(dest)]) {
@@ -83,7 +77,7 @@ Status directBack(const strataMoeHandle& h, const ReturnFormat& format, const vo
                   const std::function<void(uint32_t, const unsigned char*)>& add) {
   const size_t rowBytes = format.rowBytes();
   std::vector<size_t> back = h.sendRows();
-  unsigned char* recv = h.stage(strataMoeHandle::kRecv, total(back) * rowBytes);
+  unsigned char* recv = h.stage(strataMoeHandle::kRecv, totalRows(back) * rowBytes);
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, h.recvFrom, rows, back, recv, rowBytes));
   const unsigned char* at = recv;
   for (int dest = 0; dest < h.nranks; ++dest) {
@@ -122,7 +116,7 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
     std::memcpy(send + i * rowBytes, static_cast<const unsigned char*>(rows) + f.finalIndex[i] * rowBytes, rowBytes);
   }
   std::vector<size_t> hop2 = sizesOf(f.itemsTo);
-  unsigned char* back = h.stage(strataMoeHandle::kRecv, total(hop2) * rowBytes);
+  unsigned char* back = h.stage(strataMoeHandle::kRecv, totalRows(hop2) * rowBytes);
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.hop2From, send, hop2, back, rowBytes));
   // Own tokens are done; held ones are summed here, inside the host, before crossing back.
   const size_t width = format.hidden + format.extraFloats;
@@ -142,7 +136,7 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
   send = h.stage(strataMoeHandle::kSend, f.held.size() * rowBytes);
   for (size_t i = 0; i < f.held.size(); ++i) storeAccumulated(format, heldSums.data() + i * width, send + i * rowBytes);
   std::vector<size_t> hop1 = sizesOf(f.tokensToForwarder);
-  back = h.stage(strataMoeHandle::kRecv, total(hop1) * rowBytes);
+  back = h.stage(strataMoeHandle::kRecv, totalRows(hop1) * rowBytes);
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.heldFrom, send, hop1, back, rowBytes));
   at = back;
   for (const auto& tokens : f.tokensToForwarder) {
