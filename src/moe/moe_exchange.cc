@@ -71,7 +71,9 @@ Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
     if (scaleBytes) std::memcpy(reinterpret_cast<unsigned char*>(a.recvScales) + i * scaleBytes, row + xBytes, scaleBytes);
     if (a.recvTopkWeights) std::memcpy(a.recvTopkWeights + i * k, row + xBytes + scaleBytes, weightBytes);
   }
-  if (a.recvTopkIdx) std::memcpy(a.recvTopkIdx, h.recvLocalIds.data(), h.recvLocalIds.size() * sizeof(int32_t));
+  if (a.recvTopkIdx && !h.recvLocalIds.empty()) {
+    std::memcpy(a.recvTopkIdx, h.recvLocalIds.data(), h.recvLocalIds.size() * sizeof(int32_t));
+  }
   return Status::ok();
 }
 
