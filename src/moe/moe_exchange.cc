@@ -13,63 +13,80 @@ namespace {
 
 size_t topK(const strataMoeHandle& h) { return static_cast<size_t>(h.routing.topK); }
 
-// The sum of a token's returned rows, one float32 row per token (in the handle's staging).
-class TokenSums {
+// The rows that came back for each token, summed per token when they are all in: one pass over
+// the output, each token's sum in a cache-resident row (a whole [tokens x hidden] float32
+// accumulator would triple the memory traffic), a lone row copied as it is.
+class TokenRows {
  public:
-  TokenSums(const strataMoeHandle& h, size_t hidden)
-      : hidden_(hidden), tokens_(h.routing.numTokens), sums_(h.zeroedSums(tokens_ * hidden)) {}
-  void add(uint32_t token, strataDataType_t dtype, const void* row) {
-    accumulateRow(dtype, row, hidden_, sums_ + token * hidden_);
-  }
-  void store(strataDataType_t dtype, void* out) const {
-    size_t es = dataTypeSize(dtype);
+  explicit TokenRows(size_t tokens) : tokens_(tokens) {}
+  void add(uint32_t token, const unsigned char* row) { arrivals_.push_back({token, row}); }
+  void sumInto(strataDataType_t dtype, size_t hidden, void* out) {
+    std::vector<size_t> first(tokens_ + 1, 0);
+    for (const Arrival& a : arrivals_) ++first[a.token + 1];
+    for (size_t t = 0; t < tokens_; ++t) first[t + 1] += first[t];
+    std::vector<const unsigned char*> rows(arrivals_.size());
+    std::vector<size_t> next(first.begin(), first.end() - 1);
+    for (const Arrival& a : arrivals_) rows[next[a.token]++] = a.row;
+    const size_t rowBytes = hidden * dataTypeSize(dtype);
+    std::vector<float> acc(hidden);
     for (size_t t = 0; t < tokens_; ++t) {
-      storeRow(dtype, sums_ + t * hidden_, hidden_, static_cast<unsigned char*>(out) + t * hidden_ * es);
+      unsigned char* dst = static_cast<unsigned char*>(out) + t * rowBytes;
+      size_t count = first[t + 1] - first[t];
+      if (count == 1) {
+        std::memcpy(dst, rows[first[t]], rowBytes);
+        continue;
+      }
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (size_t i = first[t]; i < first[t + 1]; ++i) accumulateRow(dtype, rows[i], hidden, acc.data());
+      storeRow(dtype, acc.data(), hidden, dst);
     }
   }
 
  private:
-  size_t hidden_;
+  struct Arrival {
+    uint32_t token;
+    const unsigned char* row;
+  };
   size_t tokens_;
-  float* sums_;
+  std::vector<Arrival> arrivals_;
 };
 
 }  // namespace
 
 Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
-  // The row layout must be the same on every rank, whatever pointers each passed: weights always
-  // travel (zeros when the sender has none), scales whenever the dtype is float8e4m3.
+  // Hidden rows go straight into recvX (on direct routes); scales and weights travel as a second,
+  // small row. Row layouts are the same on every rank whatever pointers each passed: weights
+  // always travel (zeros when the sender has none), scales whenever the dtype is float8e4m3.
   const size_t k = topK(h);
   const size_t xBytes = a.hidden * dataTypeSize(a.dtype);
   const size_t scaleBytes = a.dtype == strataFloat8e4m3 ? scalesPerRow(a.hidden) * sizeof(float) : 0;
   const size_t weightBytes = k * sizeof(float);
-  const size_t rowBytes = xBytes + scaleBytes + weightBytes;
+  const size_t extraBytes = scaleBytes + weightBytes;
   const auto* x = static_cast<const unsigned char*>(a.x);
-  FillRow fill = [&](uint32_t t, unsigned char* row) {
-    std::memcpy(row, x + t * xBytes, xBytes);
-    if (scaleBytes) std::memcpy(row + xBytes, reinterpret_cast<const unsigned char*>(a.xScales) + t * scaleBytes, scaleBytes);
+  Status st = routeOutInto(h, xBytes, [&](uint32_t t, unsigned char* row) { std::memcpy(row, x + t * xBytes, xBytes); }, a.recvX);
+  if (!st.isOk()) return st.withContext("strataMoeDispatch: ");
+  FillRow fillExtras = [&](uint32_t t, unsigned char* row) {
+    if (scaleBytes) std::memcpy(row, reinterpret_cast<const unsigned char*>(a.xScales) + t * scaleBytes, scaleBytes);
     if (a.topkWeights) {
-      std::memcpy(row + xBytes + scaleBytes, a.topkWeights + t * k, weightBytes);
+      std::memcpy(row + scaleBytes, a.topkWeights + t * k, weightBytes);
     } else {
-      std::memset(row + xBytes + scaleBytes, 0, weightBytes);
+      std::memset(row + scaleBytes, 0, weightBytes);
     }
   };
   // A weight reaches only the rank hosting its expert; elsewhere it reads 0.
   AdaptRow keepLocalWeights = [&](unsigned char* row, int dest, const int32_t* experts) {
     for (size_t j = 0; j < k; ++j) {
       if (experts[j] < 0 || h.routing.rankOfExpert(experts[j]) != dest) {
-        std::memset(row + xBytes + scaleBytes + j * sizeof(float), 0, sizeof(float));
+        std::memset(row + scaleBytes + j * sizeof(float), 0, sizeof(float));
       }
     }
   };
-  auto received = routeOut(h, rowBytes, fill, keepLocalWeights);
-  if (!received.ok()) return received.status().withContext("strataMoeDispatch: ");
-  const unsigned char* row = received.value();
-  auto* recvX = static_cast<unsigned char*>(a.recvX);
-  for (size_t i = 0; i < h.numRecv; ++i, row += rowBytes) {
-    std::memcpy(recvX + i * xBytes, row, xBytes);
-    if (scaleBytes) std::memcpy(reinterpret_cast<unsigned char*>(a.recvScales) + i * scaleBytes, row + xBytes, scaleBytes);
-    if (a.recvTopkWeights) std::memcpy(a.recvTopkWeights + i * k, row + xBytes + scaleBytes, weightBytes);
+  auto extras = routeOut(h, extraBytes, fillExtras, keepLocalWeights);
+  if (!extras.ok()) return extras.status().withContext("strataMoeDispatch: ");
+  const unsigned char* row = extras.value();
+  for (size_t i = 0; i < h.numRecv; ++i, row += extraBytes) {
+    if (scaleBytes) std::memcpy(reinterpret_cast<unsigned char*>(a.recvScales) + i * scaleBytes, row, scaleBytes);
+    if (a.recvTopkWeights) std::memcpy(a.recvTopkWeights + i * k, row + scaleBytes, weightBytes);
   }
   if (a.recvTopkIdx && !h.recvLocalIds.empty()) {
     std::memcpy(a.recvTopkIdx, h.recvLocalIds.data(), h.recvLocalIds.size() * sizeof(int32_t));
@@ -96,10 +113,10 @@ Status combine(const strataMoeHandle& h, const CombineArgs& a) {
     }
     rows = weighted;
   }
-  TokenSums sums(h, a.hidden);
-  Status st = routeBack(h, {a.dtype, a.hidden, 0}, rows, [&](uint32_t t, const unsigned char* row) { sums.add(t, a.dtype, row); });
+  TokenRows returned(h.routing.numTokens);
+  Status st = routeBack(h, {a.dtype, a.hidden, 0}, rows, [&](uint32_t t, const unsigned char* row) { returned.add(t, row); });
   if (!st.isOk()) return st.withContext("strataMoeCombine: ");
-  sums.store(a.dtype, a.out);
+  returned.sumInto(a.dtype, a.hidden, a.out);
   return Status::ok();
 }
 
@@ -120,9 +137,9 @@ Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a)
     }
   }
   std::vector<float> weightSums(h.routing.numTokens * k, 0.0f);
-  TokenSums sums(h, a.hidden);
+  TokenRows returned(h.routing.numTokens);
   Status st = routeBack(h, format, packed, [&](uint32_t t, const unsigned char* row) {
-    sums.add(t, a.dtype, row);
+    returned.add(t, row);
     for (size_t j = 0; j < k; ++j) {
       float v;
       std::memcpy(&v, row + xBytes + j * sizeof(float), sizeof(float));
@@ -130,7 +147,7 @@ Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a)
     }
   });
   if (!st.isOk()) return st.withContext("strataMoeDispatchBackward: ");
-  sums.store(a.dtype, a.gradX);
+  returned.sumInto(a.dtype, a.hidden, a.gradX);
   if (a.gradTopkWeights) std::copy(weightSums.begin(), weightSums.end(), a.gradTopkWeights);
   return Status::ok();
 }
@@ -139,14 +156,15 @@ Status combineBackward(const strataMoeHandle& h, const CombineBackwardArgs& a) {
   const size_t k = topK(h);
   const size_t rowBytes = a.hidden * dataTypeSize(a.dtype);
   const auto* gradOut = static_cast<const unsigned char*>(a.gradOut);
-  auto received = routeOut(h, rowBytes, [&](uint32_t t, unsigned char* row) { std::memcpy(row, gradOut + t * rowBytes, rowBytes); }, {});
+  FillRow fill = [&](uint32_t t, unsigned char* row) { std::memcpy(row, gradOut + t * rowBytes, rowBytes); };
+  if (a.recvTopkWeights == nullptr) {
+    Status st = routeOutInto(h, rowBytes, fill, a.gradExpertOut);
+    return st.withContext("strataMoeCombineBackward: ");
+  }
+  auto received = routeOut(h, rowBytes, fill, {});
   if (!received.ok()) return received.status().withContext("strataMoeCombineBackward: ");
   const unsigned char* grad = received.value();
   auto* gradExpertOut = static_cast<unsigned char*>(a.gradExpertOut);
-  if (a.recvTopkWeights == nullptr) {
-    if (h.numRecv) std::memcpy(gradExpertOut, grad, h.numRecv * rowBytes);
-    return Status::ok();
-  }
   // Weighted combine: out_i = sum_j w_ij * e_ij, so d/d e_ij = w_ij * g_i and d/d w_ij = <e_ij, g_i>.
   const auto* expertOut = static_cast<const unsigned char*>(a.expertOut);
   std::vector<float> scaled(a.hidden);

@@ -114,9 +114,3 @@ unsigned char* strataMoeHandle::stage(Stage which, size_t bytes) const {
   if (buffer.size() < bytes) buffer.resize(bytes);
   return buffer.data();
 }
-
-float* strataMoeHandle::zeroedSums(size_t count) const {
-  if (sums.size() < count) sums.resize(count);
-  std::fill(sums.begin(), sums.begin() + static_cast<long>(count), 0.0f);
-  return sums.data();
-}

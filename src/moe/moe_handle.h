@@ -64,9 +64,7 @@ struct strataMoeHandle {
   // communicator): fresh ones would be page-faulted and zeroed on every call.
   enum Stage { kSend, kRecv, kHeld, kOut, kPacked, kStages };
   unsigned char* stage(Stage which, size_t bytes) const;
-  float* zeroedSums(size_t count) const;
   mutable std::vector<unsigned char> staging[kStages];
-  mutable std::vector<float> sums;
 
   // Rows this rank sends to each rank directly (the tokens routed there).
   std::vector<size_t> sendRows() const;

@@ -20,7 +20,8 @@ const int32_t* expertsOf(const strataMoeHandle& h, uint32_t token) {
   return h.routing.experts.data() + static_cast<size_t>(token) * static_cast<size_t>(h.routing.topK);
 }
 
-Result<const unsigned char*> directOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
+// Direct routes deliver in the receive layout, so the rows can land in `recv` itself.
+Status directOutTo(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt, unsigned char* recv) {
   std::vector<size_t> rows = h.sendRows();
   unsigned char* send = h.stage(strataMoeHandle::kSend, totalRows(rows) * rowBytes);
   unsigned char* at = send;
@@ -31,8 +32,12 @@ Result<const unsigned char*> directOut(const strataMoeHandle& h, size_t rowBytes
       at += rowBytes;
     }
   }
+  return exchangeRows(h.comm, rows, send, h.recvFrom, recv, rowBytes);
+}
+
+Result<const unsigned char*> directOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   unsigned char* recv = h.stage(strataMoeHandle::kRecv, h.numRecv * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, rows, send, h.recvFrom, recv, rowBytes));
+  STRATA_RETURN_IF_ERROR(directOutTo(h, rowBytes, fill, adapt, recv));
   return static_cast<const unsigned char*>(recv);
 }
 
@@ -136,7 +141,8 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
   send = h.stage(strataMoeHandle::kSend, f.held.size() * rowBytes);
   for (size_t i = 0; i < f.held.size(); ++i) storeAccumulated(format, heldSums.data() + i * width, send + i * rowBytes);
   std::vector<size_t> hop1 = sizesOf(f.tokensToForwarder);
-  back = h.stage(strataMoeHandle::kRecv, totalRows(hop1) * rowBytes);
+  // A stage of its own: the rows of hop 2 that `add` saw must stay valid until the caller is done.
+  back = h.stage(strataMoeHandle::kHeld, totalRows(hop1) * rowBytes);
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.heldFrom, send, hop1, back, rowBytes));
   at = back;
   for (const auto& tokens : f.tokensToForwarder) {
@@ -154,6 +160,14 @@ size_t ReturnFormat::rowBytes() const { return hidden * dataTypeSize(dtype) + ex
 
 Result<const unsigned char*> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   return h.forwarding ? forwardedOut(h, rowBytes, fill, adapt) : directOut(h, rowBytes, fill, adapt);
+}
+
+Status routeOutInto(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, void* dst) {
+  if (!h.forwarding) return directOutTo(h, rowBytes, fill, {}, static_cast<unsigned char*>(dst));
+  auto rows = forwardedOut(h, rowBytes, fill, {});
+  if (!rows.ok()) return rows.status();
+  if (h.numRecv) std::memcpy(dst, rows.value(), h.numRecv * rowBytes);
+  return Status::ok();
 }
 
 Status routeBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,

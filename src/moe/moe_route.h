@@ -26,6 +26,9 @@ using AdaptRow = std::function<void(unsigned char* row, int dest, const int32_t*
 // the handle's next operation.
 Result<const unsigned char*> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt);
 
+// The same, written to dst (numRecv rows of rowBytes): direct routes receive straight into it.
+Status routeOutInto(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, void* dst);
+
 // What a returned row holds: `hidden` elements of dtype, then `extraFloats` float32 values;
 // forwarders add rows of one token element-wise in float32.
 struct ReturnFormat {
@@ -36,7 +39,8 @@ struct ReturnFormat {
 };
 
 // rows: one per received row, in the receive layout. add(token, row) runs at the source once per
-// row that comes back for its token (the token's rows are to be summed).
+// row that comes back for its token (the token's rows are to be summed); the row pointers stay
+// valid until the handle's next operation.
 Status routeBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
                  const std::function<void(uint32_t token, const unsigned char* row)>& add);
 
