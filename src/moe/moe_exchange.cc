@@ -7,6 +7,7 @@
 #include "common/datatype.h"
 #include "moe/moe_route.h"
 #include "moe/moe_rows.h"
+#include "reduce/reduce.h"
 
 namespace strata::moe {
 namespace {
@@ -15,7 +16,8 @@ size_t topK(const strataMoeHandle& h) { return static_cast<size_t>(h.routing.top
 
 // The rows that came back for each token, summed per token when they are all in: one pass over
 // the output, each token's sum in a cache-resident row (a whole [tokens x hidden] float32
-// accumulator would triple the memory traffic), a lone row copied as it is.
+// accumulator would triple the memory traffic), a lone row copied as it is, a pair through the
+// vectorised reduction kernel.
 class TokenRows {
  public:
   explicit TokenRows(size_t tokens) : tokens_(tokens) {}
@@ -34,6 +36,11 @@ class TokenRows {
       size_t count = first[t + 1] - first[t];
       if (count == 1) {
         std::memcpy(dst, rows[first[t]], rowBytes);
+        continue;
+      }
+      if (count == 2) {
+        // The vectorised kernel sums in float32 and rounds once, as the loop below would.
+        reduceBuffers(dst, rows[first[t]], rows[first[t] + 1], hidden, dtype, strataSum);
         continue;
       }
       std::fill(acc.begin(), acc.end(), 0.0f);
