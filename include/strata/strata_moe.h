@@ -21,7 +21,9 @@
  *                           gradients, both along the handle.
  *
  * Every call takes a stream: NULL completes before returning; a Strata host stream queues it in
- * order with the stream's collectives.
+ * order with the stream's collectives. A handle runs one operation at a time (it keeps staging
+ * buffers between calls): queue a handle's operations on one stream, and destroy it only after
+ * they finished.
  */
 #ifndef STRATA_STRATA_MOE_H
 #define STRATA_STRATA_MOE_H
