@@ -3,7 +3,8 @@
 # side in one run: time per size, the tuner against the best forced algorithm, and the headline
 # figures (hierarchical vs the rank-order ring at 64 MiB, against the cost model's bound; the
 # latency algorithms vs the ring at 8 KiB). Ranks are numbered round-robin across racks, the
-# numbering that hurts a topology-blind ring.
+# numbering that hurts a topology-blind ring. Sizes up to 64 KiB run 100 warmup and 300 timed
+# iterations (steady state: the shaped links' buckets are drained), larger ones -n (default 3).
 #   compare.sh [--racks R] [--hosts-per-rack H] [--ranks-per-host K] [-b MIN] [-e MAX] [-f FACTOR] [-n ITERS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,15 +26,32 @@ export STRATA_CLUSTER_PREFIX=${STRATA_CLUSTER_PREFIX:-stcmp} STRATA_CLUSTER_DIR=
 trap '"$here/cluster.sh" down' EXIT INT TERM
 "$here/cluster.sh" up --racks "$racks" --hosts-per-rack "$hosts"
 algos=(flat_ring ring hierarchical rabenseifner tree recursive_doubling)
+# "64K", "1M", "8" in bytes.
+size_bytes() {
+  local v=${1%%[KkMmGg]*} unit=${1##*[0-9]}
+  case $unit in K|k) echo $(( v * 1024 )) ;; M|m) echo $(( v * 1048576 )) ;; G|g) echo $(( v * 1073741824 )) ;; *) echo "$v" ;; esac
+}
 out=$(mktemp -d)
 for algo in "${algos[@]}" tuner; do
   forced=$algo; [[ $algo == tuner ]] && forced=""
-  # Out-of-place time (column 6 of nccl-tests' output) per size, from rank 0.
+  # Out-of-place time (column 6 of nccl-tests' output) per size, from rank 0. Up to 64 KiB the
+  # links' token buckets would carry a short run at memory speed: many warmup iterations drain
+  # them first, so every size is measured in steady state (as back-to-back training steps see it).
+  : > "$out/$algo"
+  if [[ $(size_bytes "$min") -le 65536 ]]; then
+    small_max=$max; [[ $(size_bytes "$max") -gt 65536 ]] && small_max=64K
+    STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
+      "$bin/all_reduce_perf" -b "$min" -e "$small_max" -f "$factor" -w 100 -n 300 -c 0 \
+      | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' >> "$out/$algo"
+  fi
+  large_min=$(awk -v b="$(size_bytes "$min")" -v f="$factor" 'BEGIN { s = b; while (s <= 65536) s *= f; print s }')
+  if [[ $large_min -le $(size_bytes "$max") ]]; then
+    STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
+      "$bin/all_reduce_perf" -b "$large_min" -e "$max" -f "$factor" -w 1 -n "$iters" -c 0 \
+      | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' >> "$out/$algo"
+  fi
   STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
-    "$bin/all_reduce_perf" -b "$min" -e "$max" -f "$factor" -w 1 -n "$iters" -c 0 \
-    | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' > "$out/$algo"
-  STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
-    "$bin/all_reduce_perf" -b 8K -e 8K -w 3 -n 30 -c 0 | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' > "$out/$algo.8k"
+    "$bin/all_reduce_perf" -b 8K -e 8K -w 100 -n 1000 -c 0 | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' > "$out/$algo.8k"
 done
 world=$(( racks * hosts * per_host ))
 hostlist=$(awk '{print $1}' "$STRATA_CLUSTER_DIR/hosts" | paste -sd,)

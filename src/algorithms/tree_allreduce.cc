@@ -101,24 +101,33 @@ double costTreeAllReduce(const CollectiveShape& shape, const CostContext& cost) 
     seconds += locals * cost.stepSeconds(fromLeader, bytes);
   }
   if (h.hosts().size() > 1) {
+    // Edges grouped by the depth of their child, both trees together (chunks alternate between
+    // the trees, so both are busy at once).
     const auto trees = rackAwareHostTrees(h);
-    std::vector<std::pair<int, int>> edges;
-    int depth = 0;
+    std::vector<std::vector<std::pair<int, int>>> levels;
     for (const Tree* t : {&trees.first, &trees.second}) {
       for (size_t i = 0; i < t->parent.size(); ++i) {
-        int d = 0;
+        if (t->parent[i] < 0) continue;
+        size_t d = 0;
         for (int v = static_cast<int>(i); t->parent[static_cast<size_t>(v)] >= 0; v = t->parent[static_cast<size_t>(v)]) ++d;
-        depth = std::max(depth, d);
-        if (t->parent[i] >= 0) edges.emplace_back(h.hosts()[i].ranks.front(), h.hosts()[static_cast<size_t>(t->parent[i])].ranks.front());
+        if (levels.size() < d) levels.resize(d);
+        levels[d - 1].emplace_back(h.hosts()[i].ranks.front(), h.hosts()[static_cast<size_t>(t->parent[i])].ranks.front());
       }
     }
     const double chunks = static_cast<double>(chunkCount(shape));
     const double chunk = bytes / chunks;
-    // Chunks alternate between the trees, so each edge carries every other chunk: a pipeline of
-    // depth + chunks/2 chunk steps up, and as many down. A node folds up to two children per chunk.
-    const double stages = depth + chunks / 2;
-    seconds += stages * (cost.stepSeconds(edges, chunk) + 2 * cost.reduceSeconds(chunk));
-    seconds += stages * cost.stepSeconds(edges, chunk);
+    // A pipeline: the first chunk pays every level once (fill), each further chunk of a tree the
+    // slowest level; the same again on the way down. Upward steps also fold up to two children.
+    double fill = 0, slowest = 0;
+    for (const auto& edges : levels) {
+      double level = cost.stepSeconds(edges, chunk);
+      fill += level;
+      slowest = std::max(slowest, level);
+    }
+    const double perTreeChunks = chunks / 2;
+    const double oneWay = fill + (perTreeChunks - 1) * slowest;
+    seconds += oneWay + perTreeChunks * 2 * cost.reduceSeconds(chunk) * static_cast<double>(levels.size());
+    seconds += oneWay;
   }
   return seconds;
 }
