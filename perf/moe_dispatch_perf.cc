@@ -20,12 +20,15 @@
 #include <string>
 #include <vector>
 
+#include "common/datatype.h"
 #include "common/moe_workload.h"
-#include "reduce/float_formats.h"
+#include "common/perf_values.h"
 
 namespace {
 
+using strata::perf::loadValue;
 using strata::perf::MoeWorkload;
+using strata::perf::storeValue;
 
 #define MOE_CHECK(call)                                                                                   \
   do {                                                                                                    \
@@ -117,29 +120,6 @@ strataDataType_t dtypeOf(const std::string& name) {
 // Small integers, exact in every format and in sums of up to 64 of them.
 float xValue(int rank, size_t t, size_t c) { return static_cast<float>(static_cast<int>((rank * 3 + t * 5 + c) % 7) - 3); }
 
-void storeValue(strataDataType_t dtype, unsigned char* buffer, size_t i, float v) {
-  if (dtype == strataFloat32) std::memcpy(buffer + 4 * i, &v, 4);
-  else if (dtype == strataFloat8e4m3) buffer[i] = strata::floatToFloat8e4m3(v);
-  else {
-    uint16_t bits = dtype == strataBfloat16 ? strata::floatToBfloat16(v) : strata::floatToHalf(v);
-    std::memcpy(buffer + 2 * i, &bits, 2);
-  }
-}
-
-float loadValue(strataDataType_t dtype, const unsigned char* buffer, size_t i) {
-  if (dtype == strataFloat32) {
-    float v;
-    std::memcpy(&v, buffer + 4 * i, 4);
-    return v;
-  }
-  if (dtype == strataFloat8e4m3) return strata::float8e4m3ToFloat(buffer[i]);
-  uint16_t bits;
-  std::memcpy(&bits, buffer + 2 * i, 2);
-  return dtype == strataBfloat16 ? strata::bfloat16ToFloat(bits) : strata::halfToFloat(bits);
-}
-
-size_t sizeOf(strataDataType_t dtype) { return dtype == strataFloat32 ? 4 : dtype == strataFloat8e4m3 ? 1 : 2; }
-
 double meanOverRanks(strataComm_t comm, double value, int nranks) {
   double sum = 0;
   MOE_CHECK(strataAllReduce(&value, &sum, 1, strataFloat64, strataSum, comm, nullptr));
@@ -180,7 +160,7 @@ int main(int argc, char** argv) {
   double handleUs = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - handleStart).count();
   strataMoeHandleInfo info;
   MOE_CHECK(strataMoeHandleGetInfo(h, &info));
-  const size_t R = info.numRecvTokens, es = sizeOf(dtype), ces = sizeOf(combineType);
+  const size_t R = info.numRecvTokens, es = strata::dataTypeSize(dtype), ces = strata::dataTypeSize(combineType);
   const bool fp8 = dtype == strataFloat8e4m3;
   const size_t scales = (H + 127) / 128;
 
