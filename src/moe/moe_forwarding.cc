@@ -41,8 +41,8 @@ Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& 
   }
 
   // Hop 1 metadata: token id and its k global expert ids.
-  std::vector<size_t> hop1(n);
-  for (size_t p = 0; p < n; ++p) hop1[p] = f->tokensToForwarder[p].size();
+  for (const auto& tokens : f->tokensToForwarder) f->hop1Rows.push_back(tokens.size());
+  const std::vector<size_t>& hop1 = f->hop1Rows;
   STRATA_RETURN_IF_ERROR(exchangeCounts(h.comm, hop1, &f->heldFrom));
   std::vector<int32_t> meta;
   for (const auto& tokens : f->tokensToForwarder) {
@@ -77,8 +77,8 @@ Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& 
   }
 
   // Hop 2 metadata: source rank, token id, and the k ids as local ids on the destination.
-  std::vector<size_t> hop2(n);
-  for (size_t p = 0; p < n; ++p) hop2[p] = f->itemsTo[p].size();
+  for (const auto& items : f->itemsTo) f->hop2Rows.push_back(items.size());
+  const std::vector<size_t>& hop2 = f->hop2Rows;
   STRATA_RETURN_IF_ERROR(exchangeCounts(h.comm, hop2, &f->hop2From));
   meta.clear();
   for (size_t dest = 0; dest < n; ++dest) {

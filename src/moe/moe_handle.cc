@@ -16,7 +16,7 @@ size_t roundUp(size_t value, size_t alignment) { return (value + alignment - 1) 
 Status exchangeDirectLayout(strataMoeHandle& h, const char* function) {
   const Routing& r = h.routing;
   const size_t k = static_cast<size_t>(r.topK);
-  std::vector<size_t> sendRows = h.sendRows();
+  const std::vector<size_t>& sendRows = h.sendRows;
   h.recvFrom.assign(static_cast<size_t>(h.nranks), 0);
   STRATA_RETURN_IF_ERROR(exchangeCounts(h.comm, sendRows, &h.recvFrom).withContext(std::string(function) + ": "));
   h.numRecv = 0;
@@ -75,6 +75,7 @@ Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const Handl
   h->nranks = request.nranks;
   if (strataCommUserRank(comm, &h->rank) != strataSuccess) return invalidUsage(std::string(function) + ": comm has no rank");
   h->routing = std::move(routed.value());
+  for (const auto& tokens : h->routing.tokensTo) h->sendRows.push_back(tokens.size());
   h->expertAlignment = options.expertAlignment;
   h->hostOfRank = options.hostOfRank;
   if (options.hierarchical) {
@@ -93,11 +94,6 @@ Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const Handl
 
 }  // namespace strata::moe
 
-std::vector<size_t> strataMoeHandle::sendRows() const {
-  std::vector<size_t> rows;
-  for (const auto& tokens : routing.tokensTo) rows.push_back(tokens.size());
-  return rows;
-}
 
 size_t strataMoeHandle::rowsToOtherHosts() const {
   const int myHost = hostOfRank[static_cast<size_t>(rank)];

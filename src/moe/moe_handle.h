@@ -35,12 +35,14 @@ struct Forwarding {
   // Hop 1, across hosts: this rank's tokens for each forwarder rank (ascending), and how many
   // rows each source sends this rank to forward.
   std::vector<std::vector<uint32_t>> tokensToForwarder;
+  std::vector<size_t> hop1Rows;  // tokensToForwarder's sizes
   std::vector<size_t> heldFrom;
   std::vector<HeldToken> held;  // in hop-1 receive order
   std::vector<int32_t> heldExperts;
   // Hop 2, inside the host: what this rank passes to each rank of its host, and how many rows it
   // gets from each; finalIndex[i]: where hop-2 receive row i goes in the receive layout.
   std::vector<std::vector<ForwardItem>> itemsTo;
+  std::vector<size_t> hop2Rows;  // itemsTo's sizes
   std::vector<size_t> hop2From;
   std::vector<size_t> finalIndex;
 };
@@ -66,8 +68,8 @@ struct strataMoeHandle {
   unsigned char* stage(Stage which, size_t bytes) const;
   mutable std::vector<unsigned char> staging[kStages];
 
-  // Rows this rank sends to each rank directly (the tokens routed there).
-  std::vector<size_t> sendRows() const;
+  // Rows this rank sends to each rank directly (tokensTo's sizes, fixed when the handle is made).
+  std::vector<size_t> sendRows;
   // Rows this rank's dispatch sends across hosts (to forwarders, or straight to remote ranks).
   size_t rowsToOtherHosts() const;
 };

@@ -9,20 +9,13 @@
 namespace strata::moe {
 namespace {
 
-template <typename T>
-std::vector<size_t> sizesOf(const std::vector<std::vector<T>>& lists) {
-  std::vector<size_t> sizes;
-  for (const auto& l : lists) sizes.push_back(l.size());
-  return sizes;
-}
-
 const int32_t* expertsOf(const strataMoeHandle& h, uint32_t token) {
   return h.routing.experts.data() + static_cast<size_t>(token) * static_cast<size_t>(h.routing.topK);
 }
 
 // Direct routes deliver in the receive layout, so the rows can land in `recv` itself.
 Status directOutTo(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt, unsigned char* recv) {
-  std::vector<size_t> rows = h.sendRows();
+  const std::vector<size_t>& rows = h.sendRows;
   unsigned char* send = h.stage(strataMoeHandle::kSend, totalRows(rows) * rowBytes);
   unsigned char* at = send;
   for (int dest = 0; dest < h.nranks; ++dest) {
@@ -44,7 +37,7 @@ Result<const unsigned char*> directOut(const strataMoeHandle& h, size_t rowBytes
 Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   const Forwarding& f = *h.forwarding;
   // Hop 1: each token once to the forwarder on each remote host it needs.
-  std::vector<size_t> hop1 = sizesOf(f.tokensToForwarder);
+  const std::vector<size_t>& hop1 = f.hop1Rows;
   unsigned char* send = h.stage(strataMoeHandle::kSend, totalRows(hop1) * rowBytes);
   unsigned char* at = send;
   for (const auto& tokens : f.tokensToForwarder) {
@@ -56,7 +49,7 @@ Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBy
   unsigned char* heldRows = h.stage(strataMoeHandle::kHeld, f.held.size() * rowBytes);
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop1, send, f.heldFrom, heldRows, rowBytes));
   // Hop 2: inside the host, own and held tokens to each destination.
-  std::vector<size_t> hop2 = sizesOf(f.itemsTo);
+  const std::vector<size_t>& hop2 = f.hop2Rows;
   send = h.stage(strataMoeHandle::kSend, totalRows(hop2) * rowBytes);
   at = send;
   for (int dest = 0; dest < h.nranks; ++dest) {
@@ -81,7 +74,7 @@ Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBy
 Status directBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
                   const std::function<void(uint32_t, const unsigned char*)>& add) {
   const size_t rowBytes = format.rowBytes();
-  std::vector<size_t> back = h.sendRows();
+  const std::vector<size_t>& back = h.sendRows;
   unsigned char* recv = h.stage(strataMoeHandle::kRecv, totalRows(back) * rowBytes);
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, h.recvFrom, rows, back, recv, rowBytes));
   const unsigned char* at = recv;
@@ -120,7 +113,7 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
   for (size_t i = 0; i < h.numRecv; ++i) {
     std::memcpy(send + i * rowBytes, static_cast<const unsigned char*>(rows) + f.finalIndex[i] * rowBytes, rowBytes);
   }
-  std::vector<size_t> hop2 = sizesOf(f.itemsTo);
+  const std::vector<size_t>& hop2 = f.hop2Rows;
   unsigned char* back = h.stage(strataMoeHandle::kRecv, totalRows(hop2) * rowBytes);
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.hop2From, send, hop2, back, rowBytes));
   // Own tokens are done; held ones are summed here, inside the host, before crossing back.
@@ -140,7 +133,7 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
   // Hop 1 back: one summed row per held token to its source.
   send = h.stage(strataMoeHandle::kSend, f.held.size() * rowBytes);
   for (size_t i = 0; i < f.held.size(); ++i) storeAccumulated(format, heldSums.data() + i * width, send + i * rowBytes);
-  std::vector<size_t> hop1 = sizesOf(f.tokensToForwarder);
+  const std::vector<size_t>& hop1 = f.hop1Rows;
   // A stage of its own: the rows of hop 2 that `add` saw must stay valid until the caller is done.
   back = h.stage(strataMoeHandle::kHeld, totalRows(hop1) * rowBytes);
   STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.heldFrom, send, hop1, back, rowBytes));
