@@ -56,6 +56,18 @@ Status checkHidden(const char* fn, size_t hidden) {
   return Status::ok();
 }
 
+// The checks every data call starts with: a live handle, a hidden size, a row type. On success
+// *comm is the handle's communicator.
+strataResult_t beginRowsCall(strataMoeHandle_t handle, const char* fn, size_t hidden, strataDataType_t dtype, bool fp8Allowed,
+                             Communicator** comm) {
+  auto c = liveMoe(handle, fn);
+  if (!c.ok()) return report(c.status());
+  *comm = c.value();
+  Status st = checkHidden(fn, hidden);
+  if (st.isOk()) st = checkDtype(fn, dtype, fp8Allowed);
+  return report(st, *comm);
+}
+
 // Runs now (NULL stream) or queues on the host stream.
 strataResult_t runOrQueue(Communicator* comm, strataStream_t stream, const char* fn, std::function<Status()> op) {
   auto s = resolveStream(stream, fn);
@@ -210,12 +222,9 @@ strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const 
                                  int32_t* recvTopkIdx, float* recvTopkWeights, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeDispatch";
-  auto c = liveMoe(handle, fn);
-  if (!c.ok()) return report(c.status());
-  Communicator* comm = c.value();
+  Communicator* comm = nullptr;
+  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, true, &comm); r != strataSuccess) return r;
   const size_t tokens = handle->routing.numTokens, recv = handle->numRecv;
-  MOE_CHECK(comm, checkHidden(fn, hidden));
-  MOE_CHECK(comm, checkDtype(fn, dtype, true));
   MOE_CHECK(comm, needPointer(fn, "x", x, tokens));
   MOE_CHECK(comm, needPointer(fn, "recvX", recvX, recv));
   const bool fp8 = dtype == strataFloat8e4m3;
@@ -234,11 +243,8 @@ strataResult_t strataMoeCombine(strataMoeHandle_t handle, const void* expertOut,
                                 const float* recvTopkWeights, void* out, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeCombine";
-  auto c = liveMoe(handle, fn);
-  if (!c.ok()) return report(c.status());
-  Communicator* comm = c.value();
-  MOE_CHECK(comm, checkHidden(fn, hidden));
-  MOE_CHECK(comm, checkDtype(fn, dtype, false));
+  Communicator* comm = nullptr;
+  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
   MOE_CHECK(comm, needPointer(fn, "expertOut", expertOut, handle->numRecv));
   MOE_CHECK(comm, needPointer(fn, "out", out, handle->routing.numTokens));
   moe::CombineArgs args{expertOut, hidden, dtype, recvTopkWeights, out};
@@ -251,11 +257,8 @@ strataResult_t strataMoeDispatchBackward(strataMoeHandle_t handle, const void* g
                                          strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeDispatchBackward";
-  auto c = liveMoe(handle, fn);
-  if (!c.ok()) return report(c.status());
-  Communicator* comm = c.value();
-  MOE_CHECK(comm, checkHidden(fn, hidden));
-  MOE_CHECK(comm, checkDtype(fn, dtype, false));
+  Communicator* comm = nullptr;
+  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
   MOE_CHECK(comm, needPointer(fn, "gradRecvX", gradRecvX, handle->numRecv));
   MOE_CHECK(comm, needPointer(fn, "gradX", gradX, handle->routing.numTokens));
   moe::DispatchBackwardArgs args{gradRecvX, hidden, dtype, gradRecvTopkWeights, gradX, gradTopkWeights};
@@ -268,11 +271,8 @@ strataResult_t strataMoeCombineBackward(strataMoeHandle_t handle, const void* gr
                                         float* gradRecvTopkWeights, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeCombineBackward";
-  auto c = liveMoe(handle, fn);
-  if (!c.ok()) return report(c.status());
-  Communicator* comm = c.value();
-  MOE_CHECK(comm, checkHidden(fn, hidden));
-  MOE_CHECK(comm, checkDtype(fn, dtype, false));
+  Communicator* comm = nullptr;
+  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
   MOE_CHECK(comm, needPointer(fn, "gradOut", gradOut, handle->routing.numTokens));
   MOE_CHECK(comm, needPointer(fn, "gradExpertOut", gradExpertOut, handle->numRecv));
   if (gradRecvTopkWeights != nullptr && (recvTopkWeights == nullptr || expertOut == nullptr)) {
