@@ -4,6 +4,7 @@
 // count the sizes are derived from; busbw = algbw * (n-1)/n.
 //   strata-run -n 4 alltoallv_perf -b 8 -e 256M -f 2
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "common/perf_harness.h"
@@ -51,7 +52,13 @@ strataResult_t runAllToAllv(const void* send, void* recv, size_t count, strataDa
   strataResult_t r = strataCommUserRank(comm, &rank);
   if (r == strataSuccess) r = strataCommCount(comm, &n);
   if (r != strataSuccess) return r;
-  Layout l = layoutOf(count, n, rank);
+  // Built once per size, not inside the timed loop.
+  static thread_local size_t cachedCount = SIZE_MAX;
+  static thread_local Layout l;
+  if (cachedCount != count || l.sendCounts.size() != static_cast<size_t>(n)) {
+    l = layoutOf(count, n, rank);
+    cachedCount = count;
+  }
   return strataAllToAllv(send, l.sendCounts.data(), l.sendDispls.data(), recv, l.recvCounts.data(), l.recvDispls.data(),
                          dtype, comm, nullptr);
 }
