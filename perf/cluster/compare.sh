@@ -4,12 +4,15 @@
 # figures (hierarchical vs the rank-order ring at 64 MiB, against the cost model's bound; the
 # latency algorithms vs the ring at 8 KiB). Ranks are numbered round-robin across racks, the
 # numbering that hurts a topology-blind ring. Sizes up to 64 KiB run 100 warmup and 300 timed
-# iterations (steady state: the shaped links' buckets are drained), larger ones -n (default 3).
+# iterations (steady state: the shaped links' buckets are drained) in --repeat launches per
+# algorithm (default 3, the fastest kept), larger ones one launch of -n iterations (default 3).
 #   compare.sh [--racks R] [--hosts-per-rack H] [--ranks-per-host K] [-b MIN] [-e MAX] [-f FACTOR] [-n ITERS]
+#              [--repeat R]
 set -euo pipefail
+shopt -s nullglob
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${STRATA_BIN:-$here/../../build/bin}
-racks=2 hosts=2 per_host=1 min=16 max=64M factor=4 iters=3
+racks=2 hosts=2 per_host=1 min=8 max=64M factor=4 iters=3 repeats=3
 while [[ $# -gt 0 ]]; do
   case $1 in
     --racks) racks=$2; shift 2 ;;
@@ -19,6 +22,7 @@ while [[ $# -gt 0 ]]; do
     -e) max=$2; shift 2 ;;
     -f) factor=$2; shift 2 ;;
     -n) iters=$2; shift 2 ;;
+    --repeat) repeats=$2; shift 2 ;;
     *) echo "compare.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -32,26 +36,39 @@ size_bytes() {
   case $unit in K|k) echo $(( v * 1024 )) ;; M|m) echo $(( v * 1048576 )) ;; G|g) echo $(( v * 1073741824 )) ;; *) echo "$v" ;; esac
 }
 out=$(mktemp -d)
+# One launch of all_reduce_perf with `algo` forced (or the tuner's choice): "size time busbw" per
+# line, out-of-place (column 6 of nccl-tests' output), from rank 0.
+measure() {
+  local algo=$1; shift
+  local forced=$algo; [[ $algo == tuner ]] && forced=""
+  STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- "$bin/all_reduce_perf" "$@" -c 0 |
+    awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}'
+}
+# Per size, the line with the least time over the files given.
+fastest() { awk '!($1 in t) || $2 < t[$1] {t[$1] = $2; line[$1] = $0} END {for (s in line) print line[s]}' "$@" | sort -n; }
+# Up to 64 KiB the links' token buckets would carry a short run at memory speed: many warmup
+# iterations drain them first, so every size is measured in steady state (as back-to-back training
+# steps see it). These runs take about a second each, short enough that a burst of other work on
+# the shared cores skews one launch: every algorithm runs --repeat times, interleaved with the
+# others, and each size keeps its fastest launch.
+small_max=$max; [[ $(size_bytes "$max") -gt 65536 ]] && small_max=64K
+for ((rep = 0; rep < repeats; ++rep)); do
+  for algo in "${algos[@]}" tuner; do
+    if [[ $(size_bytes "$min") -le 65536 ]]; then
+      measure "$algo" -b "$min" -e "$small_max" -f "$factor" -w 100 -n 300 > "$out/$algo.small.$rep"
+    fi
+    measure "$algo" -b 8K -e 8K -w 100 -n 1000 > "$out/$algo.8k.$rep"
+  done
+done
+# Larger sizes are bandwidth-bound, each iteration seconds long: one launch, -n iterations.
+large_min=$(awk -v b="$(size_bytes "$min")" -v f="$factor" 'BEGIN { s = b; while (s <= 65536) s *= f; print s }')
 for algo in "${algos[@]}" tuner; do
-  forced=$algo; [[ $algo == tuner ]] && forced=""
-  # Out-of-place time (column 6 of nccl-tests' output) per size, from rank 0. Up to 64 KiB the
-  # links' token buckets would carry a short run at memory speed: many warmup iterations drain
-  # them first, so every size is measured in steady state (as back-to-back training steps see it).
-  : > "$out/$algo"
-  if [[ $(size_bytes "$min") -le 65536 ]]; then
-    small_max=$max; [[ $(size_bytes "$max") -gt 65536 ]] && small_max=64K
-    STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
-      "$bin/all_reduce_perf" -b "$min" -e "$small_max" -f "$factor" -w 100 -n 300 -c 0 \
-      | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' >> "$out/$algo"
-  fi
-  large_min=$(awk -v b="$(size_bytes "$min")" -v f="$factor" 'BEGIN { s = b; while (s <= 65536) s *= f; print s }')
+  : > "$out/$algo.large"
   if [[ $large_min -le $(size_bytes "$max") ]]; then
-    STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
-      "$bin/all_reduce_perf" -b "$large_min" -e "$max" -f "$factor" -w 1 -n "$iters" -c 0 \
-      | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' >> "$out/$algo"
+    measure "$algo" -b "$large_min" -e "$max" -f "$factor" -w 1 -n "$iters" > "$out/$algo.large"
   fi
-  STRATA_ALGO=$forced "$here/cluster.sh" run --ranks-per-host "$per_host" -- \
-    "$bin/all_reduce_perf" -b 8K -e 8K -w 100 -n 1000 -c 0 | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ {print $2, $7, $9}' > "$out/$algo.8k"
+  fastest "$out/$algo".small.* "$out/$algo.large" > "$out/$algo"
+  fastest "$out/$algo".8k.* > "$out/$algo.8k"
 done
 world=$(( racks * hosts * per_host ))
 hostlist=$(awk '{print $1}' "$STRATA_CLUSTER_DIR/hosts" | paste -sd,)

@@ -62,6 +62,12 @@ double CostContext::copySeconds(double bytes) const { return bytes * contention(
 
 double CostContext::windowSyncSeconds() const { return model->windowSyncUs * 1e-6 + syncPenalty(); }
 
+double CostContext::linkAlphaSeconds(int from, int to) const {
+  const Hierarchy& h = *hierarchy;
+  if (h.hostOf(from) == h.hostOf(to)) return model->shm.alphaUs * 1e-6;
+  return (h.rackOf(from) == h.rackOf(to) ? model->net.alphaUs : model->interRack.alphaUs) * 1e-6;
+}
+
 StandaloneCostContext::StandaloneCostContext(Hierarchy h, CostModel m, int coresPerHost, size_t windowBytes)
     : hierarchy(std::move(h)), model(m), topology(PlanTopology::withRing(0, hierarchy.ring())) {
   topology.hierarchy = &hierarchy;

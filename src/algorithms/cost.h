@@ -35,6 +35,9 @@ struct CostContext {
   double copySeconds(double bytes) const;
   // One flag handshake on the peer-memory windows.
   double windowSyncSeconds() const;
+  // The latency (alpha) of one message from `from` to `to`: shared memory, the rack's network, or
+  // across racks.
+  double linkAlphaSeconds(int from, int to) const;
 };
 
 // A flat, single-host context for `nranks` ranks: tests and callers without a communicator.

@@ -1,11 +1,17 @@
 #include "algorithms/selection.h"
 
+#include <algorithm>
 #include <cctype>
+#include <limits>
 
+#include "algorithms/message_work.h"
 #include "common/strings.h"
 
 namespace strata {
 namespace {
+
+// Predictions within 1 % of the cheapest count as a tie: the model is not that precise.
+constexpr double kTieTolerance = 0.01;
 
 std::string normalise(std::string word) {
   std::string out;
@@ -79,26 +85,32 @@ bool AlgorithmSelector::runsHere(const AlgorithmEntry& e, const CollectiveShape&
 
 std::pair<const AlgorithmEntry*, double> AlgorithmSelector::cheapest(const CollectiveShape& shape,
                                                                      const CostContext& cost, size_t oneShotBytes) {
-  const AlgorithmEntry* best = nullptr;
-  double bestSeconds = 0;
-  int candidates = 0;
+  std::vector<std::pair<const AlgorithmEntry*, double>> candidates;
   for (const AlgorithmEntry& e : algorithmRegistry()) {
-    if (e.kind == shape.kind && runsHere(e, shape, oneShotBytes)) {
-      ++candidates;
-      best = &e;
+    if (e.kind == shape.kind && runsHere(e, shape, oneShotBytes)) candidates.emplace_back(&e, 0.0);
+  }
+  if (candidates.empty()) return {nullptr, 0.0};
+  if (candidates.size() == 1) return candidates.front();  // nothing to weigh (all-to-all-v calls land here every time)
+  double bestSeconds = std::numeric_limits<double>::infinity();
+  for (auto& [e, seconds] : candidates) {
+    seconds = e->predict(shape, cost);
+    bestSeconds = std::min(bestSeconds, seconds);
+  }
+  // Predictions this close are a tie under the model: the least per-message work decides, then
+  // the registry's order. Every rank computes the same numbers, so every rank picks alike.
+  std::pair<const AlgorithmEntry*, double> best{nullptr, 0.0};
+  double bestWork = 0;
+  int tied = 0;
+  for (const auto& [e, seconds] : candidates) tied += seconds <= bestSeconds * (1 + kTieTolerance) ? 1 : 0;
+  for (const auto& [e, seconds] : candidates) {
+    if (seconds > bestSeconds * (1 + kTieTolerance)) continue;
+    const double work = tied > 1 ? messageWork(*e, shape, cost) : 0.0;
+    if (best.first == nullptr || work < bestWork) {
+      best = {e, seconds};
+      bestWork = work;
     }
   }
-  if (candidates <= 1) return {best, 0.0};  // nothing to weigh (all-to-all-v calls land here every time)
-  best = nullptr;
-  for (const AlgorithmEntry& e : algorithmRegistry()) {
-    if (e.kind != shape.kind || !runsHere(e, shape, oneShotBytes)) continue;
-    double seconds = e.predict(shape, cost);
-    if (best == nullptr || seconds < bestSeconds) {
-      best = &e;
-      bestSeconds = seconds;
-    }
-  }
-  return {best, bestSeconds};
+  return best;
 }
 
 const AlgorithmEntry& AlgorithmSelector::choose(const CollectiveShape& shape, const CostContext& cost,

@@ -15,7 +15,7 @@ ip netns del "stt$$-probe"
 trap '"$cluster" down' EXIT INT TERM
 "$cluster" up --racks 2 --hosts-per-rack 2 || { echo "FAIL: cluster up"; exit 1; }
 status=0
-for algo in "" hierarchical rabenseifner flat_ring recursive_doubling; do
+for algo in "" ring hierarchical tree rabenseifner flat_ring recursive_doubling; do
   echo "== STRATA_ALGO=${algo:-<tuner>}"
   out=$(STRATA_ALGO=$algo STRATA_TIMEOUT_MS=60000 "$cluster" run --ranks-per-host 2 --timeout 240 -- "$collectives" --quick 2>&1)
   rc=$?

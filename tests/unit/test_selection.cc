@@ -1,6 +1,11 @@
 // STRATA_ALGO parsing and the default size rule.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <memory>
+#include <stdexcept>
+
+#include "algorithms/message_work.h"
 #include "algorithms/selection.h"
 
 namespace {
@@ -81,6 +86,97 @@ TEST(Tuner, AcrossRacksLatencyThenBandwidth) {
   };
   EXPECT_LT(predict("ring"), predict("flat_ring") / 1.5);
   EXPECT_LT(predict("hierarchical"), predict("ring"));
+}
+
+// `racks` x `hostsPerRack` hosts, `perHost` ranks each, ranks numbered round-robin over hosts and
+// hosts round-robin over racks.
+strata::Hierarchy roundRobinCluster(int racks, int hostsPerRack, int perHost) {
+  const int hosts = racks * hostsPerRack;
+  std::vector<strata::RankPlacement> places;
+  for (int r = 0; r < hosts * perHost; ++r) {
+    std::string host = "h" + std::to_string(r % hosts);
+    places.push_back({host, host, {"rack" + std::to_string(r % hosts % racks)}, 0});
+  }
+  return strata::Hierarchy(places);
+}
+
+const strata::AlgorithmEntry& entry(strata::CollectiveKind kind, const std::string& name) {
+  for (const strata::AlgorithmEntry& e : strata::algorithmRegistry()) {
+    if (e.kind == kind && name == e.name) return e;
+  }
+  throw std::runtime_error("no algorithm " + name);
+}
+
+// The emulated cluster of perf/cluster (2 racks x 2 hosts x 1 rank, 1 Gbit/s host links, 250
+// Mbit/s uplinks, its cost file): at 8 KiB the tree and the hierarchical allreduce take the same
+// steps over the same links, so the model ties them; the tree sends 12 messages a call, the
+// hierarchical allreduce 16, and the tree measured faster there.
+TEST(Tuner, ModelTiesGoToTheLeastMessageWork) {
+  strata::CostModel model;
+  model.net = {70, 0.125};
+  model.interRack = {70, 0.125};
+  model.uplinkOversubscription = 8;
+  strata::StandaloneCostContext cluster(roundRobinCluster(2, 2, 1), model, 2, 0);
+  const auto allreduce = shape(strata::CollectiveKind::AllReduce, 8 << 10);
+  const auto& tree = entry(strata::CollectiveKind::AllReduce, "tree");
+  const auto& hierarchical = entry(strata::CollectiveKind::AllReduce, "hierarchical");
+  const double treeSeconds = tree.predict(allreduce, cluster.context);
+  const double hierarchicalSeconds = hierarchical.predict(allreduce, cluster.context);
+  EXPECT_NEAR(treeSeconds / hierarchicalSeconds, 1.0, 0.01);
+  EXPECT_DOUBLE_EQ(strata::messageWork(tree, allreduce, cluster.context), 12 * 70e-6);
+  EXPECT_DOUBLE_EQ(strata::messageWork(hierarchical, allreduce, cluster.context), 16 * 70e-6);
+  EXPECT_STREQ(tuned(cluster.context, strata::CollectiveKind::AllReduce, 8 << 10), "tree");
+  // 4 KiB: recursive doubling is predicted 2 % cheaper than both: no tie, the model decides.
+  EXPECT_STREQ(tuned(cluster.context, strata::CollectiveKind::AllReduce, 4 << 10), "recursive_doubling");
+}
+
+// Every message of every rank's plan, priced at its link's alpha.
+TEST(MessageWork, EveryRanksMessagesAtTheirLinksAlpha) {
+  OneHost host(4, 4, 0);
+  // Ring allreduce on 4 ranks: 2 x 3 steps, each rank sends once per step, all over shm.
+  EXPECT_DOUBLE_EQ(strata::messageWork(entry(strata::CollectiveKind::AllReduce, "ring"),
+                                       shape(strata::CollectiveKind::AllReduce, 4096), host.cost.context),
+                   24 * strata::CostModel{}.shm.alphaUs * 1e-6);
+  // Recursive doubling on 2 racks x 2 hosts: distance 1 pairs the hosts of a rack, distance 2
+  // crosses racks; each of the 4 ranks sends once per step.
+  strata::CostModel model;
+  model.net.alphaUs = 10;
+  model.interRack.alphaUs = 20;
+  strata::StandaloneCostContext cluster(roundRobinCluster(2, 2, 1), model, 2, 0);
+  EXPECT_DOUBLE_EQ(strata::messageWork(entry(strata::CollectiveKind::AllReduce, "recursive_doubling"),
+                                       shape(strata::CollectiveKind::AllReduce, 64), cluster.context),
+                   4 * 10e-6 + 4 * 20e-6);
+}
+
+// The tie-break never overrides the model by more than the tie tolerance: whatever the tuner
+// picks is predicted within 1 % of the cheapest algorithm that can run.
+TEST(Tuner, PicksWithinTheTieToleranceOfTheCheapest) {
+  strata::CostModel slowUplinks;
+  slowUplinks.uplinkOversubscription = 4;
+  std::vector<std::unique_ptr<strata::StandaloneCostContext>> clusters;
+  clusters.push_back(std::make_unique<strata::StandaloneCostContext>(roundRobinCluster(1, 1, 6), strata::CostModel{}, 4, 4096));
+  clusters.push_back(std::make_unique<strata::StandaloneCostContext>(roundRobinCluster(2, 2, 1), slowUplinks, 2, 0));
+  clusters.push_back(std::make_unique<strata::StandaloneCostContext>(roundRobinCluster(2, 2, 2), slowUplinks, 2, 0));
+  clusters.push_back(std::make_unique<strata::StandaloneCostContext>(roundRobinCluster(3, 1, 3), strata::CostModel{}, 2, 0));
+  for (const auto& cluster : clusters) {
+    const strata::CostContext& cost = cluster->context;
+    for (int k = 0; k <= static_cast<int>(strata::CollectiveKind::Barrier); ++k) {
+      const auto kind = static_cast<strata::CollectiveKind>(k);
+      if (kind == strata::CollectiveKind::AllToAllv) continue;  // per-rank shapes: one algorithm
+      for (size_t bytes = 8; bytes <= (size_t{1} << 24); bytes *= 4) {
+        const auto s = shape(kind, bytes, cost.windowBytes);
+        double cheapest = std::numeric_limits<double>::infinity();
+        for (const strata::AlgorithmEntry& e : strata::algorithmRegistry()) {
+          if (e.kind == kind && strata::AlgorithmSelector::runsHere(e, s, 4096)) cheapest = std::min(cheapest, e.predict(s, cost));
+        }
+        const auto [chosen, seconds] = strata::AlgorithmSelector::cheapest(s, cost, 4096);
+        ASSERT_NE(chosen, nullptr);
+        if (seconds > 0) {
+          EXPECT_LE(seconds, cheapest * 1.01) << chosen->name << " " << strata::collectiveName(kind) << " " << bytes;
+        }
+      }
+    }
+  }
 }
 
 TEST(Selection, ForcedOneShotNeedsPeerMemory) {
