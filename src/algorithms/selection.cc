@@ -85,25 +85,31 @@ bool AlgorithmSelector::runsHere(const AlgorithmEntry& e, const CollectiveShape&
 
 std::pair<const AlgorithmEntry*, double> AlgorithmSelector::cheapest(const CollectiveShape& shape,
                                                                      const CostContext& cost, size_t oneShotBytes) {
-  std::vector<std::pair<const AlgorithmEntry*, double>> candidates;
+  auto runnable = [&](const AlgorithmEntry& e) { return e.kind == shape.kind && runsHere(e, shape, oneShotBytes); };
+  const AlgorithmEntry* only = nullptr;
+  int count = 0;
   for (const AlgorithmEntry& e : algorithmRegistry()) {
-    if (e.kind == shape.kind && runsHere(e, shape, oneShotBytes)) candidates.emplace_back(&e, 0.0);
+    if (runnable(e)) {
+      only = &e;
+      ++count;
+    }
   }
-  if (candidates.empty()) return {nullptr, 0.0};
-  if (candidates.size() == 1) return candidates.front();  // nothing to weigh (all-to-all-v calls land here every time)
+  if (count <= 1) return {only, 0.0};  // nothing to weigh (all-to-all-v calls land here every time)
+  std::vector<std::pair<const AlgorithmEntry*, double>> candidates;  // and their predicted seconds
   double bestSeconds = std::numeric_limits<double>::infinity();
-  for (auto& [e, seconds] : candidates) {
-    seconds = e->predict(shape, cost);
-    bestSeconds = std::min(bestSeconds, seconds);
+  for (const AlgorithmEntry& e : algorithmRegistry()) {
+    if (!runnable(e)) continue;
+    candidates.emplace_back(&e, e.predict(shape, cost));
+    bestSeconds = std::min(bestSeconds, candidates.back().second);
   }
   // Predictions this close are a tie under the model: the least per-message work decides, then
   // the registry's order. Every rank computes the same numbers, so every rank picks alike.
+  const double tieLimit = bestSeconds * (1 + kTieTolerance);
+  const auto tied = std::count_if(candidates.begin(), candidates.end(), [&](const auto& c) { return c.second <= tieLimit; });
   std::pair<const AlgorithmEntry*, double> best{nullptr, 0.0};
   double bestWork = 0;
-  int tied = 0;
-  for (const auto& [e, seconds] : candidates) tied += seconds <= bestSeconds * (1 + kTieTolerance) ? 1 : 0;
   for (const auto& [e, seconds] : candidates) {
-    if (seconds > bestSeconds * (1 + kTieTolerance)) continue;
+    if (seconds > tieLimit) continue;
     const double work = tied > 1 ? messageWork(*e, shape, cost) : 0.0;
     if (best.first == nullptr || work < bestWork) {
       best = {e, seconds};
