@@ -15,10 +15,12 @@ namespace strata {
 namespace {
 
 // Slices of at least this many bytes are pipelined through the tiers. Stages run in lock step, so
-// the first and last slices leave the uplinks idle: on the emulated cluster (2 racks x 2 hosts)
-// 64 MiB took 2.56-2.72 s in 8 slices, 2.29-2.40 s in 32, 2.25 s in 64 (the model's bound: 2.16 s).
+// the first and last slices leave the uplinks idle, and a long stage idles them while its slowest
+// flow finishes: on the emulated cluster (2 racks x 2 hosts) 64 MiB took 2.56-2.72 s in 8 slices,
+// 2.29-2.40 s in 32, 2.25 s in 64 (the model's bound: 2.16 s); 256 MiB 10.0 s in 64 slices, 9.1 s
+// in 256.
 constexpr size_t kSliceBytes = 1 << 20;
-constexpr size_t kMaxSlices = 64;
+constexpr size_t kMaxSlices = 256;
 
 // The tiers for the elements of `slice`, as a sequence of stages.
 std::vector<Stage> sliceStages(const CollectiveShape& shape, const Tiers& tiers, ElementRange slice) {
