@@ -87,11 +87,16 @@ paste "$out/flat_ring" "$out/ring" "$out/hierarchical" "$out/rabenseifner" "$out
     for (i = 0; i < 6; ++i) { t = $(2 + 3 * i); printf " %13.1f", t; if (t < best) { best = t; name = n[i + 1] } }
     tuner = $(2 + 3 * 6); printf " %13.1f %10s %8.2f\n", tuner, name, tuner / best }'
 echo
-flat64=$(awk '$1 == 67108864 {print $3}' "$out/flat_ring")
-hier64=$(awk '$1 == 67108864 {print $3}' "$out/hierarchical")
+# 64 MiB busbw from the time: the tools print busbw to two decimals, too coarse at these rates
+# (0.035 GB/s prints as 0.03). nccl-tests' allreduce factor: 2(n-1)/n.
+busbw64() { awk -v n="$world" '$1 == 67108864 {printf "%.6f", $1 / ($2 * 1e3) * 2 * (n - 1) / n}' "$1"; }
+flat64=$(busbw64 "$out/flat_ring")
+hier64=$(busbw64 "$out/hierarchical")
+tree64=$(busbw64 "$out/tree")
 if [[ -n $flat64 && -n $hier64 ]]; then
-  awk -v f="$flat64" -v h="$hier64" -v b="$bound" 'BEGIN {
-    printf "64 MiB busbw: hierarchical %.4f GB/s, flat ring %.4f GB/s: %.2fx; model bound %.4f GB/s: %.0f%%\n", h, f, h / f, b, 100 * h / b }'
+  awk -v f="$flat64" -v h="$hier64" -v t="$tree64" -v b="$bound" 'BEGIN {
+    printf "64 MiB busbw: hierarchical %.4f GB/s, flat ring %.4f GB/s: %.2fx; model bound %.4f GB/s: %.0f%% (tree %.4f GB/s)\n",
+           h, f, h / f, b, 100 * h / b, t }'
 fi
 flat8=$(awk '{print $2}' "$out/flat_ring.8k")
 best8=$(cat "$out/tree.8k" "$out/recursive_doubling.8k" | awk 'NR == 1 || $2 < m {m = $2} END {print m}')
