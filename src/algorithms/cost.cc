@@ -34,7 +34,7 @@ double CostContext::stepSeconds(const std::vector<std::pair<int, int>>& transfer
       seconds = shm.seconds(effective) + syncPenalty();
     } else {
       bool sameRack = h.rackOf(from) == h.rackOf(to);
-      LinkCost link = sameRack ? model->net : model->interRack;
+      LinkCost link = linkBetween(from, to);
       double share = link.betaGBps / leavingHost[h.hostOf(from)];
       if (!sameRack) {
         int rack = h.rackOf(from);
@@ -62,11 +62,13 @@ double CostContext::copySeconds(double bytes) const { return bytes * contention(
 
 double CostContext::windowSyncSeconds() const { return model->windowSyncUs * 1e-6 + syncPenalty(); }
 
-double CostContext::linkAlphaSeconds(int from, int to) const {
+const LinkCost& CostContext::linkBetween(int from, int to) const {
   const Hierarchy& h = *hierarchy;
-  if (h.hostOf(from) == h.hostOf(to)) return model->shm.alphaUs * 1e-6;
-  return (h.rackOf(from) == h.rackOf(to) ? model->net.alphaUs : model->interRack.alphaUs) * 1e-6;
+  if (h.hostOf(from) == h.hostOf(to)) return model->shm;
+  return h.rackOf(from) == h.rackOf(to) ? model->net : model->interRack;
 }
+
+double CostContext::linkAlphaSeconds(int from, int to) const { return linkBetween(from, to).alphaUs * 1e-6; }
 
 StandaloneCostContext::StandaloneCostContext(Hierarchy h, CostModel m, int coresPerHost, size_t windowBytes)
     : hierarchy(std::move(h)), model(m), topology(PlanTopology::withRing(0, hierarchy.ring())) {

@@ -35,8 +35,9 @@ struct CostContext {
   double copySeconds(double bytes) const;
   // One flag handshake on the peer-memory windows.
   double windowSyncSeconds() const;
-  // The latency (alpha) of one message from `from` to `to`: shared memory, the rack's network, or
-  // across racks.
+  // The link class a message from `from` to `to` uses (shared memory, the rack's network, or
+  // across racks), before any sharing, and its latency (alpha).
+  const LinkCost& linkBetween(int from, int to) const;
   double linkAlphaSeconds(int from, int to) const;
 };
 
