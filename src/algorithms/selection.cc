@@ -119,18 +119,17 @@ std::pair<const AlgorithmEntry*, double> AlgorithmSelector::cheapest(const Colle
   return best;
 }
 
-const AlgorithmEntry& AlgorithmSelector::choose(const CollectiveShape& shape, const CostContext& cost,
+const AlgorithmEntry* AlgorithmSelector::choose(const CollectiveShape& shape, const CostContext& cost,
                                                 size_t oneShotBytes) const {
   auto preferred = forced_.find(shape.kind);
   for (const auto* list : {preferred != forced_.end() ? &preferred->second : nullptr, &forcedForAll_}) {
     if (list == nullptr) continue;
     for (const std::string& name : *list) {
       const AlgorithmEntry* e = find(shape.kind, name);
-      if (e != nullptr && runsHere(*e, shape, oneShotBytes)) return *e;
+      if (e != nullptr && runsHere(*e, shape, oneShotBytes)) return e;
     }
   }
-  const AlgorithmEntry* best = cheapest(shape, cost, oneShotBytes).first;
-  return best != nullptr ? *best : algorithmRegistry().front();  // every collective has an algorithm
+  return cheapest(shape, cost, oneShotBytes).first;
 }
 
 }  // namespace strata

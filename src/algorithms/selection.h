@@ -22,8 +22,9 @@ class AlgorithmSelector {
   static Result<AlgorithmSelector> parse(const std::string& spec);
 
   // `oneShotBytes`: the largest message a whole-message peer-memory algorithm may take (0: none);
-  // chunked peer-memory algorithms run when `shape.windowBytes` > 0.
-  const AlgorithmEntry& choose(const CollectiveShape& shape, const CostContext& cost, size_t oneShotBytes = 0) const;
+  // chunked peer-memory algorithms run when `shape.windowBytes` > 0. Null when no algorithm
+  // serves the shape (a collective kind the registry does not know): never a silent substitute.
+  const AlgorithmEntry* choose(const CollectiveShape& shape, const CostContext& cost, size_t oneShotBytes = 0) const;
 
   // The tuner alone (no forcing): the cheapest runnable algorithm (ties broken as above) and its
   // predicted seconds (0 when only one can run: nothing is predicted then).

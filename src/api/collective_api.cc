@@ -11,8 +11,8 @@ namespace {
 
 // Everything a collective entry point checks before running. Fills `comm` and `stream`.
 struct Validated {
-  Communicator* comm = nullptr;
-  HostStream* stream = nullptr;
+  CommRef comm;
+  StreamRef stream;
   size_t elementSize = 0;
 };
 
@@ -99,7 +99,7 @@ strataResult_t strataAllReduce(const void* sendbuff, void* recvbuff, size_t coun
   int opValue = op;
   auto v = validateCommon(fn, comm, stream, datatype, &opValue);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, count));
   STRATA_CHECK(c, checkBuffer(fn, "recvbuff", recvbuff, count));
@@ -113,7 +113,7 @@ strataResult_t strataBroadcast(const void* sendbuff, void* recvbuff, size_t coun
   const char* fn = "strataBroadcast";
   auto v = validateCommon(fn, comm, stream, datatype, nullptr);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   STRATA_CHECK(c, checkRank(fn, "root", root, c->nranks()));
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   if (c->rank() == root) STRATA_CHECK(c, checkBuffer(fn, "sendbuff (at the root)", sendbuff, count));
@@ -129,7 +129,7 @@ strataResult_t strataReduce(const void* sendbuff, void* recvbuff, size_t count, 
   int opValue = op;
   auto v = validateCommon(fn, comm, stream, datatype, &opValue);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   STRATA_CHECK(c, checkRank(fn, "root", root, c->nranks()));
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, count));
@@ -144,7 +144,7 @@ strataResult_t strataAllGather(const void* sendbuff, void* recvbuff, size_t send
   const char* fn = "strataAllGather";
   auto v = validateCommon(fn, comm, stream, datatype, nullptr);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   size_t es = v.value().elementSize;
   STRATA_CHECK(c, checkBytes(fn, "sendcount", sendcount, es, static_cast<size_t>(c->nranks())));
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, sendcount));
@@ -161,7 +161,7 @@ strataResult_t strataReduceScatter(const void* sendbuff, void* recvbuff, size_t 
   int opValue = op;
   auto v = validateCommon(fn, comm, stream, datatype, &opValue);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   size_t es = v.value().elementSize;
   STRATA_CHECK(c, checkBytes(fn, "recvcount", recvcount, es, static_cast<size_t>(c->nranks())));
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, recvcount));
@@ -177,7 +177,7 @@ strataResult_t strataAllToAll(const void* sendbuff, void* recvbuff, size_t count
   const char* fn = "strataAllToAll";
   auto v = validateCommon(fn, comm, stream, datatype, nullptr);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, static_cast<size_t>(c->nranks())));
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, count));
   STRATA_CHECK(c, checkBuffer(fn, "recvbuff", recvbuff, count));
@@ -192,7 +192,7 @@ strataResult_t strataAllToAllv(const void* sendbuff, const size_t sendcounts[], 
   const char* fn = "strataAllToAllv";
   auto v = validateCommon(fn, comm, stream, datatype, nullptr);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   const char* names[] = {"sendcounts", "sdispls", "recvcounts", "rdispls"};
   const size_t* arrays[] = {sendcounts, sdispls, recvcounts, rdispls};
   for (int i = 0; i < 4; ++i) {
@@ -222,7 +222,7 @@ strataResult_t strataAllToAllv(const void* sendbuff, const size_t sendcounts[], 
   call.send = sendbuff;
   call.recv = recvbuff;
   call.dtype = datatype;
-  return submit(c, v.value().stream, std::move(call));
+  return submit(v.value().comm, v.value().stream, std::move(call));
   STRATA_API_END
 }
 
@@ -232,7 +232,7 @@ static strataResult_t rootedBlocks(const char* fn, CollectiveKind kind, const vo
                                    strataDataType_t datatype, int root, strataComm_t comm, strataStream_t stream) {
   auto v = validateCommon(fn, comm, stream, datatype, nullptr);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   size_t es = v.value().elementSize;
   bool gather = kind == CollectiveKind::Gather;
   STRATA_CHECK(c, checkRank(fn, "root", root, c->nranks()));
@@ -273,12 +273,12 @@ static strataResult_t pointToPoint(const char* fn, bool isSend, const void* buff
                                    int peer, strataComm_t comm, strataStream_t stream) {
   auto v = validateCommon(fn, comm, stream, datatype, nullptr);
   if (!v.ok()) return report(v.status());
-  Communicator* c = v.value().comm;
+  Communicator* c = v.value().comm.get();
   STRATA_CHECK(c, checkRank(fn, "peer", peer, c->nranks()));
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   STRATA_CHECK(c, checkBuffer(fn, isSend ? "sendbuff" : "recvbuff", buffer, count));
   PointToPointCall call{isSend, peer, const_cast<void*>(buffer), count * v.value().elementSize};
-  return submit(c, v.value().stream, call);
+  return submit(v.value().comm, v.value().stream, call);
 }
 
 strataResult_t strataSend(const void* sendbuff, size_t count, strataDataType_t datatype, int peer, strataComm_t comm,

@@ -14,6 +14,29 @@ using strata::api::report;
 
 namespace {
 
+// A config must come from STRATA_CONFIG_INITIALIZER and hold values Strata can honour; NULL means
+// every default.
+Status checkConfig(const strataConfig_t* config, const char* function) {
+  if (config == nullptr) return Status::ok();
+  if (config->magic != STRATA_CONFIG_MAGIC || config->size < offsetof(strataConfig_t, commName) + sizeof(char*)) {
+    return strata::invalidArgument(std::string(function) +
+                                   ": config was not initialised with STRATA_CONFIG_INITIALIZER (bad magic or size)");
+  }
+  if (config->blocking == 0) {
+    return strata::invalidArgument(std::string(function) +
+                                   ": config.blocking=0 (non-blocking communicators) is not supported yet");
+  }
+  if (config->blocking != 1 && config->blocking != STRATA_CONFIG_UNDEF_INT) {
+    return strata::invalidArgument(std::string(function) + ": config.blocking=" + std::to_string(config->blocking) +
+                                   " must be 1 (or left undefined)");
+  }
+  if (config->timeoutMs != STRATA_CONFIG_UNDEF_INT && config->timeoutMs <= 0) {
+    return strata::invalidArgument(std::string(function) + ": config.timeoutMs=" + std::to_string(config->timeoutMs) +
+                                   " must be positive (milliseconds) or left undefined");
+  }
+  return Status::ok();
+}
+
 strataResult_t initCommunicator(strataComm_t* comm, int nranks, const strataUniqueId& id, int rank,
                                 const strataConfig_t* config, const char* function) {
   if (comm == nullptr) return report(strata::invalidArgument(std::string(function) + ": comm (output pointer) is NULL"));
@@ -26,19 +49,11 @@ strataResult_t initCommunicator(strataComm_t* comm, int nranks, const strataUniq
   if (strata::api::groupDepth() > 0) {
     return report(strata::invalidUsage(std::string(function) + " inside strataGroupStart/End is not supported"));
   }
-  if (config != nullptr) {
-    if (config->magic != STRATA_CONFIG_MAGIC || config->size < offsetof(strataConfig_t, commName) + sizeof(char*)) {
-      return report(strata::invalidArgument(std::string(function) +
-                                            ": config was not initialised with STRATA_CONFIG_INITIALIZER (bad magic or size)"));
-    }
-    if (config->blocking == 0) {
-      return report(strata::invalidArgument(std::string(function) +
-                                            ": config.blocking=0 (non-blocking communicators) is not supported yet"));
-    }
-  }
+  Status configured = checkConfig(config, function);
+  if (!configured.isOk()) return report(configured);
   auto created = strata::Communicator::create(id, nranks, rank, config);
   if (!created.ok()) return report(created.status().withContext(std::string(function) + ": "));
-  auto* handle = new strataComm{std::move(created.value())};
+  auto* handle = new strataComm{std::shared_ptr<strata::Communicator>(std::move(created.value()))};
   strata::api::registerComm(handle);
   *comm = handle;
   return strataSuccess;
@@ -70,10 +85,11 @@ const char* strataGetErrorString(strataResult_t result) {
 }
 
 const char* strataGetLastError(strataComm_t comm) {
-  if (comm != nullptr && strata::api::liveComm(comm, "strataGetLastError").ok()) {
+  auto live = comm != nullptr ? strata::api::liveComm(comm, "strataGetLastError") : strata::api::CommRef();
+  if (live.ok() && live.value()) {
     // Per-communicator text lives in thread-local storage so the pointer stays valid.
     static thread_local std::string text;
-    text = comm->impl->lastError();
+    text = live.value()->lastError();
     if (!text.empty()) return text.c_str();
   }
   return strata::api::threadLastError();
@@ -90,8 +106,9 @@ strataResult_t strataCommGetAsyncError(strataComm_t comm, strataResult_t* asyncE
 strataResult_t strataGetUniqueId(strataUniqueId* uniqueId) {
   STRATA_API_BEGIN
   if (uniqueId == nullptr) return report(strata::invalidArgument("strataGetUniqueId: uniqueId is NULL"));
-  strata::Params params = strata::Params::fromEnvironment();
-  auto id = strata::createUniqueId(params.socketIfname, params.timeoutMs);
+  auto params = strata::Params::fromEnvironment();
+  if (!params.ok()) return report(params.status().withContext("strataGetUniqueId: "));
+  auto id = strata::createUniqueId(params.value().socketIfname, params.value().timeoutMs);
   if (!id.ok()) return report(id.status().withContext("strataGetUniqueId: "));
   *uniqueId = id.value();
   return strataSuccess;
@@ -128,20 +145,26 @@ strataResult_t strataCommSplit(strataComm_t comm, int color, int key, strataComm
   STRATA_API_BEGIN
   auto live = strata::api::liveComm(comm, "strataCommSplit");
   if (!live.ok()) return report(live.status());
-  strata::Communicator* parent = live.value();
+  strata::Communicator* parent = live.value().get();
   if (newcomm == nullptr) return report(strata::invalidArgument("strataCommSplit: newcomm is NULL"), parent);
   *newcomm = nullptr;
-  if (color < 0 && color != STRATA_SPLIT_NOCOLOR) {
-    return report(strata::invalidArgument("strataCommSplit: color=" + std::to_string(color) +
-                                          " must be >= 0 or STRATA_SPLIT_NOCOLOR"), parent);
-  }
   if (strata::api::groupDepth() > 0) {
     return report(strata::invalidUsage("strataCommSplit inside strataGroupStart/End is not supported"), parent);
   }
-  auto child = strata::splitCommunicator(*parent, color, key, config);
-  if (!child.ok()) return report(child.status().withContext("strataCommSplit: "), parent);
+  // A bad color or config still joins the split's first exchange, so the other ranks fail at once
+  // with this rank named instead of waiting for it until the timeout.
+  Status arguments = checkConfig(config, "strataCommSplit");
+  if (arguments.isOk() && color < 0 && color != STRATA_SPLIT_NOCOLOR) {
+    arguments = strata::invalidArgument("strataCommSplit: color=" + std::to_string(color) +
+                                        " must be >= 0 or STRATA_SPLIT_NOCOLOR");
+  }
+  auto child = strata::splitCommunicator(*parent, color, key, config, arguments);
+  if (!child.ok()) {
+    Status failed = child.status();
+    return report(failed.code() == strataInvalidArgument ? failed : failed.withContext("strataCommSplit: "), parent);
+  }
   if (child.value()) {
-    auto* handle = new strataComm{std::move(child.value())};
+    auto* handle = new strataComm{std::shared_ptr<strata::Communicator>(std::move(child.value()))};
     strata::api::registerComm(handle);
     *newcomm = handle;
   }
@@ -161,12 +184,16 @@ strataResult_t strataCommDestroy(strataComm_t comm) {
   if (comm == nullptr) return strataSuccess;  // as free(NULL)
   auto live = strata::api::liveComm(comm, "strataCommDestroy");
   if (!live.ok()) return report(live.status());
-  if (strata::api::groupHasOperationsFor(live.value())) {
+  if (strata::api::groupHasOperationsFor(live.value().get())) {
     return report(strata::invalidUsage("strataCommDestroy: the open group still holds operations on this comm"));
   }
-  strata::api::unregisterComm(comm);
+  // Of two threads destroying one handle, one wins; the other sees a dead handle.
+  if (!strata::api::unregisterComm(comm)) {
+    return report(strata::invalidArgument("strataCommDestroy: comm is being destroyed or aborted by another thread"));
+  }
   delete comm;
-  return strataSuccess;
+  live.value()->waitForPending();  // queued host-stream work finishes first, as NCCL's destroy does
+  return strataSuccess;            // the communicator goes with its last reference
   STRATA_API_END
 }
 
@@ -175,9 +202,13 @@ strataResult_t strataCommAbort(strataComm_t comm) {
   if (comm == nullptr) return strataSuccess;
   auto live = strata::api::liveComm(comm, "strataCommAbort");
   if (!live.ok()) return report(live.status());
-  strata::api::unregisterComm(comm);
-  live.value()->abort();  // running and queued operations fail fast from here on
+  if (!strata::api::unregisterComm(comm)) {
+    return report(strata::invalidArgument("strataCommAbort: comm is being destroyed or aborted by another thread"));
+  }
   delete comm;
+  // Running and queued operations fail fast from here on; each holds a reference, so the
+  // communicator is freed when the last of them returns, never under one.
+  live.value()->abort();
   return strataSuccess;
   STRATA_API_END
 }

@@ -8,8 +8,8 @@ namespace strata::api {
 namespace {
 
 struct QueuedOperation {
-  Communicator* comm;
-  HostStream* stream;
+  CommRef comm;
+  StreamRef stream;
   Operation operation;
 };
 
@@ -36,19 +36,20 @@ Status runBatch(Communicator* comm, const std::vector<Operation>& operations) {
 // Runs `work` on the calling thread. The communicator counts it as pending until it is finished
 // (and its result reported), so destroy/abort never free the communicator under it.
 template <typename Work>
-strataResult_t runNow(Communicator* comm, const Work& work) {
+strataResult_t runNow(const CommRef& comm, const Work& work) {
   comm->addPending();
-  strataResult_t result = report(work(), comm);
+  strataResult_t result = report(work(), comm.get());
   comm->removePending();
   return result;
 }
 
-// Runs now (NULL stream) or queues on the host stream, pending likewise until finished.
-strataResult_t dispatch(Communicator* comm, HostStream* stream, std::vector<Operation> operations) {
-  if (stream == nullptr) return runNow(comm, [&] { return runBatch(comm, operations); });
+// Runs now (NULL stream) or queues on the host stream, pending likewise until finished. Queued
+// work holds a reference to the communicator, so an abort from another thread cannot free it.
+strataResult_t dispatch(const CommRef& comm, const StreamRef& stream, std::vector<Operation> operations) {
+  if (!stream) return runNow(comm, [&] { return runBatch(comm.get(), operations); });
   comm->addPending();
   stream->enqueue([comm, operations = std::move(operations)]() {
-    Status status = runBatch(comm, operations);
+    Status status = runBatch(comm.get(), operations);
     if (!status.isOk()) comm->setLastError(status.message());
     comm->removePending();
     return status;
@@ -58,12 +59,12 @@ strataResult_t dispatch(Communicator* comm, HostStream* stream, std::vector<Oper
 
 }  // namespace
 
-strataResult_t submit(Communicator* comm, HostStream* stream, Operation operation) {
+strataResult_t submit(const CommRef& comm, const StreamRef& stream, Operation operation) {
   if (tlsGroup.depth > 0) {
     tlsGroup.queued.push_back({comm, stream, std::move(operation)});
     return strataSuccess;
   }
-  if (stream == nullptr) {
+  if (!stream) {
     // The common blocking call: straight to the communicator, no batch to build.
     return runNow(comm, [&] {
       return std::holds_alternative<CollectiveCall>(operation) ? comm->runCollective(std::get<CollectiveCall>(operation))
@@ -79,7 +80,7 @@ int groupDepth() { return tlsGroup.depth; }
 
 bool groupHasOperationsFor(const Communicator* comm) {
   for (const auto& q : tlsGroup.queued) {
-    if (q.comm == comm) return true;
+    if (q.comm.get() == comm) return true;
   }
   return false;
 }
@@ -97,24 +98,24 @@ strataResult_t groupEnd() {
   std::vector<QueuedOperation> queued = std::move(tlsGroup.queued);
   tlsGroup.queued.clear();
   // Per communicator, in order of first appearance.
-  std::vector<Communicator*> order;
+  std::vector<CommRef> order;
   std::map<Communicator*, std::vector<Operation>> batches;
-  std::map<Communicator*, HostStream*> streamOf;
+  std::map<Communicator*, StreamRef> streamOf;
   for (auto& q : queued) {
-    auto it = streamOf.find(q.comm);
+    auto it = streamOf.find(q.comm.get());
     if (it == streamOf.end()) {
       order.push_back(q.comm);
-      streamOf[q.comm] = q.stream;
+      streamOf[q.comm.get()] = q.stream;
     } else if (it->second != q.stream) {
       return report(invalidUsage("strataGroupEnd: operations on one communicator (rank " + std::to_string(q.comm->rank()) +
                                  ") used different streams inside one group; use one stream per communicator per group"),
-                    q.comm);
+                    q.comm.get());
     }
-    batches[q.comm].push_back(std::move(q.operation));
+    batches[q.comm.get()].push_back(std::move(q.operation));
   }
   strataResult_t first = strataSuccess;
-  for (Communicator* comm : order) {
-    strataResult_t result = dispatch(comm, streamOf[comm], std::move(batches[comm]));
+  for (const CommRef& comm : order) {
+    strataResult_t result = dispatch(comm, streamOf[comm.get()], std::move(batches[comm.get()]));
     if (first == strataSuccess) first = result;
   }
   return first;

@@ -8,14 +8,13 @@
 
 #include <variant>
 
-#include "core/communicator.h"
-#include "core/host_stream.h"
+#include "api/handles.h"
 
 namespace strata::api {
 
 using Operation = std::variant<CollectiveCall, PointToPointCall>;
 
-strataResult_t submit(Communicator* comm, HostStream* stream, Operation operation);
+strataResult_t submit(const CommRef& comm, const StreamRef& stream, Operation operation);
 int groupDepth();
 bool groupHasOperationsFor(const Communicator* comm);
 strataResult_t groupStart();

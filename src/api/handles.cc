@@ -1,5 +1,6 @@
 #include "api/handles.h"
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -16,8 +17,8 @@ std::set<strataComm*>& comms() {
   static std::set<strataComm*> s;
   return s;
 }
-std::set<HostStream*>& streams() {
-  static std::set<HostStream*> s;
+std::map<strataStream_t, StreamRef>& streams() {
+  static std::map<strataStream_t, StreamRef> s;
   return s;
 }
 thread_local std::string tlsLastError;
@@ -35,40 +36,46 @@ void registerComm(strataComm* comm) {
   comms().insert(comm);
 }
 
-void unregisterComm(strataComm* comm) {
+bool unregisterComm(strataComm* comm) {
   std::lock_guard<std::mutex> lock(registryMutex());
-  comms().erase(comm);
+  return comms().erase(comm) == 1;
 }
 
-Result<Communicator*> liveComm(strataComm_t comm, const char* function) {
+Result<CommRef> liveComm(strataComm_t comm, const char* function) {
   if (comm == nullptr) return invalidArgument(std::string(function) + ": comm is NULL");
   std::lock_guard<std::mutex> lock(registryMutex());
   if (comms().count(comm) == 0) {
     return invalidArgument(std::string(function) + ": comm " + pointerText(comm) +
                            " is not a live communicator (destroyed, aborted, or never created)");
   }
-  return comm->impl.get();
+  return comm->impl;
 }
 
-void registerStream(HostStream* stream) {
+strataStream_t registerStream(StreamRef stream) {
   std::lock_guard<std::mutex> lock(registryMutex());
-  streams().insert(stream);
+  strataStream_t handle = stream.get();
+  streams()[handle] = std::move(stream);
+  return handle;
 }
 
-bool unregisterStream(HostStream* stream) {
+StreamRef unregisterStream(strataStream_t stream) {
   std::lock_guard<std::mutex> lock(registryMutex());
-  return streams().erase(stream) == 1;
+  auto it = streams().find(stream);
+  if (it == streams().end()) return nullptr;
+  StreamRef owned = std::move(it->second);
+  streams().erase(it);
+  return owned;
 }
 
-Result<HostStream*> resolveStream(strataStream_t stream, const char* function) {
-  if (stream == nullptr) return static_cast<HostStream*>(nullptr);
+Result<StreamRef> resolveStream(strataStream_t stream, const char* function) {
+  if (stream == nullptr) return StreamRef();
   std::lock_guard<std::mutex> lock(registryMutex());
-  auto* host = static_cast<HostStream*>(stream);
-  if (streams().count(host) == 0) {
+  auto it = streams().find(stream);
+  if (it == streams().end()) {
     return invalidArgument(std::string(function) + ": stream " + pointerText(stream) +
                            " is not a Strata host stream (strataStreamCreate); CUDA streams need a CUDA build");
   }
-  return host;
+  return it->second;
 }
 
 strataResult_t report(const Status& status, Communicator* comm) {

@@ -1,6 +1,11 @@
 // Handles the C API gives out, and how results leave the library. Communicator and stream handles
 // are kept in registries, so a destroyed or made-up handle is an error rather than a crash; every
 // failure stores its text as this thread's (and the communicator's) last error.
+//
+// Lifetime: a handle owns a reference to its object, and every call that uses the object holds
+// one too (liveComm and resolveStream return references), so strataCommAbort or
+// strataStreamDestroy from another thread (a watchdog) never frees an object under a running or
+// queued operation: the object goes when its last user lets go.
 #pragma once
 
 #include <strata/strata.h>
@@ -12,21 +17,27 @@
 #include "core/host_stream.h"
 
 struct strataComm {
-  std::unique_ptr<strata::Communicator> impl;
+  std::shared_ptr<strata::Communicator> impl;
 };
 
 namespace strata::api {
 
-void registerComm(strataComm* comm);
-void unregisterComm(strataComm* comm);
-// The communicator behind a live handle, or an error naming the handle.
-Result<Communicator*> liveComm(strataComm_t comm, const char* function);
+using CommRef = std::shared_ptr<Communicator>;
+using StreamRef = std::shared_ptr<HostStream>;
 
-void registerStream(HostStream* stream);
-bool unregisterStream(HostStream* stream);
-// NULL stream: nullptr. A Strata host stream: it. Anything else: an error (a CUDA stream needs a
-// CUDA build, which does not exist yet).
-Result<HostStream*> resolveStream(strataStream_t stream, const char* function);
+void registerComm(strataComm* comm);
+// False when the handle was not registered (already destroyed, or by another thread).
+bool unregisterComm(strataComm* comm);
+// The communicator behind a live handle, or an error naming the handle.
+Result<CommRef> liveComm(strataComm_t comm, const char* function);
+
+// Registers a new host stream; its handle is the HostStream's address.
+strataStream_t registerStream(StreamRef stream);
+// Takes the stream out of the registry and returns the registry's reference (null if unknown).
+StreamRef unregisterStream(strataStream_t stream);
+// NULL stream: null. A Strata host stream: a reference to it. Anything else: an error (a CUDA
+// stream needs a CUDA build, which does not exist yet).
+Result<StreamRef> resolveStream(strataStream_t stream, const char* function);
 
 strataResult_t report(const Status& status, Communicator* comm = nullptr);
 const char* threadLastError();

@@ -26,7 +26,7 @@ std::set<strataMoeHandle*>& moeHandles() {
 }
 
 // The handle and its communicator, both still alive.
-Result<Communicator*> liveMoe(strataMoeHandle_t handle, const char* fn) {
+Result<CommRef> liveMoe(strataMoeHandle_t handle, const char* fn) {
   if (handle == nullptr) return invalidArgument(std::string(fn) + ": handle is NULL");
   {
     std::lock_guard<std::mutex> lock(moeMutex());
@@ -59,28 +59,34 @@ Status checkHidden(const char* fn, size_t hidden) {
 // The checks every data call starts with: a live handle, a hidden size, a row type. On success
 // *comm is the handle's communicator.
 strataResult_t beginRowsCall(strataMoeHandle_t handle, const char* fn, size_t hidden, strataDataType_t dtype, bool fp8Allowed,
-                             Communicator** comm) {
+                             CommRef* comm) {
   auto c = liveMoe(handle, fn);
   if (!c.ok()) return report(c.status());
   *comm = c.value();
   Status st = checkHidden(fn, hidden);
   if (st.isOk()) st = checkDtype(fn, dtype, fp8Allowed);
-  return report(st, *comm);
+  return report(st, comm->get());
 }
 
 // Runs now (NULL stream) or queues on the host stream.
-strataResult_t runOrQueue(Communicator* comm, strataStream_t stream, const char* fn, std::function<Status()> op) {
+strataResult_t runOrQueue(const CommRef& comm, strataStream_t stream, const char* fn, std::function<Status()> op) {
   auto s = resolveStream(stream, fn);
-  if (!s.ok()) return report(s.status(), comm);
-  if (s.value() == nullptr) return report(op(), comm);
-  s.value()->enqueue(std::move(op));
+  if (!s.ok()) return report(s.status(), comm.get());
+  if (!s.value()) return report(op(), comm.get());
+  comm->addPending();
+  s.value()->enqueue([comm, op = std::move(op)] {
+    Status status = op();
+    if (!status.isOk()) comm->setLastError(status.message());
+    comm->removePending();
+    return status;
+  });
   return strataSuccess;
 }
 
 #define MOE_CHECK(comm, expr)                             \
   do {                                                    \
     ::strata::Status st_ = (expr);                        \
-    if (!st_.isOk()) return ::strata::api::report(st_, comm); \
+    if (!st_.isOk()) return ::strata::api::report(st_, comm.get()); \
   } while (0)
 
 }  // namespace
@@ -96,7 +102,7 @@ strataResult_t strataMoeLayout(const int64_t* topkIdx, size_t numTokens, int top
   const char* fn = "strataMoeLayout";
   auto c = liveComm(comm, fn);
   if (!c.ok()) return report(c.status());
-  Communicator* impl = c.value();
+  Communicator* impl = c.value().get();
   moe::RoutingRequest request{topkIdx, numTokens, topK, numExperts, impl->nranks(), 0.0f};
   auto routed = moe::routeTokens(request, fn);
   if (!routed.ok()) return report(routed.status(), impl);
@@ -144,7 +150,7 @@ strataResult_t strataMoeHandleCreate(const int64_t* topkIdx, size_t numTokens, i
   *handle = nullptr;
   auto c = liveComm(comm, fn);
   if (!c.ok()) return report(c.status());
-  Communicator* impl = c.value();
+  Communicator* impl = c.value().get();
   strataMoeConfig cfg = STRATA_MOE_CONFIG_INIT;
   if (config) cfg = *config;
   if (cfg.expertAlignment < 1) {
@@ -180,7 +186,7 @@ strataResult_t strataMoeHandleGetInfo(strataMoeHandle_t handle, strataMoeHandleI
   const char* fn = "strataMoeHandleGetInfo";
   auto c = liveMoe(handle, fn);
   if (!c.ok()) return report(c.status());
-  if (info == nullptr) return report(invalidArgument(std::string(fn) + ": info is NULL"), c.value());
+  if (info == nullptr) return report(invalidArgument(std::string(fn) + ": info is NULL"), c.value().get());
   info->numTokens = handle->routing.numTokens;
   info->numRecvTokens = handle->numRecv;
   info->topK = handle->routing.topK;
@@ -197,7 +203,7 @@ strataResult_t strataMoeHandleGetExpertCounts(strataMoeHandle_t handle, size_t* 
   const char* fn = "strataMoeHandleGetExpertCounts";
   auto c = liveMoe(handle, fn);
   if (!c.ok()) return report(c.status());
-  if (recvTokensPerExpert == nullptr) return report(invalidArgument(std::string(fn) + ": recvTokensPerExpert is NULL"), c.value());
+  if (recvTokensPerExpert == nullptr) return report(invalidArgument(std::string(fn) + ": recvTokensPerExpert is NULL"), c.value().get());
   std::copy(handle->recvPerExpert.begin(), handle->recvPerExpert.end(), recvTokensPerExpert);
   return strataSuccess;
   STRATA_API_END
@@ -222,7 +228,7 @@ strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const 
                                  int32_t* recvTopkIdx, float* recvTopkWeights, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeDispatch";
-  Communicator* comm = nullptr;
+  CommRef comm;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, true, &comm); r != strataSuccess) return r;
   const size_t tokens = handle->routing.numTokens, recv = handle->numRecv;
   MOE_CHECK(comm, needPointer(fn, "x", x, tokens));
@@ -232,7 +238,7 @@ strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const 
     MOE_CHECK(comm, needPointer(fn, "xScales (float8e4m3 needs one scale per 128 elements)", xScales, tokens));
     MOE_CHECK(comm, needPointer(fn, "recvScales (float8e4m3 needs one scale per 128 elements)", recvScales, recv));
   } else if (xScales != nullptr || recvScales != nullptr) {
-    return report(invalidArgument(std::string(fn) + ": xScales/recvScales are for float8e4m3 only; pass NULL"), comm);
+    return report(invalidArgument(std::string(fn) + ": xScales/recvScales are for float8e4m3 only; pass NULL"), comm.get());
   }
   moe::DispatchArgs args{x, fp8 ? xScales : nullptr, hidden, dtype, topkWeights, recvX, recvScales, recvTopkIdx, recvTopkWeights};
   return runOrQueue(comm, stream, fn, [handle, args] { return moe::dispatch(*handle, args); });
@@ -243,7 +249,7 @@ strataResult_t strataMoeCombine(strataMoeHandle_t handle, const void* expertOut,
                                 const float* recvTopkWeights, void* out, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeCombine";
-  Communicator* comm = nullptr;
+  CommRef comm;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
   MOE_CHECK(comm, needPointer(fn, "expertOut", expertOut, handle->numRecv));
   MOE_CHECK(comm, needPointer(fn, "out", out, handle->routing.numTokens));
@@ -257,7 +263,7 @@ strataResult_t strataMoeDispatchBackward(strataMoeHandle_t handle, const void* g
                                          strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeDispatchBackward";
-  Communicator* comm = nullptr;
+  CommRef comm;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
   MOE_CHECK(comm, needPointer(fn, "gradRecvX", gradRecvX, handle->numRecv));
   MOE_CHECK(comm, needPointer(fn, "gradX", gradX, handle->routing.numTokens));
@@ -271,12 +277,12 @@ strataResult_t strataMoeCombineBackward(strataMoeHandle_t handle, const void* gr
                                         float* gradRecvTopkWeights, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeCombineBackward";
-  Communicator* comm = nullptr;
+  CommRef comm;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
   MOE_CHECK(comm, needPointer(fn, "gradOut", gradOut, handle->routing.numTokens));
   MOE_CHECK(comm, needPointer(fn, "gradExpertOut", gradExpertOut, handle->numRecv));
   if (gradRecvTopkWeights != nullptr && (recvTopkWeights == nullptr || expertOut == nullptr)) {
-    return report(invalidArgument(std::string(fn) + ": gradRecvTopkWeights needs recvTopkWeights and expertOut (weighted combine)"), comm);
+    return report(invalidArgument(std::string(fn) + ": gradRecvTopkWeights needs recvTopkWeights and expertOut (weighted combine)"), comm.get());
   }
   moe::CombineBackwardArgs args{gradOut, hidden, dtype, recvTopkWeights, expertOut, gradExpertOut, gradRecvTopkWeights};
   return runOrQueue(comm, stream, fn, [handle, args] { return moe::combineBackward(*handle, args); });

@@ -8,27 +8,30 @@ extern "C" {
 strataResult_t strataStreamCreate(strataStream_t* stream) {
   STRATA_API_BEGIN
   if (stream == nullptr) return report(strata::invalidArgument("strataStreamCreate: stream is NULL"));
-  auto* host = new strata::HostStream();
-  strata::api::registerStream(host);
-  *stream = host;
+  *stream = strata::api::registerStream(std::make_shared<strata::HostStream>());
   return strataSuccess;
   STRATA_API_END
 }
 
 strataResult_t strataStreamSynchronize(strataStream_t stream) {
+  STRATA_API_BEGIN
   if (stream == nullptr) return strataSuccess;  // the NULL stream never has work outstanding
   auto host = strata::api::resolveStream(stream, "strataStreamSynchronize");
   if (!host.ok()) return report(host.status());
   return report(host.value()->synchronize());
+  STRATA_API_END
 }
 
 strataResult_t strataStreamDestroy(strataStream_t stream) {
+  STRATA_API_BEGIN
   if (stream == nullptr) return report(strata::invalidArgument("strataStreamDestroy: stream is NULL"));
-  auto host = strata::api::resolveStream(stream, "strataStreamDestroy");
-  if (!host.ok()) return report(host.status());
-  strata::api::unregisterStream(host.value());
-  delete host.value();  // drains queued work first
+  strata::api::StreamRef host = strata::api::unregisterStream(stream);
+  if (!host) return report(strata::invalidArgument("strataStreamDestroy: stream is not a live Strata host stream (destroyed twice?)"));
+  // The stream drains its queue when the last reference goes: here, or in a thread that is still
+  // queueing onto it.
+  host.reset();
   return strataSuccess;
+  STRATA_API_END
 }
 
 }  // extern "C"

@@ -1,6 +1,9 @@
 // Every STRATA_* environment variable is read here and nowhere else. A communicator takes a
 // snapshot at init (so tests may change the environment between communicators); the logger keeps
 // its own snapshot. README lists each variable; STRATA_DEBUG=INFO prints the ones in effect.
+//
+// A value that does not parse or is out of range is an error naming the variable, the value and
+// what is allowed: a typo must not silently run the job with a default.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
+
 namespace strata {
+
+// Longest deadline a wait accepts (about 31 years): beyond it the clock arithmetic would overflow.
+constexpr int64_t kMaxTimeoutMs = 1000000000000;
 
 struct Params {
   int64_t timeoutMs = 300000;         // STRATA_TIMEOUT_MS: deadline of every blocking wait
@@ -31,17 +39,22 @@ struct Params {
   bool bind = true;                   // STRATA_BIND=0: leave the process's CPU binding alone
   int localRank = -1;                 // STRATA_LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, LOCAL_RANK
   int moeHierarchical = -1;           // STRATA_MOE_HIERARCHICAL: 0 | 1 (unset: the handle config decides)
+  std::string hostId;                 // STRATA_HOSTID: host identity instead of hostname + boot id
 
   // The variables that were set, name -> value, for the INFO banner.
   std::vector<std::pair<std::string, std::string>> setVariables;
+  // STRATA_* variables that Strata does not know (typos), for a warning.
+  std::vector<std::string> unknownVariables;
 
-  static Params fromEnvironment();
+  static Result<Params> fromEnvironment();
 };
 
 // What a launcher put in the environment. Read by strataCommInitFromEnv.
 struct LaunchEnvironment {
   std::optional<int> rank;             // STRATA_RANK, OMPI_COMM_WORLD_RANK, SLURM_PROCID, RANK
   std::optional<int> nranks;           // STRATA_NRANKS, OMPI_COMM_WORLD_SIZE, SLURM_NTASKS, WORLD_SIZE
+  std::string rankVariable;            // which variables rank and nranks came from (for errors)
+  std::string nranksVariable;
   std::string source;                  // "strata-run", "mpirun", "slurm", "torchrun"
   std::string uniqueIdHex;             // STRATA_UNIQUE_ID (strata-run)
   std::string masterAddr;              // MASTER_ADDR
@@ -60,6 +73,8 @@ struct LaunchEnvironment {
 };
 
 // Logger settings: STRATA_DEBUG (WARN|INFO|TRACE) and STRATA_DEBUG_SUBSYS (comma list, ^ negates).
+// The logger cannot fail, so it ignores what it does not understand; Params::fromEnvironment()
+// reports those values as init errors.
 struct DebugSettings {
   int level = 0;  // 0 none/VERSION, 1 WARN, 2 INFO, 3 TRACE
   bool versionBanner = false;
@@ -68,7 +83,12 @@ struct DebugSettings {
   static DebugSettings fromEnvironment();
 };
 
-// Host identity for transport selection: STRATA_HOSTID overrides (tests emulate several hosts).
-std::string hostIdentityOverride();
+// The subsystem names STRATA_DEBUG_SUBSYS accepts (ALL included), in log order.
+const std::vector<std::string>& debugSubsystemNames();
+
+// STRATA_REDUCE_KERNELS: "auto" (default), "generic" or "avx2". Read once by the reduction
+// kernels' dispatch; tests force the generic build with it. Unknown values read as "auto" there
+// (and are an init error through Params).
+std::string reduceKernelsRequest();
 
 }  // namespace strata

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 
@@ -15,7 +16,12 @@ using Clock = std::chrono::steady_clock;
 
 class Deadline {
  public:
-  explicit Deadline(int64_t timeoutMs) : end_(Clock::now() + std::chrono::milliseconds(timeoutMs)), timeoutMs_(timeoutMs) {}
+  static constexpr int64_t kMaxDeadlineMs = 1000000000000;
+  // Timeouts are clamped to about 31 years: a larger one would overflow the clock's arithmetic
+  // and read as already expired.
+  explicit Deadline(int64_t timeoutMs)
+      : end_(Clock::now() + std::chrono::milliseconds(std::clamp<int64_t>(timeoutMs, 0, kMaxDeadlineMs))),
+        timeoutMs_(timeoutMs) {}
   bool expired() const { return Clock::now() >= end_; }
   int64_t timeoutMs() const { return timeoutMs_; }
   int64_t remainingMs() const {

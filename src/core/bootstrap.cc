@@ -1,7 +1,16 @@
 #include "core/bootstrap.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <thread>
 
+#include "common/errno_text.h"
 #include "common/log.h"
 #include "core/handshake_acceptor.h"
 #include "core/wire.h"
@@ -28,8 +37,108 @@ Result<uint64_t> recvBlobHeader(int fd, uint64_t maxBytes, const Deadline& deadl
   return header.length;
 }
 
-// Serves one job: authenticate nranks callers, then allgather rounds until the ranks hang up.
-void serveJob(Socket listener, Secret secret, int64_t timeoutMs) {
+// The roots this process serves, by secret, until their job has finished with them: a rank in
+// this process waits for its root before init returns, so the process cannot exit (or move on)
+// while other ranks still need the root (a split leader that exits at once, for example).
+struct HostedRoot {
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
+};
+
+std::mutex& hostedMutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::map<Secret, std::shared_ptr<HostedRoot>>& hostedRoots() {
+  static auto* roots = new std::map<Secret, std::shared_ptr<HostedRoot>>();  // outlives detached roots
+  return *roots;
+}
+
+// Marks the root finished (whatever the reason) when serveJob returns.
+class FinishOnExit {
+ public:
+  FinishOnExit(Secret secret, std::shared_ptr<HostedRoot> root) : secret_(secret), root_(std::move(root)) {}
+  ~FinishOnExit() {
+    {
+      std::lock_guard<std::mutex> lock(hostedMutex());
+      auto it = hostedRoots().find(secret_);
+      if (it != hostedRoots().end() && it->second == root_) hostedRoots().erase(it);
+    }
+    std::lock_guard<std::mutex> lock(root_->mutex);
+    root_->done = true;
+    root_->finished.notify_all();
+  }
+
+ private:
+  Secret secret_;
+  std::shared_ptr<HostedRoot> root_;
+};
+
+// Waits until the socket has something to read; true when that is the end of the stream.
+Result<bool> hasHungUp(int fd, const Deadline& deadline) {
+  while (true) {
+    char byte;
+    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;
+    if (n > 0) return false;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return remoteError("recv failed: " + errnoText(errno));
+    if (deadline.expired()) return timeoutError("no message within " + std::to_string(deadline.timeoutMs()) + " ms");
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(std::min<int64_t>(deadline.remainingMs(), 100)));
+  }
+}
+
+// One allgather round, or the end of the job: Done when every rank hung up at the round's start
+// (each has read the last answer), Failed when only some did or anything else went wrong.
+enum class RoundResult { Served, Done, Failed };
+
+RoundResult serveRound(std::vector<Socket>& ranks, int round, int64_t timeoutMs, std::vector<std::byte>& all) {
+  const int nranks = static_cast<int>(ranks.size());
+  Deadline deadline(timeoutMs);
+  uint64_t length = 0;
+  int hungUp = 0;
+  for (int r = 0; r < nranks; ++r) {
+    // A rank that finished closes its socket instead of starting another round.
+    auto hungUpHere = hasHungUp(ranks[r].fd(), deadline);
+    if (hungUpHere.ok() && hungUpHere.value() && round > 0) {
+      ++hungUp;
+      continue;
+    }
+    auto header = hungUpHere.ok() ? recvBlobHeader(ranks[r].fd(), kMaxBootstrapBlob, deadline)
+                                  : Result<uint64_t>(hungUpHere.status());
+    if (!header.ok()) {
+      STRATA_WARN(Init, "bootstrap root: rank %d failed in round %d: %s", r, round, header.status().message().c_str());
+      return RoundResult::Failed;
+    }
+    if (hungUp > 0 || (r > 0 && header.value() != length)) {
+      STRATA_WARN(Init, "bootstrap root: ranks disagree in round %d (rank %d sent %llu bytes%s)", round, r,
+                  static_cast<unsigned long long>(header.value()), hungUp > 0 ? " after others hung up" : "");
+      return RoundResult::Failed;
+    }
+    if (r == 0) {
+      length = header.value();
+      all.resize(length * static_cast<uint64_t>(nranks));
+    }
+    if (!recvAll(ranks[r].fd(), all.data() + length * static_cast<uint64_t>(r), length, deadline).isOk()) {
+      return RoundResult::Failed;
+    }
+  }
+  if (hungUp == nranks) return RoundResult::Done;
+  if (hungUp > 0) {
+    STRATA_WARN(Init, "bootstrap root: %d of %d ranks hung up in round %d while the others went on", hungUp, nranks, round);
+    return RoundResult::Failed;
+  }
+  for (int r = 0; r < nranks; ++r) {
+    if (!sendBlob(ranks[r].fd(), all.data(), all.size(), deadline).isOk()) return RoundResult::Failed;
+  }
+  return RoundResult::Served;
+}
+
+// Serves one job: authenticate nranks callers, then allgather rounds until every rank hung up.
+void serveJob(Socket listener, Secret secret, int64_t timeoutMs, std::shared_ptr<HostedRoot> hosted) {
+  FinishOnExit finish(secret, std::move(hosted));
   int nranks = 0;
   std::vector<bool> seen;
   HandshakeAcceptor acceptor(listener.fd(), [&](const WireHello& h) {
@@ -60,32 +169,8 @@ void serveJob(Socket listener, Secret secret, int64_t timeoutMs) {
   listener.reset();  // late strangers are refused by the kernel
   std::vector<Socket> ranks(static_cast<size_t>(nranks));
   for (auto& c : callers) ranks[static_cast<size_t>(c.hello.rank)] = std::move(c.socket);
-
   std::vector<std::byte> all;
-  for (int round = 0;; ++round) {
-    Deadline deadline(timeoutMs);
-    uint64_t length = 0;
-    for (int r = 0; r < nranks; ++r) {
-      auto header = recvBlobHeader(ranks[r].fd(), kMaxBootstrapBlob, deadline);
-      if (!header.ok()) {
-        if (r != 0 || round == 0) {
-          STRATA_WARN(Init, "bootstrap root: rank %d failed in round %d: %s", r, round, header.status().message().c_str());
-        }
-        return;  // normal end when rank 0 hangs up after the last round
-      }
-      if (r == 0) {
-        length = header.value();
-        all.resize(length * static_cast<uint64_t>(nranks));
-      } else if (header.value() != length) {
-        STRATA_WARN(Init, "bootstrap root: rank %d sent %llu bytes, rank 0 sent %llu", r,
-                    static_cast<unsigned long long>(header.value()), static_cast<unsigned long long>(length));
-        return;
-      }
-      if (!recvAll(ranks[r].fd(), all.data() + length * static_cast<uint64_t>(r), length, deadline).isOk()) return;
-    }
-    for (int r = 0; r < nranks; ++r) {
-      if (!sendBlob(ranks[r].fd(), all.data(), all.size(), deadline).isOk()) return;
-    }
+  for (int round = 0; serveRound(ranks, round, timeoutMs, all) == RoundResult::Served; ++round) {
   }
 }
 
@@ -95,7 +180,12 @@ Result<strataUniqueId> startBootstrapRoot(const SocketAddress& address, const Se
   SocketAddress bound;
   auto listener = listenOn(address, &bound);
   if (!listener.ok()) return listener.status();
-  std::thread(serveJob, std::move(listener.value()), secret, timeoutMs).detach();
+  auto hosted = std::make_shared<HostedRoot>();
+  {
+    std::lock_guard<std::mutex> lock(hostedMutex());
+    hostedRoots()[secret] = hosted;
+  }
+  std::thread(serveJob, std::move(listener.value()), secret, timeoutMs, hosted).detach();
   return encodeUniqueId({bound, secret});
 }
 
@@ -136,6 +226,22 @@ Result<std::vector<std::byte>> BootstrapClient::allgather(const void* data, size
   Status received = recvAll(socket_.fd(), all.data(), all.size(), deadline);
   if (!received.isOk()) return received.withContext("bootstrap allgather: ");
   return all;
+}
+
+}  // namespace strata
+
+namespace strata {
+
+void waitForHostedRoot(const Secret& secret, const Deadline& deadline) {
+  std::shared_ptr<HostedRoot> root;
+  {
+    std::lock_guard<std::mutex> lock(hostedMutex());
+    auto it = hostedRoots().find(secret);
+    if (it == hostedRoots().end()) return;
+    root = it->second;
+  }
+  std::unique_lock<std::mutex> lock(root->mutex);
+  root->finished.wait_for(lock, std::chrono::milliseconds(deadline.remainingMs()), [&] { return root->done; });
 }
 
 }  // namespace strata

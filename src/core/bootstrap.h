@@ -1,7 +1,8 @@
 // Bootstrap: how ranks that know only the unique id find each other. The root (a thread in the
 // process that called strataGetUniqueId, or in strata-run) accepts one authenticated connection
 // per rank and then serves allgather rounds: every rank sends a blob, every rank gets all blobs in
-// rank order. Communicator init uses a few rounds (addresses, shm readiness) and disconnects.
+// rank order. Communicator init uses a few rounds (addresses, shm readiness) and disconnects; the
+// root ends when every rank has disconnected.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,11 @@ Result<strataUniqueId> startBootstrapRoot(const SocketAddress& address, const Se
 
 // strataGetUniqueId's work: a fresh secret and a root on the interface STRATA_SOCKET_IFNAME picks.
 Result<strataUniqueId> createUniqueId(const std::string& socketIfname, int64_t timeoutMs);
+
+// When this process serves the root of `secret`, waits until every rank of its job has hung up
+// (or the deadline passes); returns at once otherwise. Init calls it after its last round, so a
+// process that hosts a root never leaves before the other ranks got their last answer.
+void waitForHostedRoot(const Secret& secret, const Deadline& deadline);
 
 class BootstrapClient {
  public:

@@ -21,11 +21,21 @@ Status allgatherBytes(Communicator& comm, const void* mine, void* all, size_t by
 }  // namespace
 
 Result<std::unique_ptr<Communicator>> splitCommunicator(Communicator& parent, int color, int key,
-                                                        const strataConfig_t* config) {
+                                                        const strataConfig_t* config, const Status& arguments) {
   const int n = parent.nranks();
-  int32_t mine[2] = {color, key};
+  int32_t mine[3] = {color, key, arguments.isOk() ? 1 : 0};
+  std::vector<int32_t> gathered(static_cast<size_t>(3 * n));
+  STRATA_RETURN_IF_ERROR(allgatherBytes(parent, mine, gathered.data(), sizeof(mine)));
+  STRATA_RETURN_IF_ERROR(arguments);
   std::vector<int32_t> all(static_cast<size_t>(2 * n));
-  STRATA_RETURN_IF_ERROR(allgatherBytes(parent, mine, all.data(), sizeof(mine)));
+  for (int r = 0; r < n; ++r) {
+    if (gathered[3 * r + 2] == 0) {
+      return invalidArgument("strataCommSplit: rank " + std::to_string(r) +
+                             " of the parent passed an invalid color or config (its last error says which)");
+    }
+    all[2 * r] = gathered[3 * r];
+    all[2 * r + 1] = gathered[3 * r + 1];
+  }
 
   // Members of my color, ordered by (key, parent rank).
   std::vector<int> members;

@@ -9,8 +9,10 @@
 
 namespace strata {
 
-// nullptr (and success) for STRATA_SPLIT_NOCOLOR.
+// nullptr (and success) for STRATA_SPLIT_NOCOLOR. `arguments`: this rank's verdict on its own
+// color and config; a rank with bad arguments fails with that status and every other rank with
+// strataInvalidArgument naming it, right after the first exchange.
 Result<std::unique_ptr<Communicator>> splitCommunicator(Communicator& parent, int color, int key,
-                                                        const strataConfig_t* config);
+                                                        const strataConfig_t* config, const Status& arguments);
 
 }  // namespace strata

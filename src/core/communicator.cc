@@ -25,9 +25,14 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   std::unique_ptr<Communicator> comm(new Communicator());
   comm->rank_ = rank;
   comm->nranks_ = nranks;
-  comm->params_ = Params::fromEnvironment();
+  auto params = Params::fromEnvironment();
+  if (!params.ok()) return params.status();
+  comm->params_ = std::move(params.value());
+  for (const std::string& name : comm->params_.unknownVariables) {
+    if (rank == 0) STRATA_WARN(Env, "%s is not a Strata variable (see README for the list); it is ignored", name.c_str());
+  }
   if (config != nullptr) {
-    if (config->timeoutMs != STRATA_CONFIG_UNDEF_INT && config->timeoutMs > 0) comm->params_.timeoutMs = config->timeoutMs;
+    if (config->timeoutMs != STRATA_CONFIG_UNDEF_INT) comm->params_.timeoutMs = config->timeoutMs;
     if (config->commName != nullptr) comm->name_ = config->commName;
   }
   auto selector = AlgorithmSelector::parse(comm->params_.algo);
@@ -47,6 +52,7 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   if (!bootstrap.ok()) return bootstrap.status();
   auto wiring = wireCommunicator(bootstrap.value(), contents.value(), rank, nranks, comm->params_, deadline);
   bootstrap.value().close();
+  waitForHostedRoot(contents.value().secret, deadline);
   if (!wiring.ok()) return wiring.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");
   comm->peers_ = std::move(wiring.value().peers);
   comm->host_ = std::move(wiring.value().host);
@@ -134,23 +140,34 @@ Status Communicator::checkUsable() const {
   return Status::ok();
 }
 
-const Plan& Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
+Result<const Plan*> Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
   CollectiveShape shape = call.shape;  // (no allocation: only all-to-all-v has vectors, and it is not cached)
   shape.windowBytes = windows_ ? windows_->halfBytes() : 0;
   size_t oneShotBytes = windows_ ? std::min(windows_->halfBytes(), static_cast<size_t>(params_.oneShotBytes)) : 0;
+  auto choose = [&]() -> Result<const AlgorithmEntry*> {
+    const AlgorithmEntry* algorithm = selector_->choose(shape, cost_, oneShotBytes);
+    if (algorithm == nullptr) {
+      return internalError(std::string("no algorithm serves collective '") + collectiveName(shape.kind) + "' of " +
+                           std::to_string(shape.bytes()) + " bytes");
+    }
+    return algorithm;
+  };
   if (shape.kind == CollectiveKind::AllToAllv) {
-    uncached = selector_->choose(shape, cost_, oneShotBytes).generate(shape, topology_);
-    return uncached;
+    auto algorithm = choose();
+    if (!algorithm.ok()) return algorithm.status();
+    uncached = algorithm.value()->generate(shape, topology_);
+    return &uncached;
   }
   // The choice depends only on the call's shape (the selector and the topology are fixed for the
   // communicator's life), so the tuner runs once per shape, not once per call.
   PlanKey key{static_cast<int>(call.shape.kind), call.shape.count, call.shape.elementSize, call.shape.root,
               call.shape.inPlace};
   auto it = planCache_.find(key);
-  if (it != planCache_.end()) return it->second;
-  const AlgorithmEntry& algorithm = selector_->choose(shape, cost_, oneShotBytes);
+  if (it != planCache_.end()) return &it->second;
+  auto algorithm = choose();
+  if (!algorithm.ok()) return algorithm.status();
   if (planCache_.size() >= kPlanCacheLimit) planCache_.clear();
-  return planCache_.emplace(key, algorithm.generate(shape, topology_)).first->second;
+  return &planCache_.emplace(key, algorithm.value()->generate(shape, topology_)).first->second;
 }
 
 Status Communicator::execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op) {
@@ -172,7 +189,12 @@ Status Communicator::runCollective(const CollectiveCall& call) {
   std::lock_guard<std::mutex> lock(executionMutex_);
   STRATA_RETURN_IF_ERROR(checkUsable());
   Plan uncached;
-  const Plan& plan = planFor(call, uncached);
+  auto planned = planFor(call, uncached);
+  if (!planned.ok()) {
+    recordError(planned.status());
+    return planned.status();
+  }
+  const Plan& plan = *planned.value();
   context_.buffers.assign({static_cast<std::byte*>(const_cast<void*>(call.send)), static_cast<std::byte*>(call.recv),
                            nullptr});
   STRATA_RETURN_IF_ERROR(execute(plan, call.dtype, call.op));

@@ -72,7 +72,7 @@ class Communicator {
  private:
   Communicator() = default;
   Status checkUsable() const;
-  const Plan& planFor(const CollectiveCall& call, Plan& uncached);
+  Result<const Plan*> planFor(const CollectiveCall& call, Plan& uncached);
   // buffers[kSendBuffer], [kRecvBuffer] and any extras must be set in context_.buffers already.
   Status execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op);
   void logBanner() const;

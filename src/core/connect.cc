@@ -78,7 +78,7 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
                                                int nranks, const Params& params,
                                                const Result<HostAnalysis>& host, const Deadline& deadline) {
   WirePeerInfo mine{};
-  std::string hostId = localHostId();
+  std::string hostId = localHostId(params);
   std::string hostname = currentHostname();
   std::strncpy(mine.hostId, hostId.c_str(), sizeof(mine.hostId) - 1);
   std::strncpy(mine.hostname, hostname.c_str(), sizeof(mine.hostname) - 1);
@@ -87,8 +87,7 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   // Every rank joins the allgather even when its metadata is bad, so the others fail at once
   // with its rank named instead of waiting for it until the timeout.
   // Emulated hosts (STRATA_HOSTID) are looked up in rack metadata under that name.
-  std::string override = hostIdentityOverride();
-  auto placement = placeThisProcess(params, override.empty() ? hostname : override);
+  auto placement = placeThisProcess(params, params.hostId.empty() ? hostname : params.hostId);
   Status localProblem = !host.ok() ? host.status().withContext("host topology: ")
                                    : placement.status().withContext("rack metadata: ");
   mine.placed = localProblem.isOk() ? 1 : 0;
@@ -218,9 +217,8 @@ Status openTcpConnections(const UniqueIdContents& id, int rank, int nranks, cons
 
 }  // namespace
 
-std::string localHostId() {
-  std::string forced = hostIdentityOverride();
-  if (!forced.empty()) return forced;
+std::string localHostId(const Params& params) {
+  if (!params.hostId.empty()) return params.hostId;
   std::string bootId;
   std::ifstream("/proc/sys/kernel/random/boot_id") >> bootId;
   return currentHostname() + "/" + bootId;

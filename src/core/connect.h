@@ -37,7 +37,7 @@ struct Wiring {
 };
 
 // This host's identity as used for transport choice.
-std::string localHostId();
+std::string localHostId(const Params& params);
 
 Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdContents& id, int rank, int nranks,
                                 const Params& params, const Deadline& deadline);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "common/params.h"
@@ -22,13 +23,21 @@ std::string ownSlurmNodeName(const LaunchEnvironment& env) {
 }  // namespace
 
 Result<EnvLaunch> launchFromEnvironment() {
+  auto params = Params::fromEnvironment();
+  if (!params.ok()) return params.status();
   LaunchEnvironment env = LaunchEnvironment::fromEnvironment();
   if (env.source.empty()) {
     return invalidUsage("strataCommInitFromEnv found no launcher environment: run under strata-run, torchrun "
                         "(RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), Slurm srun or mpirun");
   }
+  auto shown = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(name) + (v ? "='" + std::string(v) + "'" : " (unset)");
+  };
   if (!env.rank || !env.nranks || *env.nranks <= 0 || *env.rank >= *env.nranks) {
-    return invalidArgument("launcher environment (" + env.source + ") gives no valid rank and size");
+    return invalidArgument("launcher environment (" + env.source + ") gives no valid rank and size: " +
+                           shown(env.rankVariable.c_str()) + ", " + shown(env.nranksVariable.c_str()) +
+                           "; expected whole numbers with 0 <= rank < size");
   }
   EnvLaunch launch;
   launch.rank = *env.rank;
@@ -41,7 +50,7 @@ Result<EnvLaunch> launchFromEnvironment() {
     return launch;
   }
   if (env.source == "mpirun" && env.masterAddr.empty() && mpiBootstrapAvailable()) {
-    auto id = uniqueIdFromMpi(Params::fromEnvironment(), &launch.rank, &launch.nranks);
+    auto id = uniqueIdFromMpi(params.value(), &launch.rank, &launch.nranks);
     if (!id.ok()) return id.status();
     launch.id = id.value();
     launch.source = "mpirun (MPI broadcast)";
@@ -71,7 +80,7 @@ Result<EnvLaunch> launchFromEnvironment() {
     std::memset(&any.storage, 0, sizeof(any.storage));
     any.storage.ss_family = static_cast<sa_family_t>(root.value().family());
     any.setPort(static_cast<uint16_t>(port));
-    auto started = startBootstrapRoot(any, secret, Params::fromEnvironment().timeoutMs);
+    auto started = startBootstrapRoot(any, secret, params.value().timeoutMs);
     if (!started.ok()) return started.status().withContext("starting the bootstrap root on MASTER_PORT: ");
   }
   launch.id = encodeUniqueId({root.value(), secret});

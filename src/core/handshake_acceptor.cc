@@ -1,58 +1,124 @@
 #include "core/handshake_acceptor.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
+#include "common/errno_text.h"
 #include "common/log.h"
 
 namespace strata {
+namespace {
+
+// Newcomers taken per pass: between passes every pending hello is read, so a burst of strangers
+// never pushes a real caller out before its hello was looked at.
+constexpr int kAcceptBatch = 64;
+
+}  // namespace
+
+HandshakeAcceptor::HandshakeAcceptor(int listenFd, Filter accept)
+    : listenFd_(listenFd), accept_(std::move(accept)), reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+
+bool HandshakeAcceptor::readHello(Pending& p, std::vector<AcceptedCaller>& accepted, const char* what) {
+  auto* bytes = reinterpret_cast<uint8_t*>(&p.hello);
+  ssize_t n = ::recv(p.socket.fd(), bytes + p.received, sizeof(WireHello) - p.received, MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    ++refused_;
+    return true;  // gone before finishing its hello
+  }
+  if (n > 0) p.received += static_cast<size_t>(n);
+  if (p.received < sizeof(WireHello)) return false;
+  if (accept_(p.hello)) {
+    accepted.push_back({p.hello, std::move(p.socket)});
+  } else {
+    ++refused_;
+    STRATA_INFO(Init, "%s: refused a connection that did not present this job's credentials", what);
+  }
+  return true;
+}
+
+void HandshakeAcceptor::dropOldest() {
+  if (pending_.empty()) return;
+  pending_.erase(pending_.begin());  // kept in arrival order
+  ++refused_;
+}
+
+void HandshakeAcceptor::dropExpired() {
+  const auto limit = Clock::now() - std::chrono::milliseconds(kHelloTimeoutMs);
+  size_t expired = 0;
+  while (expired < pending_.size() && pending_[expired].acceptedAt < limit) ++expired;
+  if (expired == 0) return;
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(expired));
+  refused_ += expired;
+}
+
+Status HandshakeAcceptor::acceptNewcomers(std::vector<AcceptedCaller>& accepted, size_t expected, const char* what) {
+  for (int i = 0; i < kAcceptBatch && accepted.size() < expected; ++i) {
+    int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return Status::ok();
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN || err == ENOPROTOOPT ||
+          err == EHOSTDOWN || err == ENONET || err == EHOSTUNREACH || err == EOPNOTSUPP || err == ENETUNREACH) {
+        continue;  // that caller is gone; the listener is fine
+      }
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        // Out of descriptors: free one by dropping the oldest stranger, or spend the reserve to
+        // take the newcomer off the queue and close it, so the loop keeps serving.
+        if (!pending_.empty()) {
+          dropOldest();
+          continue;
+        }
+        if (reserve_.valid()) {
+          reserve_.reset();
+          int victim = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
+          if (victim >= 0) ::close(victim);
+          ++refused_;
+          reserve_ = Socket(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+          continue;
+        }
+        STRATA_WARN(Init, "%s: accept() failed: %s; retrying", what, errnoText(err).c_str());
+        return Status::ok();  // poll again later; never give up on the job's own ranks
+      }
+      return systemError(std::string(what) + ": accept() failed: " + errnoText(err));
+    }
+    setNoDelay(fd);
+    Pending newcomer{Socket(fd), {}, 0, Clock::now()};
+    if (readHello(newcomer, accepted, what)) continue;
+    if (pending_.size() >= kMaxPending) dropOldest();
+    pending_.push_back(std::move(newcomer));
+  }
+  return Status::ok();
+}
 
 Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAll(size_t expected, const Deadline& deadline,
                                                                   const char* what) {
   std::vector<AcceptedCaller> accepted;
-  std::vector<Pending>& pending = pending_;
+  std::vector<pollfd> fds;
   while (accepted.size() < expected) {
     if (deadline.expired()) {
       return timeoutError(std::string(what) + ": only " + std::to_string(accepted.size()) + " of " +
                           std::to_string(expected) + " expected connections arrived within " +
                           std::to_string(deadline.timeoutMs()) + " ms");
     }
-    std::vector<pollfd> fds;
+    dropExpired();
+    fds.clear();
     fds.push_back({listenFd_, POLLIN, 0});
-    for (auto& p : pending) fds.push_back({p.socket.fd(), POLLIN, 0});
+    for (auto& p : pending_) fds.push_back({p.socket.fd(), POLLIN, 0});
     int rc = ::poll(fds.data(), fds.size(), 50);
-    if (rc < 0 && errno != EINTR) return systemError("poll() failed while accepting connections");
-    if (fds[0].revents & POLLIN) {
-      while (true) {
-        auto s = acceptPending(listenFd_);
-        if (!s.ok()) return s.status();
-        if (!s.value().valid()) break;
-        pending.push_back({std::move(s.value())});
-      }
-    }
+    if (rc < 0 && errno != EINTR) return systemError(std::string(what) + ": poll() failed: " + errnoText(errno));
     // Stop at `expected`: callers beyond it stay pending for the next acceptAll.
-    for (size_t i = 0; i < pending.size() && accepted.size() < expected;) {
-      Pending& p = pending[i];
-      auto* bytes = reinterpret_cast<uint8_t*>(&p.hello);
-      ssize_t n = ::recv(p.socket.fd(), bytes + p.received, sizeof(WireHello) - p.received, MSG_DONTWAIT);
-      bool drop = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-      if (n > 0) p.received += static_cast<size_t>(n);
-      if (!drop && p.received == sizeof(WireHello)) {
-        if (accept_(p.hello)) {
-          accepted.push_back({p.hello, std::move(p.socket)});
-        } else {
-          STRATA_INFO(Init, "%s: refused a connection that did not present this job's credentials", what);
-        }
-        drop = true;  // handled either way
-      }
-      if (drop) {
-        pending.erase(pending.begin() + static_cast<long>(i));
+    for (size_t i = 0; i < pending_.size() && accepted.size() < expected;) {
+      if (readHello(pending_[i], accepted, what)) {
+        pending_.erase(pending_.begin() + static_cast<long>(i));
       } else {
         ++i;
       }
     }
+    if (fds[0].revents & POLLIN) STRATA_RETURN_IF_ERROR(acceptNewcomers(accepted, expected, what));
   }
   return accepted;
 }

@@ -1,6 +1,26 @@
 #include "core/host_stream.h"
 
+#include <exception>
+#include <new>
+
 namespace strata {
+namespace {
+
+// An exception escaping queued work (allocation failure, a bug) becomes the stream's error: it
+// must not end the worker thread, which would terminate the whole process.
+Status runCatching(const std::function<Status()>& operation) {
+  try {
+    return operation();
+  } catch (const std::bad_alloc&) {
+    return systemError("host stream operation ran out of memory");
+  } catch (const std::exception& e) {
+    return internalError(std::string("host stream operation threw: ") + e.what());
+  } catch (...) {
+    return internalError("host stream operation threw an unknown exception");
+  }
+}
+
+}  // namespace
 
 HostStream::HostStream() : worker_([this] { workerLoop(); }) {}
 
@@ -39,7 +59,7 @@ void HostStream::workerLoop() {
     queue_.pop_front();
     running_ = true;
     lock.unlock();
-    Status status = operation();
+    Status status = runCatching(operation);
     lock.lock();
     running_ = false;
     if (!status.isOk() && firstError_.isOk()) firstError_ = status;

@@ -1,5 +1,7 @@
 #include "reduce/reduce.h"
 
+#include "common/params.h"
+
 namespace strata {
 namespace reduce_generic {
 void reduceKernel(void*, const void*, const void*, size_t, strataDataType_t, strataRedOp_t);
@@ -20,10 +22,11 @@ struct KernelTable {
   const char* name;
 };
 
+// STRATA_REDUCE_KERNELS=generic forces the portable build (tests run both builds with it).
 KernelTable chooseKernels() {
 #if defined(STRATA_HAVE_AVX2_KERNELS)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
+  if (reduceKernelsRequest() != "generic" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
       __builtin_cpu_supports("fma")) {
     return {reduce_avx2::reduceKernel, reduce_avx2::divideKernel, "avx2"};
   }

@@ -28,7 +28,7 @@ struct OneHost {
 
 const char* tuned(const strata::CostContext& cost, strata::CollectiveKind kind, size_t bytes, size_t oneShot = 0) {
   auto selector = strata::AlgorithmSelector::parse("");
-  return selector.value().choose(shape(kind, bytes, cost.windowBytes), cost, oneShot).name;
+  return selector.value().choose(shape(kind, bytes, cost.windowBytes), cost, oneShot)->name;
 }
 
 TEST(Tuner, OneHostWithPeerMemory) {
@@ -183,27 +183,27 @@ TEST(Selection, ForcedOneShotNeedsPeerMemory) {
   OneHost h(4, 4, 0);
   auto selector = strata::AlgorithmSelector::parse("allreduce:one_shot");
   ASSERT_TRUE(selector.ok());
-  EXPECT_STRNE(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context, 0).name, "one_shot");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context, 64).name, "one_shot");
+  EXPECT_STRNE(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context, 0)->name, "one_shot");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context, 64)->name, "one_shot");
 }
 
 TEST(Selection, ForcedTwoShotNeedsWindows) {
   OneHost h(4, 4, 0);
   auto selector = strata::AlgorithmSelector::parse("two_shot");
   ASSERT_TRUE(selector.ok());
-  EXPECT_STRNE(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 0), h.cost.context).name, "two_shot");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 64), h.cost.context).name, "two_shot");
+  EXPECT_STRNE(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 0), h.cost.context)->name, "two_shot");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8, 64), h.cost.context)->name, "two_shot");
 }
 
 TEST(Selection, ForcedNamesAndPerCollectiveLists) {
   OneHost h(4, 4, 0);
   auto selector = strata::AlgorithmSelector::parse("Ring");
   ASSERT_TRUE(selector.ok());
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context).name, "ring");
-  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::Broadcast, 8), h.cost.context).name, "chain");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::AllReduce, 8), h.cost.context)->name, "ring");
+  EXPECT_STREQ(selector.value().choose(shape(strata::CollectiveKind::Broadcast, 8), h.cost.context)->name, "chain");
   auto perCollective = strata::AlgorithmSelector::parse("allreduce:recursive-doubling;allgather:ring");
   ASSERT_TRUE(perCollective.ok());
-  EXPECT_STREQ(perCollective.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 24), h.cost.context).name,
+  EXPECT_STREQ(perCollective.value().choose(shape(strata::CollectiveKind::AllReduce, 1 << 24), h.cost.context)->name,
                "recursive_doubling");
 }
 

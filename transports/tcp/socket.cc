@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -133,29 +134,68 @@ Result<Socket> listenOn(const SocketAddress& address, SocketAddress* bound) {
   return s;
 }
 
-Result<Socket> connectWithRetry(const SocketAddress& address, const Deadline& deadline) {
-  int lastError = 0;
-  Backoff backoff;
+namespace {
+
+// One non-blocking connect attempt, waited for in slices so neither the deadline nor an abort is
+// ever overrun by the kernel's SYN retries (which take minutes against a silent address).
+// Returns the connected socket, or the errno of the failure (ETIMEDOUT when the deadline passed,
+// ECANCELED when aborted).
+Result<Socket> attemptConnect(const SocketAddress& address, const Deadline& deadline,
+                              const std::atomic<bool>* abortFlag, int* error) {
+  Socket s(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s.valid()) return systemError("socket() failed: " + errnoText(errno));
+  *error = 0;
+  if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) == 0) return s;
+  if (errno != EINPROGRESS && errno != EINTR) {
+    *error = errno;
+    return Socket();
+  }
   while (true) {
-    Socket s(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!s.valid()) return systemError("socket() failed: " + errnoText(errno));
-    if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) == 0) {
-      setNoDelay(s.fd());
-      return s;
+    if (abortFlag != nullptr && abortFlag->load(std::memory_order_relaxed)) {
+      *error = ECANCELED;
+      return Socket();
     }
-    lastError = errno;
-    bool retryable = lastError == ECONNREFUSED || lastError == ENETUNREACH ||
-                     lastError == EHOSTUNREACH || lastError == ETIMEDOUT || lastError == EAGAIN ||
-                     lastError == EINTR;
-    if (!retryable) break;
+    int64_t left = deadline.remainingMs();
+    if (left <= 0) {
+      *error = ETIMEDOUT;
+      return Socket();
+    }
+    pollfd p{s.fd(), POLLOUT, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 50)));
+    if (rc < 0 && errno != EINTR) return systemError("poll() failed while connecting: " + errnoText(errno));
+    if (rc <= 0) continue;
+    int soError = 0;
+    socklen_t length = sizeof(soError);
+    getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &soError, &length);
+    if (soError == 0) return s;
+    *error = soError;
+    return Socket();
+  }
+}
+
+}  // namespace
+
+Result<Socket> connectWithRetry(const SocketAddress& address, const Deadline& deadline,
+                                const std::atomic<bool>* abortFlag) {
+  while (true) {
+    int error = 0;
+    auto attempt = attemptConnect(address, deadline, abortFlag, &error);
+    if (!attempt.ok()) return attempt.status();
+    if (attempt.value().valid()) {
+      setNoDelay(attempt.value().fd());
+      return std::move(attempt.value());
+    }
+    if (error == ECANCELED) return remoteError("connect to " + address.toString() + " was aborted");
+    bool retryable = error == ECONNREFUSED || error == ENETUNREACH || error == EHOSTUNREACH || error == ETIMEDOUT ||
+                     error == EAGAIN || error == EINTR || error == ECONNRESET;
+    if (!retryable) return systemError("connect to " + address.toString() + " failed: " + errnoText(error));
     if (deadline.expired()) {
       return timeoutError("connect to " + address.toString() + " timed out after " +
-                          std::to_string(deadline.timeoutMs()) + " ms: " + errnoText(lastError));
+                          std::to_string(deadline.timeoutMs()) + " ms: " + errnoText(error));
     }
     timespec nap{0, 10 * 1000 * 1000};
     nanosleep(&nap, nullptr);
   }
-  return systemError("connect to " + address.toString() + " failed: " + errnoText(lastError));
 }
 
 Result<Socket> acceptPending(int listenFd) {

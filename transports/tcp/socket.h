@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -66,7 +67,10 @@ class Socket {
 // Binds and listens (port 0 picks a free port); the bound address is returned in `bound`.
 Result<Socket> listenOn(const SocketAddress& address, SocketAddress* bound);
 // Connects, retrying refused/unreachable attempts until the deadline (the peer may not listen yet).
-Result<Socket> connectWithRetry(const SocketAddress& address, const Deadline& deadline);
+// Never waits past the deadline, and gives up at once when `abortFlag` is raised. The socket is
+// non-blocking.
+Result<Socket> connectWithRetry(const SocketAddress& address, const Deadline& deadline,
+                                const std::atomic<bool>* abortFlag = nullptr);
 // Accepts one pending connection, or an invalid Socket when none is pending (non-blocking).
 Result<Socket> acceptPending(int listenFd);
 
