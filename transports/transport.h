@@ -17,6 +17,10 @@ namespace strata {
 
 constexpr int kMaxStreamsPerPeer = 16;
 
+// Bytes of the frame that may travel in front of a message (core/call_tag.h says what is in it;
+// to a transport it is opaque). A multiple of 8, so payloads stay 8-byte aligned in the rings.
+constexpr size_t kFrameHeaderBytes = 40;
+
 // One message in one direction; `done` grows to `bytes`.
 struct TransferRequest {
   std::byte* data = nullptr;
@@ -27,7 +31,17 @@ struct TransferRequest {
   size_t contiguous = 0;
   // Per-stream progress for transports that split a message over several streams.
   size_t streamDone[kMaxStreamsPerPeer] = {};
-  bool complete() const { return done == bytes; }
+  // Framing (frameBytes = kFrameHeaderBytes; 0: an unframed message). A sender fills `frame` and
+  // the transport sends it ahead of the payload. A receiver gets the frame first (progressFrame)
+  // and no payload byte is taken until the caller has checked it and set `frameAccepted`.
+  size_t frameBytes = 0;
+  size_t frameDone = 0;
+  bool frameAccepted = false;
+  std::byte frame[kFrameHeaderBytes] = {};
+
+  bool frameComplete() const { return frameDone == frameBytes; }
+  // A sender sets frameAccepted when it fills the frame: only a receiver has anything to accept.
+  bool complete() const { return done == bytes && frameDone == frameBytes && (frameBytes == 0 || frameAccepted); }
 };
 
 class Connection {
@@ -47,6 +61,15 @@ class Connection {
   virtual bool canPeek() const { return false; }
   virtual size_t peekReceived(TransferRequest& /*request*/, const std::byte** /*data*/, size_t /*max*/) { return 0; }
   virtual void consumeReceived(TransferRequest& /*request*/, size_t /*bytes*/) {}
+
+  // Receiver of a framed message: takes frame bytes only, never payload. progressRecv does the
+  // same while the frame is incomplete, and takes no payload until the frame is accepted.
+  virtual Status progressFrame(TransferRequest& request) = 0;
+
+  // Copies the frame at the head of the incoming stream into `out` without consuming it, when
+  // no message is being received and a whole frame has arrived; false otherwise. Waiters use it
+  // to spot a peer that is in another call than they are.
+  virtual bool peekFrame(std::byte* /*out*/) { return false; }
 
   // Called by waiters that made no progress for a while: an error if the peer is known dead.
   virtual Status checkPeer() { return Status::ok(); }

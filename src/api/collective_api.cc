@@ -277,7 +277,7 @@ static strataResult_t pointToPoint(const char* fn, bool isSend, const void* buff
   STRATA_CHECK(c, checkRank(fn, "peer", peer, c->nranks()));
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   STRATA_CHECK(c, checkBuffer(fn, isSend ? "sendbuff" : "recvbuff", buffer, count));
-  PointToPointCall call{isSend, peer, const_cast<void*>(buffer), count * v.value().elementSize};
+  PointToPointCall call{isSend, peer, const_cast<void*>(buffer), count * v.value().elementSize, datatype};
   return submit(v.value().comm, v.value().stream, call);
 }
 

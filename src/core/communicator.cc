@@ -6,6 +6,7 @@
 
 #include "common/datatype.h"
 #include "common/log.h"
+#include "core/agreement.h"
 #include "core/executor.h"
 #include "reduce/reduce.h"
 
@@ -140,22 +141,23 @@ Status Communicator::checkUsable() const {
   return Status::ok();
 }
 
-Result<const Plan*> Communicator::planFor(const CollectiveCall& call, Plan& uncached) {
+Result<const PreparedPlan*> Communicator::planFor(const CollectiveCall& call, PreparedPlan& uncached) {
   CollectiveShape shape = call.shape;  // (no allocation: only all-to-all-v has vectors, and it is not cached)
   shape.windowBytes = windows_ ? windows_->halfBytes() : 0;
   size_t oneShotBytes = windows_ ? std::min(windows_->halfBytes(), static_cast<size_t>(params_.oneShotBytes)) : 0;
-  auto choose = [&]() -> Result<const AlgorithmEntry*> {
+  auto prepare = [&](PreparedPlan& prepared) -> Status {
     const AlgorithmEntry* algorithm = selector_->choose(shape, cost_, oneShotBytes);
     if (algorithm == nullptr) {
       return internalError(std::string("no algorithm serves collective '") + collectiveName(shape.kind) + "' of " +
                            std::to_string(shape.bytes()) + " bytes");
     }
-    return algorithm;
+    prepared.algorithm = static_cast<uint8_t>(algorithm - algorithmRegistry().data() + 1);
+    prepared.plan = algorithm->generate(shape, topology_);
+    if (needsAgreement(shape.kind)) appendAgreement(prepared.plan, rank_, nranks_);
+    return Status::ok();
   };
   if (shape.kind == CollectiveKind::AllToAllv) {
-    auto algorithm = choose();
-    if (!algorithm.ok()) return algorithm.status();
-    uncached = algorithm.value()->generate(shape, topology_);
+    STRATA_RETURN_IF_ERROR(prepare(uncached));
     return &uncached;
   }
   // The choice depends only on the call's shape (the selector and the topology are fixed for the
@@ -164,17 +166,18 @@ Result<const Plan*> Communicator::planFor(const CollectiveCall& call, Plan& unca
               call.shape.inPlace};
   auto it = planCache_.find(key);
   if (it != planCache_.end()) return &it->second;
-  auto algorithm = choose();
-  if (!algorithm.ok()) return algorithm.status();
+  PreparedPlan prepared;
+  STRATA_RETURN_IF_ERROR(prepare(prepared));
   if (planCache_.size() >= kPlanCacheLimit) planCache_.clear();
-  return &planCache_.emplace(key, algorithm.value()->generate(shape, topology_)).first->second;
+  return &planCache_.emplace(key, std::move(prepared)).first->second;
 }
 
-Status Communicator::execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op) {
+Status Communicator::execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op, const CallTag& tag) {
   if (scratch_.size() < plan.scratchBytes) scratch_.resize(plan.scratchBytes);
   context_.buffers[kScratchBuffer] = scratch_.data();
   context_.dtype = dtype;
   context_.op = op;
+  context_.call = tag;
   STRATA_TRACE(Coll, "running %s: %zu stages", plan.algorithm.c_str(), plan.stages.size());
   Status status = executor_.run(plan, context_);
   if (!status.isOk()) {
@@ -188,18 +191,29 @@ Status Communicator::execute(const Plan& plan, strataDataType_t dtype, strataRed
 Status Communicator::runCollective(const CollectiveCall& call) {
   std::lock_guard<std::mutex> lock(executionMutex_);
   STRATA_RETURN_IF_ERROR(checkUsable());
-  Plan uncached;
+  // A call that moves nothing (count 0) is a no-op on every rank: not numbered, nothing sent.
+  const CollectiveKind kind = call.shape.kind;
+  if (call.shape.count == 0 && kind != CollectiveKind::Barrier && kind != CollectiveKind::AllToAllv) return Status::ok();
+  PreparedPlan uncached;
   auto planned = planFor(call, uncached);
   if (!planned.ok()) {
     recordError(planned.status());
     return planned.status();
   }
-  const Plan& plan = *planned.value();
+  const PreparedPlan& prepared = *planned.value();
+  CallTag tag;
+  tag.sequence = 2 * ++collectiveCalls_;
+  tag.kind = callKindOf(kind);
+  tag.dtype = static_cast<uint8_t>(call.dtype);
+  tag.op = static_cast<uint8_t>(call.op);
+  tag.algorithm = prepared.algorithm;
+  tag.root = call.shape.root;
+  tag.count = kind == CollectiveKind::AllToAllv ? 0 : call.shape.count;
   context_.buffers.assign({static_cast<std::byte*>(const_cast<void*>(call.send)), static_cast<std::byte*>(call.recv),
                            nullptr});
-  STRATA_RETURN_IF_ERROR(execute(plan, call.dtype, call.op));
-  if (call.op == strataAvg && isReduction(call.shape.kind)) {
-    bool hasResult = call.shape.kind != CollectiveKind::Reduce || rank_ == call.shape.root;
+  STRATA_RETURN_IF_ERROR(execute(prepared.plan, call.dtype, call.op, tag));
+  if (call.op == strataAvg && isReduction(kind)) {
+    bool hasResult = kind != CollectiveKind::Reduce || rank_ == call.shape.root;
     if (hasResult) divideByCount(call.recv, call.shape.count, call.dtype, nranks_);
   }
   return Status::ok();
@@ -212,7 +226,9 @@ Status Communicator::runPointToPoint(const std::vector<PointToPointCall>& calls)
   plan.algorithm = "grouped send/recv";
   Stage& stage = plan.newStage();
   context_.buffers.assign({nullptr, nullptr, nullptr});
+  std::vector<int> peers;
   for (const PointToPointCall& call : calls) {
+    if (call.bytes == 0) continue;  // nothing to move: a no-op, as a zero-count collective
     auto index = static_cast<uint16_t>(context_.buffers.size());
     context_.buffers.push_back(static_cast<std::byte*>(call.buffer));
     if (call.isSend) {
@@ -220,8 +236,17 @@ Status Communicator::runPointToPoint(const std::vector<PointToPointCall>& calls)
     } else {
       Plan::recv(stage, call.peer, {index, 0}, call.bytes);
     }
+    stage.steps.back().dtype = static_cast<uint8_t>(call.dtype);
+    peers.push_back(call.peer);
   }
-  return execute(plan, strataUint8, strataSum);
+  if (peers.empty()) return Status::ok();
+  // Both sides of every message check it before either returns: a sender learns that its message
+  // matched a receive, so a mismatch is an error on both ranks.
+  appendAcknowledgements(plan, peers);
+  CallTag tag;
+  tag.sequence = 2 * collectiveCalls_ + 1;
+  tag.kind = static_cast<uint8_t>(CallKind::PointToPoint);
+  return execute(plan, strataUint8, strataSum, tag);
 }
 
 void Communicator::abort() {

@@ -37,6 +37,14 @@ struct PointToPointCall {
   int peer = 0;
   void* buffer = nullptr;
   size_t bytes = 0;
+  strataDataType_t dtype = strataUint8;  // checked against the matching call's
+};
+
+// A collective's plan as the communicator runs it: the algorithm's plan with the agreement
+// rounds the collective needs (core/agreement.h), and which algorithm it is (for call tags).
+struct PreparedPlan {
+  Plan plan;
+  uint8_t algorithm = 0;
 };
 
 class Communicator {
@@ -72,9 +80,9 @@ class Communicator {
  private:
   Communicator() = default;
   Status checkUsable() const;
-  Result<const Plan*> planFor(const CollectiveCall& call, Plan& uncached);
+  Result<const PreparedPlan*> planFor(const CollectiveCall& call, PreparedPlan& uncached);
   // buffers[kSendBuffer], [kRecvBuffer] and any extras must be set in context_.buffers already.
-  Status execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op);
+  Status execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op, const CallTag& tag);
   void logBanner() const;
 
   int rank_ = 0;
@@ -95,7 +103,8 @@ class Communicator {
 
   std::mutex executionMutex_;
   using PlanKey = std::tuple<int, size_t, size_t, int, bool>;  // kind, count, element size, root, in place
-  std::map<PlanKey, Plan> planCache_;
+  std::map<PlanKey, PreparedPlan> planCache_;
+  uint64_t collectiveCalls_ = 0;  // collectives run so far: call tags number them
   std::vector<std::byte> scratch_;
   std::vector<std::byte> staging_;
   PlanExecutor executor_;

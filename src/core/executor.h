@@ -1,17 +1,22 @@
 // Runs a Plan over connections. Stages run in order; inside a stage every transfer is progressed
 // round-robin (only the oldest unfinished message per peer and direction, which is what keeps the
-// byte streams matched), receive-and-reduce folds data in as it arrives, and an idle loop backs
-// off (spin, yield, nap). Every wait has a deadline; an abort flag or a dead peer ends it early.
+// byte streams matched), receive-and-reduce folds data in as it arrives (several into one range
+// in the order the plan lists them), and an idle loop backs off (spin, yield, nap). Every message
+// is framed with the call's tag and every received frame is checked before its payload is taken
+// (core/call_tag.h). Every wait has a deadline; an abort flag, a dead peer or a peer in another
+// call ends it early.
 #pragma once
 
 #include <strata/strata.h>
 
 #include <atomic>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "common/wait.h"
+#include "core/call_tag.h"
 #include "core/plan.h"
 #include "shm/peer_windows.h"
 #include "transport.h"
@@ -24,6 +29,7 @@ struct ExecutionContext {
   std::vector<std::byte*> buffers;       // indexed by BufferSlice::buffer
   strataDataType_t dtype = strataUint8;
   strataRedOp_t op = strataSum;
+  CallTag call;                          // what every message of this plan is framed with
   int64_t timeoutMs = 300000;
   const std::atomic<bool>* abortFlag = nullptr;
   std::vector<std::byte>* staging = nullptr;  // grown as needed, reused across calls
@@ -38,9 +44,12 @@ struct ActiveTransfer {
   TransferRequest request;
   size_t reduced = 0;        // RecvReduce via staging: bytes already folded into dst
   int predecessor = -1;      // earlier transfer on the same peer and direction
+  int foldAfter = -1;        // RecvReduce: earlier RecvReduce into an overlapping range
+  bool sameRangeAsFoldAfter = false;  // ... into exactly the same range (may follow it piece by piece)
   bool finished = false;
   bool folding = false;      // RecvReduce straight from the transport's memory (no staging)
   size_t lastPeek = 0;       // folding: readable bytes seen at the previous look
+  size_t folded() const { return folding ? request.done : reduced; }
 };
 
 // Runs plans; keeps its bookkeeping between calls so a steady stream of collectives allocates
@@ -56,5 +65,17 @@ class PlanExecutor {
 
 // Convenience for tests: a fresh executor per call.
 Status executePlan(const Plan& plan, ExecutionContext& context);
+
+// What a wait that made no progress for a while looks at, in order: the peers in `watched` (all
+// when empty) that died or closed their connection, every peer that is visibly in another call
+// than this one (the frame at the head of its stream, its window tags), the abort flag, and the
+// deadline. `waitingFor` ("receive 4096 bytes from rank 3 ...") and `suspect` (the rank a timeout
+// message names, -1: every rank) only shape the error text.
+Status checkStalledWait(const ExecutionContext& c, const Deadline& deadline, const std::string& where,
+                        const std::vector<int>& watched, const std::string& waitingFor, int suspect);
+
+// Window steps (peer memory), run by the executor before a stage's transfers. `where` names the
+// plan for error messages.
+Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& where);
 
 }  // namespace strata

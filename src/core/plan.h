@@ -22,8 +22,11 @@ struct BufferSlice {
 enum class StepKind : uint8_t {
   Send,        // send `bytes` of src to peer
   Recv,        // receive `bytes` from peer into dst
-  RecvReduce,  // dst = src (op) bytes received from peer; dst may equal src
+  RecvReduce,  // dst = src (op) bytes received from peer; dst may equal src. Several into one
+               // range in one stage fold in the order listed, so results never depend on timing.
   Copy,        // dst = src, locally (done first in its stage; never depends on a receive)
+  SendSignal,  // a header-only message to peer (agreement rounds, acknowledgements)
+  RecvSignal,  // wait for peer's header-only message
   // Peer memory (every rank of the communicator on one host). A plan's window operations are
   // numbered 0, 1, ... (Step::windowOp); each starts with a WindowPublish. Window steps of a stage
   // run first, in the order listed, so a plan may interleave operations to overlap them.
@@ -35,8 +38,12 @@ enum class StepKind : uint8_t {
   WindowRelease,  // we have finished reading every window of this operation
 };
 
+// Step::dtype when the step moves elements of the call's datatype (every collective).
+constexpr uint8_t kCallDatatype = 0xff;
+
 struct Step {
   StepKind kind = StepKind::Send;
+  uint8_t dtype = kCallDatatype;  // point-to-point steps: the datatype of this message
   int peer = -1;
   BufferSlice dst;
   BufferSlice src;
@@ -56,32 +63,38 @@ struct Plan {
   // Builders used by algorithm files. Zero-byte steps are dropped: both sides drop them alike.
   Stage& newStage() { return stages.emplace_back(); }
   static void send(Stage& s, int peer, BufferSlice src, size_t bytes) {
-    if (bytes > 0) s.steps.push_back({StepKind::Send, peer, {}, src, bytes});
+    if (bytes > 0) s.steps.push_back({StepKind::Send, kCallDatatype, peer, {}, src, bytes});
   }
   static void recv(Stage& s, int peer, BufferSlice dst, size_t bytes) {
-    if (bytes > 0) s.steps.push_back({StepKind::Recv, peer, dst, {}, bytes});
+    if (bytes > 0) s.steps.push_back({StepKind::Recv, kCallDatatype, peer, dst, {}, bytes});
   }
   static void recvReduce(Stage& s, int peer, BufferSlice dst, BufferSlice src, size_t bytes) {
-    if (bytes > 0) s.steps.push_back({StepKind::RecvReduce, peer, dst, src, bytes});
+    if (bytes > 0) s.steps.push_back({StepKind::RecvReduce, kCallDatatype, peer, dst, src, bytes});
   }
   static void copy(Stage& s, BufferSlice dst, BufferSlice src, size_t bytes) {
-    if (bytes > 0) s.steps.push_back({StepKind::Copy, -1, dst, src, bytes});
+    if (bytes > 0) s.steps.push_back({StepKind::Copy, kCallDatatype, -1, dst, src, bytes});
   }
+  static void sendSignal(Stage& s, int peer) { s.steps.push_back({StepKind::SendSignal, kCallDatatype, peer}); }
+  static void recvSignal(Stage& s, int peer) { s.steps.push_back({StepKind::RecvSignal, kCallDatatype, peer}); }
   // Window steps keep zero-byte operations: every rank must pass the same flags in step.
   static void windowPublish(Stage& s, uint32_t op, BufferSlice src, size_t bytes) {
-    s.steps.push_back({StepKind::WindowPublish, -1, {}, src, bytes, op});
+    s.steps.push_back({StepKind::WindowPublish, kCallDatatype, -1, {}, src, bytes, op});
   }
   static void windowReduce(Stage& s, uint32_t op, BufferSlice dst, size_t windowOffset, size_t bytes) {
-    s.steps.push_back({StepKind::WindowReduce, -1, dst, {kSendBuffer, windowOffset}, bytes, op});
+    s.steps.push_back({StepKind::WindowReduce, kCallDatatype, -1, dst, {kSendBuffer, windowOffset}, bytes, op});
   }
   static void windowShare(Stage& s, uint32_t op, size_t windowOffset, BufferSlice src, size_t bytes) {
-    s.steps.push_back({StepKind::WindowShare, -1, {kSendBuffer, windowOffset}, src, bytes, op});
+    s.steps.push_back({StepKind::WindowShare, kCallDatatype, -1, {kSendBuffer, windowOffset}, src, bytes, op});
   }
   static void windowRead(Stage& s, uint32_t op, int peer, BufferSlice dst, size_t windowOffset, size_t bytes) {
-    s.steps.push_back({StepKind::WindowRead, peer, dst, {kSendBuffer, windowOffset}, bytes, op});
+    s.steps.push_back({StepKind::WindowRead, kCallDatatype, peer, dst, {kSendBuffer, windowOffset}, bytes, op});
   }
-  static void windowRelease(Stage& s, uint32_t op) { s.steps.push_back({StepKind::WindowRelease, -1, {}, {}, 0, op}); }
+  static void windowRelease(Stage& s, uint32_t op) {
+    s.steps.push_back({StepKind::WindowRelease, kCallDatatype, -1, {}, {}, 0, op});
+  }
   static bool isWindowStep(StepKind k) { return k >= StepKind::WindowPublish; }
+  static bool isTransfer(StepKind k) { return k != StepKind::Copy && !isWindowStep(k); }
+  static bool isReceive(StepKind k) { return k == StepKind::Recv || k == StepKind::RecvReduce || k == StepKind::RecvSignal; }
   // Drops stages left empty (e.g. by zero-byte chunks).
   void compact();
 };

@@ -12,7 +12,7 @@ RingConnection::RingConnection(SpscByteRing sendRing, SpscByteRing recvRing, con
 
 namespace {
 
-size_t paddingAfter(size_t bytes) { return (8 - bytes % 8) % 8; }
+size_t paddingAfter(const TransferRequest& request) { return (8 - (request.frameBytes + request.bytes) % 8) % 8; }
 
 }  // namespace
 
@@ -20,14 +20,41 @@ Status RingConnection::progressSend(TransferRequest& request) {
   if (sendRing_.isClosed()) return remoteError("peer closed the connection");
   if (sendPadding_ > 0) sendPadding_ -= sendRing_.skipWrite(sendPadding_);
   if (sendPadding_ > 0) return Status::ok();
+  if (!request.frameComplete()) {
+    request.frameDone += sendRing_.write(request.frame + request.frameDone, request.frameBytes - request.frameDone);
+    if (!request.frameComplete()) return Status::ok();
+  }
   request.done += sendRing_.write(request.data + request.done, request.bytes - request.done);
-  if (request.complete()) sendPadding_ = paddingAfter(request.bytes);
+  if (request.complete()) sendPadding_ = paddingAfter(request);
+  return Status::ok();
+}
+
+bool RingConnection::skipReceivePadding() {
+  if (recvPadding_ > 0) recvPadding_ -= recvRing_.skipRead(recvPadding_);
+  return recvPadding_ == 0;
+}
+
+void RingConnection::finishReceive(const TransferRequest& request) {
+  recvPadding_ = paddingAfter(request);
+  receiving_ = false;
+}
+
+Status RingConnection::progressFrame(TransferRequest& request) {
+  if (!skipReceivePadding()) return Status::ok();
+  if (!request.frameComplete()) {
+    size_t n = recvRing_.read(request.frame + request.frameDone, request.frameBytes - request.frameDone);
+    request.frameDone += n;
+    if (n > 0) receiving_ = true;
+    if (n == 0 && recvRing_.isClosed()) return remoteError("peer closed the connection");
+  }
+  // A header-only message is whole once its frame is in.
+  if (request.frameComplete() && request.bytes == 0 && receiving_) finishReceive(request);
   return Status::ok();
 }
 
 size_t RingConnection::peekReceived(TransferRequest& request, const std::byte** data, size_t max) {
-  if (recvPadding_ > 0) recvPadding_ -= recvRing_.skipRead(recvPadding_);
-  if (recvPadding_ > 0) return 0;
+  if (!request.frameComplete() || (request.frameBytes > 0 && !request.frameAccepted)) return 0;
+  if (!skipReceivePadding()) return 0;
   return recvRing_.peek(data, std::min(max, request.bytes - request.done));
 }
 
@@ -35,20 +62,30 @@ void RingConnection::consumeReceived(TransferRequest& request, size_t bytes) {
   recvRing_.consume(bytes);
   request.done += bytes;
   request.contiguous = request.done;
-  if (request.complete()) recvPadding_ = paddingAfter(request.bytes);
+  if (bytes > 0) receiving_ = true;
+  if (request.complete()) finishReceive(request);
 }
 
 Status RingConnection::progressRecv(TransferRequest& request) {
-  if (recvPadding_ > 0) recvPadding_ -= recvRing_.skipRead(recvPadding_);
-  size_t n = recvPadding_ > 0 ? 0 : recvRing_.read(request.data + request.done, request.bytes - request.done);
+  if (!request.frameComplete()) return progressFrame(request);
+  if (request.frameBytes > 0 && !request.frameAccepted) return Status::ok();
+  if (request.bytes == 0) return Status::ok();
+  if (!skipReceivePadding()) return Status::ok();
+  size_t n = recvRing_.read(request.data + request.done, request.bytes - request.done);
   request.done += n;
   request.contiguous = request.done;
-  if (n > 0 && request.complete()) recvPadding_ = paddingAfter(request.bytes);
+  if (n > 0) receiving_ = true;
+  if (n > 0 && request.complete()) finishReceive(request);
   // Data written before the peer closed is still delivered; only an empty closed ring is an error.
   if (n == 0 && !request.complete() && recvRing_.isClosed()) {
     return remoteError("peer closed the connection");
   }
   return Status::ok();
+}
+
+bool RingConnection::peekFrame(std::byte* out) {
+  if (receiving_ || !skipReceivePadding()) return false;
+  return recvRing_.peekCopy(out, kFrameHeaderBytes);
 }
 
 Status RingConnection::checkPeer() {

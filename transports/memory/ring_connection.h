@@ -22,6 +22,8 @@ class RingConnection : public Connection {
 
   Status progressSend(TransferRequest& request) override;
   Status progressRecv(TransferRequest& request) override;
+  Status progressFrame(TransferRequest& request) override;
+  bool peekFrame(std::byte* out) override;
   bool canPeek() const override { return true; }
   size_t peekReceived(TransferRequest& request, const std::byte** data, size_t max) override;
   void consumeReceived(TransferRequest& request, size_t bytes) override;
@@ -35,10 +37,14 @@ class RingConnection : public Connection {
   const char* kind_;
   PeerLiveness liveness_;
   std::shared_ptr<void> keepAlive_;  // owns the memory the rings live in
-  // Every message occupies a multiple of 8 bytes of ring: the padding after a finished message
-  // is skipped before the next one starts, identically on both sides.
+  // Every message (frame and payload) occupies a multiple of 8 bytes of ring: the padding after
+  // a finished message is skipped before the next one starts, identically on both sides.
   size_t sendPadding_ = 0;
   size_t recvPadding_ = 0;
+  bool receiving_ = false;  // a message has been started on the receive side and is not finished
+  // Skips the padding a finished message left; false while some of it has not arrived.
+  bool skipReceivePadding();
+  void finishReceive(const TransferRequest& request);
 };
 
 // Two connected endpoints over heap rings: for N ranks as threads in one process.

@@ -73,6 +73,17 @@ size_t SpscByteRing::peek(const std::byte** data, size_t max) {
   return n;
 }
 
+bool SpscByteRing::peekCopy(std::byte* out, size_t bytes) {
+  uint64_t tail = header_->tail.load(std::memory_order_relaxed);
+  if (cachedHead_ - tail < bytes) cachedHead_ = header_->head.load(std::memory_order_acquire);
+  if (cachedHead_ - tail < bytes) return false;
+  size_t at = static_cast<size_t>(tail % capacity_);
+  size_t first = std::min(bytes, static_cast<size_t>(capacity_) - at);
+  std::memcpy(out, data_ + at, first);
+  if (bytes > first) std::memcpy(out + first, data_, bytes - first);
+  return true;
+}
+
 void SpscByteRing::consume(size_t bytes) {
   uint64_t tail = header_->tail.load(std::memory_order_relaxed);
   header_->tail.store(tail + bytes, std::memory_order_release);

@@ -44,6 +44,9 @@ class SpscByteRing {
   // `max`), which stay put until consume(); then consume(n) releases them to the producer.
   size_t peek(const std::byte** data, size_t max);
   void consume(size_t bytes);
+  // Consumer: copies the first `bytes` readable bytes out without consuming them; false when
+  // fewer have arrived.
+  bool peekCopy(std::byte* out, size_t bytes);
   // Either side: move the counter without copying (message padding, see RingConnection).
   size_t skipWrite(size_t bytes);
   size_t skipRead(size_t bytes);

@@ -23,7 +23,11 @@ struct alignas(64) WindowFlags {
   char padShared[56];
   std::atomic<uint64_t> done;
   char padDone[56];
+  // Per half, the call the owner last published into it, written before `ready` is raised, so
+  // readers can check that every rank is in the same call (bytes defined by core/call_tag.h).
+  unsigned char callTag[2][64];
 };
+static_assert(sizeof(WindowFlags) == 320, "window flags layout is shared between processes");
 
 class PeerWindows {
  public:
@@ -40,6 +44,7 @@ class PeerWindows {
   size_t halfBytes() const { return halfBytes_; }
   std::byte* data(int owner, uint64_t sequence) const;
   WindowFlags& flags(int owner) const { return *reinterpret_cast<WindowFlags*>(regions_[owner]); }
+  unsigned char* callTag(int owner, uint64_t sequence) const { return flags(owner).callTag[sequence % 2]; }
 
   // True when every rank's flag has reached `sequence`.
   bool allReady(uint64_t sequence) const;

@@ -1,6 +1,9 @@
 #include "tcp/tcp_connection.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
 
 #include <cerrno>
 
@@ -29,12 +32,27 @@ Status TcpConnection::progressSend(TransferRequest& request) {
     size_t end;
     streamRange(request, s, &begin, &end);
     size_t& sent = request.streamDone[s];
-    while (begin + sent < end) {
-      ssize_t n = ::send(streams_[s].fd(), request.data + begin + sent, end - begin - sent,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (begin + sent < end || (s == 0 && !request.frameComplete())) {
+      // Stream 0 sends what is left of the frame and of its part in one call.
+      iovec pieces[2];
+      int count = 0;
+      if (s == 0 && !request.frameComplete()) {
+        pieces[count++] = {request.frame + request.frameDone, request.frameBytes - request.frameDone};
+      }
+      if (begin + sent < end) pieces[count++] = {request.data + begin + sent, end - begin - sent};
+      msghdr message{};
+      message.msg_iov = pieces;
+      message.msg_iovlen = static_cast<size_t>(count);
+      ssize_t n = ::sendmsg(streams_[s].fd(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
-        sent += static_cast<size_t>(n);
-        request.done += static_cast<size_t>(n);
+        size_t moved = static_cast<size_t>(n);
+        if (s == 0 && !request.frameComplete()) {
+          size_t framePart = std::min(moved, request.frameBytes - request.frameDone);
+          request.frameDone += framePart;
+          moved -= framePart;
+        }
+        sent += moved;
+        request.done += moved;
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
@@ -44,7 +62,26 @@ Status TcpConnection::progressSend(TransferRequest& request) {
   return Status::ok();
 }
 
+Status TcpConnection::progressFrame(TransferRequest& request) {
+  while (!request.frameComplete()) {
+    ssize_t n = ::recv(streams_[0].fd(), request.frame + request.frameDone, request.frameBytes - request.frameDone,
+                       MSG_DONTWAIT);
+    if (n > 0) {
+      request.frameDone += static_cast<size_t>(n);
+      receiving_ = true;
+      continue;
+    }
+    if (n == 0) return remoteError("peer closed the tcp connection");
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+    return remoteError("tcp receive failed: " + errnoText(errno));
+  }
+  if (request.frameComplete() && request.bytes == 0) receiving_ = false;  // a header-only message is whole
+  return Status::ok();
+}
+
 Status TcpConnection::progressRecv(TransferRequest& request) {
+  if (!request.frameComplete()) return progressFrame(request);
+  if (request.frameBytes > 0 && !request.frameAccepted) return Status::ok();
   int parts = streamsFor(request);
   for (int s = 0; s < parts; ++s) {
     size_t begin;
@@ -57,6 +94,7 @@ Status TcpConnection::progressRecv(TransferRequest& request) {
       if (n > 0) {
         received += static_cast<size_t>(n);
         request.done += static_cast<size_t>(n);
+        receiving_ = true;
         continue;
       }
       if (n == 0) return remoteError("peer closed the tcp connection");
@@ -73,7 +111,14 @@ Status TcpConnection::progressRecv(TransferRequest& request) {
     request.contiguous = begin + request.streamDone[s];
     if (begin + request.streamDone[s] < end) break;
   }
+  if (request.complete()) receiving_ = false;
   return Status::ok();
+}
+
+bool TcpConnection::peekFrame(std::byte* out) {
+  if (receiving_) return false;
+  ssize_t n = ::recv(streams_[0].fd(), out, kFrameHeaderBytes, MSG_PEEK | MSG_DONTWAIT);
+  return n == static_cast<ssize_t>(kFrameHeaderBytes);
 }
 
 void TcpConnection::close() {

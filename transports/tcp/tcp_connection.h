@@ -1,7 +1,8 @@
 // The tcp transport's Connection: several sockets ("streams") to one peer. A message at least
 // `splitBytes` long is cut into equal contiguous parts, part i travelling on stream i, so one large
 // message uses several cores' worth of kernel TCP work; smaller messages use stream 0 alone. Both
-// sides know the message length (the receive matches the send), so they cut identically.
+// sides know the message length (the receive matches the send), so they cut identically. A frame
+// travels on stream 0 in front of part 0 (one sendmsg for both).
 #pragma once
 
 #include <vector>
@@ -17,6 +18,8 @@ class TcpConnection : public Connection {
 
   Status progressSend(TransferRequest& request) override;
   Status progressRecv(TransferRequest& request) override;
+  Status progressFrame(TransferRequest& request) override;
+  bool peekFrame(std::byte* out) override;
   void close() override;
   const char* kind() const override { return "tcp"; }
 
@@ -27,6 +30,7 @@ class TcpConnection : public Connection {
 
   std::vector<Socket> streams_;
   size_t splitBytes_;
+  bool receiving_ = false;  // a message has been started on the receive side and is not finished
 };
 
 }  // namespace strata

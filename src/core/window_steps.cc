@@ -1,0 +1,108 @@
+// The executor's peer-memory steps (plan.h): publish into our window, reduce out of every window,
+// share a reduced slice, read a peer's slice, release. Each publish writes the call's tag next
+// to the flags, and the first read of an operation checks every rank's tag, so ranks in
+// different calls fail with strataInvalidUsage instead of reducing each other's data.
+#include <algorithm>
+#include <cstring>
+
+#include "common/datatype.h"
+#include "core/executor.h"
+#include "core/idle_wait.h"
+#include "reduce/reduce.h"
+
+namespace strata {
+namespace {
+
+std::byte* resolve(const ExecutionContext& c, const BufferSlice& slice) { return c.buffers[slice.buffer] + slice.offset; }
+
+// Waits with the executor's backoff and stall checks until `condition` holds.
+template <typename Condition>
+Status waitUntil(const ExecutionContext& c, const Condition& condition, const std::string& where, const char* what) {
+  IdleWait idle;
+  Deadline deadline(c.timeoutMs);
+  while (!condition()) {
+    if (!idle.pauseUntilCheckDue()) continue;
+    // A peer may have done its part and exited while we paused: look again before judging it.
+    if (condition()) break;
+    STRATA_RETURN_IF_ERROR(checkStalledWait(c, deadline, where, {}, what, -1));
+  }
+  return Status::ok();
+}
+
+// Every rank's tag for window operation `sequence` must name our call.
+Status checkWindowTags(const ExecutionContext& c, const PeerWindows& w, uint64_t sequence) {
+  for (int peer = 0; peer < w.nranks(); ++peer) {
+    if (peer == c.rank) continue;
+    Frame published;
+    if (!decodeFrame(reinterpret_cast<const std::byte*>(w.callTag(peer, sequence)), &published) ||
+        published.length != sequence) {
+      return invalidUsage("rank " + std::to_string(peer) + " published window operation " + std::to_string(sequence) +
+                          " without a matching call while rank " + std::to_string(c.rank) + " is in " +
+                          c.call.describe() + "; every rank must issue the same calls in the same order");
+    }
+    STRATA_RETURN_IF_ERROR(checkFrame({c.call, FrameRole::Data, sequence}, published, peer, c.rank));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& where) {
+  PeerWindows* w = c.windows;
+  size_t windowEnd = step.kind == StepKind::WindowPublish ? step.bytes : step.src.offset + step.bytes;
+  if (step.kind == StepKind::WindowShare) windowEnd = step.dst.offset + step.bytes;
+  if (w == nullptr || windowEnd > w->halfBytes()) {
+    return internalError(where + " needs a peer-memory window of " + std::to_string(windowEnd) + " bytes");
+  }
+  // Every rank numbers window operations alike: the plan's operation k is sequence base + k + 1.
+  const uint64_t sequence = c.windowSequenceAtPlanStart + step.windowOp + 1;
+  switch (step.kind) {
+    case StepKind::WindowPublish:
+      // This half was last used by operation sequence-2: everyone must be done reading it.
+      STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return sequence <= 2 || w->allDone(sequence - 2); }, where,
+                                       "see every rank finish reading the previous window"));
+      std::memcpy(w->data(c.rank, sequence), resolve(c, step.src), step.bytes);
+      encodeFrame({c.call, FrameRole::Data, sequence}, reinterpret_cast<std::byte*>(w->callTag(c.rank, sequence)));
+      w->flags(c.rank).ready.store(sequence, std::memory_order_release);
+      *c.windowSequence = std::max(*c.windowSequence, sequence);
+      return Status::ok();
+    case StepKind::WindowReduce: {
+      STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return w->allReady(sequence); }, where, "see every rank publish its window"));
+      STRATA_RETURN_IF_ERROR(checkWindowTags(c, *w, sequence));
+      // Every rank folds the windows in rank order, so all get bit-identical results.
+      std::byte* dst = resolve(c, step.dst);
+      size_t at = step.src.offset;
+      size_t count = step.bytes / dataTypeSize(c.dtype);
+      if (w->nranks() == 1) {
+        std::memcpy(dst, w->data(0, sequence) + at, step.bytes);
+      } else {
+        reduceBuffers(dst, w->data(0, sequence) + at, w->data(1, sequence) + at, count, c.dtype, c.op);
+        for (int r = 2; r < w->nranks(); ++r) reduceBuffers(dst, dst, w->data(r, sequence) + at, count, c.dtype, c.op);
+      }
+      return Status::ok();
+    }
+    case StepKind::WindowShare:
+      std::memcpy(w->data(c.rank, sequence) + step.dst.offset, resolve(c, step.src), step.bytes);
+      w->flags(c.rank).shared.store(sequence, std::memory_order_release);
+      return Status::ok();
+    case StepKind::WindowRead: {
+      auto& peerFlags = w->flags(step.peer);
+      STRATA_RETURN_IF_ERROR(waitUntil(
+          c, [&] { return peerFlags.shared.load(std::memory_order_acquire) >= sequence; }, where,
+          "see a rank share its reduced slice"));
+      Frame published;
+      if (!decodeFrame(reinterpret_cast<const std::byte*>(w->callTag(step.peer, sequence)), &published)) {
+        return invalidUsage("rank " + std::to_string(step.peer) + " shared a window slice without a call tag");
+      }
+      STRATA_RETURN_IF_ERROR(checkFrame({c.call, FrameRole::Data, sequence}, published, step.peer, c.rank));
+      std::memcpy(resolve(c, step.dst), w->data(step.peer, sequence) + step.src.offset, step.bytes);
+      return Status::ok();
+    }
+    case StepKind::WindowRelease:
+      w->flags(c.rank).done.store(sequence, std::memory_order_release);
+      return Status::ok();
+    default: return Status::ok();
+  }
+}
+
+}  // namespace strata
