@@ -25,6 +25,8 @@ Status runBatch(Communicator* comm, const std::vector<Operation>& operations) {
   for (const Operation& op : operations) {
     if (const auto* collective = std::get_if<CollectiveCall>(&op)) {
       STRATA_RETURN_IF_ERROR(comm->runCollective(*collective));
+    } else if (const auto* deferred = std::get_if<DeferredCall>(&op)) {
+      STRATA_RETURN_IF_ERROR(deferred->run());
     } else {
       pointToPoint.push_back(std::get<PointToPointCall>(op));
     }
@@ -67,8 +69,9 @@ strataResult_t submit(const CommRef& comm, const StreamRef& stream, Operation op
   if (!stream) {
     // The common blocking call: straight to the communicator, no batch to build.
     return runNow(comm, [&] {
-      return std::holds_alternative<CollectiveCall>(operation) ? comm->runCollective(std::get<CollectiveCall>(operation))
-                                                               : comm->runPointToPoint({std::get<PointToPointCall>(operation)});
+      if (const auto* collective = std::get_if<CollectiveCall>(&operation)) return comm->runCollective(*collective);
+      if (const auto* deferred = std::get_if<DeferredCall>(&operation)) return deferred->run();
+      return comm->runPointToPoint({std::get<PointToPointCall>(operation)});
     });
   }
   std::vector<Operation> single;

@@ -6,13 +6,21 @@
 
 #include <strata/strata.h>
 
+#include <functional>
 #include <variant>
 
 #include "api/handles.h"
 
 namespace strata::api {
 
-using Operation = std::variant<CollectiveCall, PointToPointCall>;
+// Work run in call order with the communicator's collectives that is not one collective call of
+// the core (a MoE operation, made of several): its function owns what it needs (references to
+// its handle and communicator), so it may run later in a group or on a host stream.
+struct DeferredCall {
+  std::function<Status()> run;
+};
+
+using Operation = std::variant<CollectiveCall, PointToPointCall, DeferredCall>;
 
 strataResult_t submit(const CommRef& comm, const StreamRef& stream, Operation operation);
 int groupDepth();

@@ -5,9 +5,11 @@
 
 #include <functional>
 #include <mutex>
-#include <set>
+#include <map>
+#include <memory>
 #include <string>
 
+#include "api/group_state.h"
 #include "api/handles.h"
 #include "moe/moe_exchange.h"
 #include "moe/moe_handle.h"
@@ -16,25 +18,40 @@
 namespace strata::api {
 namespace {
 
+using MoeRef = std::shared_ptr<strataMoeHandle>;
+
+// Live handles. A call holds a reference to its handle until it has run (in a group or on a
+// host stream that may be later), so destroying the handle meanwhile frees nothing in use.
 std::mutex& moeMutex() {
   static std::mutex m;
   return m;
 }
-std::set<strataMoeHandle*>& moeHandles() {
-  static std::set<strataMoeHandle*> s;
-  return s;
+std::map<strataMoeHandle_t, MoeRef>& moeHandles() {
+  static std::map<strataMoeHandle_t, MoeRef> handles;
+  return handles;
 }
 
+struct LiveMoe {
+  MoeRef handle;
+  CommRef comm;
+};
+
 // The handle and its communicator, both still alive.
-Result<CommRef> liveMoe(strataMoeHandle_t handle, const char* fn) {
+Result<LiveMoe> liveMoe(strataMoeHandle_t handle, const char* fn) {
   if (handle == nullptr) return invalidArgument(std::string(fn) + ": handle is NULL");
+  LiveMoe live;
   {
     std::lock_guard<std::mutex> lock(moeMutex());
-    if (moeHandles().count(handle) == 0) {
+    auto it = moeHandles().find(handle);
+    if (it == moeHandles().end()) {
       return invalidArgument(std::string(fn) + ": handle is not a live MoE handle (destroyed, or never created)");
     }
+    live.handle = it->second;
   }
-  return liveComm(handle->comm, fn);
+  auto comm = liveComm(live.handle->comm, fn);
+  if (!comm.ok()) return comm.status();
+  live.comm = comm.value();
+  return live;
 }
 
 Status checkDtype(const char* fn, strataDataType_t dtype, bool fp8Allowed) {
@@ -56,37 +73,32 @@ Status checkHidden(const char* fn, size_t hidden) {
   return Status::ok();
 }
 
-// The checks every data call starts with: a live handle, a hidden size, a row type. On success
-// *comm is the handle's communicator.
+// The checks every data call starts with: a live handle, a hidden size, a row type.
 strataResult_t beginRowsCall(strataMoeHandle_t handle, const char* fn, size_t hidden, strataDataType_t dtype, bool fp8Allowed,
-                             CommRef* comm) {
-  auto c = liveMoe(handle, fn);
-  if (!c.ok()) return report(c.status());
-  *comm = c.value();
+                             LiveMoe* live) {
+  auto found = liveMoe(handle, fn);
+  if (!found.ok()) return report(found.status());
+  *live = found.value();
   Status st = checkHidden(fn, hidden);
   if (st.isOk()) st = checkDtype(fn, dtype, fp8Allowed);
-  return report(st, comm->get());
+  return report(st, live->comm.get());
 }
 
-// Runs now (NULL stream) or queues on the host stream.
-strataResult_t runOrQueue(const CommRef& comm, strataStream_t stream, const char* fn, std::function<Status()> op) {
+// Runs now (NULL stream), at the end of the open group, or on the host stream, in order with the
+// communicator's other calls.
+template <typename Args>
+strataResult_t submitMoe(const LiveMoe& live, strataStream_t stream, const char* fn,
+                         Status (*operation)(const strataMoeHandle&, const Args&), const Args& args) {
   auto s = resolveStream(stream, fn);
-  if (!s.ok()) return report(s.status(), comm.get());
-  if (!s.value()) return report(op(), comm.get());
-  comm->addPending();
-  s.value()->enqueue([comm, op = std::move(op)] {
-    Status status = op();
-    if (!status.isOk()) comm->setLastError(status.message());
-    comm->removePending();
-    return status;
-  });
-  return strataSuccess;
+  if (!s.ok()) return report(s.status(), live.comm.get());
+  MoeRef handle = live.handle;
+  return submit(live.comm, s.value(), DeferredCall{[handle, operation, args] { return operation(*handle, args); }});
 }
 
-#define MOE_CHECK(comm, expr)                             \
+#define MOE_CHECK(live, expr)                             \
   do {                                                    \
     ::strata::Status st_ = (expr);                        \
-    if (!st_.isOk()) return ::strata::api::report(st_, comm.get()); \
+    if (!st_.isOk()) return ::strata::api::report(st_, live.comm.get()); \
   } while (0)
 
 }  // namespace
@@ -170,11 +182,15 @@ strataResult_t strataMoeHandleCreate(const int64_t* topkIdx, size_t numTokens, i
   for (int r = 0; r < impl->nranks(); ++r) options.hostOfRank.push_back(hierarchy.hostOf(r));
   for (const HostGroup& host : hierarchy.hosts()) options.ranksOfHost.push_back(host.ranks);
   moe::RoutingRequest request{topkIdx, numTokens, topK, numExperts, impl->nranks(), cfg.capacityFactor};
-  auto created = moe::createHandle(request, options, comm, fn);
+  if (groupDepth() > 0) {
+    return report(invalidUsage(std::string(fn) + " inside strataGroupStart/End is not supported (it returns sizes "
+                               "the caller needs at once); create handles outside groups"), impl);
+  }
+  auto created = moe::createHandle(request, options, comm, *impl, fn);
   if (!created.ok()) return report(created.status(), impl);
   {
     std::lock_guard<std::mutex> lock(moeMutex());
-    moeHandles().insert(created.value());
+    moeHandles()[created.value()] = MoeRef(created.value());
   }
   *handle = created.value();
   return strataSuccess;
@@ -186,7 +202,7 @@ strataResult_t strataMoeHandleGetInfo(strataMoeHandle_t handle, strataMoeHandleI
   const char* fn = "strataMoeHandleGetInfo";
   auto c = liveMoe(handle, fn);
   if (!c.ok()) return report(c.status());
-  if (info == nullptr) return report(invalidArgument(std::string(fn) + ": info is NULL"), c.value().get());
+  if (info == nullptr) return report(invalidArgument(std::string(fn) + ": info is NULL"), c.value().comm.get());
   info->numTokens = handle->routing.numTokens;
   info->numRecvTokens = handle->numRecv;
   info->topK = handle->routing.topK;
@@ -203,7 +219,9 @@ strataResult_t strataMoeHandleGetExpertCounts(strataMoeHandle_t handle, size_t* 
   const char* fn = "strataMoeHandleGetExpertCounts";
   auto c = liveMoe(handle, fn);
   if (!c.ok()) return report(c.status());
-  if (recvTokensPerExpert == nullptr) return report(invalidArgument(std::string(fn) + ": recvTokensPerExpert is NULL"), c.value().get());
+  if (recvTokensPerExpert == nullptr) {
+    return report(invalidArgument(std::string(fn) + ": recvTokensPerExpert is NULL"), c.value().comm.get());
+  }
   std::copy(handle->recvPerExpert.begin(), handle->recvPerExpert.end(), recvTokensPerExpert);
   return strataSuccess;
   STRATA_API_END
@@ -212,14 +230,17 @@ strataResult_t strataMoeHandleGetExpertCounts(strataMoeHandle_t handle, size_t* 
 strataResult_t strataMoeHandleDestroy(strataMoeHandle_t handle) {
   STRATA_API_BEGIN
   if (handle == nullptr) return strataSuccess;
+  MoeRef owned;
   {
     std::lock_guard<std::mutex> lock(moeMutex());
-    if (moeHandles().erase(handle) == 0) {
+    auto it = moeHandles().find(handle);
+    if (it == moeHandles().end()) {
       return report(invalidArgument("strataMoeHandleDestroy: handle is not a live MoE handle (destroyed twice?)"));
     }
+    owned = std::move(it->second);
+    moeHandles().erase(it);
   }
-  delete handle;
-  return strataSuccess;
+  return strataSuccess;  // freed with the last reference: here, or when queued work on it has run
   STRATA_API_END
 }
 
@@ -228,20 +249,20 @@ strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const 
                                  int32_t* recvTopkIdx, float* recvTopkWeights, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeDispatch";
-  CommRef comm;
-  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, true, &comm); r != strataSuccess) return r;
+  LiveMoe live;
+  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, true, &live); r != strataSuccess) return r;
   const size_t tokens = handle->routing.numTokens, recv = handle->numRecv;
-  MOE_CHECK(comm, needPointer(fn, "x", x, tokens));
-  MOE_CHECK(comm, needPointer(fn, "recvX", recvX, recv));
+  MOE_CHECK(live, needPointer(fn, "x", x, tokens));
+  MOE_CHECK(live, needPointer(fn, "recvX", recvX, recv));
   const bool fp8 = dtype == strataFloat8e4m3;
   if (fp8) {
-    MOE_CHECK(comm, needPointer(fn, "xScales (float8e4m3 needs one scale per 128 elements)", xScales, tokens));
-    MOE_CHECK(comm, needPointer(fn, "recvScales (float8e4m3 needs one scale per 128 elements)", recvScales, recv));
+    MOE_CHECK(live, needPointer(fn, "xScales (float8e4m3 needs one scale per 128 elements)", xScales, tokens));
+    MOE_CHECK(live, needPointer(fn, "recvScales (float8e4m3 needs one scale per 128 elements)", recvScales, recv));
   } else if (xScales != nullptr || recvScales != nullptr) {
-    return report(invalidArgument(std::string(fn) + ": xScales/recvScales are for float8e4m3 only; pass NULL"), comm.get());
+    return report(invalidArgument(std::string(fn) + ": xScales/recvScales are for float8e4m3 only; pass NULL"), live.comm.get());
   }
   moe::DispatchArgs args{x, fp8 ? xScales : nullptr, hidden, dtype, topkWeights, recvX, recvScales, recvTopkIdx, recvTopkWeights};
-  return runOrQueue(comm, stream, fn, [handle, args] { return moe::dispatch(*handle, args); });
+  return submitMoe(live, stream, fn, moe::dispatch, args);
   STRATA_API_END
 }
 
@@ -249,12 +270,12 @@ strataResult_t strataMoeCombine(strataMoeHandle_t handle, const void* expertOut,
                                 const float* recvTopkWeights, void* out, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeCombine";
-  CommRef comm;
-  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
-  MOE_CHECK(comm, needPointer(fn, "expertOut", expertOut, handle->numRecv));
-  MOE_CHECK(comm, needPointer(fn, "out", out, handle->routing.numTokens));
+  LiveMoe live;
+  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
+  MOE_CHECK(live, needPointer(fn, "expertOut", expertOut, handle->numRecv));
+  MOE_CHECK(live, needPointer(fn, "out", out, handle->routing.numTokens));
   moe::CombineArgs args{expertOut, hidden, dtype, recvTopkWeights, out};
-  return runOrQueue(comm, stream, fn, [handle, args] { return moe::combine(*handle, args); });
+  return submitMoe(live, stream, fn, moe::combine, args);
   STRATA_API_END
 }
 
@@ -263,12 +284,12 @@ strataResult_t strataMoeDispatchBackward(strataMoeHandle_t handle, const void* g
                                          strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeDispatchBackward";
-  CommRef comm;
-  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
-  MOE_CHECK(comm, needPointer(fn, "gradRecvX", gradRecvX, handle->numRecv));
-  MOE_CHECK(comm, needPointer(fn, "gradX", gradX, handle->routing.numTokens));
+  LiveMoe live;
+  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
+  MOE_CHECK(live, needPointer(fn, "gradRecvX", gradRecvX, handle->numRecv));
+  MOE_CHECK(live, needPointer(fn, "gradX", gradX, handle->routing.numTokens));
   moe::DispatchBackwardArgs args{gradRecvX, hidden, dtype, gradRecvTopkWeights, gradX, gradTopkWeights};
-  return runOrQueue(comm, stream, fn, [handle, args] { return moe::dispatchBackward(*handle, args); });
+  return submitMoe(live, stream, fn, moe::dispatchBackward, args);
   STRATA_API_END
 }
 
@@ -277,14 +298,14 @@ strataResult_t strataMoeCombineBackward(strataMoeHandle_t handle, const void* gr
                                         float* gradRecvTopkWeights, strataStream_t stream) {
   STRATA_API_BEGIN
   const char* fn = "strataMoeCombineBackward";
-  CommRef comm;
-  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &comm); r != strataSuccess) return r;
-  MOE_CHECK(comm, needPointer(fn, "gradOut", gradOut, handle->routing.numTokens));
-  MOE_CHECK(comm, needPointer(fn, "gradExpertOut", gradExpertOut, handle->numRecv));
+  LiveMoe live;
+  if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
+  MOE_CHECK(live, needPointer(fn, "gradOut", gradOut, handle->routing.numTokens));
+  MOE_CHECK(live, needPointer(fn, "gradExpertOut", gradExpertOut, handle->numRecv));
   if (gradRecvTopkWeights != nullptr && (recvTopkWeights == nullptr || expertOut == nullptr)) {
-    return report(invalidArgument(std::string(fn) + ": gradRecvTopkWeights needs recvTopkWeights and expertOut (weighted combine)"), comm.get());
+    return report(invalidArgument(std::string(fn) + ": gradRecvTopkWeights needs recvTopkWeights and expertOut (weighted combine)"), live.comm.get());
   }
   moe::CombineBackwardArgs args{gradOut, hidden, dtype, recvTopkWeights, expertOut, gradExpertOut, gradRecvTopkWeights};
-  return runOrQueue(comm, stream, fn, [handle, args] { return moe::combineBackward(*handle, args); });
+  return submitMoe(live, stream, fn, moe::combineBackward, args);
   STRATA_API_END
 }

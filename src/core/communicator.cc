@@ -86,6 +86,8 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   comm->connections_ = std::move(wiring.value().connections);
   comm->windows_ = std::move(wiring.value().windows);
   comm->cost_.windowBytes = comm->windows_ ? comm->windows_->halfBytes() : 0;
+  comm->agreementPlan_.algorithm = "agreement rounds";
+  appendAgreement(comm->agreementPlan_, rank, nranks);
   comm->context_.rank = rank;
   for (auto& c : comm->connections_) comm->context_.connections.push_back(c.get());
   comm->context_.timeoutMs = comm->params_.timeoutMs;
@@ -217,6 +219,19 @@ Status Communicator::runCollective(const CollectiveCall& call) {
     if (hasResult) divideByCount(call.recv, call.shape.count, call.dtype, nranks_);
   }
   return Status::ok();
+}
+
+Status Communicator::runPlan(const Plan& plan, const void* send, void* recv, CallTag tag) {
+  std::lock_guard<std::mutex> lock(executionMutex_);
+  STRATA_RETURN_IF_ERROR(checkUsable());
+  tag.sequence = 2 * ++collectiveCalls_;
+  context_.buffers.assign({static_cast<std::byte*>(const_cast<void*>(send)), static_cast<std::byte*>(recv), nullptr});
+  return execute(plan, static_cast<strataDataType_t>(tag.dtype), strataSum, tag);
+}
+
+Status Communicator::runAgreement(CallTag tag) {
+  if (nranks_ == 1) return checkUsable();
+  return runPlan(agreementPlan_, nullptr, nullptr, tag);
 }
 
 Status Communicator::runPointToPoint(const std::vector<PointToPointCall>& calls) {

@@ -60,6 +60,12 @@ class Communicator {
   const Hierarchy& hierarchy() const { return hierarchy_; }
 
   Status runCollective(const CollectiveCall& call);
+  // A plan made outside the tuner (MoE row exchanges), run as one numbered call described by
+  // `tag` (its sequence is filled in here); `send` and `recv` are its kSendBuffer and kRecvBuffer.
+  Status runPlan(const Plan& plan, const void* send, void* recv, CallTag tag);
+  // A call of agreement rounds only (core/agreement.h): ends an operation made of several plans.
+  Status runAgreement(CallTag tag);
+  const PlanTopology& planTopology() const { return topology_; }
   // All operations progress together in one stage (grouped send/recv).
   Status runPointToPoint(const std::vector<PointToPointCall>& calls);
 
@@ -105,6 +111,7 @@ class Communicator {
   using PlanKey = std::tuple<int, size_t, size_t, int, bool>;  // kind, count, element size, root, in place
   std::map<PlanKey, PreparedPlan> planCache_;
   uint64_t collectiveCalls_ = 0;  // collectives run so far: call tags number them
+  Plan agreementPlan_;            // runAgreement's rounds
   std::vector<std::byte> scratch_;
   std::vector<std::byte> staging_;
   PlanExecutor executor_;

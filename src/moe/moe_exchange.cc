@@ -58,9 +58,7 @@ class TokenRows {
   std::vector<Arrival> arrivals_;
 };
 
-}  // namespace
-
-Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
+Status dispatchRows(const MoeRun& run, const strataMoeHandle& h, const DispatchArgs& a) {
   // Hidden rows go straight into recvX (on direct routes); scales and weights travel as a second,
   // small row. Row layouts are the same on every rank whatever pointers each passed: weights
   // always travel (zeros when the sender has none), scales whenever the dtype is float8e4m3.
@@ -70,8 +68,8 @@ Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
   const size_t weightBytes = k * sizeof(float);
   const size_t extraBytes = scaleBytes + weightBytes;
   const auto* x = static_cast<const unsigned char*>(a.x);
-  Status st = routeOutInto(h, xBytes, [&](uint32_t t, unsigned char* row) { std::memcpy(row, x + t * xBytes, xBytes); }, a.recvX);
-  if (!st.isOk()) return st.withContext("strataMoeDispatch: ");
+  Status st = routeOutInto(run, h, xBytes, [&](uint32_t t, unsigned char* row) { std::memcpy(row, x + t * xBytes, xBytes); }, a.recvX);
+  if (!st.isOk()) return st;
   FillRow fillExtras = [&](uint32_t t, unsigned char* row) {
     if (scaleBytes) std::memcpy(row, reinterpret_cast<const unsigned char*>(a.xScales) + t * scaleBytes, scaleBytes);
     if (a.topkWeights) {
@@ -88,8 +86,8 @@ Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
       }
     }
   };
-  auto extras = routeOut(h, extraBytes, fillExtras, keepLocalWeights);
-  if (!extras.ok()) return extras.status().withContext("strataMoeDispatch: ");
+  auto extras = routeOut(run, h, extraBytes, fillExtras, keepLocalWeights);
+  if (!extras.ok()) return extras.status();
   const unsigned char* row = extras.value();
   for (size_t i = 0; i < h.numRecv; ++i, row += extraBytes) {
     if (scaleBytes) std::memcpy(reinterpret_cast<unsigned char*>(a.recvScales) + i * scaleBytes, row, scaleBytes);
@@ -101,7 +99,7 @@ Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
   return Status::ok();
 }
 
-Status combine(const strataMoeHandle& h, const CombineArgs& a) {
+Status combineRows(const MoeRun& run, const strataMoeHandle& h, const CombineArgs& a) {
   const size_t k = topK(h);
   const size_t rowBytes = a.hidden * dataTypeSize(a.dtype);
   const void* rows = a.expertOut;
@@ -121,13 +119,13 @@ Status combine(const strataMoeHandle& h, const CombineArgs& a) {
     rows = weighted;
   }
   TokenRows returned(h.routing.numTokens);
-  Status st = routeBack(h, {a.dtype, a.hidden, 0}, rows, [&](uint32_t t, const unsigned char* row) { returned.add(t, row); });
-  if (!st.isOk()) return st.withContext("strataMoeCombine: ");
+  Status st = routeBack(run, h, {a.dtype, a.hidden, 0}, rows, [&](uint32_t t, const unsigned char* row) { returned.add(t, row); });
+  if (!st.isOk()) return st;
   returned.sumInto(a.dtype, a.hidden, a.out);
   return Status::ok();
 }
 
-Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a) {
+Status dispatchBackwardRows(const MoeRun& run, const strataMoeHandle& h, const DispatchBackwardArgs& a) {
   // Weight gradients always travel (zeros from a rank without them, and for slots whose expert is
   // elsewhere), so every slot's gradient is non-zero only from its expert's rank and the
   // returned rows can simply be summed.
@@ -145,7 +143,7 @@ Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a)
   }
   std::vector<float> weightSums(h.routing.numTokens * k, 0.0f);
   TokenRows returned(h.routing.numTokens);
-  Status st = routeBack(h, format, packed, [&](uint32_t t, const unsigned char* row) {
+  Status st = routeBack(run, h, format, packed, [&](uint32_t t, const unsigned char* row) {
     returned.add(t, row);
     for (size_t j = 0; j < k; ++j) {
       float v;
@@ -153,23 +151,23 @@ Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a)
       weightSums[t * k + j] += v;
     }
   });
-  if (!st.isOk()) return st.withContext("strataMoeDispatchBackward: ");
+  if (!st.isOk()) return st;
   returned.sumInto(a.dtype, a.hidden, a.gradX);
   if (a.gradTopkWeights) std::copy(weightSums.begin(), weightSums.end(), a.gradTopkWeights);
   return Status::ok();
 }
 
-Status combineBackward(const strataMoeHandle& h, const CombineBackwardArgs& a) {
+Status combineBackwardRows(const MoeRun& run, const strataMoeHandle& h, const CombineBackwardArgs& a) {
   const size_t k = topK(h);
   const size_t rowBytes = a.hidden * dataTypeSize(a.dtype);
   const auto* gradOut = static_cast<const unsigned char*>(a.gradOut);
   FillRow fill = [&](uint32_t t, unsigned char* row) { std::memcpy(row, gradOut + t * rowBytes, rowBytes); };
   if (a.recvTopkWeights == nullptr) {
-    Status st = routeOutInto(h, rowBytes, fill, a.gradExpertOut);
-    return st.withContext("strataMoeCombineBackward: ");
+    Status st = routeOutInto(run, h, rowBytes, fill, a.gradExpertOut);
+    return st;
   }
-  auto received = routeOut(h, rowBytes, fill, {});
-  if (!received.ok()) return received.status().withContext("strataMoeCombineBackward: ");
+  auto received = routeOut(run, h, rowBytes, fill, {});
+  if (!received.ok()) return received.status();
   const unsigned char* grad = received.value();
   auto* gradExpertOut = static_cast<unsigned char*>(a.gradExpertOut);
   // Weighted combine: out_i = sum_j w_ij * e_ij, so d/d e_ij = w_ij * g_i and d/d w_ij = <e_ij, g_i>.
@@ -194,6 +192,32 @@ Status combineBackward(const strataMoeHandle& h, const CombineBackwardArgs& a) {
     }
   }
   return Status::ok();
+}
+
+template <typename Args>
+Status runOperation(Status (*rows)(const MoeRun&, const strataMoeHandle&, const Args&), CallKind kind,
+                    const strataMoeHandle& h, const Args& a) {
+  MoeRun run{*h.core, kind};
+  STRATA_RETURN_IF_ERROR(rows(run, h, a));
+  return finishOperation(run);
+}
+
+}  // namespace
+
+Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
+  return runOperation(dispatchRows, CallKind::MoeDispatch, h, a).withContext("strataMoeDispatch: ");
+}
+
+Status combine(const strataMoeHandle& h, const CombineArgs& a) {
+  return runOperation(combineRows, CallKind::MoeCombine, h, a).withContext("strataMoeCombine: ");
+}
+
+Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a) {
+  return runOperation(dispatchBackwardRows, CallKind::MoeDispatchBackward, h, a).withContext("strataMoeDispatchBackward: ");
+}
+
+Status combineBackward(const strataMoeHandle& h, const CombineBackwardArgs& a) {
+  return runOperation(combineBackwardRows, CallKind::MoeCombineBackward, h, a).withContext("strataMoeCombineBackward: ");
 }
 
 }  // namespace strata::moe

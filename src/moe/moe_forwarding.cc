@@ -5,7 +5,7 @@
 
 namespace strata::moe {
 
-Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& ranksOfHost) {
+Status buildForwarding(const MoeRun& run, strataMoeHandle& h, const std::vector<std::vector<int>>& ranksOfHost) {
   const Routing& r = h.routing;
   const size_t k = static_cast<size_t>(r.topK);
   const size_t n = static_cast<size_t>(h.nranks);
@@ -43,7 +43,7 @@ Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& 
   // Hop 1 metadata: token id and its k global expert ids.
   for (const auto& tokens : f->tokensToForwarder) f->hop1Rows.push_back(tokens.size());
   const std::vector<size_t>& hop1 = f->hop1Rows;
-  STRATA_RETURN_IF_ERROR(exchangeCounts(h.comm, hop1, &f->heldFrom));
+  STRATA_RETURN_IF_ERROR(exchangeCounts(run, hop1, &f->heldFrom));
   std::vector<int32_t> meta;
   for (const auto& tokens : f->tokensToForwarder) {
     for (uint32_t t : tokens) {
@@ -53,7 +53,7 @@ Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& 
   }
   const size_t heldCount = totalRows(f->heldFrom);
   std::vector<int32_t> heldMeta(heldCount * (k + 1));
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop1, meta.data(), f->heldFrom, heldMeta.data(), (k + 1) * sizeof(int32_t)));
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, nullptr, Exchange::Setup, hop1, meta.data(), f->heldFrom, heldMeta.data(), (k + 1) * sizeof(int32_t)));
   size_t at = 0;
   for (size_t source = 0; source < n; ++source) {
     for (size_t i = 0; i < f->heldFrom[source]; ++i, ++at) {
@@ -79,7 +79,7 @@ Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& 
   // Hop 2 metadata: source rank, token id, and the k ids as local ids on the destination.
   for (const auto& items : f->itemsTo) f->hop2Rows.push_back(items.size());
   const std::vector<size_t>& hop2 = f->hop2Rows;
-  STRATA_RETURN_IF_ERROR(exchangeCounts(h.comm, hop2, &f->hop2From));
+  STRATA_RETURN_IF_ERROR(exchangeCounts(run, hop2, &f->hop2From));
   meta.clear();
   for (size_t dest = 0; dest < n; ++dest) {
     for (const ForwardItem& item : f->itemsTo[dest]) {
@@ -95,7 +95,7 @@ Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& 
   }
   h.numRecv = totalRows(f->hop2From);
   std::vector<int32_t> arrived(h.numRecv * (k + 2));
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop2, meta.data(), f->hop2From, arrived.data(), (k + 2) * sizeof(int32_t)));
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, nullptr, Exchange::Setup, hop2, meta.data(), f->hop2From, arrived.data(), (k + 2) * sizeof(int32_t)));
 
   // The receive layout: by source rank, then token, as direct routes deliver.
   std::vector<size_t> order(h.numRecv);

@@ -13,6 +13,6 @@ namespace strata::moe {
 
 // Collective. Fills h.forwarding and the receive layout (recvFrom, numRecv, recvLocalIds), which
 // is the same as direct routes give: rows grouped by source rank, each source's tokens in order.
-Status buildForwarding(strataMoeHandle& h, const std::vector<std::vector<int>>& ranksOfHost);
+Status buildForwarding(const MoeRun& run, strataMoeHandle& h, const std::vector<std::vector<int>>& ranksOfHost);
 
 }  // namespace strata::moe

@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "moe/moe_routing.h"
+#include "moe/row_exchange.h"
 
 namespace strata::moe {
 
@@ -50,7 +51,8 @@ struct Forwarding {
 }  // namespace strata::moe
 
 struct strataMoeHandle {
-  strataComm_t comm = nullptr;
+  strataComm_t comm = nullptr;           // checked live on every call
+  strata::Communicator* core = nullptr;  // what it runs on (valid while `comm` is live)
   int rank = 0;
   int nranks = 1;
   strata::moe::Routing routing;
@@ -67,6 +69,8 @@ struct strataMoeHandle {
   enum Stage { kSend, kRecv, kHeld, kOut, kPacked, kStages };
   unsigned char* stage(Stage which, size_t bytes) const;
   mutable std::vector<unsigned char> staging[kStages];
+  // Plans of the row exchanges, per (exchange, row size): an exchange's row counts never change.
+  mutable strata::moe::ExchangePlans plans;
 
   // Rows this rank sends to each rank directly (tokensTo's sizes, fixed when the handle is made).
   std::vector<size_t> sendRows;
@@ -84,21 +88,13 @@ struct HandleOptions {
 };
 
 // Collective: routes, then exchanges row counts and expert ids (and builds the forwarding).
-Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const HandleOptions& options, strataComm_t comm,
-                                      const char* function);
+Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const HandleOptions& options, strataComm_t handle,
+                                      Communicator& comm, const char* function);
 
 inline size_t totalRows(const std::vector<size_t>& rows) {
   size_t sum = 0;
   for (size_t r : rows) sum += r;
   return sum;
 }
-
-// Every rank tells every rank how many rows it will send it.
-Status exchangeCounts(strataComm_t comm, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts);
-
-// One all-to-all of fixed-size rows: rows[r] rows of rowBytes go to (come from) rank r, packed in
-// rank order. The move every MoE operation is built from.
-Status exchangeRows(strataComm_t comm, const std::vector<size_t>& sendRows, const void* send,
-                    const std::vector<size_t>& recvRows, void* recv, size_t rowBytes);
 
 }  // namespace strata::moe

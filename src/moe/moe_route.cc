@@ -14,7 +14,7 @@ const int32_t* expertsOf(const strataMoeHandle& h, uint32_t token) {
 }
 
 // Direct routes deliver in the receive layout, so the rows can land in `recv` itself.
-Status directOutTo(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt, unsigned char* recv) {
+Status directOutTo(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt, unsigned char* recv) {
   const std::vector<size_t>& rows = h.sendRows;
   unsigned char* send = h.stage(strataMoeHandle::kSend, totalRows(rows) * rowBytes);
   unsigned char* at = send;
@@ -25,16 +25,16 @@ Status directOutTo(const strataMoeHandle& h, size_t rowBytes, const FillRow& fil
       at += rowBytes;
     }
   }
-  return exchangeRows(h.comm, rows, send, h.recvFrom, recv, rowBytes);
+  return exchangeRows(run, &h.plans, Exchange::DirectOut, rows, send, h.recvFrom, recv, rowBytes);
 }
 
-Result<const unsigned char*> directOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
+Result<const unsigned char*> directOut(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   unsigned char* recv = h.stage(strataMoeHandle::kRecv, h.numRecv * rowBytes);
-  STRATA_RETURN_IF_ERROR(directOutTo(h, rowBytes, fill, adapt, recv));
+  STRATA_RETURN_IF_ERROR(directOutTo(run, h, rowBytes, fill, adapt, recv));
   return static_cast<const unsigned char*>(recv);
 }
 
-Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
+Result<const unsigned char*> forwardedOut(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
   const Forwarding& f = *h.forwarding;
   // Hop 1: each token once to the forwarder on each remote host it needs.
   const std::vector<size_t>& hop1 = f.hop1Rows;
@@ -47,7 +47,7 @@ Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBy
     }
   }
   unsigned char* heldRows = h.stage(strataMoeHandle::kHeld, f.held.size() * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop1, send, f.heldFrom, heldRows, rowBytes));
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop1Out, hop1, send, f.heldFrom, heldRows, rowBytes));
   // Hop 2: inside the host, own and held tokens to each destination.
   const std::vector<size_t>& hop2 = f.hop2Rows;
   send = h.stage(strataMoeHandle::kSend, totalRows(hop2) * rowBytes);
@@ -66,17 +66,17 @@ Result<const unsigned char*> forwardedOut(const strataMoeHandle& h, size_t rowBy
   }
   unsigned char* arrived = h.stage(strataMoeHandle::kRecv, h.numRecv * rowBytes);
   unsigned char* out = h.stage(strataMoeHandle::kOut, h.numRecv * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, hop2, send, f.hop2From, arrived, rowBytes));
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop2Out, hop2, send, f.hop2From, arrived, rowBytes));
   for (size_t i = 0; i < h.numRecv; ++i) std::memcpy(out + f.finalIndex[i] * rowBytes, arrived + i * rowBytes, rowBytes);
   return static_cast<const unsigned char*>(out);
 }
 
-Status directBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
+Status directBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
                   const std::function<void(uint32_t, const unsigned char*)>& add) {
   const size_t rowBytes = format.rowBytes();
   const std::vector<size_t>& back = h.sendRows;
   unsigned char* recv = h.stage(strataMoeHandle::kRecv, totalRows(back) * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, h.recvFrom, rows, back, recv, rowBytes));
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::DirectBack, h.recvFrom, rows, back, recv, rowBytes));
   const unsigned char* at = recv;
   for (int dest = 0; dest < h.nranks; ++dest) {
     for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
@@ -104,7 +104,7 @@ void storeAccumulated(const ReturnFormat& format, const float* acc, unsigned cha
   std::memcpy(row + xBytes, acc + format.hidden, format.extraFloats * sizeof(float));
 }
 
-Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
+Status forwardedBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
                      const std::function<void(uint32_t, const unsigned char*)>& add) {
   const Forwarding& f = *h.forwarding;
   const size_t rowBytes = format.rowBytes();
@@ -115,7 +115,7 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
   }
   const std::vector<size_t>& hop2 = f.hop2Rows;
   unsigned char* back = h.stage(strataMoeHandle::kRecv, totalRows(hop2) * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.hop2From, send, hop2, back, rowBytes));
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop2Back, f.hop2From, send, hop2, back, rowBytes));
   // Own tokens are done; held ones are summed here, inside the host, before crossing back.
   const size_t width = format.hidden + format.extraFloats;
   std::vector<float> heldSums(f.held.size() * width, 0.0f);
@@ -136,7 +136,7 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
   const std::vector<size_t>& hop1 = f.hop1Rows;
   // A stage of its own: the rows of hop 2 that `add` saw must stay valid until the caller is done.
   back = h.stage(strataMoeHandle::kHeld, totalRows(hop1) * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(h.comm, f.heldFrom, send, hop1, back, rowBytes));
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop1Back, f.heldFrom, send, hop1, back, rowBytes));
   at = back;
   for (const auto& tokens : f.tokensToForwarder) {
     for (uint32_t t : tokens) {
@@ -151,21 +151,22 @@ Status forwardedBack(const strataMoeHandle& h, const ReturnFormat& format, const
 
 size_t ReturnFormat::rowBytes() const { return hidden * dataTypeSize(dtype) + extraFloats * sizeof(float); }
 
-Result<const unsigned char*> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
-  return h.forwarding ? forwardedOut(h, rowBytes, fill, adapt) : directOut(h, rowBytes, fill, adapt);
+Result<const unsigned char*> routeOut(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill,
+                                      const AdaptRow& adapt) {
+  return h.forwarding ? forwardedOut(run, h, rowBytes, fill, adapt) : directOut(run, h, rowBytes, fill, adapt);
 }
 
-Status routeOutInto(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, void* dst) {
-  if (!h.forwarding) return directOutTo(h, rowBytes, fill, {}, static_cast<unsigned char*>(dst));
-  auto rows = forwardedOut(h, rowBytes, fill, {});
+Status routeOutInto(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, void* dst) {
+  if (!h.forwarding) return directOutTo(run, h, rowBytes, fill, {}, static_cast<unsigned char*>(dst));
+  auto rows = forwardedOut(run, h, rowBytes, fill, {});
   if (!rows.ok()) return rows.status();
   if (h.numRecv) std::memcpy(dst, rows.value(), h.numRecv * rowBytes);
   return Status::ok();
 }
 
-Status routeBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
+Status routeBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
                  const std::function<void(uint32_t, const unsigned char*)>& add) {
-  return h.forwarding ? forwardedBack(h, format, rows, add) : directBack(h, format, rows, add);
+  return h.forwarding ? forwardedBack(run, h, format, rows, add) : directBack(run, h, format, rows, add);
 }
 
 }  // namespace strata::moe

@@ -24,10 +24,11 @@ using AdaptRow = std::function<void(unsigned char* row, int dest, const int32_t*
 
 // Rows in the receive layout (numRecv rows of rowBytes), in the handle's staging: valid until
 // the handle's next operation.
-Result<const unsigned char*> routeOut(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt);
+Result<const unsigned char*> routeOut(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill,
+                                      const AdaptRow& adapt);
 
 // The same, written to dst (numRecv rows of rowBytes): direct routes receive straight into it.
-Status routeOutInto(const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, void* dst);
+Status routeOutInto(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, void* dst);
 
 // What a returned row holds: `hidden` elements of dtype, then `extraFloats` float32 values;
 // forwarders add rows of one token element-wise in float32.
@@ -41,7 +42,7 @@ struct ReturnFormat {
 // rows: one per received row, in the receive layout. add(token, row) runs at the source once per
 // row that comes back for its token (the token's rows are to be summed); the row pointers stay
 // valid until the handle's next operation.
-Status routeBack(const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
+Status routeBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
                  const std::function<void(uint32_t token, const unsigned char* row)>& add);
 
 }  // namespace strata::moe

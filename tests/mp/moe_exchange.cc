@@ -6,7 +6,8 @@
 // some ranks, -1 entries, capacity factor (dropped pairs), expert alignment, float32 / bfloat16 /
 // float16 rows and float8e4m3 with scales, layout counts, weighted and unweighted combine, the
 // round trip dispatch -> identity experts -> combine = weighted input, both backward passes
-// against finite differences, a host stream, argument errors; direct routes and forwarding
+// against finite differences, a host stream, MoE operations inside a group (the handle destroyed
+// before the group ends), argument errors; direct routes and forwarding
 // through one rank per remote host (several hosts: STRATA_HOSTID or real ones; or STRATA_MOE_HIERARCHICAL=1).
 #include <strata/strata.h>
 #include <strata/strata_moe.h>
@@ -431,6 +432,43 @@ void checkGradients() {
   OK(strataMoeHandleDestroy(h));
 }
 
+// Inside a group, MoE operations run at strataGroupEnd in call order with the communicator's
+// collectives; the handle may be destroyed before the group ends (queued work keeps it). The
+// same on a host stream. Unweighted combine of the dispatched rows themselves gives x times the
+// number of ranks each token reached.
+void checkGroupedAndQueued(const Scenario& s, strataStream_t stream) {
+  const int k = s.topK;
+  const size_t H = s.hidden, tokens = tokensOf(s, gRank);
+  std::vector<int64_t> idx = routeOf(s, gRank);
+  strataMoeHandle_t h;
+  OK(strataMoeHandleCreate(idx.data(), tokens, k, s.localExperts * gRanks, nullptr, gComm, &h));
+  strataMoeHandleInfo info;
+  OK(strataMoeHandleGetInfo(h, &info));
+  std::vector<float> x(tokens * H + 1), recvX(info.numRecvTokens * H + 1), out(tokens * H + 1, -1.0f);
+  for (size_t t = 0; t < tokens; ++t)
+    for (size_t c = 0; c < H; ++c) x[t * H + c] = xValue(gRank, t, c);
+  int one = 1, sum = 0;
+  OK(strataGroupStart());
+  OK(strataMoeDispatch(h, x.data(), nullptr, H, strataFloat32, nullptr, recvX.data(), nullptr, nullptr, nullptr, stream));
+  OK(strataAllReduce(&one, &sum, 1, strataInt32, strataSum, gComm, stream));
+  OK(strataMoeCombine(h, recvX.data(), H, strataFloat32, nullptr, out.data(), stream));
+  OK(strataMoeHandleDestroy(h));
+  OK(strataGroupEnd());
+  if (stream) OK(strataStreamSynchronize(stream));
+  CHECK(sum == gRanks, "grouped MoE: allreduce in the group gave %d want %d", sum, gRanks);
+  std::vector<int64_t> mine = keptOf(s, gRank);
+  for (size_t t = 0; t < tokens; ++t) {
+    std::vector<bool> reached(static_cast<size_t>(gRanks), false);
+    for (int j = 0; j < k; ++j)
+      if (mine[t * k + j] >= 0) reached[static_cast<size_t>(mine[t * k + j] / s.localExperts)] = true;
+    float ranks = static_cast<float>(std::count(reached.begin(), reached.end(), true));
+    for (size_t c = 0; c < H; ++c) {
+      CHECK(out[t * H + c] == ranks * x[t * H + c], "grouped MoE%s: out[%zu][%zu] = %g want %g", stream ? " on a stream" : "",
+            t, c, out[t * H + c], ranks * x[t * H + c]);
+    }
+  }
+}
+
 void expectError(strataResult_t got, strataResult_t want, const char* fragment, const char* what) {
   const char* text = strataGetLastError(nullptr);  // this thread's last error (a dead handle has no comm)
   CHECK(got == want && std::strstr(text, fragment) != nullptr, "%s: got %d '%s', want %d with '%s'", what, got, text, want, fragment);
@@ -523,6 +561,8 @@ int main(int argc, char** argv) {
   strataStream_t stream;
   OK(strataStreamCreate(&stream));
   checkExchange(scenarios[0], strataBfloat16, stream);
+  checkGroupedAndQueued(scenarios[0], nullptr);
+  checkGroupedAndQueued(scenarios[0], stream);
   OK(strataStreamDestroy(stream));
   checkGradients();
   checkErrors();

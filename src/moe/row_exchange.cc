@@ -1,0 +1,72 @@
+#include "moe/row_exchange.h"
+
+#include "algorithms/algorithms.h"
+
+namespace strata::moe {
+
+Plan planRowExchange(const Communicator& comm, const std::vector<size_t>& sendRows,
+                     const std::vector<size_t>& recvRows, size_t rowBytes) {
+  CollectiveShape shape;
+  shape.kind = CollectiveKind::AllToAllv;
+  shape.elementSize = 1;
+  size_t sendAt = 0, recvAt = 0;
+  for (size_t r = 0; r < sendRows.size(); ++r) {
+    shape.sendCounts.push_back(sendRows[r] * rowBytes);
+    shape.sendDispls.push_back(sendAt);
+    sendAt += sendRows[r] * rowBytes;
+    shape.recvCounts.push_back(recvRows[r] * rowBytes);
+    shape.recvDispls.push_back(recvAt);
+    recvAt += recvRows[r] * rowBytes;
+  }
+  return planPairwiseAllToAll(shape, comm.planTopology());
+}
+
+const Plan& ExchangePlans::get(const Communicator& comm, Exchange which, size_t rowBytes,
+                               const std::vector<size_t>& sendRows, const std::vector<size_t>& recvRows) {
+  auto key = std::make_pair(static_cast<int32_t>(which), rowBytes);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return it->second;
+  if (plans_.size() >= kLimit) plans_.clear();
+  return plans_.emplace(key, planRowExchange(comm, sendRows, recvRows, rowBytes)).first->second;
+}
+
+Status exchangeCounts(const MoeRun& run, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts) {
+  std::vector<uint64_t> send(sendCounts.begin(), sendCounts.end()), recv(sendCounts.size());
+  CollectiveCall call;
+  call.shape.kind = CollectiveKind::AllToAll;
+  call.shape.count = 1;
+  call.shape.elementSize = sizeof(uint64_t);
+  call.send = send.data();
+  call.recv = recv.data();
+  call.dtype = strataUint64;
+  Status st = run.comm.runCollective(call);
+  if (!st.isOk()) return st.withContext("exchanging row counts: ");
+  recvCounts->assign(recv.begin(), recv.end());
+  return Status::ok();
+}
+
+Status exchangeRows(const MoeRun& run, ExchangePlans* plans, Exchange which, const std::vector<size_t>& sendRows,
+                    const void* send, const std::vector<size_t>& recvRows, void* recv, size_t rowBytes) {
+  Plan oneOff;
+  const Plan* plan = &oneOff;
+  if (plans != nullptr) {
+    plan = &plans->get(run.comm, which, rowBytes, sendRows, recvRows);
+  } else {
+    oneOff = planRowExchange(run.comm, sendRows, recvRows, rowBytes);
+  }
+  CallTag tag;
+  tag.kind = static_cast<uint8_t>(run.kind);
+  tag.dtype = strataUint8;
+  tag.root = static_cast<int32_t>(which);  // ranks in different exchanges of one operation disagree
+  Status st = run.comm.runPlan(*plan, send, recv, tag);
+  return st.withContext("exchanging token rows: ");
+}
+
+Status finishOperation(const MoeRun& run) {
+  CallTag tag;
+  tag.kind = static_cast<uint8_t>(run.kind);
+  tag.root = -1;
+  return run.comm.runAgreement(tag);
+}
+
+}  // namespace strata::moe
