@@ -100,16 +100,14 @@ class PeerProcess {
 
 std::unique_ptr<PeerProcess> shmPeer() {
   strata::ShmLayout layout{2, size_t{4} << 20};  // STRATA_BUFFSIZE's default FIFO
-  std::string tag = "bench" + std::to_string(getpid());
-  auto in0 = strata::createInboundSegment(tag, 0, layout);
-  auto in1 = strata::createInboundSegment(tag, 1, layout);
+  // Both segments are made before the fork; each process keeps the mappings it inherits.
+  auto in0 = strata::createInboundSegment(0, layout);
+  auto in1 = strata::createInboundSegment(1, layout);
   if (!in0.ok() || !in1.ok()) return nullptr;
-  in0.value()->unlink();
-  in1.value()->unlink();
   auto seg0 = in0.value(), seg1 = in1.value();
   return std::make_unique<PeerProcess>([=](bool child, pid_t peer) {
-    return child ? strata::makeShmConnection(1, 0, peer, layout, seg1, seg0)
-                 : strata::makeShmConnection(0, 1, peer, layout, seg0, seg1);
+    return child ? strata::makeShmConnection(1, {0, peer, true}, layout, seg1, seg0)
+                 : strata::makeShmConnection(0, {1, peer, true}, layout, seg0, seg1);
   });
 }
 

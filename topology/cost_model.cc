@@ -1,6 +1,7 @@
 #include "cost_model.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -80,6 +81,17 @@ Result<CostModel> CostModel::load(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return parse(text.str(), path);
+}
+
+uint64_t CostModel::digest() const {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const auto& [key, value] : keys()) {
+    for (unsigned char c : key) h = (h ^ c) * 0x100000001b3ull;
+    unsigned char bytes[sizeof(double)];
+    std::memcpy(bytes, &value, sizeof(value));
+    for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  }
+  return h;
 }
 
 }  // namespace strata

@@ -8,6 +8,7 @@
 // of them with lines "key = value" (# comments), keys as in CostModel::keys().
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,8 @@ struct CostModel {
 
   // Every key a cost file may set, with its current value.
   std::vector<std::pair<std::string, double>> keys() const;
+  // A fingerprint of every value (ranks compare theirs at init: the tuner must agree everywhere).
+  uint64_t digest() const;
 
   // Parses "key = value" lines over the defaults. Errors name the source, line and key.
   static Result<CostModel> parse(const std::string& text, const std::string& source);

@@ -51,7 +51,8 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   Deadline deadline(comm->params_.timeoutMs);
   auto bootstrap = BootstrapClient::connect(contents.value(), rank, nranks, deadline);
   if (!bootstrap.ok()) return bootstrap.status();
-  auto wiring = wireCommunicator(bootstrap.value(), contents.value(), rank, nranks, comm->params_, deadline);
+  auto wiring = wireCommunicator(bootstrap.value(), contents.value(), rank, nranks, comm->params_,
+                                 comm->costModel_.digest(), deadline);
   bootstrap.value().close();
   waitForHostedRoot(contents.value().secret, deadline);
   if (!wiring.ok()) return wiring.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");

@@ -1,6 +1,6 @@
-// Wiring a communicator: exchange who-is-where through the bootstrap, pick a transport per peer
-// (same host: shm, unless STRATA_TRANSPORT=tcp; else tcp), and open the connections. Every rank
-// runs the same bootstrap rounds whatever its peers, so rounds always match.
+// Wiring a communicator: exchange who-is-where through the bootstrap (peer_info.h), pick a
+// transport per peer (same host: shm, unless STRATA_TRANSPORT=tcp; else tcp), and open the
+// connections. Every rank runs the same bootstrap rounds whatever its peers, so rounds always match.
 #pragma once
 
 #include <sys/types.h>
@@ -12,22 +12,11 @@
 #include "common/params.h"
 #include "core/bootstrap.h"
 #include "core/host_analysis.h"
+#include "core/peer_info.h"
 #include "shm/peer_windows.h"
 #include "transport.h"
 
 namespace strata {
-
-struct PeerInfo {
-  std::string hostId;     // hostname + boot id, or STRATA_HOSTID
-  std::string hostname;
-  pid_t pid = 0;
-  SocketAddress dataAddress;
-  std::vector<std::string> switches;  // where its host sits: top switch first, leaf (rack) last
-  std::string placementSource;        // which input decided `switches`
-  int localOrder = 0;                 // order among the ranks of its host
-  std::string hostSummary;            // its host's topology summary ("2 packages, ..., 8 GPUs, 4 NICs")
-  int cores = 0;                      // hardware threads of its host (0 unknown)
-};
 
 struct Wiring {
   std::vector<PeerInfo> peers;                       // by rank
@@ -36,10 +25,8 @@ struct Wiring {
   HostAnalysis host;                                 // this rank's host topology and device
 };
 
-// This host's identity as used for transport choice.
-std::string localHostId(const Params& params);
-
+// `tunerDigest`: the cost model's fingerprint, which every rank must share (peer_info.h).
 Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdContents& id, int rank, int nranks,
-                                const Params& params, const Deadline& deadline);
+                                const Params& params, uint64_t tunerDigest, const Deadline& deadline);
 
 }  // namespace strata

@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "memory/ring_connection.h"
+#include "shm/descriptor_exchange.h"
 #include "shm/process_liveness.h"
+#include "shm/shm_segment.h"
 #include "shm/shm_transport.h"
 #include "tcp/socket.h"
 #include "tcp/tcp_connection.h"
@@ -61,22 +63,98 @@ TEST(MemoryTransport, CloseFailsThePeer) {
   EXPECT_EQ(pair.second->checkPeer().code(), strataRemoteError);
 }
 
-TEST(ShmTransport, SegmentsConnectAndUnlink) {
+// Segments are anonymous: handed over as descriptors through the handover sockets, never named.
+TEST(ShmTransport, SegmentsHandedOverAsDescriptors) {
   strata::ShmLayout layout{2, 8192};
-  std::string tag = "unittest" + std::to_string(getpid());
-  auto in0 = strata::createInboundSegment(tag, 0, layout);
-  auto in1 = strata::createInboundSegment(tag, 1, layout);
-  ASSERT_TRUE(in0.ok() && in1.ok());
-  auto view1 = strata::openPeerSegment(tag, 1, layout);
-  auto view0 = strata::openPeerSegment(tag, 0, layout);
+  uint8_t secret[16] = {1, 2, 3};
+  auto in0 = strata::createInboundSegment(0, layout);
+  auto in1 = strata::createInboundSegment(1, layout);
+  auto x0 = strata::DescriptorExchange::open(secret);
+  auto x1 = strata::DescriptorExchange::open(secret);
+  ASSERT_TRUE(in0.ok() && in1.ok() && x0.ok() && x1.ok());
+  auto fd0 = in0.value()->shareableDescriptor();
+  auto fd1 = in1.value()->shareableDescriptor();
+  ASSERT_TRUE(fd0.ok() && fd1.ok());
+  strata::Result<std::vector<int>> got1 = std::vector<int>();
+  std::thread other([&] { got1 = x1.value().exchange(1, fd1.value(), {{0, x0.value().nonce()}}, strata::Deadline(5000)); });
+  auto got0 = x0.value().exchange(0, fd0.value(), {{1, x1.value().nonce()}}, strata::Deadline(5000));
+  other.join();
+  ASSERT_TRUE(got0.ok() && got1.ok()) << got0.status().message() << got1.status().message();
+  close(fd0.value());
+  close(fd1.value());
+  auto view1 = strata::adoptPeerSegment(got0.value()[0], layout);
+  auto view0 = strata::adoptPeerSegment(got1.value()[0], layout);
   ASSERT_TRUE(view0.ok() && view1.ok());
-  in0.value()->unlink();
-  in1.value()->unlink();
-  EXPECT_FALSE(strata::openPeerSegment(tag, 0, layout).ok()) << "name must be gone after unlink";
-  auto c0 = strata::makeShmConnection(0, 1, getpid(), layout, in0.value(), view1.value());
-  auto c1 = strata::makeShmConnection(1, 0, getpid(), layout, in1.value(), view0.value());
+  EXPECT_TRUE(view0.value()->creatorAlive());
+  auto c0 = strata::makeShmConnection(0, {1, getpid(), true}, layout, in0.value(), view1.value());
+  auto c1 = strata::makeShmConnection(1, {0, getpid(), true}, layout, in1.value(), view0.value());
   ASSERT_TRUE(c0 && c1);
   exchange(*c0, *c1, kSizes);
+}
+
+// A datagram without the job's secret, or from a rank not expected, is dropped: its descriptor is
+// never adopted, and the exchange times out naming the rank it still waits for.
+TEST(ShmTransport, HandoverRefusesStrangers) {
+  uint8_t secret[16] = {7}, wrong[16] = {8};
+  auto mine = strata::DescriptorExchange::open(secret);
+  auto stranger = strata::DescriptorExchange::open(wrong);
+  ASSERT_TRUE(mine.ok() && stranger.ok());
+  auto segment = strata::ShmSegment::create("test", 4096);
+  ASSERT_TRUE(segment.ok());
+  auto fd = segment.value()->shareableDescriptor();
+  ASSERT_TRUE(fd.ok());
+  // The stranger hands its descriptor to us, pretending to be rank 1; it waits for nobody.
+  std::thread other([&] { (void)stranger.value().exchange(1, fd.value(), {}, strata::Deadline(1000)); });
+  auto result = mine.value().exchange(0, fd.value(), {{1, stranger.value().nonce()}}, strata::Deadline(600));
+  other.join();
+  close(fd.value());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), strataTimeout);
+  EXPECT_NE(result.status().message().find("rank(s) 1"), std::string::npos) << result.status().message();
+}
+
+// A segment's creator holds a lock that dies with it: a creator in another process that exits
+// is noticed through the lock alone (no pid involved).
+TEST(ShmTransport, CreatorDeathReleasesTheLock) {
+  uint8_t secret[16] = {9};
+  int toParent[2], toChild[2];
+  ASSERT_EQ(pipe(toParent), 0);
+  ASSERT_EQ(pipe(toChild), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    // Creates a segment, hands it to the parent (rank 0) as rank 1, and exits when told.
+    auto own = strata::DescriptorExchange::open(secret);
+    auto segment = strata::ShmSegment::create("child", 4096);
+    if (!own.ok() || !segment.ok()) _exit(1);
+    auto fd = segment.value()->shareableDescriptor();
+    uint64_t nonce = own.value().nonce(), parentNonce = 0;
+    if (!fd.ok() || write(toParent[1], &nonce, sizeof(nonce)) != sizeof(nonce)) _exit(1);
+    if (read(toChild[0], &parentNonce, sizeof(parentNonce)) != sizeof(parentNonce)) _exit(1);
+    auto sent = own.value().exchange(1, fd.value(), {{0, parentNonce}}, strata::Deadline(5000));
+    char go;
+    if (!sent.ok() || read(toChild[0], &go, 1) != 1) _exit(1);
+    _exit(0);
+  }
+  auto mine = strata::DescriptorExchange::open(secret);
+  auto own = strata::ShmSegment::create("parent", 4096);
+  ASSERT_TRUE(mine.ok() && own.ok());
+  auto fd = own.value()->shareableDescriptor();
+  ASSERT_TRUE(fd.ok());
+  uint64_t childNonce = 0, parentNonce = mine.value().nonce();
+  ASSERT_EQ(read(toParent[0], &childNonce, sizeof(childNonce)), static_cast<ssize_t>(sizeof(childNonce)));
+  ASSERT_EQ(write(toChild[1], &parentNonce, sizeof(parentNonce)), static_cast<ssize_t>(sizeof(parentNonce)));
+  auto got = mine.value().exchange(0, fd.value(), {{1, childNonce}}, strata::Deadline(5000));
+  close(fd.value());
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  auto theirs = strata::ShmSegment::adopt(got.value()[0], 4096);
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_TRUE(theirs.value()->creatorAlive());
+  ASSERT_EQ(write(toChild[1], "x", 1), 1);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_FALSE(theirs.value()->creatorAlive()) << "the lock must go with its creator";
+  for (int p : {toParent[0], toParent[1], toChild[0], toChild[1]}) close(p);
 }
 
 TEST(ShmTransport, DeadPeerIsNoticed) {

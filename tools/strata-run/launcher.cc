@@ -1,6 +1,5 @@
 #include "launcher.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -21,20 +20,6 @@ namespace {
 volatile sig_atomic_t gForwardedSignal = 0;
 
 void onSignal(int signal) { gForwardedSignal = signal; }
-
-// Segments are unlinked by the ranks once mapped; this catches a job that died during init.
-void removeLeftoverSegments(const std::string& tag) {
-  DIR* dir = opendir("/dev/shm");
-  if (dir == nullptr) return;
-  std::string prefix = "strata-" + tag + "-";
-  while (dirent* entry = readdir(dir)) {
-    if (std::strncmp(entry->d_name, prefix.c_str(), prefix.size()) == 0) {
-      std::string path = std::string("/dev/shm/") + entry->d_name;
-      unlink(path.c_str());
-    }
-  }
-  closedir(dir);
-}
 
 pid_t startRank(const LaunchOptions& options, int rank, const std::string& idHex, int* outFd, int* errFd) {
   int outPipe[2] = {-1, -1};
@@ -113,7 +98,6 @@ int launchJob(const LaunchOptions& options) {
     return 1;
   }
   std::string idHex = uniqueIdToHex(id);
-  std::string tag = secretTag(decodeUniqueId(id).value().secret);
 
   struct sigaction action {};
   action.sa_handler = onSignal;
@@ -175,7 +159,6 @@ int launchJob(const LaunchOptions& options) {
       killAt = std::chrono::steady_clock::time_point::max();
     }
   }
-  removeLeftoverSegments(tag);
   return result;
 }
 

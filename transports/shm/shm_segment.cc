@@ -10,63 +10,86 @@
 #include "common/errno_text.h"
 
 namespace strata {
+namespace {
 
-ShmSegment::~ShmSegment() {
-  if (owner_) unlink();
-  if (data_ != nullptr) munmap(data_, size_);
+// The byte range the creator locks; peers test the same range.
+flock livenessRange(short type) {
+  flock range{};
+  range.l_type = type;
+  range.l_whence = SEEK_SET;
+  range.l_start = 0;
+  range.l_len = 1;
+  return range;
 }
 
-void ShmSegment::unlink() {
-  if (owner_ && !unlinked_) {
-    shm_unlink(name_.c_str());
-    unlinked_ = true;
-  }
-}
-
-Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& name, size_t bytes) {
-  int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return systemError("shm_open(" + name + ", create) failed: " + errnoText(errno));
-  // posix_fallocate reserves the pages now: a /dev/shm too small for the job is a clear error
-  // here instead of a SIGBUS at the first touch of a page that cannot be backed.
-  int reserve = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
-  if (reserve != 0) {
-    ::close(fd);
-    shm_unlink(name.c_str());
-    return systemError("cannot reserve " + std::to_string(bytes) + " bytes of shared memory for " + name + ": " +
-                       errnoText(reserve) + "; enlarge /dev/shm or lower STRATA_BUFFSIZE");
-  }
-  if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
-    int err = errno;
-    ::close(fd);
-    shm_unlink(name.c_str());
-    return systemError("ftruncate of shared memory " + name + " to " + std::to_string(bytes) +
-                       " bytes failed: " + errnoText(err) + "; is /dev/shm large enough?");
-  }
+Result<std::byte*> mapShared(int fd, size_t bytes) {
   // MAP_POPULATE: fault every page in now. Otherwise the first trip round each ring pays a page
   // fault per 4 KiB, which makes the first few hundred small messages several times slower.
   void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-  int err = errno;
-  ::close(fd);
-  if (data == MAP_FAILED) {
-    shm_unlink(name.c_str());
-    return systemError("mmap of shared memory " + name + " failed: " + errnoText(err));
-  }
-  return std::shared_ptr<ShmSegment>(new ShmSegment(name, static_cast<std::byte*>(data), bytes, true));
+  if (data == MAP_FAILED) return systemError("mmap of " + std::to_string(bytes) + " bytes of shared memory failed: " + errnoText(errno));
+  return static_cast<std::byte*>(data);
 }
 
-Result<std::shared_ptr<ShmSegment>> ShmSegment::open(const std::string& name, size_t bytes) {
-  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return systemError("shm_open(" + name + ") failed: " + errnoText(errno));
+}  // namespace
+
+ShmSegment::~ShmSegment() {
+  if (data_ != nullptr) munmap(data_, size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& label, size_t bytes) {
+  int fd = memfd_create(label.c_str(), MFD_CLOEXEC);
+  if (fd < 0) return systemError("memfd_create(" + label + ") failed: " + errnoText(errno));
+  // Reserve every page now, so a machine short of memory fails here with a message.
+  int reserve = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
+  if (reserve != 0) {
+    ::close(fd);
+    return systemError("cannot reserve " + std::to_string(bytes) + " bytes of shared memory for " + label + ": " +
+                       errnoText(reserve) + "; free memory or lower STRATA_BUFFSIZE / STRATA_WINDOW_BYTES");
+  }
+  flock lock = livenessRange(F_WRLCK);
+  if (fcntl(fd, F_OFD_SETLK, &lock) != 0) {
+    int err = errno;
+    ::close(fd);
+    return systemError("cannot lock shared memory " + label + ": " + errnoText(err));
+  }
+  auto data = mapShared(fd, bytes);
+  if (!data.ok()) {
+    ::close(fd);
+    return data.status();
+  }
+  return std::shared_ptr<ShmSegment>(new ShmSegment(fd, data.value(), bytes, true));
+}
+
+Result<std::shared_ptr<ShmSegment>> ShmSegment::adopt(int fd, size_t bytes) {
   struct stat st {};
   if (fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) != bytes) {
     ::close(fd);
-    return systemError("shared memory " + name + " has the wrong size (peer from another job?)");
+    return systemError("received shared memory of " + std::to_string(st.st_size) + " bytes where " +
+                       std::to_string(bytes) + " were expected (a rank with other STRATA_BUFFSIZE/STRATA_WINDOW_BYTES?)");
   }
-  void* data = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-  int err = errno;
-  ::close(fd);
-  if (data == MAP_FAILED) return systemError("mmap of shared memory " + name + " failed: " + errnoText(err));
-  return std::shared_ptr<ShmSegment>(new ShmSegment(name, static_cast<std::byte*>(data), bytes, false));
+  auto data = mapShared(fd, bytes);
+  if (!data.ok()) {
+    ::close(fd);
+    return data.status();
+  }
+  return std::shared_ptr<ShmSegment>(new ShmSegment(fd, data.value(), bytes, false));
+}
+
+Result<int> ShmSegment::shareableDescriptor() const {
+  // Reopening through /proc makes a new open file description for the same memory; a dup() would
+  // share the creator's, and with it the lock, which must die with the creator alone.
+  std::string path = "/proc/self/fd/" + std::to_string(fd_);
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return systemError("cannot reopen shared memory through " + path + ": " + errnoText(errno) + " (is /proc mounted?)");
+  return fd;
+}
+
+bool ShmSegment::creatorAlive() const {
+  if (creator_) return true;
+  flock probe = livenessRange(F_WRLCK);
+  if (fcntl(fd_, F_OFD_GETLK, &probe) != 0) return true;  // cannot tell: the timeout still applies
+  return probe.l_type != F_UNLCK;
 }
 
 }  // namespace strata

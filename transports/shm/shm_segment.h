@@ -1,5 +1,11 @@
-// A POSIX shared-memory segment mapped into this process. The creator unlinks the name as soon as
-// every peer has mapped it (see ShmTransport), so a crash later leaves nothing behind in /dev/shm.
+// Shared memory for the ranks of one host: an anonymous memfd, mapped here, handed to peers as a
+// descriptor (descriptor_exchange.h). Nothing has a name, so nothing can be left behind in
+// /dev/shm by a crash, and two jobs can never collide; the memory goes with its last mapping.
+//
+// Liveness without pids: the creator holds a lock on its segment (an open-file-description lock,
+// released by the kernel when the creator dies) on a private open file description; peers get a
+// different one, through which they can test the lock. This works across PID namespaces
+// (containers sharing a host), where pid numbers mean nothing.
 #pragma once
 
 #include <cstddef>
@@ -16,25 +22,28 @@ class ShmSegment {
   ShmSegment(const ShmSegment&) = delete;
   ShmSegment& operator=(const ShmSegment&) = delete;
 
-  static Result<std::shared_ptr<ShmSegment>> create(const std::string& name, size_t bytes);
-  static Result<std::shared_ptr<ShmSegment>> open(const std::string& name, size_t bytes);
+  // A new segment of `bytes`, every page reserved and faulted in now (too little memory is a
+  // clear error here, not a SIGBUS later), locked by this process. `label` shows in /proc maps.
+  static Result<std::shared_ptr<ShmSegment>> create(const std::string& label, size_t bytes);
+  // Maps a segment received from its creator; takes ownership of `fd`. The size must match.
+  static Result<std::shared_ptr<ShmSegment>> adopt(int fd, size_t bytes);
 
-  // Removes the name; the mapping stays valid until every process unmaps it.
-  void unlink();
+  // Creator: a new descriptor for peers, on its own open file description (so the creator's
+  // lock stays private to the creator). The caller closes it once sent.
+  Result<int> shareableDescriptor() const;
+  // Adopter: whether the creator still holds its lock (true when that cannot be told).
+  bool creatorAlive() const;
 
   std::byte* data() const { return data_; }
   size_t size() const { return size_; }
-  const std::string& name() const { return name_; }
 
  private:
-  ShmSegment(std::string name, std::byte* data, size_t size, bool owner)
-      : name_(std::move(name)), data_(data), size_(size), owner_(owner) {}
+  ShmSegment(int fd, std::byte* data, size_t size, bool creator) : fd_(fd), data_(data), size_(size), creator_(creator) {}
 
-  std::string name_;
+  int fd_;
   std::byte* data_;
   size_t size_;
-  bool owner_;
-  bool unlinked_ = false;
+  bool creator_;
 };
 
 }  // namespace strata

@@ -15,13 +15,8 @@ size_t ShmLayout::totalBytes() const {
   return windowOffset() + (window + 4095) / 4096 * 4096;
 }
 
-std::string shmSegmentName(const std::string& tag, int rank) {
-  return "/strata-" + tag + "-" + std::to_string(rank);
-}
-
-Result<std::shared_ptr<ShmSegment>> createInboundSegment(const std::string& tag, int rank,
-                                                         const ShmLayout& layout) {
-  auto segment = ShmSegment::create(shmSegmentName(tag, rank), layout.totalBytes());
+Result<std::shared_ptr<ShmSegment>> createInboundSegment(int rank, const ShmLayout& layout) {
+  auto segment = ShmSegment::create("strata-inbound-" + std::to_string(rank), layout.totalBytes());
   if (!segment.ok()) return segment.status();
   for (int sender = 0; sender < layout.nranks; ++sender) {
     SpscByteRing::create(segment.value()->data() + layout.slotOffset(sender), layout.ringBytes);
@@ -30,9 +25,8 @@ Result<std::shared_ptr<ShmSegment>> createInboundSegment(const std::string& tag,
   return segment;
 }
 
-Result<std::shared_ptr<ShmSegment>> openPeerSegment(const std::string& tag, int peer,
-                                                    const ShmLayout& layout) {
-  return ShmSegment::open(shmSegmentName(tag, peer), layout.totalBytes());
+Result<std::shared_ptr<ShmSegment>> adoptPeerSegment(int fd, const ShmLayout& layout) {
+  return ShmSegment::adopt(fd, layout.totalBytes());
 }
 
 namespace {
@@ -45,18 +39,18 @@ struct SegmentPair {
 
 }  // namespace
 
-std::unique_ptr<Connection> makeShmConnection(int rank, int peer, pid_t peerPid,
-                                              const ShmLayout& layout,
+std::unique_ptr<Connection> makeShmConnection(int rank, const ShmPeer& peer, const ShmLayout& layout,
                                               std::shared_ptr<ShmSegment> inbound,
                                               std::shared_ptr<ShmSegment> peerInbound) {
   size_t ringRegion = SpscByteRing::regionBytes(layout.ringBytes);
   SpscByteRing sendRing = SpscByteRing::attach(peerInbound->data() + layout.slotOffset(rank), ringRegion);
-  SpscByteRing recvRing = SpscByteRing::attach(inbound->data() + layout.slotOffset(peer), ringRegion);
+  SpscByteRing recvRing = SpscByteRing::attach(inbound->data() + layout.slotOffset(peer.rank), ringRegion);
   if (!sendRing.valid() || !recvRing.valid()) return nullptr;
-  PeerLiveness liveness = [peerPid, peer]() -> Status {
-    if (processIsAlive(peerPid)) return Status::ok();
-    return remoteError("rank " + std::to_string(peer) + " (pid " + std::to_string(peerPid) +
-                       ") has exited");
+  const ShmSegment* theirs = peerInbound.get();
+  PeerLiveness liveness = [theirs, peer]() -> Status {
+    bool alive = theirs->creatorAlive() && (!peer.samePidNamespace || processIsAlive(peer.pid));
+    if (alive) return Status::ok();
+    return remoteError("rank " + std::to_string(peer.rank) + " (pid " + std::to_string(peer.pid) + ") has exited");
   };
   auto keep = std::make_shared<SegmentPair>(SegmentPair{std::move(inbound), std::move(peerInbound)});
   return std::make_unique<RingConnection>(sendRing, recvRing, "shm", std::move(liveness), keep);

@@ -1,6 +1,8 @@
 // The shm transport: each rank owns one inbound segment holding one byte ring per possible sender;
-// a sender maps the receiver's segment and writes into its slot. Segments are named after the
-// communicator's secret, so two jobs never meet, and unlinked once every peer has mapped them.
+// a sender maps the receiver's segment and writes into its slot. Segments are anonymous memory
+// handed over as descriptors (shm_segment.h, descriptor_exchange.h): nothing is named, so nothing
+// leaks or collides. A peer is dead once it released its segment's lock, or, when it shares our
+// PID namespace, once its pid is gone (a child it forked may hold the lock a while longer).
 #pragma once
 
 #include <sys/types.h>
@@ -25,19 +27,20 @@ struct ShmLayout {
   size_t slotOffset(int sender) const { return slotBytes() * static_cast<size_t>(sender); }
 };
 
-// "/strata-<tag>-<rank>": tag is derived from the communicator's secret.
-std::string shmSegmentName(const std::string& tag, int rank);
+// This rank's inbound segment with an empty ring for every sender (and its window).
+Result<std::shared_ptr<ShmSegment>> createInboundSegment(int rank, const ShmLayout& layout);
+// A peer's inbound segment, from the descriptor it handed over (taken over).
+Result<std::shared_ptr<ShmSegment>> adoptPeerSegment(int fd, const ShmLayout& layout);
 
-// Creates this rank's inbound segment with an empty ring for every sender.
-Result<std::shared_ptr<ShmSegment>> createInboundSegment(const std::string& tag, int rank,
-                                                         const ShmLayout& layout);
-// Maps a peer's inbound segment.
-Result<std::shared_ptr<ShmSegment>> openPeerSegment(const std::string& tag, int peer,
-                                                    const ShmLayout& layout);
+// Who is at the other end, for liveness checks and messages.
+struct ShmPeer {
+  int rank = 0;
+  pid_t pid = 0;
+  bool samePidNamespace = false;  // its pid means something here
+};
 
 // The connection from `rank` to `peer`: writes into the peer's segment, reads from ours.
-std::unique_ptr<Connection> makeShmConnection(int rank, int peer, pid_t peerPid,
-                                              const ShmLayout& layout,
+std::unique_ptr<Connection> makeShmConnection(int rank, const ShmPeer& peer, const ShmLayout& layout,
                                               std::shared_ptr<ShmSegment> inbound,
                                               std::shared_ptr<ShmSegment> peerInbound);
 
