@@ -46,6 +46,9 @@ else()
   strata_feature("mpi" OFF "no MPI C compiler wrapper (libopenmpi-dev)")
 endif()
 
+# nlohmann/json: the JSON strata-topo and the perf tools write (any host name comes out valid).
+find_package(nlohmann_json 3.2 REQUIRED)
+
 find_package(GTest QUIET)
 if(GTest_FOUND)
   strata_feature("gtest" ON "GoogleTest")

@@ -12,6 +12,8 @@ packages=(
   libgloo-dev
   iproute2 procps
   graphviz gnuplot-nox python3
+  nlohmann-json3-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

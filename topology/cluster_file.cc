@@ -1,11 +1,12 @@
 #include "cluster_file.h"
 
 #include <cctype>
-#include <fstream>
+#include <algorithm>
 #include <set>
 #include <sstream>
 
 #include "common/hostlist.h"
+#include "common/text_file.h"
 
 namespace strata {
 namespace {
@@ -22,26 +23,64 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Logical lines (continuations joined, comments removed), each with the number of its first line.
+// What a whole file may list (hosts and switches, after expanding every hostlist): Slurm's 64 Ki
+// hosts per hostlist, four times over, so memory stays bounded whatever the file says.
+constexpr HostlistLimits kFileLimits{size_t{1} << 18, size_t{16} << 20};
+
+// Ends a physical line at its first '#' that is not escaped (preceded by an even number of '\').
+void stripComment(std::string& line) {
+  size_t backslashes = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '#' && backslashes % 2 == 0) {
+      line.erase(i);
+      return;
+    }
+    backslashes = line[i] == '\\' ? backslashes + 1 : 0;
+  }
+}
+
+// An odd number of '\' at the end (white space after them aside) continues the line: the last
+// '\' and what follows it go, and the next line is appended as it is (Slurm's parse_config).
+bool stripContinuation(std::string& line) {
+  size_t end = line.size();
+  while (end > 0 && std::isspace(static_cast<unsigned char>(line[end - 1]))) --end;
+  size_t backslashes = 0;
+  while (backslashes < end && line[end - 1 - backslashes] == '\\') ++backslashes;
+  if (backslashes % 2 == 0) return false;
+  line.erase(end - 1);
+  return true;
+}
+
+// "\x" is "x": escapes go once the lines are joined ("\#" is a '#', "\\" a '\').
+std::string stripEscapes(const std::string& line) {
+  std::string out;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\\' && i + 1 < line.size()) ++i;
+    out += line[i];
+  }
+  return out;
+}
+
+// Logical lines (continuations joined, comments and escapes removed), each with the number of its
+// first line.
 std::vector<std::pair<int, std::string>> logicalLines(const std::string& text) {
   std::vector<std::pair<int, std::string>> lines;
   std::istringstream in(text);
   std::string raw, pending;
   int number = 0, startedAt = 0;
+  bool continuing = false;
   while (std::getline(in, raw)) {
     ++number;
     if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-    size_t hash = raw.find('#');
-    if (hash != std::string::npos) raw.erase(hash);
-    if (pending.empty()) startedAt = number;
-    bool continues = !raw.empty() && raw.back() == '\\';
-    if (continues) raw.pop_back();
-    pending += raw + " ";
-    if (continues) continue;
-    lines.emplace_back(startedAt, pending);
+    if (!continuing) startedAt = number;
+    stripComment(raw);
+    continuing = stripContinuation(raw);
+    pending += raw;
+    if (continuing) continue;
+    lines.emplace_back(startedAt, stripEscapes(pending));
     pending.clear();
   }
-  if (!pending.empty()) lines.emplace_back(startedAt, pending);
+  if (continuing) lines.emplace_back(startedAt, stripEscapes(pending));
   return lines;
 }
 
@@ -49,7 +88,8 @@ Status lineError(const std::string& source, int line, const std::string& what) {
   return invalidArgument(source + ":" + std::to_string(line) + ": " + what);
 }
 
-Result<SwitchLine> parseLine(const std::string& source, int number, const std::string& line, SwitchTree& tree) {
+Result<SwitchLine> parseLine(const std::string& source, int number, const std::string& line, HostlistLimits& budget,
+                             SwitchTree& tree) {
   SwitchLine parsed;
   parsed.line = number;
   std::istringstream words(line);
@@ -65,8 +105,15 @@ Result<SwitchLine> parseLine(const std::string& source, int number, const std::s
       if (!parsed.name.empty()) return lineError(source, number, "SwitchName given twice");
       parsed.name = value;
     } else if (key == "nodes" || key == "switches") {
-      auto names = expandHostlist(value);
-      if (!names.ok()) return lineError(source, number, names.status().message());
+      // One hostlist: at most what Slurm allows, and at most what the file has left.
+      HostlistLimits limits{std::min(budget.names, HostlistLimits{}.names), std::min(budget.bytes, HostlistLimits{}.bytes)};
+      auto names = expandHostlist(value, limits);
+      if (!names.ok()) {
+        return lineError(source, number, names.status().message() + " (a file may list at most " +
+                                             std::to_string(kFileLimits.names) + " hosts and switches)");
+      }
+      budget.names -= names.value().size();
+      for (const std::string& n : names.value()) budget.bytes -= n.size();
       auto& target = key == "nodes" ? parsed.nodes : parsed.switches;
       target.insert(target.end(), names.value().begin(), names.value().end());
     } else if (key == "linkspeed") {
@@ -90,15 +137,11 @@ Result<SwitchTree> parseSwitchTree(const std::string& text, const std::string& s
   SwitchTree tree;
   std::map<std::string, SwitchLine> switches;
   std::vector<std::string> order;
-  size_t names = 0;  // hosts and switches listed so far: bounded, so no file can exhaust memory
+  HostlistLimits budget = kFileLimits;  // what the rest of the file may still list
   for (const auto& [number, line] : logicalLines(text)) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    auto parsed = parseLine(source, number, line, tree);
+    auto parsed = parseLine(source, number, line, budget, tree);
     if (!parsed.ok()) return parsed.status();
-    names += parsed.value().nodes.size() + parsed.value().switches.size();
-    if (names > kMaxHostlistNames) {
-      return lineError(source, number, "the file lists more than " + std::to_string(kMaxHostlistNames) + " hosts and switches");
-    }
     const std::string name = parsed.value().name;
     if (switches.count(name) != 0) {
       return lineError(source, number, "switch '" + name + "' is already defined on line " + std::to_string(switches[name].line));
@@ -139,12 +182,9 @@ Result<SwitchTree> parseSwitchTree(const std::string& text, const std::string& s
 }
 
 Result<SwitchTree> loadSwitchTree(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return invalidArgument("cannot read topology file '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return invalidArgument("cannot read topology file '" + path + "'");
-  return parseSwitchTree(text.str(), path);
+  auto text = readTextFile(path, "topology file");
+  if (!text.ok()) return text.status();
+  return parseSwitchTree(text.value(), path);
 }
 
 }  // namespace strata

@@ -1,5 +1,7 @@
 #include "cost_model.h"
 
+#include "common/text_file.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -76,11 +78,9 @@ Result<CostModel> CostModel::parse(const std::string& text, const std::string& s
 }
 
 Result<CostModel> CostModel::load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return invalidArgument("cannot read cost file '" + path + "' (STRATA_COST_FILE)");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path);
+  auto text = readTextFile(path, "cost file");
+  if (!text.ok()) return text.status();
+  return parse(text.value(), path);
 }
 
 uint64_t CostModel::digest() const {

@@ -1,5 +1,7 @@
 #include "hwloc_discovery.h"
 
+#include "common/text_file.h"
+
 #if STRATA_HAVE_HWLOC
 #include <hwloc.h>
 
@@ -193,8 +195,13 @@ Result<TopologyHandle> loadTopology(const std::string& xmlPath, bool withIo = tr
   if (hwloc_topology_init(&raw) != 0) return systemError("hwloc_topology_init failed");
   TopologyHandle topology(raw, hwloc_topology_destroy);
   hwloc_topology_set_io_types_filter(raw, withIo ? HWLOC_TYPE_FILTER_KEEP_IMPORTANT : HWLOC_TYPE_FILTER_KEEP_NONE);
-  if (!xmlPath.empty() && hwloc_topology_set_xml(raw, xmlPath.c_str()) != 0) {
-    return invalidArgument("hwloc cannot read topology XML '" + xmlPath + "' (STRATA_TOPO_XML)");
+  if (!xmlPath.empty()) {
+    // Read here (a directory, /dev/zero or a huge file is refused by name), parsed by hwloc.
+    auto xml = readTextFile(xmlPath, "topology XML", size_t{64} << 20);
+    if (!xml.ok()) return xml.status();
+    if (hwloc_topology_set_xmlbuffer(raw, xml.value().data(), static_cast<int>(xml.value().size())) != 0) {
+      return invalidArgument("hwloc cannot read topology XML '" + xmlPath + "': not an hwloc XML export (lstopo --of xml)");
+    }
   }
   if (hwloc_topology_load(raw) != 0) {
     return invalidArgument("hwloc cannot load the topology" + (xmlPath.empty() ? std::string() : " from '" + xmlPath + "'"));

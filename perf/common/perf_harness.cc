@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -149,11 +150,38 @@ ResultRow measureSize(const Context& c, size_t bytes, strataDataType_t dtype, st
   return row;
 }
 
+// Bytes of the three buffers measureSize allocates for `bytes` (send, receive, in place).
+double bufferBytes(const Context& c, size_t bytes, strataDataType_t dtype) {
+  size_t es = dataTypeSize(dtype);
+  size_t count = c.test.countFor(bytes, es, c.nranks);
+  double send = static_cast<double>(c.test.sendElements(count, c.nranks)) * static_cast<double>(es);
+  double recv = static_cast<double>(c.test.recvElements(count, c.nranks)) * static_cast<double>(es);
+  return send + recv + std::max(send, recv);
+}
+
+bool buffersFit(const Context& c) {
+  double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  double needed = 0;
+  for (strataDataType_t dtype : c.options.dtypes) needed = std::max(needed, bufferBytes(c, c.options.maxBytes, dtype));
+  if (physical <= 0 || needed <= physical / 2) return true;
+  if (c.rank == 0) {
+    std::fprintf(stderr, "%s: -e %zu needs %.0f bytes of buffers per rank, more than half of this machine's %.0f bytes of "
+                 "memory; lower -e\n", c.test.name, c.options.maxBytes, needed, physical);
+  }
+  return false;
+}
+
 // STRATA_TESTS_MIN_BW (nccl-tests' NCCL_TESTS_MIN_BW): fail when the average is below 90 % of it.
 bool meetsMinimumBandwidth(const Context& c, double averageBusbw) {
   const char* minBw = std::getenv("STRATA_TESTS_MIN_BW");
   if (minBw == nullptr) return true;
-  if (averageBusbw >= std::atof(minBw) * 0.9) return true;
+  char* end = nullptr;
+  double floor = std::strtod(minBw, &end);
+  if (end == minBw || *end != '\0' || !std::isfinite(floor) || floor < 0) {
+    if (c.rank == 0) std::fprintf(stderr, "%s: STRATA_TESTS_MIN_BW='%s' is not a bandwidth in GB/s\n", c.test.name, minBw);
+    return false;
+  }
+  if (averageBusbw >= floor * 0.9) return true;
   if (c.rank == 0) {
     std::fprintf(stderr, "%s: average busbw %.3f is below 90%% of STRATA_TESTS_MIN_BW=%s\n", c.test.name, averageBusbw, minBw);
   }
@@ -178,6 +206,12 @@ int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
     return 2;
   }
   Context c{test, options, comm, rank, nranks};
+  // The largest size's buffers must fit this machine: every rank decides alike, so all stop
+  // together with the reason instead of one dying of an allocation failure mid-run.
+  if (!buffersFit(c)) {
+    strataCommDestroy(comm);
+    return 2;
+  }
   PerfReport report(test, options, nranks);
   std::vector<RankDescription> ranks = describeRanks(c);
   if (rank == 0) report.printHeader(ranks);

@@ -2,6 +2,8 @@
 
 #include <getopt.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -56,10 +58,13 @@ void usage(FILE* out, const char* tool) {
                tool, tool);
 }
 
+// No buffer can exceed the 47-bit user address space of x86-64 and AArch64 Linux.
+constexpr double kMaxSizeBytes = static_cast<double>(uint64_t{1} << 47);
+
 bool parseSize(const char* text, size_t* out) {
   char* end = nullptr;
   double value = std::strtod(text, &end);
-  if (end == text || value < 0) return false;
+  if (end == text || !std::isfinite(value) || value < 0) return false;
   double scale = 1;
   switch (*end) {
     case 'K': case 'k': scale = 1024.0; ++end; break;
@@ -68,7 +73,7 @@ bool parseSize(const char* text, size_t* out) {
     default: break;
   }
   if (*end == 'B' || *end == 'b') ++end;
-  if (*end != '\0') return false;
+  if (*end != '\0' || value * scale > kMaxSizeBytes) return false;
   *out = static_cast<size_t>(value * scale);
   return true;
 }
@@ -165,7 +170,9 @@ bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
     }
     if (!ok) {
       std::string flag = c == kMemoryOption ? std::string("--memory") : std::string("-") + static_cast<char>(c);
-      std::fprintf(stderr, "%s: bad value '%s' for %s\n", tool, optarg, flag.c_str());
+      const bool size = c == 'b' || c == 'e' || c == 'i';
+      std::fprintf(stderr, "%s: bad value '%s' for %s%s\n", tool, optarg, flag.c_str(),
+                   size ? " (a size in bytes with an optional K/M/G suffix, at most 128T)" : "");
       usage(stderr, tool);
       return false;
     }

@@ -4,19 +4,16 @@
 #include <cstdio>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 namespace strata::perf {
 namespace {
 
 std::string wrongText(const PlacementResult& p) { return p.checked ? std::to_string(p.wrong) : "N/A"; }
 
-void writePlacementJson(FILE* f, const char* name, const PlacementResult& p) {
-  std::fprintf(f, "\"%s\": {\"time_us\": %.3f, \"algbw_gbps\": %.4f, \"busbw_gbps\": %.4f, \"wrong\": ", name, p.timeUs,
-               p.algbw, p.busbw);
-  if (p.checked) {
-    std::fprintf(f, "%ld}", p.wrong);
-  } else {
-    std::fprintf(f, "null}");
-  }
+nlohmann::json placementJson(const PlacementResult& p) {
+  return {{"time_us", p.timeUs}, {"algbw_gbps", p.algbw}, {"busbw_gbps", p.busbw},
+          {"wrong", p.checked ? nlohmann::json(p.wrong) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace
@@ -65,26 +62,28 @@ bool PerfReport::finish() {
 }
 
 bool PerfReport::writeJson() const {
+  nlohmann::json results = nlohmann::json::array();
+  for (const ResultRow& r : rows_) {
+    results.push_back({{"size", r.bytes}, {"count", r.count}, {"type", r.type}, {"redop", r.redop}, {"root", r.root},
+                       {"out_of_place", placementJson(r.outOfPlace)}, {"in_place", placementJson(r.inPlace)}});
+  }
+  nlohmann::json document = {{"tool", test_.name},
+                             {"nranks", nranks_},
+                             {"iters", options_.iters},
+                             {"warmup_iters", options_.warmupIters},
+                             {"agg_iters", options_.aggIters},
+                             {"time", options_.reportCpuTime ? "cpu" : "wall"},
+                             {"results", results},
+                             {"out_of_bounds", wrong_},
+                             {"avg_busbw_gbps", averageBusbw()}};
   FILE* f = std::fopen(options_.jsonFile.c_str(), "w");
   if (f == nullptr) {
     std::fprintf(stderr, "%s: cannot write -J %s: %s\n", test_.name, options_.jsonFile.c_str(), std::strerror(errno));
     return false;
   }
-  std::fprintf(f, "{\"tool\": \"%s\", \"nranks\": %d, \"iters\": %d, \"warmup_iters\": %d, \"agg_iters\": %d, "
-               "\"time\": \"%s\",\n \"results\": [",
-               test_.name, nranks_, options_.iters, options_.warmupIters, options_.aggIters,
-               options_.reportCpuTime ? "cpu" : "wall");
-  for (size_t k = 0; k < rows_.size(); ++k) {
-    const ResultRow& r = rows_[k];
-    std::fprintf(f, "%s\n  {\"size\": %zu, \"count\": %zu, \"type\": \"%s\", \"redop\": \"%s\", \"root\": %d, ",
-                 k ? "," : "", r.bytes, r.count, r.type, r.redop, r.root);
-    writePlacementJson(f, "out_of_place", r.outOfPlace);
-    std::fprintf(f, ", ");
-    writePlacementJson(f, "in_place", r.inPlace);
-    std::fprintf(f, "}");
-  }
-  std::fprintf(f, "\n ],\n \"out_of_bounds\": %ld, \"avg_busbw_gbps\": %.4f}\n", wrong_, averageBusbw());
-  bool ok = std::fclose(f) == 0;
+  std::string text = document.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok = std::fclose(f) == 0 && ok;
   if (!ok) std::fprintf(stderr, "%s: writing -J %s failed\n", test_.name, options_.jsonFile.c_str());
   return ok;
 }

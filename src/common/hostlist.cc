@@ -19,7 +19,8 @@ bool allDigits(const std::string& s) {
 }
 
 // "01-16,20" -> {"01", ..., "16", "20"}.
-Status expandBracket(const std::string& expression, size_t at, const std::string& inside, std::vector<std::string>& out) {
+Status expandBracket(const std::string& expression, size_t at, const std::string& inside, const HostlistLimits& limits,
+                     std::vector<std::string>& out) {
   size_t start = 0;
   while (start <= inside.size()) {
     size_t comma = inside.find(',', start);
@@ -33,8 +34,8 @@ Status expandBracket(const std::string& expression, size_t at, const std::string
     }
     uint64_t lo = std::stoull(low), hi = std::stoull(high);
     if (hi < lo) return malformed(expression, at, "range '" + item + "' runs backwards");
-    if (hi - lo >= kMaxHostlistNames || out.size() + (hi - lo + 1) > kMaxHostlistNames) {
-      return malformed(expression, at, "range '" + item + "' expands to too many names");
+    if (hi - lo >= limits.names || out.size() + (hi - lo + 1) > limits.names) {
+      return malformed(expression, at, "range '" + item + "' expands to more than " + std::to_string(limits.names) + " names");
     }
     for (uint64_t v = lo; v <= hi; ++v) {
       std::string digits = std::to_string(v);
@@ -46,16 +47,22 @@ Status expandBracket(const std::string& expression, size_t at, const std::string
   return Status::ok();
 }
 
-// One name with any number of bracket groups, e.g. "rack[1-2]-gpu[1-4]".
-Status expandName(const std::string& expression, size_t offset, const std::string& name, std::vector<std::string>& out) {
+// One name with any number of bracket groups, e.g. "rack[1-2]-gpu[1-4]". `budget` holds what the
+// expression may still produce; every product is sized before it is built.
+Status expandName(const std::string& expression, size_t offset, const std::string& name, HostlistLimits& budget,
+                  std::vector<std::string>& out) {
   std::vector<std::string> partial = {""};
+  size_t partialBytes = 0;  // characters over all of `partial`
   size_t i = 0;
   while (i < name.size()) {
     if (name[i] == ']') return malformed(expression, offset + i, "']' without '['");
     if (name[i] != '[') {
       size_t next = name.find_first_of("[]", i);
       if (next == std::string::npos) next = name.size();
+      const size_t grow = (next - i) * partial.size();
+      if (partialBytes + grow > budget.bytes) return malformed(expression, offset + i, "expands to too many characters");
       for (std::string& p : partial) p += name.substr(i, next - i);
+      partialBytes += grow;
       i = next;
       continue;
     }
@@ -64,27 +71,38 @@ Status expandName(const std::string& expression, size_t offset, const std::strin
     std::string inside = name.substr(i + 1, close - i - 1);
     if (inside.find('[') != std::string::npos) return malformed(expression, offset + i, "nested '['");
     std::vector<std::string> numbers;
-    STRATA_RETURN_IF_ERROR(expandBracket(expression, offset + i, inside, numbers));
-    if (partial.size() * numbers.size() > kMaxHostlistNames) {
-      return malformed(expression, offset + i, "expands to too many names");
+    STRATA_RETURN_IF_ERROR(expandBracket(expression, offset + i, inside, budget, numbers));
+    size_t numberBytes = 0;
+    for (const std::string& n : numbers) numberBytes += n.size();
+    // The product's size, before building it: |partial| x |numbers| names of these lengths.
+    if (partial.size() > budget.names / numbers.size()) {
+      return malformed(expression, offset + i, "expands to more than " + std::to_string(budget.names) + " names");
     }
+    const size_t bytes = partialBytes * numbers.size() + numberBytes * partial.size();
+    if (bytes > budget.bytes) return malformed(expression, offset + i, "expands to too many characters");
     std::vector<std::string> next;
     next.reserve(partial.size() * numbers.size());
     for (const std::string& p : partial) {
       for (const std::string& n : numbers) next.push_back(p + n);
     }
     partial = std::move(next);
+    partialBytes = bytes;
     i = close + 1;
   }
-  if (out.size() + partial.size() > kMaxHostlistNames) return malformed(expression, offset, "expands to too many names");
+  if (partial.size() > budget.names || partialBytes > budget.bytes) {
+    return malformed(expression, offset, "expands to more than the limit of " + std::to_string(budget.names) + " names");
+  }
+  budget.names -= partial.size();
+  budget.bytes -= partialBytes;
   out.insert(out.end(), partial.begin(), partial.end());
   return Status::ok();
 }
 
 }  // namespace
 
-Result<std::vector<std::string>> expandHostlist(const std::string& expression) {
+Result<std::vector<std::string>> expandHostlist(const std::string& expression, const HostlistLimits& limits) {
   std::vector<std::string> names;
+  HostlistLimits budget = limits;
   size_t start = 0;
   int depth = 0;
   for (size_t i = 0; i <= expression.size(); ++i) {
@@ -96,7 +114,7 @@ Result<std::vector<std::string>> expandHostlist(const std::string& expression) {
     if (depth > 1) return malformed(expression, i, "nested '['");
     if (c != ',' || depth > 0) continue;
     if (i == start) return malformed(expression, i, "empty name");
-    STRATA_RETURN_IF_ERROR(expandName(expression, start, expression.substr(start, i - start), names));
+    STRATA_RETURN_IF_ERROR(expandName(expression, start, expression.substr(start, i - start), budget, names));
     start = i + 1;
   }
   if (depth != 0) return malformed(expression, expression.size() - 1, "'[' without ']'");

@@ -12,11 +12,16 @@
 
 namespace strata {
 
-// Largest number of names one expression may expand to (a typo like node[1-99999999] is an error,
-// not an out-of-memory).
-constexpr size_t kMaxHostlistNames = 1 << 20;
+// How much one expansion may produce, checked before anything is built, so memory stays bounded
+// whatever the input: a typo like node[1-99999999] is an error, not an out-of-memory. The
+// defaults follow Slurm's own limit of 64 Ki hosts for one hostlist.
+struct HostlistLimits {
+  size_t names = size_t{1} << 16;
+  size_t bytes = size_t{4} << 20;  // characters of all names together
+};
 
-// The names, in order. A malformed expression is strataInvalidArgument saying what and where.
-Result<std::vector<std::string>> expandHostlist(const std::string& expression);
+// The names, in order. A malformed expression, or one beyond the limits, is strataInvalidArgument
+// saying what and where.
+Result<std::vector<std::string>> expandHostlist(const std::string& expression, const HostlistLimits& limits = {});
 
 }  // namespace strata

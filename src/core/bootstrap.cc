@@ -142,14 +142,21 @@ void serveJob(Socket listener, Secret secret, int64_t timeoutMs, std::shared_ptr
   int nranks = 0;
   std::vector<bool> seen;
   HandshakeAcceptor acceptor(listener.fd(), [&](const WireHello& h) {
-    if (!helloIsValid(h, HelloKind::Bootstrap, secret, nranks, 1)) return false;
+    if (!helloIsValid(h, HelloKind::Bootstrap, secret, 0, 1)) return HandshakeAcceptor::refused();
+    // The job's secret with another job size: a rank launched wrongly. The job cannot form, so
+    // it fails now (every rank hears the root close) instead of at the timeout.
+    if (nranks != 0 && h.nranks != nranks) {
+      return HandshakeAcceptor::Verdict{HandshakeAcceptor::Verdict::Fail,
+                                        "rank " + std::to_string(h.rank) + " says the job has " + std::to_string(h.nranks) +
+                                            " ranks, an earlier rank said " + std::to_string(nranks)};
+    }
     if (nranks == 0) {
       nranks = h.nranks;
       seen.assign(static_cast<size_t>(nranks), false);
     }
-    if (seen[static_cast<size_t>(h.rank)]) return false;
+    if (seen[static_cast<size_t>(h.rank)]) return HandshakeAcceptor::refused();
     seen[static_cast<size_t>(h.rank)] = true;
-    return true;
+    return HandshakeAcceptor::accepted();
   });
   Deadline joinDeadline(timeoutMs);
   auto first = acceptor.acceptAll(1, joinDeadline, "bootstrap root");

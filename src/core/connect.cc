@@ -108,9 +108,10 @@ Status openTcpConnections(const UniqueIdContents& id, int rank, int nranks, cons
     }
   }
   HandshakeAcceptor acceptor(listener.fd(), [&](const WireHello& h) {
-    if (!helloIsValid(h, HelloKind::DataStream, id.secret, nranks, streams)) return false;
-    if (h.rank <= rank || !useTcp[h.rank]) return false;
-    return !sockets[h.rank][static_cast<size_t>(h.stream)].valid();
+    if (!helloIsValid(h, HelloKind::DataStream, id.secret, nranks, streams)) return HandshakeAcceptor::refused();
+    if (h.rank <= rank || !useTcp[h.rank]) return HandshakeAcceptor::refused();
+    if (sockets[h.rank][static_cast<size_t>(h.stream)].valid()) return HandshakeAcceptor::refused();
+    return HandshakeAcceptor::accepted();
   });
   auto accepted = acceptor.acceptAll(expected, deadline, "tcp connection setup");
   if (!accepted.ok()) return accepted.status();

@@ -31,10 +31,12 @@ bool HandshakeAcceptor::readHello(Pending& p, std::vector<AcceptedCaller>& accep
   }
   if (n > 0) p.received += static_cast<size_t>(n);
   if (p.received < sizeof(WireHello)) return false;
-  if (accept_(p.hello)) {
+  Verdict verdict = accept_(p.hello);
+  if (verdict.kind == Verdict::Accept) {
     accepted.push_back({p.hello, std::move(p.socket)});
   } else {
     ++refused_;
+    if (verdict.kind == Verdict::Fail && failure_.isOk()) failure_ = invalidUsage(std::string(what) + ": " + verdict.reason);
     STRATA_INFO(Init, "%s: refused a connection that did not present this job's credentials", what);
   }
   return true;
@@ -87,7 +89,10 @@ Status HandshakeAcceptor::acceptNewcomers(std::vector<AcceptedCaller>& accepted,
     }
     setNoDelay(fd);
     Pending newcomer{Socket(fd), {}, 0, Clock::now()};
-    if (readHello(newcomer, accepted, what)) continue;
+    if (readHello(newcomer, accepted, what)) {
+      if (!failure_.isOk()) return Status::ok();  // acceptAll reports it
+      continue;
+    }
     if (pending_.size() >= kMaxPending) dropOldest();
     pending_.push_back(std::move(newcomer));
   }
@@ -119,6 +124,7 @@ Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAll(size_t expected
       }
     }
     if (fds[0].revents & POLLIN) STRATA_RETURN_IF_ERROR(acceptNewcomers(accepted, expected, what));
+    if (!failure_.isOk()) return failure_;
   }
   return accepted;
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/wire.h"
@@ -28,8 +29,16 @@ class HandshakeAcceptor {
   static constexpr int64_t kHelloTimeoutMs = 2000;
   static constexpr size_t kMaxPending = 128;
 
-  // `accept` decides whether a well-formed hello is one we are waiting for (and not a duplicate).
-  using Filter = std::function<bool(const WireHello&)>;
+  // What to do with a well-formed hello: take it, refuse it (a stranger, a duplicate), or fail the
+  // whole handshake (a caller with the job's secret that disagrees with the job, e.g. on nranks:
+  // waiting would only end in a timeout).
+  struct Verdict {
+    enum Kind { Accept, Refuse, Fail } kind = Refuse;
+    std::string reason;  // Fail: what disagrees
+  };
+  using Filter = std::function<Verdict(const WireHello&)>;
+  static Verdict accepted() { return {Verdict::Accept, ""}; }
+  static Verdict refused() { return {Verdict::Refuse, ""}; }
 
   HandshakeAcceptor(int listenFd, Filter accept);
 
@@ -37,7 +46,7 @@ class HandshakeAcceptor {
   Result<std::vector<AcceptedCaller>> acceptAll(size_t expected, const Deadline& deadline, const char* what);
 
   // Strangers refused or dropped so far (tests and logs).
-  size_t refused() const { return refused_; }
+  size_t refusedCount() const { return refused_; }
 
  private:
   struct Pending {
@@ -47,7 +56,8 @@ class HandshakeAcceptor {
     Clock::time_point acceptedAt;
   };
   // Reads what has arrived of p's hello. Returns true when p is finished with (accepted into
-  // `accepted`, refused, or closed by its peer) and must leave the pending list.
+  // `accepted`, refused, or closed by its peer) and must leave the pending list; a hello that
+  // fails the handshake sets failure_.
   bool readHello(Pending& p, std::vector<AcceptedCaller>& accepted, const char* what);
   // Accepts what the listener holds (a bounded batch), reading each newcomer's hello at once.
   Status acceptNewcomers(std::vector<AcceptedCaller>& accepted, size_t expected, const char* what);
@@ -59,6 +69,7 @@ class HandshakeAcceptor {
   Socket reserve_;                // spent on accept-and-close when descriptors run out
   std::vector<Pending> pending_;  // half-read hellos survive between acceptAll calls
   size_t refused_ = 0;
+  Status failure_;
 };
 
 }  // namespace strata

@@ -39,11 +39,14 @@ inline WireHello makeHello(HelloKind kind, const Secret& secret, int rank, int n
   return h;
 }
 
+// The most ranks a job may have (a hello claiming more is garbage).
+constexpr int32_t kMaxRanks = 1 << 24;
+
 // A hello is acceptable when it is ours, of the expected kind, and its ranks are in range.
 inline bool helloIsValid(const WireHello& h, HelloKind kind, const Secret& secret, int nranks, int streams) {
   if (h.magic != kWireMagic || h.version != kWireVersion || h.kind != static_cast<uint16_t>(kind)) return false;
   if (!secretsEqual(h.secret, secret.data())) return false;
-  if (h.nranks <= 0 || (nranks > 0 && h.nranks != nranks)) return false;
+  if (h.nranks <= 0 || h.nranks > kMaxRanks || (nranks > 0 && h.nranks != nranks)) return false;
   if (h.rank < 0 || h.rank >= h.nranks) return false;
   return h.stream >= 0 && h.stream < streams;
 }

@@ -22,11 +22,14 @@ echo "$out" | grep -E "Cluster|Ring|allreduce +(8 B|64 MiB)"
 echo "$out" | grep -q "Ring (| host, || rack boundary): 0 4 | 1 5 || 2 6 | 3 7" || fail "ring order"
 
 json=$("$topo" --hosts 'n[1-2]' --ranks-per-host 2 --numbering round-robin --json)
-echo "$json" | grep -q '"ring": \[0, 2, 1, 3\]' || fail "JSON ring"
-echo "$json" | grep -q '"choices": \[' || fail "JSON choices"
-if command -v python3 > /dev/null; then
-  echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["choices"] and d["cluster"]["racks"]' || fail "JSON does not parse"
-fi
+echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ring"] == [0, 2, 1, 3], d["ring"]; assert d["choices"] and d["cluster"]["racks"]' \
+  || fail "JSON ring and choices"
+# Host names are bytes from files and hosts: quotes, control characters and bytes that are not
+# UTF-8 must still come out as JSON that parses.
+odd=$(printf 'a"b\\c,d\001e,f\377g')
+json=$("$topo" --hosts "$odd" --ranks-per-host 1 --json) || fail "strata-topo with odd host names"
+echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); hosts=d["cluster"]["racks"][0]["hosts"]; assert len(hosts) == 3 and "a\"b\\c" in hosts, hosts' \
+  || fail "JSON with odd host names does not parse"
 
 dotText=$("$topo" --hosts 'node[01-04]' --topology-file "$fixtures/topology/two_racks.conf" --dot)
 echo "$dotText" | grep -q "subgraph cluster_1" || fail "DOT racks"
@@ -40,4 +43,12 @@ fi
 err=$("$topo" --topology-file "$fixtures/topology/malformed/unknown_key.conf" 2>&1); [[ $? -ne 0 ]] || fail "malformed file accepted"
 echo "$err" | grep -q "unknown_key.conf:1: unknown key 'Colour'" || fail "malformed file message: $err"
 err=$("$topo" --hosts 'n[1-' 2>&1); [[ $? -ne 0 ]] && echo "$err" | grep -q "hostlist" || fail "bad hostlist"
+# Files that are not configuration files: each a clear error, never a crash or an endless read.
+for bad in /dev/zero "$fixtures" /no/such/file; do
+  for flag in --topology-file --cost-file --xml; do
+    err=$(timeout 20 "$topo" $flag "$bad" 2>&1); rc=$?
+    [[ $rc -ne 0 && $rc -lt 124 ]] || fail "$flag $bad: exit $rc"
+    echo "$err" | grep -Eq "directory|larger than|cannot read|No such file" || fail "$flag $bad: message '$err'"
+  done
+done
 exit $status

@@ -1,9 +1,15 @@
 // The C API as a user meets it: argument validation and its messages, lifecycle misuse, groups,
 // host streams, split, and strangers at the bootstrap root. Ranks are threads in this process.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -207,7 +213,40 @@ TEST(ApiRanks, SplitMakesWorkingSubCommunicators) {
   });
 }
 
-// Strangers at the root port: silence, garbage, a wrong secret. None may disturb the job.
+// Hellos that are nearly right: one byte of the secret off (the last one: a compare that skipped
+// it would let it in), the wrong kind, an out-of-range rank or stream, a bad magic or version.
+std::vector<strata::WireHello> nearMisses(const strata::Secret& secret, strata::HelloKind kind, int rank, int nranks) {
+  std::vector<strata::WireHello> hellos;
+  strata::Secret offByOne = secret;
+  offByOne[15] ^= 1;
+  hellos.push_back(strata::makeHello(kind, offByOne, rank, nranks, 0));
+  strata::Secret firstByte = secret;
+  firstByte[0] ^= 0x80;
+  hellos.push_back(strata::makeHello(kind, firstByte, rank, nranks, 0));
+  auto other = kind == strata::HelloKind::Bootstrap ? strata::HelloKind::DataStream : strata::HelloKind::Bootstrap;
+  hellos.push_back(strata::makeHello(other, secret, rank, nranks, 0));
+  hellos.push_back(strata::makeHello(kind, secret, nranks, nranks, 0));   // rank out of range
+  hellos.push_back(strata::makeHello(kind, secret, rank, nranks, 99));    // stream out of range
+  hellos.push_back(strata::makeHello(kind, secret, -1, nranks, 0));
+  strata::WireHello badMagic = strata::makeHello(kind, secret, rank, nranks, 0);
+  badMagic.magic ^= 1;
+  hellos.push_back(badMagic);
+  strata::WireHello badVersion = strata::makeHello(kind, secret, rank, nranks, 0);
+  badVersion.version = 99;
+  hellos.push_back(badVersion);
+  return hellos;
+}
+
+// True when the socket was closed without a byte in reply (waits up to a second).
+bool closedWithoutReply(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, 1000) <= 0) return false;
+  char byte;
+  return recv(fd, &byte, 1, MSG_DONTWAIT) <= 0;
+}
+
+// Strangers at the root port: silence, garbage, near-miss hellos. None may disturb the job, and
+// every one that spoke is closed without a byte in reply.
 TEST(ApiRanks, StrangersAtTheRootAreRefused) {
   setenv("STRATA_SOCKET_IFNAME", "lo", 1);
   strataUniqueId id;
@@ -217,14 +256,17 @@ TEST(ApiRanks, StrangersAtTheRootAreRefused) {
   strata::Deadline deadline(5000);
   auto silent = strata::connectWithRetry(contents.value().root, deadline);
   auto noisy = strata::connectWithRetry(contents.value().root, deadline);
-  auto impostor = strata::connectWithRetry(contents.value().root, deadline);
-  ASSERT_TRUE(silent.ok() && noisy.ok() && impostor.ok());
+  ASSERT_TRUE(silent.ok() && noisy.ok());
   char junk[64];
   std::memset(junk, 0x41, sizeof(junk));
   ASSERT_TRUE(strata::sendAll(noisy.value().fd(), junk, sizeof(junk), deadline).isOk());
-  strata::Secret wrong{};
-  strata::WireHello hello = strata::makeHello(strata::HelloKind::Bootstrap, wrong, 0, 2, 0);
-  ASSERT_TRUE(strata::sendAll(impostor.value().fd(), &hello, sizeof(hello), deadline).isOk());
+  std::vector<strata::Socket> impostors;
+  for (const strata::WireHello& hello : nearMisses(contents.value().secret, strata::HelloKind::Bootstrap, 0, 2)) {
+    auto s = strata::connectWithRetry(contents.value().root, deadline);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(strata::sendAll(s.value().fd(), &hello, sizeof(hello), deadline).isOk());
+    impostors.push_back(std::move(s.value()));
+  }
   // The job itself.
   std::vector<std::thread> threads;
   for (int r = 0; r < 2; ++r) {
@@ -238,10 +280,78 @@ TEST(ApiRanks, StrangersAtTheRootAreRefused) {
     });
   }
   for (auto& t : threads) t.join();
-  // The impostor got nothing: its socket reads EOF (closed), never data.
-  char byte;
-  ssize_t n = recv(impostor.value().fd(), &byte, 1, 0);
-  EXPECT_LE(n, 0);
+  EXPECT_TRUE(closedWithoutReply(noisy.value().fd()));
+  for (size_t i = 0; i < impostors.size(); ++i) {
+    EXPECT_TRUE(closedWithoutReply(impostors[i].fd())) << "near-miss hello " << i << " was not refused";
+  }
+}
+
+// A caller with the job's secret but another job size cannot be part of the job, and the job
+// cannot form: the root fails it at once instead of leaving the ranks to the timeout.
+TEST(ApiRanks, DisagreeingJobSizeFailsTheJobAtOnce) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  setenv("STRATA_TIMEOUT_MS", "30000", 1);
+  strataUniqueId id;
+  ASSERT_EQ(strataGetUniqueId(&id), strataSuccess);
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      strataComm_t comm = nullptr;
+      if (strataCommInitRank(&comm, r == 0 ? 2 : 3, id, r) != strataSuccess) ++failed;
+      if (comm != nullptr) strataCommDestroy(comm);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "the job waited for the timeout";
+  unsetenv("STRATA_TIMEOUT_MS");
+}
+
+// 1,100 idle connections at the root of a process allowed 400 descriptors: the root keeps
+// serving (oldest strangers dropped, EMFILE survived) and the job's ranks get in.
+TEST(ApiRanks, FloodOfIdleStrangersCannotStopTheJob) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_max < 2048) GTEST_SKIP() << "needs a hard descriptor limit of 2048 for the flood (have " << limit.rlim_max << ")";
+  const rlim_t hard = limit.rlim_max;
+  limit.rlim_cur = 400;  // only the soft limit: the flooding child takes the hard one back
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  strataUniqueId id;
+  ASSERT_EQ(strataGetUniqueId(&id), strataSuccess);
+  auto root = strata::decodeUniqueId(id).value().root;
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t flooder = fork();
+  if (flooder == 0) {
+    rlimit many{hard, hard};
+    setrlimit(RLIMIT_NOFILE, &many);
+    std::vector<int> idle;
+    for (int i = 0; i < 1100; ++i) {
+      int fd = socket(root.family(), SOCK_STREAM, 0);
+      if (fd >= 0 && connect(fd, reinterpret_cast<const sockaddr*>(&root.storage), root.length) == 0) idle.push_back(fd);
+    }
+    char n = idle.size() >= 1000 ? 'y' : 'n';
+    if (write(ready[1], &n, 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  char connected = 0;
+  ASSERT_EQ(read(ready[0], &connected, 1), 1);
+  EXPECT_EQ(connected, 'y') << "the flood did not get its connections in";
+  auto start = std::chrono::steady_clock::now();
+  runApiRanks(2, [&](int, strataComm_t comm) {
+    int v = 1, sum = 0;
+    EXPECT_EQ(strataAllReduce(&v, &sum, 1, strataInt32, strataSum, comm, nullptr), strataSuccess);
+    EXPECT_EQ(sum, 2);
+  });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+  kill(flooder, SIGKILL);
+  waitpid(flooder, nullptr, 0);
+  close(ready[0]);
+  close(ready[1]);
 }
 
 // The data-port acceptor refuses the same strangers while real callers get through.
@@ -252,19 +362,27 @@ TEST(Handshake, DataPortRefusesStrangers) {
   ASSERT_TRUE(listener.ok());
   strata::Secret secret = strata::secretFromText("job");
   strata::Deadline deadline(5000);
-  auto stranger = strata::connectWithRetry(bound, deadline);
-  strata::WireHello bad = strata::makeHello(strata::HelloKind::DataStream, strata::secretFromText("other"), 1, 2, 0);
-  ASSERT_TRUE(strata::sendAll(stranger.value().fd(), &bad, sizeof(bad), deadline).isOk());
+  std::vector<strata::Socket> strangers;
+  for (const strata::WireHello& hello : nearMisses(secret, strata::HelloKind::DataStream, 1, 2)) {
+    auto s = strata::connectWithRetry(bound, deadline);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(strata::sendAll(s.value().fd(), &hello, sizeof(hello), deadline).isOk());
+    strangers.push_back(std::move(s.value()));
+  }
   auto friendly = strata::connectWithRetry(bound, deadline);
   strata::WireHello good = strata::makeHello(strata::HelloKind::DataStream, secret, 1, 2, 0);
   ASSERT_TRUE(strata::sendAll(friendly.value().fd(), &good, sizeof(good), deadline).isOk());
   strata::HandshakeAcceptor acceptor(listener.value().fd(), [&](const strata::WireHello& h) {
-    return strata::helloIsValid(h, strata::HelloKind::DataStream, secret, 2, 1);
+    return strata::helloIsValid(h, strata::HelloKind::DataStream, secret, 2, 1) ? strata::HandshakeAcceptor::accepted()
+                                                                                 : strata::HandshakeAcceptor::refused();
   });
   auto accepted = acceptor.acceptAll(1, deadline, "test");
   ASSERT_TRUE(accepted.ok()) << accepted.status().message();
   EXPECT_EQ(accepted.value()[0].hello.rank, 1);
-  EXPECT_FALSE(acceptor.acceptAll(1, strata::Deadline(300), "test").ok()) << "the stranger must not count";
+  EXPECT_FALSE(acceptor.acceptAll(1, strata::Deadline(300), "test").ok()) << "no stranger may count";
+  for (size_t i = 0; i < strangers.size(); ++i) {
+    EXPECT_TRUE(closedWithoutReply(strangers[i].fd())) << "near-miss hello " << i << " was not refused";
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Rack metadata: topology.conf parsing (good files and a corpus of malformed ones), the other
 // placement sources, and the hierarchy built from placements.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -39,6 +40,42 @@ TEST(ClusterFile, CommentsContinuationsAndCase) {
   ASSERT_TRUE(tree.ok()) << tree.status().message();
   EXPECT_EQ(tree.value().pathOfHost.at("a2"), Path{"s1"});
   EXPECT_EQ(tree.value().pathOfHost.at("b"), Path{"s2"});
+}
+
+// Slurm's parse_config: an odd number of trailing '\' continues a line and the next line is
+// appended as it is (no space added), so a hostlist may be split anywhere; "\#" is a literal
+// '#', "\\" a literal '\', and an even number of trailing '\' does not continue.
+TEST(ClusterFile, ContinuationsJoinAsSlurmDoes) {
+  auto tree = strata::parseSwitchTree("SwitchName=s1 Nodes=a,\\\nb[1-2]\nSwitchName=s\\#2 Nodes=c[0\\\n1-02]\n"
+                                      "SwitchName=s3 Nodes=d\\\\\\\\\n",
+                                      "inline");
+  ASSERT_TRUE(tree.ok()) << tree.status().message();
+  const auto& paths = tree.value().pathOfHost;
+  EXPECT_EQ(paths.at("a"), Path{"s1"});
+  EXPECT_EQ(paths.at("b1"), Path{"s1"});
+  EXPECT_EQ(paths.at("b2"), Path{"s1"});
+  EXPECT_EQ(paths.at("c01"), Path{"s#2"});
+  EXPECT_EQ(paths.at("c02"), Path{"s#2"});
+  EXPECT_EQ(paths.at("d\\\\"), Path{"s3"}) << "four '\\' are two escaped ones, not a continuation";
+  EXPECT_EQ(paths.size(), 6u);
+}
+
+// Hostlists are sized before they are built, and a whole file may list at most 2^18 names: a
+// small file that asks for millions is an error, found without allocating them.
+TEST(ClusterFile, HostlistExpansionIsBoundedBeforeAllocation) {
+  std::string text;
+  for (int line = 0; line < 40; ++line) text += "SwitchName=s" + std::to_string(line) + " Nodes=n" + std::to_string(line) + "x[00000-65535]\n";
+  ASSERT_LT(text.size(), 1600u);  // about the size of the file the fuzzer found
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  auto tree = strata::parseSwitchTree(text, "big");
+  getrusage(RUSAGE_SELF, &after);
+  ASSERT_FALSE(tree.ok());
+  EXPECT_NE(tree.status().message().find("at most 262144"), std::string::npos) << tree.status().message();
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 256 * 1024) << "KiB of memory grew while refusing the file";
+  auto cartesian = strata::parseSwitchTree("SwitchName=s Nodes=n[0-1023][0-1023]\n", "product");
+  ASSERT_FALSE(cartesian.ok());
+  EXPECT_NE(cartesian.status().message().find("product:1:"), std::string::npos);
 }
 
 TEST(ClusterFile, EveryMalformedFileIsAnErrorNamingFileAndLine) {

@@ -2,6 +2,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "report.h"
 
 namespace strata::topo {
@@ -27,23 +29,6 @@ std::string timeText(double seconds) {
     std::snprintf(text, sizeof(text), "%.2f s", seconds);
   }
   return text;
-}
-
-std::string jsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof(esc), "\\u%04x", c);
-      out += esc;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 void deviceLines(std::ostringstream& out, const char* label, const std::vector<HostDevice>& devices) {
@@ -133,50 +118,38 @@ std::string renderPredictions(const Report& r) {
 }
 
 std::string renderJson(const Report& r) {
-  std::ostringstream out;
-  auto devices = [&](const std::vector<HostDevice>& list) {
-    out << "[";
-    for (size_t i = 0; i < list.size(); ++i) {
-      const HostDevice& d = list[i];
-      out << (i ? ", " : "") << "{\"name\": " << jsonString(d.name) << ", \"bus_id\": " << jsonString(d.busId)
-          << ", \"numa\": " << d.numaNode << ", \"package\": " << d.package << "}";
+  using nlohmann::json;
+  auto devices = [](const std::vector<HostDevice>& list) {
+    json out = json::array();
+    for (const HostDevice& d : list) {
+      out.push_back({{"name", d.name}, {"bus_id", d.busId}, {"numa", d.numaNode}, {"package", d.package}});
     }
-    out << "]";
+    return out;
   };
-  out << "{\n  \"host\": {\"source\": " << jsonString(r.host.source) << ", \"summary\": " << jsonString(r.host.summary())
-      << ", \"gpus\": ";
-  devices(r.host.gpus);
-  out << ", \"nics\": ";
-  devices(r.host.nics);
-  out << ", \"gpu_nic\": [";
-  std::vector<int> nics = nearestNics(r.host, r.nvlinks);
-  for (size_t g = 0; g < nics.size(); ++g) out << (g ? ", " : "") << nics[g];
-  out << "], \"nvlink\": " << jsonString(r.nvlinkNote) << "},\n";
-  out << "  \"cluster\": {\"summary\": " << jsonString(r.hierarchy.summary()) << ", \"racks\": [";
-  for (size_t k = 0; k < r.hierarchy.racks().size(); ++k) {
-    const RackGroup& rack = r.hierarchy.racks()[k];
-    out << (k ? ", " : "") << "{\"name\": " << jsonString(rack.name) << ", \"hosts\": [";
-    for (size_t i = 0; i < rack.hosts.size(); ++i) out << (i ? ", " : "") << jsonString(hostName(r, rack.hosts[i]));
-    out << "]}";
+  json racks = json::array();
+  for (const RackGroup& rack : r.hierarchy.racks()) {
+    json hosts = json::array();
+    for (int host : rack.hosts) hosts.push_back(hostName(r, host));
+    racks.push_back({{"name", rack.name}, {"hosts", hosts}});
   }
-  out << "]},\n  \"ring\": [";
-  for (size_t i = 0; i < r.hierarchy.ring().size(); ++i) out << (i ? ", " : "") << r.hierarchy.ring()[i];
-  out << "],\n  \"trees\": [";
-  int k = 0;
-  for (const Tree* t : {&r.trees.first, &r.trees.second}) {
-    out << (k++ ? ", " : "") << "{\"root\": " << t->root << ", \"parent\": [";
-    for (size_t i = 0; i < t->parent.size(); ++i) out << (i ? ", " : "") << t->parent[i];
-    out << "]}";
+  json trees = json::array();
+  for (const Tree* t : {&r.trees.first, &r.trees.second}) trees.push_back({{"root", t->root}, {"parent", t->parent}});
+  json choices = json::array();
+  for (const Choice& c : r.choices) {
+    choices.push_back({{"collective", c.collective}, {"bytes", c.bytes}, {"algorithm", c.algorithm}, {"seconds", c.seconds},
+                       {"busbw_gbps", c.busGBps}});
   }
-  out << "],\n  \"choices\": [\n";
-  for (size_t i = 0; i < r.choices.size(); ++i) {
-    const Choice& c = r.choices[i];
-    out << "    {\"collective\": " << jsonString(c.collective) << ", \"bytes\": " << c.bytes << ", \"algorithm\": "
-        << jsonString(c.algorithm) << ", \"seconds\": " << c.seconds << ", \"busbw_gbps\": " << c.busGBps << "}"
-        << (i + 1 < r.choices.size() ? ",\n" : "\n");
-  }
-  out << "  ]\n}\n";
-  return out.str();
+  json document = {
+      {"host",
+       {{"source", r.host.source}, {"summary", r.host.summary()}, {"gpus", devices(r.host.gpus)},
+        {"nics", devices(r.host.nics)}, {"gpu_nic", nearestNics(r.host, r.nvlinks)}, {"nvlink", r.nvlinkNote}}},
+      {"cluster", {{"summary", r.hierarchy.summary()}, {"racks", racks}}},
+      {"ring", r.hierarchy.ring()},
+      {"trees", trees},
+      {"choices", choices},
+  };
+  // Names come from files and hosts: bytes that are not UTF-8 are replaced, so the output always parses.
+  return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string renderDot(const Report& r) {
