@@ -85,16 +85,16 @@ Status compareSettings(const WireSettings& ours, const WireSettings& theirs, int
   if (ours.splitBytes != theirs.splitBytes) return differs("STRATA_SOCKET_SPLIT_BYTES", ours.splitBytes, theirs.splitBytes);
   if (ours.streams != theirs.streams) return differs("STRATA_SOCKET_NSTREAMS", ours.streams, theirs.streams);
   if (ours.transport != theirs.transport) {
-    return invalidUsage("STRATA_TRANSPORT differs between rank " + std::to_string(rank) + " and rank " +
+    return invalidUsage("STRATA_TRANSPORT differs between ranks: rank " + std::to_string(rank) + " and rank " +
                         std::to_string(peer) + "; every rank of a communicator must use the same value");
   }
   if (ours.algoDigest != theirs.algoDigest) {
-    return invalidUsage("STRATA_ALGO differs between rank " + std::to_string(rank) + " and rank " + std::to_string(peer) +
-                        "; every rank must force the same algorithms, or they would run different plans");
+    return invalidUsage("STRATA_ALGO differs between ranks: rank " + std::to_string(rank) + " and rank " +
+                        std::to_string(peer) + "; every rank must force the same algorithms, or they would run different plans");
   }
   if (ours.tunerDigest != theirs.tunerDigest) {
-    return invalidUsage("the cost model (STRATA_COST_FILE) differs between rank " + std::to_string(rank) + " and rank " +
-                        std::to_string(peer) + "; the tuner must see the same costs everywhere to pick the same plans");
+    return invalidUsage("STRATA_COST_FILE differs between ranks: the cost model of rank " + std::to_string(rank) +
+                        " and rank " + std::to_string(peer) + "; the tuner must see the same costs everywhere to pick the same plans");
   }
   return Status::ok();
 }

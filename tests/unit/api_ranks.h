@@ -11,7 +11,8 @@
 
 namespace testing_support {
 
-inline void runApiRanks(int nranks, const std::function<void(int rank, strataComm_t comm)>& body) {
+// `destroy`: destroy each communicator after the body (false: the body ends it itself, e.g. by abort).
+inline void runApiRanks(int nranks, const std::function<void(int rank, strataComm_t comm)>& body, bool destroy = true) {
   strataUniqueId id;
   ASSERT_EQ(strataGetUniqueId(&id), strataSuccess) << strataGetLastError(nullptr);
   std::vector<std::thread> threads;
@@ -22,7 +23,9 @@ inline void runApiRanks(int nranks, const std::function<void(int rank, strataCom
       EXPECT_EQ(result, strataSuccess) << strataGetLastError(nullptr);
       if (result != strataSuccess) return;
       body(r, comm);
-      EXPECT_EQ(strataCommDestroy(comm), strataSuccess);
+      if (destroy) {
+        EXPECT_EQ(strataCommDestroy(comm), strataSuccess);
+      }
     });
   }
   for (auto& t : threads) t.join();

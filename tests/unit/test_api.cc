@@ -13,10 +13,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "api_ranks.h"
 #include "core/handshake_acceptor.h"
+#include "core/host_stream.h"
 #include "core/unique_id.h"
 #include "strata/strata.h"
 
@@ -211,6 +215,120 @@ TEST(ApiRanks, SplitMakesWorkingSubCommunicators) {
     EXPECT_EQ(sum, color == 0 ? 0 + 2 : 1 + 3);
     EXPECT_EQ(strataCommDestroy(sub), strataSuccess);
   });
+}
+
+// A STRATA_* value that does not parse or is out of range is an error naming the variable, the
+// value and what is allowed: never a silent default.
+TEST(Settings, BadValuesAreInitErrorsNamingVariableValueAndRange) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  struct Case {
+    const char* name;
+    const char* value;
+    const char* allowed;
+  };
+  const Case cases[] = {
+      {"STRATA_TIMEOUT_MS", "abc", "whole number"},       {"STRATA_TIMEOUT_MS", "-5", "from 1 to"},
+      {"STRATA_TIMEOUT_MS", "0", "from 1 to"},            {"STRATA_TIMEOUT_MS", "100000000000000000", "out of range"},
+      {"STRATA_TIMEOUT_MS", "10 ", "whole number"},       {"STRATA_BUFFSIZE", "1", "from 4096"},
+      {"STRATA_SOCKET_NSTREAMS", "0", "from 1 to 16"},    {"STRATA_SOCKET_NSTREAMS", "1000", "from 1 to 16"},
+      {"STRATA_SOCKET_SPLIT_BYTES", "-1", "from 1"},      {"STRATA_WINDOW_BYTES", "2G", "whole number"},
+      {"STRATA_ONESHOT_BYTES", "99999999", "from 0 to"},  {"STRATA_TRANSPORT", "udp", "auto, shm, tcp"},
+      {"STRATA_BIND", "yes", "0, 1"},                     {"STRATA_MOE_HIERARCHICAL", "2", "0, 1"},
+      {"STRATA_DEBUG", "LOUD", "VERSION, WARN, INFO, TRACE"}, {"STRATA_DEBUG_SUBSYS", "INIT,NETWORK", "comma list"},
+      {"STRATA_LOCAL_RANK", "-1", "from 0"},              {"STRATA_REDUCE_KERNELS", "sse", "auto, generic, avx2"},
+      {"STRATA_HOSTID", "", "non-empty"},                 {"STRATA_RACK", "", "non-empty"},
+  };
+  for (const Case& c : cases) {
+    setenv(c.name, c.value, 1);
+    strataUniqueId id;
+    strataResult_t r = strataGetUniqueId(&id);
+    std::string text = strataGetLastError(nullptr);
+    unsetenv(c.name);
+    EXPECT_EQ(r, strataInvalidArgument) << c.name << "=" << c.value;
+    EXPECT_NE(text.find(std::string(c.name) + "='" + c.value + "'"), std::string::npos) << text;
+    EXPECT_NE(text.find(c.allowed), std::string::npos) << text;
+  }
+  // Set and valid: accepted (values are case-insensitive where they are words).
+  setenv("STRATA_TRANSPORT", "TCP", 1);
+  setenv("STRATA_TIMEOUT_MS", "1000000000000", 1);
+  runApiRanks(2, [](int, strataComm_t comm) {
+    int v = 1, sum = 0;
+    EXPECT_EQ(strataAllReduce(&v, &sum, 1, strataInt32, strataSum, comm, nullptr), strataSuccess);
+    EXPECT_EQ(sum, 2);
+  });
+  unsetenv("STRATA_TRANSPORT");
+  unsetenv("STRATA_TIMEOUT_MS");
+}
+
+// A bad config or color passed to split by one rank: that rank gets its argument named, and the
+// others fail at once naming the rank, instead of waiting for it until the timeout.
+TEST(ApiRanks, SplitChecksConfigAndColorOnEveryRank) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  setenv("STRATA_TIMEOUT_MS", "30000", 1);
+  auto start = std::chrono::steady_clock::now();
+  runApiRanks(3, [](int rank, strataComm_t comm) {
+    strataConfig_t config = STRATA_CONFIG_INITIALIZER;
+    if (rank == 1) config.timeoutMs = -7;
+    strataComm_t sub = nullptr;
+    strataResult_t r = strataCommSplit(comm, 0, rank, &sub, &config);
+    EXPECT_EQ(r, strataInvalidArgument);
+    std::string text = strataGetLastError(comm);
+    EXPECT_NE(text.find(rank == 1 ? "config.timeoutMs=-7" : "rank 1 of the parent"), std::string::npos) << text;
+    EXPECT_EQ(sub, nullptr);
+    // The parent is still usable: only the arguments were wrong.
+    EXPECT_EQ(strataCommSplit(comm, rank == 2 ? -5 : 0, rank, &sub, nullptr), strataInvalidArgument);
+    int v = 1, sum = 0;
+    EXPECT_EQ(strataAllReduce(&v, &sum, 1, strataInt32, strataSum, comm, nullptr), strataSuccess);
+    EXPECT_EQ(sum, 3);
+  });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  unsetenv("STRATA_TIMEOUT_MS");
+}
+
+// A watchdog thread aborts a communicator while another thread is inside a call on it: the call
+// ends with an error and nothing is freed under it (ASan and TSan runs check the second part).
+TEST(ApiRanks, AbortFromAWatchdogWhileACallRuns) {
+  setenv("STRATA_SOCKET_IFNAME", "lo", 1);
+  setenv("STRATA_TIMEOUT_MS", "20000", 1);
+  runApiRanks(2, [](int rank, strataComm_t comm) {
+    std::vector<float> data(1 << 16, 1.0f);
+    std::atomic<bool> started{false};
+    std::thread watchdog([&] {
+      while (!started.load()) std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (rank == 0) {
+        EXPECT_EQ(strataCommAbort(comm), strataSuccess);
+      }
+    });
+    strataResult_t r = strataSuccess;
+    for (int i = 0; i < 100000 && r == strataSuccess; ++i) {
+      started = true;
+      r = strataAllReduce(data.data(), data.data(), data.size(), strataFloat32, strataSum, comm, nullptr);
+    }
+    watchdog.join();
+    EXPECT_NE(r, strataSuccess);
+    if (rank == 0) {
+      // The handle is gone: using it again is an error, not a crash.
+      EXPECT_EQ(strataAllReduce(data.data(), data.data(), 1, strataFloat32, strataSum, comm, nullptr), strataInvalidArgument);
+    } else {
+      EXPECT_EQ(strataCommDestroy(comm), strataSuccess);
+    }
+  }, /*destroy=*/false);
+  unsetenv("STRATA_TIMEOUT_MS");
+}
+
+// Work queued on a host stream that throws becomes the stream's error; the process goes on.
+TEST(HostStreams, AnExceptionBecomesTheStreamsError) {
+  strata::HostStream stream;
+  stream.enqueue([]() -> strata::Status { throw std::runtime_error("boom"); });
+  stream.enqueue([]() -> strata::Status { throw std::bad_alloc(); });
+  strata::Status first = stream.synchronize();
+  EXPECT_EQ(first.code(), strataInternalError);
+  EXPECT_NE(first.message().find("boom"), std::string::npos) << first.message();
+  int ran = 0;
+  stream.enqueue([&ran] { ++ran; return strata::Status::ok(); });
+  EXPECT_TRUE(stream.synchronize().isOk());
+  EXPECT_EQ(ran, 1);
 }
 
 // Hellos that are nearly right: one byte of the secret off (the last one: a compare that skipped

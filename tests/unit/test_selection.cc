@@ -222,6 +222,30 @@ TEST(CostModel, FileOverridesAndErrors) {
   EXPECT_FALSE(strata::CostModel::load("/no/such/cost/file").ok());
 }
 
+// A collective the registry does not know gets no algorithm: never a silent stand-in.
+TEST(Selection, UnknownCollectiveHasNoAlgorithm) {
+  OneHost h(4, 4, 0);
+  auto selector = strata::AlgorithmSelector::parse("");
+  ASSERT_TRUE(selector.ok());
+  EXPECT_EQ(selector.value().choose(shape(static_cast<strata::CollectiveKind>(99), 8), h.cost.context), nullptr);
+  auto forced = strata::AlgorithmSelector::parse("ring");
+  EXPECT_EQ(forced.value().choose(shape(static_cast<strata::CollectiveKind>(99), 8), h.cost.context), nullptr);
+}
+
+// The ring allreduce's prediction against the formula its file states, worked out here
+// (2(n-1) steps of alpha + S/n/beta over shm, and n-1 reductions of S/n): a reference that does
+// not come from the tuner's own code.
+TEST(Tuner, RingPredictionFollowsItsFormula) {
+  OneHost h(4, 4, 0);
+  strata::CostModel m;
+  const double n = 4, bytes = 64 << 10;
+  const double step = m.shm.alphaUs * 1e-6 + bytes / n / (m.shm.betaGBps * 1e9);
+  const double reduce = bytes / n / (m.reduceGBps * 1e9);
+  EXPECT_NEAR(entry(strata::CollectiveKind::AllReduce, "ring").predict(shape(strata::CollectiveKind::AllReduce, 64 << 10),
+                                                                        h.cost.context),
+              2 * (n - 1) * step + (n - 1) * reduce, 1e-9);
+}
+
 TEST(Selection, UnknownNamesAreErrorsThatListTheAlgorithms) {
   auto bad = strata::AlgorithmSelector::parse("rign");
   ASSERT_FALSE(bad.ok());

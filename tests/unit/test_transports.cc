@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <numeric>
 #include <thread>
 
@@ -197,6 +199,34 @@ std::pair<std::unique_ptr<Connection>, std::unique_ptr<Connection>> tcpPair(int 
 TEST(TcpTransport, SeveralStreamsCarryLargeMessages) {
   auto [a, b] = tcpPair(3, 4096);
   exchange(*a, *b, kSizes);
+}
+
+// A peer that never answers the SYN (a full accept queue drops it): the connect gives up at the
+// deadline, not after the kernel's minutes of retries, and an abort flag stops it at once.
+TEST(Sockets, ConnectStopsAtTheDeadlineAndOnAbort) {
+  auto lo = strata::resolveAddress("127.0.0.1", 0);
+  strata::SocketAddress bound;
+  auto listener = strata::listenOn(lo.value(), &bound);
+  ASSERT_TRUE(listener.ok());
+  ASSERT_EQ(listen(listener.value().fd(), 0), 0);  // room for one queued connection at most
+  std::vector<strata::Socket> fillers;
+  for (int i = 0; i < 4; ++i) {
+    strata::Socket s(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    connect(s.fd(), reinterpret_cast<const sockaddr*>(&bound.storage), bound.length);
+    fillers.push_back(std::move(s));
+  }
+  usleep(100000);
+  auto start = std::chrono::steady_clock::now();
+  auto blocked = strata::connectWithRetry(bound, strata::Deadline(500));
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (blocked.ok()) GTEST_SKIP() << "this kernel accepted past a full queue (SYN cookies); nothing to time";
+  EXPECT_EQ(blocked.status().code(), strataTimeout) << blocked.status().message();
+  EXPECT_LT(took, 2.0);
+  std::atomic<bool> abort{true};
+  start = std::chrono::steady_clock::now();
+  auto aborted = strata::connectWithRetry(bound, strata::Deadline(60000), &abort);
+  EXPECT_FALSE(aborted.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST(TcpTransport, ClosedPeerIsAnError) {

@@ -214,9 +214,9 @@ namespace {
 
 Status waitReady(int fd, short events, const Deadline& deadline, const char* what) {
   pollfd p{fd, events, 0};
-  int left = static_cast<int>(deadline.remainingMs());
+  int64_t left = deadline.remainingMs();
   if (left <= 0) return timeoutError(std::string(what) + " timed out");
-  int rc = ::poll(&p, 1, left < 100 ? left : 100);
+  int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 100)));
   if (rc < 0 && errno != EINTR) return systemError(std::string("poll() failed: ") + errnoText(errno));
   return Status::ok();
 }
