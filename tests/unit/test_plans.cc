@@ -3,9 +3,14 @@
 // place, every dtype (sum) and every op (int32).
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <functional>
 #include <mutex>
+#include <random>
+#include <thread>
 
 #include "algorithms/algorithms.h"
 #include "common/datatype.h"
@@ -19,6 +24,18 @@ using strata::CollectiveKind;
 using strata::CollectiveShape;
 
 constexpr size_t kTestWindowBytes = 4096;
+// Every buffer a rank owns has this many guard bytes before and after it; a plan that writes
+// one byte outside a caller's buffer (or into the gaps of an all-to-all-v) is caught.
+constexpr size_t kGuard = 64;
+constexpr uint8_t kGuardByte = 0xee;
+
+// `payload` with guard zones around it.
+std::vector<uint8_t> guarded(const std::vector<uint8_t>& payload) {
+  std::vector<uint8_t> out(kGuard, kGuardByte);
+  out.insert(out.end(), payload.begin(), payload.end());
+  out.insert(out.end(), kGuard, kGuardByte);
+  return out;
+}
 
 // The cluster the plans run on: 2 ranks per host when n is even, hosts in 2 racks when there are
 // at least 4 of them, ranks numbered round-robin over hosts and hosts round-robin over racks (the
@@ -45,6 +62,12 @@ struct Case {
   strataDataType_t dtype;
   strataRedOp_t op;
   int root;
+  // Optional: other inputs than the exact small integers (rank r's `count` elements) with the
+  // caller judging the results (handed back with their guards) instead of the exact reference,
+  // and a delay per rank before it starts (to change the order in which data arrives).
+  std::function<std::vector<uint8_t>(strataDataType_t, size_t, int)> makeInput = {};
+  std::vector<std::vector<uint8_t>>* results = nullptr;
+  std::function<void(int rank)> beforeStart = {};
 };
 
 std::string describe(const Case& c) {
@@ -116,13 +139,14 @@ void runCase(const Case& c) {
     return sizesOf(kind, c.count, n, r, c.root).recv;
   };
   for (int r = 0; r < n; ++r) {
-    inputs[r] = reference::makeBuffer(c.dtype, inputElements(r), r);
-    outputs[r].assign(outputElements(r) * es + 1, 0xee);
+    inputs[r] = guarded(c.makeInput ? c.makeInput(c.dtype, inputElements(r), r) : reference::makeBuffer(c.dtype, inputElements(r), r));
+    outputs[r].assign(outputElements(r) * es + 2 * kGuard, kGuardByte);
   }
+  const std::vector<std::vector<uint8_t>> pristineInputs = inputs;
 
   // Reference results, computed straight from the inputs.
   std::vector<std::vector<uint8_t>> expected = outputs;
-  auto in = [&](int r, size_t i) { return reference::load(c.dtype, inputs[r].data(), i); };
+  auto in = [&](int r, size_t i) { return reference::load(c.dtype, inputs[r].data() + kGuard, i); };
   auto reduceAt = [&](size_t offsetInInput, size_t i) {
     double acc = in(0, offsetInInput + i);
     std::vector<uint8_t> cell(8);
@@ -140,7 +164,7 @@ void runCase(const Case& c) {
     return acc;
   };
   for (int r = 0; r < n; ++r) {
-    void* out = expected[r].data();
+    void* out = expected[r].data() + kGuard;
     size_t cnt = c.count;
     switch (kind) {
       case CollectiveKind::AllReduce:
@@ -178,42 +202,42 @@ void runCase(const Case& c) {
     }
   }
 
-  // In place: build the aliased layout NCCL defines, inside one buffer per rank.
+  // In place: build the aliased layout NCCL defines, inside one buffer per rank (guards around it).
   std::vector<std::vector<uint8_t>> shared(n);
   std::vector<uint8_t*> sendPtr(n), recvPtr(n);
   for (int r = 0; r < n; ++r) {
-    sendPtr[r] = inputs[r].data();
-    recvPtr[r] = outputs[r].data();
+    sendPtr[r] = inputs[r].data() + kGuard;
+    recvPtr[r] = outputs[r].data() + kGuard;
     if (!c.inPlace) continue;
     size_t cnt = c.count;
     switch (kind) {
       case CollectiveKind::AllReduce: case CollectiveKind::Broadcast: case CollectiveKind::Reduce: case CollectiveKind::AllToAll:
         shared[r] = inputs[r];
-        sendPtr[r] = recvPtr[r] = shared[r].data();
+        sendPtr[r] = recvPtr[r] = shared[r].data() + kGuard;
         break;
       case CollectiveKind::AllGather:
         shared[r] = outputs[r];
-        std::memcpy(shared[r].data() + r * cnt * es, inputs[r].data(), cnt * es);
-        recvPtr[r] = shared[r].data();
+        std::memcpy(shared[r].data() + kGuard + r * cnt * es, inputs[r].data() + kGuard, cnt * es);
+        recvPtr[r] = shared[r].data() + kGuard;
         sendPtr[r] = recvPtr[r] + r * cnt * es;
         break;
       case CollectiveKind::ReduceScatter:
         shared[r] = inputs[r];
-        sendPtr[r] = shared[r].data();
+        sendPtr[r] = shared[r].data() + kGuard;
         recvPtr[r] = sendPtr[r] + r * cnt * es;
         break;
       case CollectiveKind::Gather:
         if (r == c.root) {
           shared[r] = outputs[r];
-          std::memcpy(shared[r].data() + r * cnt * es, inputs[r].data(), cnt * es);
-          recvPtr[r] = shared[r].data();
+          std::memcpy(shared[r].data() + kGuard + r * cnt * es, inputs[r].data() + kGuard, cnt * es);
+          recvPtr[r] = shared[r].data() + kGuard;
           sendPtr[r] = recvPtr[r] + r * cnt * es;
         }
         break;
       case CollectiveKind::Scatter:
         if (r == c.root) {
           shared[r] = inputs[r];
-          sendPtr[r] = shared[r].data();
+          sendPtr[r] = shared[r].data() + kGuard;
           recvPtr[r] = sendPtr[r] + r * cnt * es;
         }
         break;
@@ -247,6 +271,7 @@ void runCase(const Case& c) {
     context.staging = &staging;
     context.windows = windows[r].get();
     context.windowSequence = &windowSequences[r];
+    if (c.beforeStart) c.beforeStart(r);
     strata::Status st = strata::executePlan(plan, context);
     if (st.isOk() && c.op == strataAvg && isReduction(kind)) {
       bool hasResult = kind != CollectiveKind::Reduce || r == c.root;
@@ -258,21 +283,38 @@ void runCase(const Case& c) {
     }
   });
   ASSERT_EQ(failure, "") << describe(c);
+  auto guardsIntact = [](const std::vector<uint8_t>& buffer) {
+    for (size_t i = 0; i < kGuard; ++i) {
+      if (buffer[i] != kGuardByte || buffer[buffer.size() - 1 - i] != kGuardByte) return false;
+    }
+    return true;
+  };
   for (int r = 0; r < n; ++r) {
-    if (kind == CollectiveKind::Reduce && r != c.root) continue;
-    if (kind == CollectiveKind::Gather && r != c.root) continue;
-    std::vector<uint8_t> got(recvPtr[r], recvPtr[r] + outputElements(r) * es);
-    std::vector<uint8_t> want(expected[r].begin(), expected[r].begin() + static_cast<long>(outputElements(r) * es));
-    if (kind == CollectiveKind::AllToAllv) {
-      // Gaps between blocks are not written: compare the blocks only.
-      for (int p = 0; p < n; ++p) {
-        size_t off = shapes[r].recvDispls[p] * es, len = shapes[r].recvCounts[p] * es;
-        ASSERT_EQ(std::memcmp(got.data() + off, want.data() + off, len), 0) << describe(c) << " rank " << r << " block " << p;
-      }
+    const size_t resultBytes = outputElements(r) * es;
+    const bool hasResult = !((kind == CollectiveKind::Reduce || kind == CollectiveKind::Gather) && r != c.root);
+    if (!shared[r].empty()) {
+      ASSERT_TRUE(guardsIntact(shared[r])) << describe(c) << " rank " << r << ": a byte around the in-place buffer was written";
+      if (!hasResult || c.results) continue;
+      std::vector<uint8_t> got(recvPtr[r], recvPtr[r] + resultBytes);
+      std::vector<uint8_t> want(expected[r].begin() + kGuard, expected[r].begin() + static_cast<long>(kGuard + resultBytes));
+      ASSERT_EQ(got, want) << describe(c) << " rank " << r << " (in place)";
       continue;
     }
-    ASSERT_EQ(got, want) << describe(c) << " rank " << r;
+    // Out of place: the whole output with its guards (and the gaps of an all-to-all-v, and the
+    // untouched output of a non-root) as expected, and the input not written at all.
+    if (hasResult) {
+      if (c.results) {
+        ASSERT_TRUE(guardsIntact(outputs[r])) << describe(c) << " rank " << r << ": a byte around the output was written";
+      } else {
+        ASSERT_EQ(outputs[r], expected[r]) << describe(c) << " rank " << r;
+      }
+    } else {
+      ASSERT_EQ(outputs[r], std::vector<uint8_t>(outputs[r].size(), kGuardByte)) << describe(c) << " rank " << r
+                                                                                 << ": a non-root's receive buffer was written";
+    }
+    ASSERT_EQ(inputs[r], pristineInputs[r]) << describe(c) << " rank " << r << ": the send buffer was written";
   }
+  if (c.results) *c.results = c.inPlace ? shared : outputs;
 }
 
 std::vector<size_t> sizesFor(int nranks) {
@@ -321,6 +363,120 @@ TEST_P(PlanTest, BarrierCompletes) {
   const int n = GetParam();
   for (const strata::AlgorithmEntry& algorithm : strata::algorithmRegistry()) {
     if (algorithm.kind == CollectiveKind::Barrier) runCase({&algorithm, n, 0, false, strataUint8, strataSum, 0});
+  }
+}
+
+// Values whose sum depends on the order of the additions (1e8 + 1 - 1e8 is 0 or 1 in float):
+// every reduction plan must give bit-identical results run after run, whatever order the data
+// arrives in (ranks start at random moments), and every rank of an allreduce the same result.
+std::vector<uint8_t> orderSensitive(strataDataType_t t, size_t count, int rank) {
+  const double values[] = {1e8, 1.0, -1e8, 3.0, 0.5, -2.5e7};
+  std::vector<uint8_t> buffer(count * reference::sizeOf(t));
+  for (size_t i = 0; i < count; ++i) reference::store(t, buffer.data(), i, values[(i + static_cast<size_t>(rank) * 5) % 6]);
+  return buffer;
+}
+
+TEST_P(PlanTest, ReductionsAreDeterministic) {
+  const int n = GetParam();
+  if (n < 3) return;  // two ranks have one order only
+  for (const strata::AlgorithmEntry& algorithm : strata::algorithmRegistry()) {
+    if (!isReduction(algorithm.kind)) continue;
+    std::vector<std::vector<uint8_t>> first;
+    for (int run = 0; run < 4; ++run) {
+      std::mt19937 rng(static_cast<unsigned>(run * 7919 + n));
+      std::vector<int> delayUs(static_cast<size_t>(n));
+      for (int& d : delayUs) d = static_cast<int>(rng() % 3000);
+      std::vector<std::vector<uint8_t>> results;
+      Case c{&algorithm, n, 4099, false, strataFloat32, strataSum, n - 1, orderSensitive, &results,
+             [&](int rank) { std::this_thread::sleep_for(std::chrono::microseconds(delayUs[static_cast<size_t>(rank)])); }};
+      runCase(c);
+      if (HasFatalFailure()) return;
+      if (run == 0) {
+        first = results;
+        if (algorithm.kind == CollectiveKind::AllReduce) {
+          for (int r = 1; r < n; ++r) ASSERT_EQ(results[r], results[0]) << algorithm.name << ": rank " << r << " differs from rank 0";
+        }
+        continue;
+      }
+      for (int r = 0; r < n; ++r) {
+        ASSERT_EQ(results[r], first[r]) << algorithm.name << " " << strata::collectiveName(algorithm.kind) << " n=" << n
+                                        << ": rank " << r << "'s result changed between runs " << 0 << " and " << run;
+      }
+    }
+  }
+}
+
+// Non-integer values in the narrow formats: every partial sum is rounded to the format, so the
+// result differs from the exact sum, by at most one rounding of the format per rank (relative to
+// the sum of magnitudes); max and min are exact. A reference that knows about rounding, instead
+// of inputs chosen so rounding never happens.
+double unitRoundoff(strataDataType_t t) {
+  switch (t) {
+    case strataFloat16: return std::ldexp(1.0, -11);
+    case strataBfloat16: return std::ldexp(1.0, -8);
+    case strataFloat8e4m3: return std::ldexp(1.0, -4);
+    case strataFloat8e5m2: return std::ldexp(1.0, -3);
+    default: return std::ldexp(1.0, -24);
+  }
+}
+
+double smallestSubnormal(strataDataType_t t) {
+  switch (t) {
+    case strataFloat16: return std::ldexp(1.0, -24);
+    case strataBfloat16: return std::ldexp(1.0, -133);
+    case strataFloat8e4m3: return std::ldexp(1.0, -9);
+    case strataFloat8e5m2: return std::ldexp(1.0, -16);
+    default: return std::ldexp(1.0, -149);
+  }
+}
+
+std::vector<uint8_t> fractions(strataDataType_t t, size_t count, int rank) {
+  std::mt19937 rng(static_cast<unsigned>(rank * 104729 + 17));
+  std::uniform_real_distribution<double> value(-1.0, 1.0);
+  std::vector<uint8_t> buffer(count * reference::sizeOf(t));
+  for (size_t i = 0; i < count; ++i) reference::store(t, buffer.data(), i, value(rng));  // rounded to the format
+  return buffer;
+}
+
+TEST_P(PlanTest, NarrowFloatReductionsWithinRounding) {
+  const int n = GetParam();
+  if (n != 2 && n != 3 && n != 5 && n != 8) return;  // the exhaustive reference encoders are slow
+  const size_t count = 263;
+  for (const strata::AlgorithmEntry& algorithm : strata::algorithmRegistry()) {
+    if (algorithm.kind != CollectiveKind::AllReduce && algorithm.kind != CollectiveKind::ReduceScatter) continue;
+    for (strataDataType_t t : {strataFloat16, strataBfloat16, strataFloat8e4m3, strataFloat8e5m2, strataFloat32}) {
+      for (strataRedOp_t op : {strataSum, strataAvg, strataMax, strataMin}) {
+        std::vector<std::vector<uint8_t>> results;
+        runCase({&algorithm, n, count, false, t, op, 0, fractions, &results});
+        if (HasFatalFailure()) return;
+        const bool scatter = algorithm.kind == CollectiveKind::ReduceScatter;
+        std::vector<std::vector<uint8_t>> inputs;
+        for (int r = 0; r < n; ++r) inputs.push_back(fractions(t, scatter ? count * static_cast<size_t>(n) : count, r));
+        for (int r = 0; r < n; ++r) {
+          const size_t offset = scatter ? static_cast<size_t>(r) * count : 0;
+          for (size_t i = 0; i < count; ++i) {
+            double exact = 0, magnitude = 0, extreme = 0;
+            for (int q = 0; q < n; ++q) {
+              double v = reference::load(t, inputs[q].data(), offset + i);
+              exact += v;
+              magnitude += std::fabs(v);
+              extreme = q == 0 ? v : (op == strataMax ? std::max(extreme, v) : std::min(extreme, v));
+            }
+            double got = reference::load(t, results[r].data() + kGuard, i);
+            if (op == strataMax || op == strataMin) {
+              ASSERT_EQ(got, extreme) << algorithm.name << " " << strata::dataTypeName(t) << " element " << i;
+              continue;
+            }
+            double want = op == strataAvg ? exact / n : exact;
+            double scale = op == strataAvg ? magnitude / n : magnitude;
+            double tolerance = (n + 1) * unitRoundoff(t) * scale + (n + 1) * smallestSubnormal(t);
+            ASSERT_NEAR(got, want, tolerance) << algorithm.name << " " << strata::collectiveName(algorithm.kind) << " "
+                                             << strata::dataTypeName(t) << " " << strata::redOpName(op) << " n=" << n
+                                             << " rank " << r << " element " << i;
+          }
+        }
+      }
+    }
   }
 }
 

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <random>
 
 #include "common/datatype.h"
@@ -47,6 +49,22 @@ TEST_P(ReduceKernelTest, MatchesScalarReference) {
     strata::reduceBuffers(a.data(), a.data(), b.data(), count, dtype, op);
     a.back() = expected.back();  // the guard byte past the end differs by construction
     ASSERT_EQ(a, expected) << "in place";
+  }
+}
+
+// STRATA_REDUCE_KERNELS=generic really runs the portable build (the generic_kernels.* copies of
+// these tests rely on it); otherwise the best build the CPU supports.
+TEST(ReduceKernel, VariantFollowsTheSwitch) {
+  const char* forced = std::getenv("STRATA_REDUCE_KERNELS");
+  if (forced != nullptr && std::string(forced) == "generic") {
+    EXPECT_STREQ(strata::reduceKernelVariant(), "generic");
+  } else {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma")) {
+      EXPECT_STREQ(strata::reduceKernelVariant(), "avx2");
+    }
+#endif
   }
 }
 
