@@ -34,4 +34,4 @@ sanitize: deps
 	@scripts/sanitize.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -69,10 +69,13 @@ else()
   strata_feature("cuda" OFF "no CUDA toolkit at /usr/local/cuda")
 endif()
 
-# clang++: builds the libFuzzer target for the topology.conf parser (tests/fuzz).
+# clang++: the `fuzz` preset builds the libFuzzer targets with it (scripts/sanitize.sh); the
+# GCC builds replay the fuzz corpus instead.
 find_program(STRATA_CLANGXX NAMES clang++ clang++-16 clang++-15 clang++-14)
-if(STRATA_CLANGXX)
-  strata_feature("fuzz targets" ON "${STRATA_CLANGXX}")
+if(STRATA_SANITIZE STREQUAL "fuzzer")
+  strata_feature("fuzz targets" ON "libFuzzer with ${CMAKE_CXX_COMPILER}")
+elseif(STRATA_CLANGXX)
+  strata_feature("fuzz targets" ON "corpus replay here, libFuzzer in the fuzz preset (${STRATA_CLANGXX})")
 else()
-  strata_feature("fuzz targets" OFF "clang++ not found (the malformed-file corpus still runs as unit tests)")
+  strata_feature("fuzz targets" OFF "clang++ not found, only the corpus replays run (install clang)")
 endif()

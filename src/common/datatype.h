@@ -10,7 +10,8 @@ namespace strata {
 inline bool isValidDataType(int dtype) { return dtype >= 0 && dtype < strataNumTypes; }
 inline bool isValidRedOp(int op) { return op >= 0 && op < strataNumOps; }
 
-inline size_t dataTypeSize(strataDataType_t dtype) {
+// These take int: values may come from outside (a frame, a caller) and need not be valid enums.
+inline size_t dataTypeSize(int dtype) {
   switch (dtype) {
     case strataInt8: case strataUint8: case strataFloat8e4m3: case strataFloat8e5m2: return 1;
     case strataFloat16: case strataBfloat16: return 2;
@@ -20,7 +21,7 @@ inline size_t dataTypeSize(strataDataType_t dtype) {
   }
 }
 
-inline const char* dataTypeName(strataDataType_t dtype) {
+inline const char* dataTypeName(int dtype) {
   switch (dtype) {
     case strataInt8: return "int8";
     case strataUint8: return "uint8";
@@ -38,7 +39,7 @@ inline const char* dataTypeName(strataDataType_t dtype) {
   }
 }
 
-inline const char* redOpName(strataRedOp_t op) {
+inline const char* redOpName(int op) {
   switch (op) {
     case strataSum: return "sum";
     case strataProd: return "prod";

@@ -27,14 +27,7 @@ Status sendBlob(int fd, const void* data, uint64_t bytes, const Deadline& deadli
 Result<uint64_t> recvBlobHeader(int fd, uint64_t maxBytes, const Deadline& deadline) {
   WireBlobHeader header{};
   STRATA_RETURN_IF_ERROR(recvAll(fd, &header, sizeof(header), deadline));
-  if (header.magic != kWireMagic || header.version != kWireVersion) {
-    return remoteError("bootstrap message has a bad magic/version (not a Strata peer, or another version)");
-  }
-  if (header.length > maxBytes) {
-    return remoteError("bootstrap message of " + std::to_string(header.length) + " bytes exceeds the limit of " +
-                       std::to_string(maxBytes));
-  }
-  return header.length;
+  return checkBlobHeader(header, maxBytes);
 }
 
 // The roots this process serves, by secret, until their job has finished with them: a rank in

@@ -86,13 +86,13 @@ bool CallTag::countsMayDiffer() const {
 std::string CallTag::describe() const {
   if (isPointToPoint(kind)) {
     return std::string(functionName(kind)) + " (after collective #" + std::to_string(sequence / 2) + ", " +
-           std::to_string(count) + " " + dataTypeName(static_cast<strataDataType_t>(dtype)) + ")";
+           std::to_string(count) + " " + dataTypeName(dtype) + ")";
   }
   std::string text = std::string(functionName(kind)) + " #" + std::to_string(sequence / 2);
   text += " (";
   if (!countsMayDiffer()) text += "count " + std::to_string(count) + ", ";
-  text += dataTypeName(static_cast<strataDataType_t>(dtype));
-  if (hasOp(kind)) text += std::string(", ") + redOpName(static_cast<strataRedOp_t>(op));
+  text += dataTypeName(dtype);
+  if (hasOp(kind)) text += std::string(", ") + redOpName(op);
   if (hasRoot(kind)) text += ", root " + std::to_string(root);
   const auto& registry = algorithmRegistry();
   if (algorithm > 0 && algorithm <= registry.size()) text += std::string(", ") + registry[algorithm - 1u].name;

@@ -168,22 +168,33 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   }
   auto all = bootstrap.allgather(&mine, sizeof(mine), deadline);
   if (!all.ok()) return all.status();
-  if (all.value().size() != sizeof(WirePeerInfo) * static_cast<size_t>(nranks)) {
-    return remoteError("bootstrap returned peer information of the wrong size");
-  }
   // Our own problem first: every rank with bad metadata names what is wrong with it.
   if (!localProblem.isOk()) return localProblem;
+  return decodePeerInfos(all.value().data(), all.value().size(), nranks, rank);
+}
+
+size_t peerInfoWireBytes() { return sizeof(WirePeerInfo); }
+
+Result<std::vector<PeerInfo>> decodePeerInfos(const std::byte* data, size_t bytes, int nranks, int rank) {
+  if (nranks <= 0 || rank < 0 || rank >= nranks || bytes != sizeof(WirePeerInfo) * static_cast<size_t>(nranks)) {
+    return remoteError("bootstrap returned peer information of the wrong size");
+  }
+  auto entry = [&](int r) {
+    WirePeerInfo w;
+    std::memcpy(&w, data + sizeof(WirePeerInfo) * static_cast<size_t>(r), sizeof(w));
+    return w;
+  };
+  const WireSettings mine = entry(rank).settings;
   std::vector<PeerInfo> peers(static_cast<size_t>(nranks));
   for (int r = 0; r < nranks; ++r) {
-    WirePeerInfo w;
-    std::memcpy(&w, all.value().data() + sizeof(WirePeerInfo) * static_cast<size_t>(r), sizeof(w));
+    WirePeerInfo w = entry(r);
     auto address = SocketAddress::unpack(w.dataAddress);
     if (!address.ok()) return remoteError("rank " + std::to_string(r) + " sent an unusable data address");
     if (w.placed == 0) {
       return remoteError("rank " + std::to_string(r) + " (host " + getField(w.hostname) +
                          ") could not read its topology or rack metadata; its log says why");
     }
-    STRATA_RETURN_IF_ERROR(compareSettings(mine.settings, w.settings, rank, r));
+    STRATA_RETURN_IF_ERROR(compareSettings(mine, w.settings, rank, r));
     peers[static_cast<size_t>(r)] = {getField(w.hostId), getField(w.hostname), static_cast<pid_t>(w.pid),
                                      w.pidNamespace, address.value(), w.shmNonce,
                                      splitSwitchPath(getField(w.switches)), getField(w.placementSource), w.localOrder,

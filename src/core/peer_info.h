@@ -50,6 +50,13 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
                                                const Params& params, const Result<HostAnalysis>& host,
                                                const Deadline& deadline);
 
+// The allgathered peer information (`bytes` from every one of `nranks` ranks), checked as it
+// arrives from outside: sizes, addresses, every rank placed, and every rank's shared settings
+// equal to those of `rank` (the caller).
+Result<std::vector<PeerInfo>> decodePeerInfos(const std::byte* data, size_t bytes, int nranks, int rank);
+// Bytes of one rank's entry in that allgather.
+size_t peerInfoWireBytes();
+
 // One status byte per rank, gathered: any failure fails everyone with the first failing rank named.
 Status agreeOnSuccess(BootstrapClient& bootstrap, const Status& mine, const char* step, const Deadline& deadline);
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "core/unique_id.h"
 
@@ -60,5 +61,17 @@ struct WireBlobHeader {
 };
 static_assert(sizeof(WireBlobHeader) == 16, "wire layout");
 constexpr uint64_t kMaxBootstrapBlob = 1 << 20;  // per rank
+
+// The payload length a blob header announces, once its magic, version and length are checked.
+inline Result<uint64_t> checkBlobHeader(const WireBlobHeader& header, uint64_t maxBytes) {
+  if (header.magic != kWireMagic || header.version != kWireVersion) {
+    return remoteError("bootstrap message has a bad magic/version (not a Strata peer, or another version)");
+  }
+  if (header.length > maxBytes) {
+    return remoteError("bootstrap message of " + std::to_string(header.length) + " bytes exceeds the limit of " +
+                       std::to_string(maxBytes));
+  }
+  return header.length;
+}
 
 }  // namespace strata

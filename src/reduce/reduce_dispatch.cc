@@ -2,6 +2,10 @@
 
 #include "common/params.h"
 
+#if defined(STRATA_HAVE_AVX2_KERNELS)
+#include <cpuid.h>
+#endif
+
 namespace strata {
 namespace reduce_generic {
 void reduceKernel(void*, const void*, const void*, size_t, strataDataType_t, strataRedOp_t);
@@ -22,11 +26,19 @@ struct KernelTable {
   const char* name;
 };
 
+#if defined(STRATA_HAVE_AVX2_KERNELS)
+// F16C through cpuid (leaf 1, ECX bit 29): not every compiler's __builtin_cpu_supports knows it.
+bool cpuHasF16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
+}
+#endif
+
 // STRATA_REDUCE_KERNELS=generic forces the portable build (tests run both builds with it).
 KernelTable chooseKernels() {
 #if defined(STRATA_HAVE_AVX2_KERNELS)
   __builtin_cpu_init();
-  if (reduceKernelsRequest() != "generic" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
+  if (reduceKernelsRequest() != "generic" && __builtin_cpu_supports("avx2") && cpuHasF16c() &&
       __builtin_cpu_supports("fma")) {
     return {reduce_avx2::reduceKernel, reduce_avx2::divideKernel, "avx2"};
   }

@@ -1,6 +1,10 @@
 // Reduction kernels against the scalar reference, every dtype and op, awkward sizes, in place.
 #include <gtest/gtest.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -60,8 +64,10 @@ TEST(ReduceKernel, VariantFollowsTheSwitch) {
     EXPECT_STREQ(strata::reduceKernelVariant(), "generic");
   } else {
 #if defined(__x86_64__)
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma")) {
+    if (__builtin_cpu_supports("avx2") && f16c && __builtin_cpu_supports("fma")) {
       EXPECT_STREQ(strata::reduceKernelVariant(), "avx2");
     }
 #endif

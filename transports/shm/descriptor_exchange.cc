@@ -118,6 +118,17 @@ Result<DescriptorExchange> DescriptorExchange::open(const uint8_t* secret) {
   return systemError("cannot bind a shared-memory handover socket: every name tried was in use");
 }
 
+int DescriptorExchange::senderOf(const void* datagram, size_t bytes, const uint8_t* secret, const std::vector<Peer>& peers) {
+  Message message;
+  if (bytes != sizeof(message)) return -1;
+  std::memcpy(&message, datagram, sizeof(message));
+  if (message.magic != kMagic || !sameSecret(message.secret, secret)) return -1;
+  for (size_t i = 0; i < peers.size(); ++i) {
+    if (peers[i].rank == message.rank) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 Result<std::vector<int>> DescriptorExchange::exchange(int rank, int fd, const std::vector<Peer>& peers,
                                                       const Deadline& deadline) {
   Message mine{kMagic, rank, {}};
@@ -148,12 +159,8 @@ Result<std::vector<int>> DescriptorExchange::exchange(int rank, int fd, const st
     Message message{};
     int incoming = -1;
     while (receiveDescriptor(socket_.fd(), &message, &incoming)) {
-      size_t from = peers.size();
-      if (message.magic == kMagic && sameSecret(message.secret, secret_)) {
-        for (size_t i = 0; i < peers.size(); ++i) {
-          if (peers[i].rank == message.rank && received[i] < 0) from = i;
-        }
-      }
+      int sender = senderOf(&message, sizeof(message), secret_, peers);
+      size_t from = sender >= 0 && received[static_cast<size_t>(sender)] < 0 ? static_cast<size_t>(sender) : peers.size();
       if (from == peers.size() || incoming < 0) {
         if (incoming >= 0) ::close(incoming);  // a stranger's, a duplicate, or no descriptor
         continue;

@@ -28,6 +28,10 @@ class DescriptorExchange {
     int rank;
     uint64_t nonce;
   };
+  // Which of `peers` sent a handover datagram of `bytes` (checked as it arrives from outside: its
+  // size, magic and secret); -1 for a stranger's.
+  static int senderOf(const void* datagram, size_t bytes, const uint8_t* secret, const std::vector<Peer>& peers);
+
   // Sends `fd` (not consumed) to every peer and receives one descriptor from each of them;
   // result[i] belongs to peers[i]. Fails at the deadline naming the peers not heard from.
   Result<std::vector<int>> exchange(int rank, int fd, const std::vector<Peer>& peers, const Deadline& deadline);
