@@ -1,5 +1,6 @@
 // Pairwise all-to-all(v): in step s rank r sends its block for (r + s) and receives the block from
-// (r - s), so every rank talks to one peer at a time and no receiver is flooded.
+// (r - s), so every rank talks to one peer at a time and no receiver is flooded. All-to-all-v
+// blocks travel even when empty, so every pair checks the sizes it agreed on.
 // Cost: (n-1)·alpha + (n-1)/n·S·beta. Small exchanges post every transfer in one stage instead
 // (n-1 latencies overlap). In place, the input is first copied to scratch.
 #include "algorithms/algorithms.h"
@@ -64,8 +65,13 @@ Plan planPairwiseAllToAll(const CollectiveShape& shape, const PlanTopology& topo
     Stage& stage = oneStage ? *shared : plan.newStage();
     int to = modRank(rank + s, nranks);
     int from = modRank(rank - s, nranks);
-    Plan::send(stage, to, {source, t.sendOffset[to] * es}, t.sendCount[to] * es);
-    Plan::recv(stage, from, {kRecvBuffer, t.recvOffset[from] * es}, t.recvCount[from] * es);
+    if (shape.kind == CollectiveKind::AllToAllv) {
+      Plan::sendBlock(stage, to, {source, t.sendOffset[to] * es}, t.sendCount[to] * es);
+      Plan::recvBlock(stage, from, {kRecvBuffer, t.recvOffset[from] * es}, t.recvCount[from] * es);
+    } else {
+      Plan::send(stage, to, {source, t.sendOffset[to] * es}, t.sendCount[to] * es);
+      Plan::recv(stage, from, {kRecvBuffer, t.recvOffset[from] * es}, t.recvCount[from] * es);
+    }
   }
   plan.compact();
   return plan;

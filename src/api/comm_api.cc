@@ -1,5 +1,7 @@
 // C entry points for versions, errors and communicator lifecycle.
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "api/group_state.h"
 #include "api/handles.h"
@@ -192,8 +194,13 @@ strataResult_t strataCommDestroy(strataComm_t comm) {
     return report(strata::invalidArgument("strataCommDestroy: comm is being destroyed or aborted by another thread"));
   }
   delete comm;
-  live.value()->waitForPending();  // queued host-stream work finishes first, as NCCL's destroy does
-  return strataSuccess;            // the communicator goes with its last reference
+  // Queued host-stream work finishes first, as NCCL's destroy does, and lets go of the
+  // communicator, so it is freed here: its connections and its shared-memory lock are gone when
+  // destroy returns.
+  live.value()->waitForPending();
+  strata::Deadline deadline(live.value()->params().timeoutMs);
+  while (live.value().use_count() > 1 && !deadline.expired()) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  return strataSuccess;
   STRATA_API_END
 }
 

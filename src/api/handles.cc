@@ -9,17 +9,19 @@
 namespace strata::api {
 namespace {
 
+// Never destroyed: at exit, streams and communicators the program did not destroy must not be
+// torn down by static destructors (a stream would drain work that may wait for its timeout).
 std::mutex& registryMutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex();
+  return *m;
 }
 std::set<strataComm*>& comms() {
-  static std::set<strataComm*> s;
-  return s;
+  static auto* s = new std::set<strataComm*>();
+  return *s;
 }
 std::map<strataStream_t, StreamRef>& streams() {
-  static std::map<strataStream_t, StreamRef> s;
-  return s;
+  static auto* s = new std::map<strataStream_t, StreamRef>();
+  return *s;
 }
 thread_local std::string tlsLastError;
 

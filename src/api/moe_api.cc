@@ -22,13 +22,14 @@ using MoeRef = std::shared_ptr<strataMoeHandle>;
 
 // Live handles. A call holds a reference to its handle until it has run (in a group or on a
 // host stream that may be later), so destroying the handle meanwhile frees nothing in use.
+// Never destroyed: handles still live at exit must not be torn down by static destructors.
 std::mutex& moeMutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex();
+  return *m;
 }
 std::map<strataMoeHandle_t, MoeRef>& moeHandles() {
-  static std::map<strataMoeHandle_t, MoeRef> handles;
-  return handles;
+  static auto* handles = new std::map<strataMoeHandle_t, MoeRef>();
+  return *handles;
 }
 
 struct LiveMoe {
@@ -50,6 +51,10 @@ Result<LiveMoe> liveMoe(strataMoeHandle_t handle, const char* fn) {
   }
   auto comm = liveComm(live.handle->comm, fn);
   if (!comm.ok()) return comm.status();
+  if (live.handle->core.lock() != comm.value()) {
+    return invalidArgument(std::string(fn) + ": the handle's communicator was destroyed (a new one reuses its address); "
+                           "create the handle again on the new communicator");
+  }
   live.comm = comm.value();
   return live;
 }
@@ -88,11 +93,12 @@ strataResult_t beginRowsCall(strataMoeHandle_t handle, const char* fn, size_t hi
 // communicator's other calls.
 template <typename Args>
 strataResult_t submitMoe(const LiveMoe& live, strataStream_t stream, const char* fn,
-                         Status (*operation)(const strataMoeHandle&, const Args&), const Args& args) {
+                         Status (*operation)(const strataMoeHandle&, Communicator&, const Args&), const Args& args) {
   auto s = resolveStream(stream, fn);
   if (!s.ok()) return report(s.status(), live.comm.get());
   MoeRef handle = live.handle;
-  return submit(live.comm, s.value(), DeferredCall{[handle, operation, args] { return operation(*handle, args); }});
+  Communicator* comm = live.comm.get();  // kept alive by the reference submit() holds with the work
+  return submit(live.comm, s.value(), DeferredCall{[handle, comm, operation, args] { return operation(*handle, *comm, args); }});
 }
 
 #define MOE_CHECK(live, expr)                             \
@@ -186,7 +192,7 @@ strataResult_t strataMoeHandleCreate(const int64_t* topkIdx, size_t numTokens, i
     return report(invalidUsage(std::string(fn) + " inside strataGroupStart/End is not supported (it returns sizes "
                                "the caller needs at once); create handles outside groups"), impl);
   }
-  auto created = moe::createHandle(request, options, comm, *impl, fn);
+  auto created = moe::createHandle(request, options, comm, c.value(), fn);
   if (!created.ok()) return report(created.status(), impl);
   {
     std::lock_guard<std::mutex> lock(moeMutex());

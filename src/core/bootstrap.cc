@@ -40,8 +40,8 @@ struct HostedRoot {
 };
 
 std::mutex& hostedMutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex();  // outlives detached roots, as the map does
+  return *m;
 }
 
 std::map<Secret, std::shared_ptr<HostedRoot>>& hostedRoots() {
@@ -147,7 +147,9 @@ void serveJob(Socket listener, Secret secret, int64_t timeoutMs, std::shared_ptr
       nranks = h.nranks;
       seen.assign(static_cast<size_t>(nranks), false);
     }
-    if (seen[static_cast<size_t>(h.rank)]) return HandshakeAcceptor::refused();
+    if (seen[static_cast<size_t>(h.rank)]) {
+      return HandshakeAcceptor::refused("rank " + std::to_string(h.rank) + " joined a second time");
+    }
     seen[static_cast<size_t>(h.rank)] = true;
     return HandshakeAcceptor::accepted();
   });

@@ -59,6 +59,23 @@ bool hasRoot(uint8_t kind) {
 
 bool isPointToPoint(uint8_t kind) { return kind == static_cast<uint8_t>(CallKind::PointToPoint); }
 
+bool isMoe(uint8_t kind) { return kind > static_cast<uint8_t>(CallKind::PointToPoint); }
+
+const char* moeExchangeName(int32_t exchange) {
+  switch (static_cast<MoeExchange>(exchange)) {
+    case MoeExchange::Agreement: return "agreement";
+    case MoeExchange::Setup: return "handle setup";
+    case MoeExchange::Counts: return "row counts";
+    case MoeExchange::DirectOut: return "rows out";
+    case MoeExchange::DirectBack: return "rows back";
+    case MoeExchange::Hop1Out: return "rows to forwarders";
+    case MoeExchange::Hop1Back: return "rows back from forwarders";
+    case MoeExchange::Hop2Out: return "rows from forwarders";
+    case MoeExchange::Hop2Back: return "rows back to forwarders";
+  }
+  return "an unknown exchange";
+}
+
 // Everything the two ranks must share for the call as a whole (per-message bytes aside).
 bool sameCall(const CallTag& a, const CallTag& b) {
   if (a.sequence != b.sequence || a.kind != b.kind || a.algorithm != b.algorithm) return false;
@@ -89,6 +106,7 @@ std::string CallTag::describe() const {
            std::to_string(count) + " " + dataTypeName(dtype) + ")";
   }
   std::string text = std::string(functionName(kind)) + " #" + std::to_string(sequence / 2);
+  if (isMoe(kind)) return text + " (" + moeExchangeName(root) + ")";
   text += " (";
   if (!countsMayDiffer()) text += "count " + std::to_string(count) + ", ";
   text += dataTypeName(dtype);
@@ -127,11 +145,15 @@ bool decodeFrame(const std::byte in[kFrameHeaderBytes], Frame* frame) {
 Status checkFrame(const Frame& expected, const Frame& received, int peer, int self) {
   if (!sameCall(received.tag, expected.tag)) return mismatch(received.tag, expected.tag, peer, self);
   if (received.role != expected.role) {
-    return mismatch(received.tag, expected.tag, peer, self,
-                    received.role == FrameRole::Data
-                        ? " (it sent data where an acknowledgement was due: sends and receives between two ranks must "
-                          "match in order; group them with strataGroupStart/End when both sides send first)"
-                        : " (it acknowledged where data was due)");
+    const bool pointToPoint = isPointToPoint(expected.tag.kind);
+    const char* detail = received.role == FrameRole::Data
+                             ? (pointToPoint ? " (it sent data where an acknowledgement was due: sends and receives between two "
+                                               "ranks must match in order; group them with strataGroupStart/End when both "
+                                               "sides send first)"
+                                             : " (it sent data where this rank expected the call's agreement signal: "
+                                               "the two ranks disagree on what the call moves)")
+                             : " (it signalled where data was due: the two ranks disagree on what the call moves)";
+    return mismatch(received.tag, expected.tag, peer, self, detail);
   }
   if (received.length != expected.length) {
     return invalidUsage("call mismatch: " + rankText(peer) + " sends " + std::to_string(received.length) + " bytes in " +

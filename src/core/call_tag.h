@@ -33,6 +33,20 @@ enum class CallKind : uint8_t {
 
 constexpr uint8_t callKindOf(CollectiveKind kind) { return static_cast<uint8_t>(kind); }
 
+// Which exchange of a MoE operation a message belongs to (a MoE tag's `root`): ranks in different
+// exchanges of one operation disagree, and the message says where each was.
+enum class MoeExchange : int32_t {
+  Agreement = -1,
+  Setup,
+  Counts,
+  DirectOut,
+  DirectBack,
+  Hop1Out,
+  Hop1Back,
+  Hop2Out,
+  Hop2Back,
+};
+
 // What a frame's payload is: a step's data, or a header-only signal (agreement rounds, the
 // acknowledgements of point-to-point messages).
 enum class FrameRole : uint8_t { Data = 1, Signal = 2 };

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -16,6 +17,8 @@
 
 namespace strata {
 namespace {
+
+constexpr int64_t kHandoverWaitMs = 30000;
 
 Status openShmConnections(BootstrapClient& bootstrap, DescriptorExchange* handover, int rank, int nranks,
                           const Params& params, const std::vector<bool>& useShm, Wiring& wiring,
@@ -41,20 +44,25 @@ Status openShmConnections(BootstrapClient& bootstrap, DescriptorExchange* handov
   }
   STRATA_RETURN_IF_ERROR(agreeOnSuccess(bootstrap, created, "creating shared memory", deadline));
   if (!anyShm) return agreeOnSuccess(bootstrap, Status::ok(), "mapping shared memory", deadline);
-  // Hand our segment to every rank of this host and take theirs.
+  // Hand our segment to every rank of this host and take theirs. Every rank first agrees that
+  // it has a descriptor to give, so none waits in the handover for a rank that will not come.
+  auto shareable = inbound->shareableDescriptor();
+  Status readyToShare = agreeOnSuccess(bootstrap, shareable.status(), "sharing shared memory", deadline);
+  if (!readyToShare.isOk()) {
+    if (shareable.ok()) ::close(shareable.value());
+    return readyToShare;
+  }
+  // Everyone is at the handover now: it takes microseconds, so a rank that dies in it costs
+  // the others at most kHandoverWaitMs even under a long STRATA_TIMEOUT_MS.
+  Deadline handoverDeadline(std::min(deadline.remainingMs(), kHandoverWaitMs));
   Status mapped;
   std::vector<int> received;
-  auto shareable = inbound->shareableDescriptor();
-  if (!shareable.ok()) {
-    mapped = shareable.status();
+  auto exchanged = handover->exchange(rank, shareable.value(), hostPeers, handoverDeadline);
+  ::close(shareable.value());
+  if (exchanged.ok()) {
+    received = std::move(exchanged.value());
   } else {
-    auto exchanged = handover->exchange(rank, shareable.value(), hostPeers, deadline);
-    ::close(shareable.value());
-    if (exchanged.ok()) {
-      received = std::move(exchanged.value());
-    } else {
-      mapped = exchanged.status();
-    }
+    mapped = exchanged.status();
   }
   std::vector<std::shared_ptr<ShmSegment>> segments(static_cast<size_t>(nranks));
   const uint64_t myNamespace = wiring.peers[rank].pidNamespace;
@@ -109,8 +117,13 @@ Status openTcpConnections(const UniqueIdContents& id, int rank, int nranks, cons
   }
   HandshakeAcceptor acceptor(listener.fd(), [&](const WireHello& h) {
     if (!helloIsValid(h, HelloKind::DataStream, id.secret, nranks, streams)) return HandshakeAcceptor::refused();
-    if (h.rank <= rank || !useTcp[h.rank]) return HandshakeAcceptor::refused();
-    if (sockets[h.rank][static_cast<size_t>(h.stream)].valid()) return HandshakeAcceptor::refused();
+    if (h.rank <= rank || !useTcp[h.rank]) {
+      return HandshakeAcceptor::refused("rank " + std::to_string(h.rank) + " is not one that connects to us over tcp");
+    }
+    if (sockets[h.rank][static_cast<size_t>(h.stream)].valid()) {
+      return HandshakeAcceptor::refused("rank " + std::to_string(h.rank) + " opened stream " +
+                                        std::to_string(h.stream) + " a second time");
+    }
     return HandshakeAcceptor::accepted();
   });
   auto accepted = acceptor.acceptAll(expected, deadline, "tcp connection setup");

@@ -100,7 +100,7 @@ class StageRunner {
             t.request.data = staging;
             staging += step.bytes;
           }
-          orderFold(t);
+          t.foldsAfterOthers = overlapsEarlierFold(step);
           break;
         default: break;
       }
@@ -118,22 +118,25 @@ class StageRunner {
 
   // A receive-and-reduce into a range an earlier one of this stage also reduces into folds after
   // it: the order of a floating-point sum must not depend on which peer's data came first.
-  void orderFold(ActiveTransfer& t) {
-    for (int i = static_cast<int>(transfers_.size()) - 1; i >= 0; --i) {
-      const Step& earlier = *transfers_[static_cast<size_t>(i)].step;
-      if (earlier.kind != StepKind::RecvReduce || !overlaps(earlier, *t.step)) continue;
-      t.foldAfter = i;
-      t.sameRangeAsFoldAfter = earlier.dst.offset == t.step->dst.offset && earlier.bytes == t.step->bytes;
-      return;
+  bool overlapsEarlierFold(const Step& step) const {
+    for (const ActiveTransfer& earlier : transfers_) {
+      if (earlier.step->kind == StepKind::RecvReduce && overlaps(*earlier.step, step)) return true;
     }
+    return false;
   }
 
-  // How far `t` may fold: all of it, or no further than the earlier fold into its range.
+  // How far `t` may fold: no further than any unfinished earlier fold into an overlapping range
+  // (element for element when the ranges are the same, not at all otherwise).
   size_t foldLimit(const ActiveTransfer& t) const {
-    if (t.foldAfter < 0) return t.request.bytes;
-    const ActiveTransfer& earlier = transfers_[static_cast<size_t>(t.foldAfter)];
-    if (earlier.finished) return t.request.bytes;
-    return t.sameRangeAsFoldAfter ? earlier.folded() : 0;
+    size_t limit = t.request.bytes;
+    if (!t.foldsAfterOthers) return limit;
+    for (const ActiveTransfer& earlier : transfers_) {
+      if (&earlier == &t) break;
+      if (earlier.finished || earlier.step->kind != StepKind::RecvReduce || !overlaps(*earlier.step, *t.step)) continue;
+      const bool sameRange = earlier.step->dst.offset == t.step->dst.offset && earlier.step->bytes == t.step->bytes;
+      limit = std::min(limit, sameRange ? earlier.folded() : size_t{0});
+    }
+    return limit;
   }
 
   // Folds newly arrived whole elements of a receive-and-reduce into its destination.
@@ -197,7 +200,7 @@ class StageRunner {
       STRATA_RETURN_IF_ERROR(acceptFrame(t, connection, progressed));
       if (!t.request.frameAccepted) return Status::ok();
     }
-    size_t before = t.request.done;
+    size_t before = t.request.done + t.request.frameDone;
     if (t.folding) {
       foldInPlace(t, connection);
     } else {
@@ -205,7 +208,7 @@ class StageRunner {
       if (!st.isOk()) return failure(st, t);
       if (t.step->kind == StepKind::RecvReduce) foldArrived(t);
     }
-    if (t.request.done != before) *progressed = true;
+    if (t.request.done + t.request.frameDone != before) *progressed = true;
     // A receive-and-reduce is finished when everything is folded, not merely received.
     bool done = t.request.complete() && (t.step->kind != StepKind::RecvReduce || t.folded() == t.request.bytes);
     if (done) {

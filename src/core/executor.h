@@ -44,8 +44,7 @@ struct ActiveTransfer {
   TransferRequest request;
   size_t reduced = 0;        // RecvReduce via staging: bytes already folded into dst
   int predecessor = -1;      // earlier transfer on the same peer and direction
-  int foldAfter = -1;        // RecvReduce: earlier RecvReduce into an overlapping range
-  bool sameRangeAsFoldAfter = false;  // ... into exactly the same range (may follow it piece by piece)
+  bool foldsAfterOthers = false;  // RecvReduce: an earlier RecvReduce of the stage writes an overlapping range
   bool finished = false;
   bool folding = false;      // RecvReduce straight from the transport's memory (no staging)
   size_t lastPeek = 0;       // folding: readable bytes seen at the previous look

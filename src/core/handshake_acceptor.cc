@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <thread>
 
 #include "common/errno_text.h"
 #include "common/log.h"
@@ -16,6 +17,8 @@ namespace {
 // Newcomers taken per pass: between passes every pending hello is read, so a burst of strangers
 // never pushes a real caller out before its hello was looked at.
 constexpr int kAcceptBatch = 64;
+// Pause when out of descriptors with none to free (see acceptNewcomers).
+constexpr int kStarvedPauseMs = 10;
 
 }  // namespace
 
@@ -36,8 +39,12 @@ bool HandshakeAcceptor::readHello(Pending& p, std::vector<AcceptedCaller>& accep
     accepted.push_back({p.hello, std::move(p.socket)});
   } else {
     ++refused_;
-    if (verdict.kind == Verdict::Fail && failure_.isOk()) failure_ = invalidUsage(std::string(what) + ": " + verdict.reason);
-    STRATA_INFO(Init, "%s: refused a connection that did not present this job's credentials", what);
+    if (verdict.kind == Verdict::Fail) {
+      if (failure_.isOk()) failure_ = invalidUsage(std::string(what) + ": " + verdict.reason);
+      STRATA_WARN(Init, "%s: failing: %s", what, verdict.reason.c_str());
+    } else {
+      STRATA_INFO(Init, "%s: refused a connection: %s", what, verdict.reason.c_str());
+    }
   }
   return true;
 }
@@ -82,7 +89,14 @@ Status HandshakeAcceptor::acceptNewcomers(std::vector<AcceptedCaller>& accepted,
           reserve_ = Socket(::open("/dev/null", O_RDONLY | O_CLOEXEC));
           continue;
         }
-        STRATA_WARN(Init, "%s: accept() failed: %s; retrying", what, errnoText(err).c_str());
+        // Nothing left to free: the listener stays readable, so pause instead of spinning, and
+        // warn once a second rather than on every pass.
+        const auto now = Clock::now();
+        if (now - lastStarvedWarning_ >= std::chrono::seconds(1)) {
+          STRATA_WARN(Init, "%s: accept() failed: %s; retrying", what, errnoText(err).c_str());
+          lastStarvedWarning_ = now;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(kStarvedPauseMs));
         return Status::ok();  // poll again later; never give up on the job's own ranks
       }
       return systemError(std::string(what) + ": accept() failed: " + errnoText(err));

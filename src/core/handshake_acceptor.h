@@ -34,11 +34,13 @@ class HandshakeAcceptor {
   // waiting would only end in a timeout).
   struct Verdict {
     enum Kind { Accept, Refuse, Fail } kind = Refuse;
-    std::string reason;  // Fail: what disagrees
+    std::string reason;  // Refuse: why (logged); Fail: what disagrees (the error)
   };
   using Filter = std::function<Verdict(const WireHello&)>;
   static Verdict accepted() { return {Verdict::Accept, ""}; }
-  static Verdict refused() { return {Verdict::Refuse, ""}; }
+  static Verdict refused(std::string why = "it did not present this job's credentials") {
+    return {Verdict::Refuse, std::move(why)};
+  }
 
   HandshakeAcceptor(int listenFd, Filter accept);
 
@@ -70,6 +72,7 @@ class HandshakeAcceptor {
   std::vector<Pending> pending_;  // half-read hellos survive between acceptAll calls
   size_t refused_ = 0;
   Status failure_;
+  Clock::time_point lastStarvedWarning_{};  // rate-limits the out-of-descriptors warning
 };
 
 }  // namespace strata

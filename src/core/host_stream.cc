@@ -60,6 +60,7 @@ void HostStream::workerLoop() {
     running_ = true;
     lock.unlock();
     Status status = runCatching(operation);
+    operation = nullptr;  // what it holds (a communicator) is let go before the stream reports done
     lock.lock();
     running_ = false;
     if (!status.isOk() && firstError_.isOk()) firstError_ = status;

@@ -74,6 +74,14 @@ struct Plan {
   static void copy(Stage& s, BufferSlice dst, BufferSlice src, size_t bytes) {
     if (bytes > 0) s.steps.push_back({StepKind::Copy, kCallDatatype, -1, dst, src, bytes});
   }
+  // Blocks of an all-to-all-v travel even when empty: a receiver then checks the size its sender
+  // meant (0 or not) instead of never hearing of a block it did not expect.
+  static void sendBlock(Stage& s, int peer, BufferSlice src, size_t bytes) {
+    s.steps.push_back({StepKind::Send, kCallDatatype, peer, {}, src, bytes});
+  }
+  static void recvBlock(Stage& s, int peer, BufferSlice dst, size_t bytes) {
+    s.steps.push_back({StepKind::Recv, kCallDatatype, peer, dst, {}, bytes});
+  }
   static void sendSignal(Stage& s, int peer) { s.steps.push_back({StepKind::SendSignal, kCallDatatype, peer}); }
   static void recvSignal(Stage& s, int peer) { s.steps.push_back({StepKind::RecvSignal, kCallDatatype, peer}); }
   // Window steps keep zero-byte operations: every rank must pass the same flags in step.

@@ -24,11 +24,10 @@ Status probeForMismatch(const ExecutionContext& c) {
   if (c.windows == nullptr) return Status::ok();
   for (int peer = 0; peer < c.windows->nranks(); ++peer) {
     if (peer == c.rank) continue;
-    for (uint64_t half = 0; half < 2; ++half) {
-      Frame published;
-      if (!decodeFrame(reinterpret_cast<const std::byte*>(c.windows->callTag(peer, half)), &published)) continue;
-      STRATA_RETURN_IF_ERROR(checkWindowTag(c.call, published.tag, peer, c.rank));
-    }
+    std::byte tag[kWindowTagBytes];
+    Frame published;
+    if (!c.windows->readLatestTag(peer, tag) || !decodeFrame(tag, &published)) continue;
+    STRATA_RETURN_IF_ERROR(checkWindowTag(c.call, published.tag, peer, c.rank));
   }
   return Status::ok();
 }

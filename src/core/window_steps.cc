@@ -13,6 +13,8 @@
 namespace strata {
 namespace {
 
+static_assert(kFrameHeaderBytes <= kWindowTagBytes, "a call tag must fit a window's tag slot");
+
 std::byte* resolve(const ExecutionContext& c, const BufferSlice& slice) { return c.buffers[slice.buffer] + slice.offset; }
 
 // Waits with the executor's backoff and stall checks until `condition` holds.
@@ -33,9 +35,10 @@ Status waitUntil(const ExecutionContext& c, const Condition& condition, const st
 Status checkWindowTags(const ExecutionContext& c, const PeerWindows& w, uint64_t sequence) {
   for (int peer = 0; peer < w.nranks(); ++peer) {
     if (peer == c.rank) continue;
+    std::byte tag[kWindowTagBytes];
+    w.readTag(peer, sequence, tag);
     Frame published;
-    if (!decodeFrame(reinterpret_cast<const std::byte*>(w.callTag(peer, sequence)), &published) ||
-        published.length != sequence) {
+    if (!decodeFrame(tag, &published) || published.length != sequence) {
       return invalidUsage("rank " + std::to_string(peer) + " published window operation " + std::to_string(sequence) +
                           " without a matching call while rank " + std::to_string(c.rank) + " is in " +
                           c.call.describe() + "; every rank must issue the same calls in the same order");
@@ -62,7 +65,11 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
       STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return sequence <= 2 || w->allDone(sequence - 2); }, where,
                                        "see every rank finish reading the previous window"));
       std::memcpy(w->data(c.rank, sequence), resolve(c, step.src), step.bytes);
-      encodeFrame({c.call, FrameRole::Data, sequence}, reinterpret_cast<std::byte*>(w->callTag(c.rank, sequence)));
+      {
+        std::byte tag[kWindowTagBytes] = {};
+        encodeFrame({c.call, FrameRole::Data, sequence}, tag);
+        w->publishTag(sequence, tag);
+      }
       w->flags(c.rank).ready.store(sequence, std::memory_order_release);
       *c.windowSequence = std::max(*c.windowSequence, sequence);
       return Status::ok();
@@ -90,8 +97,10 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
       STRATA_RETURN_IF_ERROR(waitUntil(
           c, [&] { return peerFlags.shared.load(std::memory_order_acquire) >= sequence; }, where,
           "see a rank share its reduced slice"));
+      std::byte tag[kWindowTagBytes];
+      w->readTag(step.peer, sequence, tag);
       Frame published;
-      if (!decodeFrame(reinterpret_cast<const std::byte*>(w->callTag(step.peer, sequence)), &published)) {
+      if (!decodeFrame(tag, &published)) {
         return invalidUsage("rank " + std::to_string(step.peer) + " shared a window slice without a call tag");
       }
       STRATA_RETURN_IF_ERROR(checkFrame({c.call, FrameRole::Data, sequence}, published, step.peer, c.rank));

@@ -196,28 +196,30 @@ Status combineBackwardRows(const MoeRun& run, const strataMoeHandle& h, const Co
 
 template <typename Args>
 Status runOperation(Status (*rows)(const MoeRun&, const strataMoeHandle&, const Args&), CallKind kind,
-                    const strataMoeHandle& h, const Args& a) {
-  MoeRun run{*h.core, kind};
+                    const strataMoeHandle& h, Communicator& comm, const Args& a) {
+  MoeRun run{comm, kind};
   STRATA_RETURN_IF_ERROR(rows(run, h, a));
   return finishOperation(run);
 }
 
 }  // namespace
 
-Status dispatch(const strataMoeHandle& h, const DispatchArgs& a) {
-  return runOperation(dispatchRows, CallKind::MoeDispatch, h, a).withContext("strataMoeDispatch: ");
+Status dispatch(const strataMoeHandle& h, Communicator& comm, const DispatchArgs& a) {
+  return runOperation(dispatchRows, CallKind::MoeDispatch, h, comm, a).withContext("strataMoeDispatch: ");
 }
 
-Status combine(const strataMoeHandle& h, const CombineArgs& a) {
-  return runOperation(combineRows, CallKind::MoeCombine, h, a).withContext("strataMoeCombine: ");
+Status combine(const strataMoeHandle& h, Communicator& comm, const CombineArgs& a) {
+  return runOperation(combineRows, CallKind::MoeCombine, h, comm, a).withContext("strataMoeCombine: ");
 }
 
-Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a) {
-  return runOperation(dispatchBackwardRows, CallKind::MoeDispatchBackward, h, a).withContext("strataMoeDispatchBackward: ");
+Status dispatchBackward(const strataMoeHandle& h, Communicator& comm, const DispatchBackwardArgs& a) {
+  return runOperation(dispatchBackwardRows, CallKind::MoeDispatchBackward, h, comm, a)
+      .withContext("strataMoeDispatchBackward: ");
 }
 
-Status combineBackward(const strataMoeHandle& h, const CombineBackwardArgs& a) {
-  return runOperation(combineBackwardRows, CallKind::MoeCombineBackward, h, a).withContext("strataMoeCombineBackward: ");
+Status combineBackward(const strataMoeHandle& h, Communicator& comm, const CombineBackwardArgs& a) {
+  return runOperation(combineBackwardRows, CallKind::MoeCombineBackward, h, comm, a)
+      .withContext("strataMoeCombineBackward: ");
 }
 
 }  // namespace strata::moe

@@ -54,10 +54,11 @@ struct CombineBackwardArgs {
 // Scale floats per float8e4m3 row: one per 128 elements.
 inline size_t scalesPerRow(size_t hidden) { return (hidden + 127) / 128; }
 
-// Each runs on the handle's communicator and ends with agreement rounds (row_exchange.h).
-Status dispatch(const strataMoeHandle& h, const DispatchArgs& a);
-Status combine(const strataMoeHandle& h, const CombineArgs& a);
-Status dispatchBackward(const strataMoeHandle& h, const DispatchBackwardArgs& a);
-Status combineBackward(const strataMoeHandle& h, const CombineBackwardArgs& a);
+// Each runs on `comm` (the handle's communicator, checked live by the caller) and ends with
+// agreement rounds (row_exchange.h).
+Status dispatch(const strataMoeHandle& h, Communicator& comm, const DispatchArgs& a);
+Status combine(const strataMoeHandle& h, Communicator& comm, const CombineArgs& a);
+Status dispatchBackward(const strataMoeHandle& h, Communicator& comm, const DispatchBackwardArgs& a);
+Status combineBackward(const strataMoeHandle& h, Communicator& comm, const CombineBackwardArgs& a);
 
 }  // namespace strata::moe

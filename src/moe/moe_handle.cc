@@ -37,19 +37,19 @@ Status exchangeDirectLayout(const MoeRun& run, strataMoeHandle& h, const char* f
 }  // namespace
 
 Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const HandleOptions& options, strataComm_t handle,
-                                      Communicator& comm, const char* function) {
+                                      const std::shared_ptr<Communicator>& comm, const char* function) {
   auto routed = routeTokens(request, function);
   if (!routed.ok()) return routed.status();
   auto h = std::make_unique<strataMoeHandle>();
   h->comm = handle;
-  h->core = &comm;
+  h->core = comm;
   h->nranks = request.nranks;
-  h->rank = comm.rank();
+  h->rank = comm->rank();
   h->routing = std::move(routed.value());
   for (const auto& tokens : h->routing.tokensTo) h->sendRows.push_back(tokens.size());
   h->expertAlignment = options.expertAlignment;
   h->hostOfRank = options.hostOfRank;
-  MoeRun run{comm, CallKind::MoeHandleCreate};
+  MoeRun run{*comm, CallKind::MoeHandleCreate};
   if (options.hierarchical) {
     STRATA_RETURN_IF_ERROR(buildForwarding(run, *h, options.ranksOfHost).withContext(std::string(function) + ": "));
   } else {

@@ -51,8 +51,10 @@ struct Forwarding {
 }  // namespace strata::moe
 
 struct strataMoeHandle {
-  strataComm_t comm = nullptr;           // checked live on every call
-  strata::Communicator* core = nullptr;  // what it runs on (valid while `comm` is live)
+  strataComm_t comm = nullptr;  // the handle it was made with, checked live on every call
+  // The communicator itself: a call runs only when this is still the one behind `comm` (a
+  // destroyed communicator's handle address may be reused by a new one).
+  std::weak_ptr<strata::Communicator> core;
   int rank = 0;
   int nranks = 1;
   strata::moe::Routing routing;
@@ -89,7 +91,7 @@ struct HandleOptions {
 
 // Collective: routes, then exchanges row counts and expert ids (and builds the forwarding).
 Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const HandleOptions& options, strataComm_t handle,
-                                      Communicator& comm, const char* function);
+                                      const std::shared_ptr<Communicator>& comm, const char* function);
 
 inline size_t totalRows(const std::vector<size_t>& rows) {
   size_t sum = 0;

@@ -31,16 +31,11 @@ const Plan& ExchangePlans::get(const Communicator& comm, Exchange which, size_t 
 }
 
 Status exchangeCounts(const MoeRun& run, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts) {
+  // One 8-byte count to and from every rank: a row exchange of its own, tagged with the operation.
   std::vector<uint64_t> send(sendCounts.begin(), sendCounts.end()), recv(sendCounts.size());
-  CollectiveCall call;
-  call.shape.kind = CollectiveKind::AllToAll;
-  call.shape.count = 1;
-  call.shape.elementSize = sizeof(uint64_t);
-  call.send = send.data();
-  call.recv = recv.data();
-  call.dtype = strataUint64;
-  Status st = run.comm.runCollective(call);
-  if (!st.isOk()) return st.withContext("exchanging row counts: ");
+  const std::vector<size_t> one(sendCounts.size(), 1);
+  Status st = exchangeRows(run, nullptr, Exchange::Counts, one, send.data(), one, recv.data(), sizeof(uint64_t));
+  if (!st.isOk()) return st;
   recvCounts->assign(recv.begin(), recv.end());
   return Status::ok();
 }
@@ -65,7 +60,7 @@ Status exchangeRows(const MoeRun& run, ExchangePlans* plans, Exchange which, con
 Status finishOperation(const MoeRun& run) {
   CallTag tag;
   tag.kind = static_cast<uint8_t>(run.kind);
-  tag.root = -1;
+  tag.root = static_cast<int32_t>(Exchange::Agreement);
   return run.comm.runAgreement(tag);
 }
 

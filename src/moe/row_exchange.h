@@ -21,8 +21,8 @@ struct MoeRun {
   CallKind kind;
 };
 
-// Which of a handle's exchanges a move is (plans are cached per exchange and row size).
-enum class Exchange : int32_t { Setup, DirectOut, DirectBack, Hop1Out, Hop1Back, Hop2Out, Hop2Back };
+// Which of a handle's exchanges a move is (plans are cached per exchange and row size; tags name it).
+using Exchange = MoeExchange;
 
 class ExchangePlans {
  public:

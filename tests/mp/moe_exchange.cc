@@ -1,4 +1,6 @@
-// MoE dispatch/combine against a single-process reference of the same routing. Run one process
+// MoE dispatch/combine against a single-process reference of the same routing. Narrow floats are
+// converted with the tests' own reference encoders (tests/unit/narrow_reference.h), not the
+// library's. Run one process
 // per rank (strata-run -n N moe_exchange [--quick]); every rank can regenerate every rank's inputs,
 // so each checks its own outputs against what the reference says it must receive.
 //
@@ -24,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "reduce/float_formats.h"
+#include "../unit/narrow_reference.h"
 
 namespace {
 
@@ -159,20 +161,37 @@ float load(strataDataType_t dtype, const std::vector<unsigned char>& buf, size_t
   }
   uint16_t b;
   std::memcpy(&b, buf.data() + 2 * i, 2);
-  return dtype == strataBfloat16 ? strata::bfloat16ToFloat(b) : strata::halfToFloat(b);
+  return dtype == strataBfloat16 ? reference::bf16ToFloat(b) : reference::halfToFloat(b);
 }
 void store(strataDataType_t dtype, std::vector<unsigned char>& buf, size_t i, float v) {
   if (dtype == strataFloat32) {
     std::memcpy(buf.data() + 4 * i, &v, 4);
     return;
   }
-  uint16_t b = dtype == strataBfloat16 ? strata::floatToBfloat16(v) : strata::floatToHalf(v);
+  uint16_t b = dtype == strataBfloat16 ? reference::floatToBf16(v) : reference::floatToHalf(v);
   std::memcpy(buf.data() + 2 * i, &b, 2);
 }
 size_t sizeOf(strataDataType_t dtype) { return dtype == strataFloat32 ? 4 : dtype == strataFloat8e4m3 ? 1 : 2; }
 bool close(strataDataType_t dtype, float got, float want) {
   float tol = dtype == strataFloat32 ? 1e-5f : dtype == strataFloat16 ? 2e-3f : 2e-2f;
   return std::fabs(got - want) <= tol * std::fmax(1.0f, std::fabs(want));
+}
+
+// Guard elements after an output: filled with 0xee bytes before a call, checked after it, so a
+// write past the rows the call owns is caught.
+constexpr size_t kGuardElements = 32;
+template <typename T>
+void guardTail(std::vector<T>& v, size_t used) {
+  v.resize(used + kGuardElements);
+  std::memset(reinterpret_cast<unsigned char*>(v.data()) + used * sizeof(T), 0xee, kGuardElements * sizeof(T));
+}
+template <typename T>
+bool tailIntact(const std::vector<T>& v, size_t used) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
+  for (size_t b = used * sizeof(T); b < v.size() * sizeof(T); ++b) {
+    if (bytes[b] != 0xee) return false;
+  }
+  return true;
 }
 
 void checkLayout(const Scenario& s) {
@@ -242,7 +261,7 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   std::vector<float> weights(tokens * k), scales(tokens * ((H + 127) / 128) + 1);
   for (size_t t = 0; t < tokens; ++t) {
     for (size_t c = 0; c < H; ++c) {
-      if (dtype == strataFloat8e4m3) x[t * H + c] = strata::floatToFloat8e4m3(xValue(gRank, t, c));
+      if (dtype == strataFloat8e4m3) x[t * H + c] = reference::floatToE4m3(xValue(gRank, t, c));
       else store(dtype, x, t * H + c, xValue(gRank, t, c));
     }
     for (int j = 0; j < k; ++j) weights[t * k + j] = weightValue(gRank, t, j);
@@ -252,9 +271,17 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   std::vector<unsigned char> recvX(R * H * es + 1);
   std::vector<float> recvScales(R * ((H + 127) / 128) + 1), recvWeights(R * k + 1);
   std::vector<int32_t> recvIdx(R * k + 1);
+  const size_t scaleRows = R * ((H + 127) / 128);
+  guardTail(recvX, R * H * es);
+  guardTail(recvScales, scaleRows);
+  guardTail(recvWeights, R * k);
+  guardTail(recvIdx, R * k);
   OK(strataMoeDispatch(h, x.data(), fp8 ? scales.data() : nullptr, H, dtype, weights.data(), recvX.data(),
                        fp8 ? recvScales.data() : nullptr, recvIdx.data(), recvWeights.data(), stream));
   if (stream) OK(strataStreamSynchronize(stream));
+  CHECK(tailIntact(recvX, R * H * es) && tailIntact(recvScales, scaleRows) && tailIntact(recvWeights, R * k) &&
+            tailIntact(recvIdx, R * k),
+        "%s dtype %d: dispatch wrote past the end of an output", s.name, dtype);
 
   std::vector<size_t> expertCounts(s.localExperts), wantCounts(s.localExperts, 0);
   OK(strataMoeHandleGetExpertCounts(h, expertCounts.data()));
@@ -263,8 +290,8 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
     std::vector<int64_t> kept = keptOf(s, a.source);
     for (size_t c = 0; c < H; ++c) {
       float want = xValue(a.source, a.token, c);
-      float got = fp8 ? strata::float8e4m3ToFloat(recvX[i * H + c]) : load(dtype, recvX, i * H + c);
-      if (fp8) want = strata::float8e4m3ToFloat(strata::floatToFloat8e4m3(want));
+      float got = fp8 ? reference::e4m3ToFloat(recvX[i * H + c]) : load(dtype, recvX, i * H + c);
+      if (fp8) want = reference::e4m3ToFloat(reference::floatToE4m3(want));
       CHECK(got == want, "%s dtype %d: recvX[%zu][%zu] = %g want %g (from rank %d token %zu)", s.name, dtype, i, c, got, want, a.source, a.token);
     }
     if (fp8) {
@@ -294,8 +321,10 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   std::vector<unsigned char> slots(R * k * H * es + 1), out(tokens * H * es + 1);
   for (size_t i = 0; i < R; ++i)
     for (int j = 0; j < k; ++j) std::memcpy(slots.data() + (i * k + j) * H * es, recvX.data() + i * H * es, H * es);
+  guardTail(out, tokens * H * es);
   OK(strataMoeCombine(h, slots.data(), H, dtype, recvWeights.data(), out.data(), stream));
   if (stream) OK(strataStreamSynchronize(stream));
+  CHECK(tailIntact(out, tokens * H * es), "%s dtype %d: combine wrote past the end of out", s.name, dtype);
   for (size_t t = 0; t < tokens; ++t) {
     float wsum = 0;
     for (int j = 0; j < k; ++j) wsum += mine[t * k + j] >= 0 ? weightValue(gRank, t, j) : 0.0f;
@@ -328,8 +357,12 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   for (size_t i = 0; i < R; ++i)
     for (int j = 0; j < k; ++j) gradRecvW[i * k + j] = static_cast<float>(10 * gRank + j);
   std::vector<unsigned char> gradX(tokens * H * es + 1);
+  guardTail(gradX, tokens * H * es);
+  guardTail(gradW, tokens * k);
   OK(strataMoeDispatchBackward(h, rows.data(), H, dtype, gradRecvW.data(), gradX.data(), gradW.data(), stream));
   if (stream) OK(strataStreamSynchronize(stream));
+  CHECK(tailIntact(gradX, tokens * H * es) && tailIntact(gradW, tokens * k), "%s: dispatch backward wrote past its outputs",
+        s.name);
   CHECK(std::memcmp(gradX.data(), out.data(), tokens * H * es) == 0, "%s: dispatch backward differs from the unweighted combine", s.name);
   for (size_t t = 0; t < tokens; ++t)
     for (int j = 0; j < k; ++j) {

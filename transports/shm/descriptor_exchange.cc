@@ -29,14 +29,13 @@ bool sameSecret(const uint8_t* a, const uint8_t* b) {
   return diff == 0;
 }
 
-// "\0strata/<first 8 secret bytes, hex>/<nonce, hex>": abstract, so no file is ever created.
-sockaddr_un addressOf(const uint8_t* secret, uint64_t nonce, socklen_t* length) {
+// "\0strata/<nonce, hex>": abstract, so no file is ever created. The name holds nothing of the
+// job's secret (anyone on the host can list abstract names); 64 random bits keep it unique.
+sockaddr_un addressOf(uint64_t nonce, socklen_t* length) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   char name[64];
-  int n = std::snprintf(name, sizeof(name), "strata/%02x%02x%02x%02x%02x%02x%02x%02x/%016llx", secret[0], secret[1],
-                        secret[2], secret[3], secret[4], secret[5], secret[6], secret[7],
-                        static_cast<unsigned long long>(nonce));
+  int n = std::snprintf(name, sizeof(name), "strata/%016llx", static_cast<unsigned long long>(nonce));
   std::memcpy(address.sun_path + 1, name, static_cast<size_t>(n));
   *length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + static_cast<size_t>(n));
   return address;
@@ -109,7 +108,7 @@ Result<DescriptorExchange> DescriptorExchange::open(const uint8_t* secret) {
       return systemError("getrandom() failed: " + errnoText(errno));
     }
     socklen_t length = 0;
-    sockaddr_un address = addressOf(secret, nonce, &length);
+    sockaddr_un address = addressOf(nonce, &length);
     if (::bind(s.fd(), reinterpret_cast<const sockaddr*>(&address), length) == 0) {
       return DescriptorExchange(std::move(s), nonce, secret);
     }
@@ -146,7 +145,7 @@ Result<std::vector<int>> DescriptorExchange::exchange(int rank, int fd, const st
     for (size_t i = 0; i < peers.size(); ++i) {
       if (sent[i]) continue;
       socklen_t length = 0;
-      sockaddr_un to = addressOf(secret_, peers[i].nonce, &length);
+      sockaddr_un to = addressOf(peers[i].nonce, &length);
       int error = 0;
       if (sendDescriptor(socket_.fd(), to, length, mine, fd, &error)) {
         sent[i] = true;

@@ -1,6 +1,6 @@
 // Hands shared-memory descriptors between the ranks of one host. Each rank binds an abstract
-// Unix datagram socket named by the job's secret tag and a random nonce drawn per communicator
-// (abstract names belong to the network namespace and vanish with their socket: nothing is left
+// Unix datagram socket named by a random nonce drawn per communicator and shared through the
+// bootstrap (abstract names belong to the network namespace and vanish with their socket: nothing is left
 // on a filesystem, and two jobs never meet). A rank sends its descriptor to each peer with
 // SCM_RIGHTS, in a datagram that carries the job's secret and its rank; a datagram without them
 // is dropped, so strangers on the host cannot inject memory.

@@ -1,5 +1,6 @@
 #include "shm/peer_windows.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -18,6 +19,47 @@ PeerWindows::PeerWindows(int rank, std::vector<std::byte*> regions, size_t halfB
 
 std::byte* PeerWindows::data(int owner, uint64_t sequence) const {
   return regions_[owner] + sizeof(WindowFlags) + (sequence % 2) * halfBytes_;
+}
+
+namespace {
+// The publisher's half-word stores and a stalled reader's loads may overlap; atomic word
+// accesses keep that defined, and the `ready` checks decide whether the bytes are usable.
+void storeTagWords(uint64_t* words, const std::byte (&tag)[kWindowTagBytes]) {
+  for (size_t i = 0; i < kWindowTagBytes / 8; ++i) {
+    uint64_t word;
+    std::memcpy(&word, tag + 8 * i, 8);
+    std::atomic_ref<uint64_t>(words[i]).store(word, std::memory_order_relaxed);
+  }
+}
+
+void loadTagWords(uint64_t* words, std::byte (&tag)[kWindowTagBytes]) {
+  for (size_t i = 0; i < kWindowTagBytes / 8; ++i) {
+    uint64_t word = std::atomic_ref<uint64_t>(words[i]).load(std::memory_order_relaxed);
+    std::memcpy(tag + 8 * i, &word, 8);
+  }
+}
+}  // namespace
+
+void PeerWindows::publishTag(uint64_t sequence, const std::byte (&tag)[kWindowTagBytes]) const {
+  // Pairs with readLatestTag's acquire fence: a reader that sees any of these words also sees
+  // the `ready` raised before them (the previous operation's), so it discards its copy.
+  std::atomic_thread_fence(std::memory_order_release);
+  storeTagWords(flags(rank_).callTagWords[sequence % 2], tag);
+}
+
+void PeerWindows::readTag(int owner, uint64_t sequence, std::byte (&tag)[kWindowTagBytes]) const {
+  loadTagWords(flags(owner).callTagWords[sequence % 2], tag);
+}
+
+bool PeerWindows::readLatestTag(int owner, std::byte (&tag)[kWindowTagBytes]) const {
+  // The owner writes operation s+1's tag only after raising `ready` to s, and into the other
+  // half than s's: if `ready` reads s before and after the copy, the copy is s's whole tag.
+  WindowFlags& f = flags(owner);
+  uint64_t before = f.ready.load(std::memory_order_acquire);
+  if (before == 0) return false;
+  loadTagWords(f.callTagWords[before % 2], tag);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return f.ready.load(std::memory_order_relaxed) == before;
 }
 
 bool PeerWindows::allReady(uint64_t sequence) const {

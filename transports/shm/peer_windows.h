@@ -16,6 +16,8 @@
 
 namespace strata {
 
+inline constexpr size_t kWindowTagBytes = 64;
+
 struct alignas(64) WindowFlags {
   std::atomic<uint64_t> ready;
   char padReady[56];
@@ -25,7 +27,8 @@ struct alignas(64) WindowFlags {
   char padDone[56];
   // Per half, the call the owner last published into it, written before `ready` is raised, so
   // readers can check that every rank is in the same call (bytes defined by core/call_tag.h).
-  unsigned char callTag[2][64];
+  // Only touched word by word through atomic_ref: a stalled reader may look while it changes.
+  uint64_t callTagWords[2][kWindowTagBytes / 8];
 };
 static_assert(sizeof(WindowFlags) == 320, "window flags layout is shared between processes");
 
@@ -44,7 +47,15 @@ class PeerWindows {
   size_t halfBytes() const { return halfBytes_; }
   std::byte* data(int owner, uint64_t sequence) const;
   WindowFlags& flags(int owner) const { return *reinterpret_cast<WindowFlags*>(regions_[owner]); }
-  unsigned char* callTag(int owner, uint64_t sequence) const { return flags(owner).callTag[sequence % 2]; }
+
+  // Our call tag for operation `sequence`, stored before `ready` is raised for it.
+  void publishTag(uint64_t sequence, const std::byte (&tag)[kWindowTagBytes]) const;
+  // `owner`'s tag for `sequence`, once its `ready` (acquired) has reached `sequence`.
+  void readTag(int owner, uint64_t sequence, std::byte (&tag)[kWindowTagBytes]) const;
+  // `owner`'s most recently published tag at any moment (stall probes): the tag of the
+  // operation its `ready` names, read between two loads of `ready` that agree, so the bytes
+  // cannot be half of the next publish. False when nothing is published or it moved meanwhile.
+  bool readLatestTag(int owner, std::byte (&tag)[kWindowTagBytes]) const;
 
   // True when every rank's flag has reached `sequence`.
   bool allReady(uint64_t sequence) const;

@@ -12,6 +12,8 @@
 namespace strata {
 namespace {
 
+constexpr int kSizeSeals = F_SEAL_SHRINK | F_SEAL_GROW;
+
 // The byte range the creator locks; peers test the same range.
 flock livenessRange(short type) {
   flock range{};
@@ -38,7 +40,7 @@ ShmSegment::~ShmSegment() {
 }
 
 Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& label, size_t bytes) {
-  int fd = memfd_create(label.c_str(), MFD_CLOEXEC);
+  int fd = memfd_create(label.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return systemError("memfd_create(" + label + ") failed: " + errnoText(errno));
   // Reserve every page now, so a machine short of memory fails here with a message.
   int reserve = posix_fallocate(fd, 0, static_cast<off_t>(bytes));
@@ -46,6 +48,12 @@ Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& label,
     ::close(fd);
     return systemError("cannot reserve " + std::to_string(bytes) + " bytes of shared memory for " + label + ": " +
                        errnoText(reserve) + "; free memory or lower STRATA_BUFFSIZE / STRATA_WINDOW_BYTES");
+  }
+  // Sealed at its size: no process holding it can shrink it under a peer's mapping (SIGBUS).
+  if (fcntl(fd, F_ADD_SEALS, kSizeSeals | F_SEAL_SEAL) != 0) {
+    int err = errno;
+    ::close(fd);
+    return systemError("cannot seal the size of shared memory " + label + ": " + errnoText(err));
   }
   flock lock = livenessRange(F_WRLCK);
   if (fcntl(fd, F_OFD_SETLK, &lock) != 0) {
@@ -63,10 +71,20 @@ Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& label,
 
 Result<std::shared_ptr<ShmSegment>> ShmSegment::adopt(int fd, size_t bytes) {
   struct stat st {};
-  if (fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) != bytes) {
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return systemError("cannot inspect received shared memory: " + errnoText(err));
+  }
+  if (static_cast<size_t>(st.st_size) != bytes) {
     ::close(fd);
     return systemError("received shared memory of " + std::to_string(st.st_size) + " bytes where " +
                        std::to_string(bytes) + " were expected (a rank with other STRATA_BUFFSIZE/STRATA_WINDOW_BYTES?)");
+  }
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || (seals & kSizeSeals) != kSizeSeals) {
+    ::close(fd);
+    return systemError("received shared memory whose size is not sealed: it could shrink under this mapping");
   }
   auto data = mapShared(fd, bytes);
   if (!data.ok()) {
