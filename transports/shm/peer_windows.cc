@@ -22,28 +22,28 @@ std::byte* PeerWindows::data(int owner, uint64_t sequence) const {
 }
 
 namespace {
-// The publisher's half-word stores and a stalled reader's loads may overlap; atomic word
-// accesses keep that defined, and the `ready` checks decide whether the bytes are usable.
+// The publisher's stores and a stalled reader's loads may overlap; atomic word accesses keep
+// that defined, and the `ready` checks decide whether the bytes are usable. Release stores and
+// acquire loads (plain moves on x86; no fences, which TSan cannot follow): a reader that sees a
+// word of operation s+2 also sees the `ready` = s+1 stored before it, so readLatestTag, holding
+// `ready` = s, discards its copy.
 void storeTagWords(uint64_t* words, const std::byte (&tag)[kWindowTagBytes]) {
   for (size_t i = 0; i < kWindowTagBytes / 8; ++i) {
     uint64_t word;
     std::memcpy(&word, tag + 8 * i, 8);
-    std::atomic_ref<uint64_t>(words[i]).store(word, std::memory_order_relaxed);
+    std::atomic_ref<uint64_t>(words[i]).store(word, std::memory_order_release);
   }
 }
 
 void loadTagWords(uint64_t* words, std::byte (&tag)[kWindowTagBytes]) {
   for (size_t i = 0; i < kWindowTagBytes / 8; ++i) {
-    uint64_t word = std::atomic_ref<uint64_t>(words[i]).load(std::memory_order_relaxed);
+    uint64_t word = std::atomic_ref<uint64_t>(words[i]).load(std::memory_order_acquire);
     std::memcpy(tag + 8 * i, &word, 8);
   }
 }
 }  // namespace
 
 void PeerWindows::publishTag(uint64_t sequence, const std::byte (&tag)[kWindowTagBytes]) const {
-  // Pairs with readLatestTag's acquire fence: a reader that sees any of these words also sees
-  // the `ready` raised before them (the previous operation's), so it discards its copy.
-  std::atomic_thread_fence(std::memory_order_release);
   storeTagWords(flags(rank_).callTagWords[sequence % 2], tag);
 }
 
@@ -58,7 +58,6 @@ bool PeerWindows::readLatestTag(int owner, std::byte (&tag)[kWindowTagBytes]) co
   uint64_t before = f.ready.load(std::memory_order_acquire);
   if (before == 0) return false;
   loadTagWords(f.callTagWords[before % 2], tag);
-  std::atomic_thread_fence(std::memory_order_acquire);
   return f.ready.load(std::memory_order_relaxed) == before;
 }
 
