@@ -114,16 +114,6 @@ Secret secretFromText(const std::string& text) {
   return s;
 }
 
-std::string secretTag(const Secret& secret) {
-  static const char* digits = "0123456789abcdef";
-  std::string tag;
-  for (size_t i = 0; i < 8; ++i) {
-    tag += digits[secret[i] >> 4];
-    tag += digits[secret[i] & 15];
-  }
-  return tag;
-}
-
 bool secretsEqual(const uint8_t* a, const uint8_t* b) {
   uint8_t diff = 0;
   for (size_t i = 0; i < 16; ++i) diff = static_cast<uint8_t>(diff | (a[i] ^ b[i]));

@@ -31,7 +31,6 @@ Result<Secret> randomSecret();
 // A secret derived from text both sides know (torchrun-style launches have no channel for a
 // random one). Documented as weaker than a random secret.
 Secret secretFromText(const std::string& text);
-std::string secretTag(const Secret& secret);  // 16 hex digits, for shm names and logs
 
 bool secretsEqual(const uint8_t* a, const uint8_t* b);  // constant time
 

@@ -177,19 +177,22 @@ bool close(strataDataType_t dtype, float got, float want) {
   return std::fabs(got - want) <= tol * std::fmax(1.0f, std::fabs(want));
 }
 
-// Guard elements after an output: filled with 0xee bytes before a call, checked after it, so a
-// write past the rows the call owns is caught.
+// Guard elements after an output: filled with a pattern of this rank's before a call, checked
+// after it, so a write past the rows the call owns is caught (even one that carries a peer's
+// guard along).
 constexpr size_t kGuardElements = 32;
+unsigned char guardByte(size_t at) { return static_cast<unsigned char>(0x5a ^ (gRank * 37) ^ (at * 131)); }
 template <typename T>
 void guardTail(std::vector<T>& v, size_t used) {
   v.resize(used + kGuardElements);
-  std::memset(reinterpret_cast<unsigned char*>(v.data()) + used * sizeof(T), 0xee, kGuardElements * sizeof(T));
+  auto* bytes = reinterpret_cast<unsigned char*>(v.data());
+  for (size_t b = used * sizeof(T); b < v.size() * sizeof(T); ++b) bytes[b] = guardByte(b);
 }
 template <typename T>
 bool tailIntact(const std::vector<T>& v, size_t used) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
   for (size_t b = used * sizeof(T); b < v.size() * sizeof(T); ++b) {
-    if (bytes[b] != 0xee) return false;
+    if (bytes[b] != guardByte(b)) return false;
   }
   return true;
 }

@@ -38,10 +38,16 @@ constexpr size_t kGuard = 64;
 constexpr uint8_t kGuardByte = 0xee;
 
 // A buffer with guard zones around it: data() is its first byte, check() fails the run if a guard
-// byte (or a byte past `written` that must not be touched) changed.
+// byte changed. Each buffer's guards hold their own pattern (by buffer and rank): an overrun that
+// copies a peer's guard bytes along must not write back the very value it is checked against.
 class Guarded {
  public:
-  explicit Guarded(size_t bytes) : bytes_(bytes), storage_(bytes + 2 * kGuard, kGuardByte) {}
+  explicit Guarded(size_t bytes) : bytes_(bytes), serial_(nextSerial++), storage_(bytes + 2 * kGuard, kGuardByte) {
+    for (size_t i = 0; i < kGuard; ++i) {
+      storage_[i] = guardByte(i);
+      storage_[storage_.size() - 1 - i] = guardByte(kGuard + i);
+    }
+  }
   explicit Guarded(const Bytes& contents) : Guarded(contents.size()) {
     std::memcpy(data(), contents.data(), contents.size());
   }
@@ -52,16 +58,26 @@ class Guarded {
   void check(const std::string& what) const {
     ++gChecks;
     for (size_t i = 0; i < kGuard; ++i) {
-      if (storage_[i] != kGuardByte || storage_[storage_.size() - 1 - i] != kGuardByte) {
+      bool before = storage_[i] == guardByte(i);
+      bool after = storage_[storage_.size() - 1 - i] == guardByte(kGuard + i);
+      if (!before || !after) {
         std::fprintf(stderr, "rank %d: %s wrote outside its buffer (guard byte %s)\n", gRank, what.c_str(),
-                     storage_[i] != kGuardByte ? "before" : "after");
+                     before ? "after" : "before");
         std::exit(1);
       }
     }
   }
 
  private:
+  uint8_t guardByte(size_t i) const {
+    uint64_t x = (serial_ * 0x9e3779b97f4a7c15ull) ^ (static_cast<uint64_t>(gRank) << 32) ^ i;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    return static_cast<uint8_t>(x >> 56);
+  }
+  static inline uint64_t nextSerial = 1;
   size_t bytes_;
+  uint64_t serial_;
   Bytes storage_;
 };
 

@@ -26,15 +26,36 @@ using strata::CollectiveShape;
 constexpr size_t kTestWindowBytes = 4096;
 // Every buffer a rank owns has this many guard bytes before and after it; a plan that writes
 // one byte outside a caller's buffer (or into the gaps of an all-to-all-v) is caught.
+// Each buffer's guards hold their own pattern (salted by rank and role), so an overrun that
+// carries a peer's guard bytes along cannot write back the very values it is checked against.
 constexpr size_t kGuard = 64;
-constexpr uint8_t kGuardByte = 0xee;
+constexpr uint8_t kUnwrittenByte = 0xee;  // fills outputs before a call
+
+uint8_t guardByte(uint64_t salt, size_t i) {
+  uint64_t x = (salt + 1) * 0x9e3779b97f4a7c15ull ^ i;
+  x ^= x >> 29;
+  x *= 0xbf58476d1ce4e5b9ull;
+  return static_cast<uint8_t>(x >> 56);
+}
 
 // `payload` with guard zones around it.
-std::vector<uint8_t> guarded(const std::vector<uint8_t>& payload) {
-  std::vector<uint8_t> out(kGuard, kGuardByte);
+std::vector<uint8_t> guarded(const std::vector<uint8_t>& payload, uint64_t salt) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < kGuard; ++i) out.push_back(guardByte(salt, i));
   out.insert(out.end(), payload.begin(), payload.end());
-  out.insert(out.end(), kGuard, kGuardByte);
+  for (size_t i = 0; i < kGuard; ++i) out.push_back(guardByte(salt, kGuard + i));
   return out;
+}
+
+// What lies between the guard zones.
+std::vector<uint8_t> payloadOf(const std::vector<uint8_t>& buffer) {
+  return std::vector<uint8_t>(buffer.begin() + kGuard, buffer.end() - kGuard);
+}
+
+// `buffer`'s guard zones are still those of `reference` (the same buffer before the call).
+bool guardsIntact(const std::vector<uint8_t>& buffer, const std::vector<uint8_t>& reference) {
+  return buffer.size() == reference.size() && std::equal(buffer.begin(), buffer.begin() + kGuard, reference.begin()) &&
+         std::equal(buffer.end() - kGuard, buffer.end(), reference.end() - kGuard);
 }
 
 // The cluster the plans run on: 2 ranks per host when n is even, hosts in 2 racks when there are
@@ -139,8 +160,9 @@ void runCase(const Case& c) {
     return sizesOf(kind, c.count, n, r, c.root).recv;
   };
   for (int r = 0; r < n; ++r) {
-    inputs[r] = guarded(c.makeInput ? c.makeInput(c.dtype, inputElements(r), r) : reference::makeBuffer(c.dtype, inputElements(r), r));
-    outputs[r].assign(outputElements(r) * es + 2 * kGuard, kGuardByte);
+    const uint64_t salt = 2 * static_cast<uint64_t>(r);
+    inputs[r] = guarded(c.makeInput ? c.makeInput(c.dtype, inputElements(r), r) : reference::makeBuffer(c.dtype, inputElements(r), r), salt);
+    outputs[r] = guarded(std::vector<uint8_t>(outputElements(r) * es, kUnwrittenByte), salt + 1);
   }
   const std::vector<std::vector<uint8_t>> pristineInputs = inputs;
 
@@ -244,6 +266,7 @@ void runCase(const Case& c) {
       default: break;
     }
   }
+  const std::vector<std::vector<uint8_t>> sharedBefore = shared;
 
   // Peer-memory windows large enough for any input of this case (one-shot plans use them).
   size_t largestInput = kTestWindowBytes;
@@ -283,17 +306,11 @@ void runCase(const Case& c) {
     }
   });
   ASSERT_EQ(failure, "") << describe(c);
-  auto guardsIntact = [](const std::vector<uint8_t>& buffer) {
-    for (size_t i = 0; i < kGuard; ++i) {
-      if (buffer[i] != kGuardByte || buffer[buffer.size() - 1 - i] != kGuardByte) return false;
-    }
-    return true;
-  };
   for (int r = 0; r < n; ++r) {
     const size_t resultBytes = outputElements(r) * es;
     const bool hasResult = !((kind == CollectiveKind::Reduce || kind == CollectiveKind::Gather) && r != c.root);
     if (!shared[r].empty()) {
-      ASSERT_TRUE(guardsIntact(shared[r])) << describe(c) << " rank " << r << ": a byte around the in-place buffer was written";
+      ASSERT_TRUE(guardsIntact(shared[r], sharedBefore[r])) << describe(c) << " rank " << r << ": a byte around the in-place buffer was written";
       if (!hasResult || c.results) continue;
       std::vector<uint8_t> got(recvPtr[r], recvPtr[r] + resultBytes);
       std::vector<uint8_t> want(expected[r].begin() + kGuard, expected[r].begin() + static_cast<long>(kGuard + resultBytes));
@@ -304,12 +321,12 @@ void runCase(const Case& c) {
     // untouched output of a non-root) as expected, and the input not written at all.
     if (hasResult) {
       if (c.results) {
-        ASSERT_TRUE(guardsIntact(outputs[r])) << describe(c) << " rank " << r << ": a byte around the output was written";
+        ASSERT_TRUE(guardsIntact(outputs[r], expected[r])) << describe(c) << " rank " << r << ": a byte around the output was written";
       } else {
         ASSERT_EQ(outputs[r], expected[r]) << describe(c) << " rank " << r;
       }
     } else {
-      ASSERT_EQ(outputs[r], std::vector<uint8_t>(outputs[r].size(), kGuardByte)) << describe(c) << " rank " << r
+      ASSERT_EQ(outputs[r], expected[r]) << describe(c) << " rank " << r
                                                                                  << ": a non-root's receive buffer was written";
     }
     ASSERT_EQ(inputs[r], pristineInputs[r]) << describe(c) << " rank " << r << ": the send buffer was written";
@@ -394,7 +411,9 @@ TEST_P(PlanTest, ReductionsAreDeterministic) {
       if (run == 0) {
         first = results;
         if (algorithm.kind == CollectiveKind::AllReduce) {
-          for (int r = 1; r < n; ++r) ASSERT_EQ(results[r], results[0]) << algorithm.name << ": rank " << r << " differs from rank 0";
+          for (int r = 1; r < n; ++r) {
+            ASSERT_EQ(payloadOf(results[r]), payloadOf(results[0])) << algorithm.name << ": rank " << r << " differs from rank 0";
+          }
         }
         continue;
       }
