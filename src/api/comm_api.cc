@@ -200,6 +200,14 @@ strataResult_t strataCommDestroy(strataComm_t comm) {
   live.value()->waitForPending();
   strata::Deadline deadline(live.value()->params().timeoutMs);
   while (live.value().use_count() > 1 && !deadline.expired()) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  if (live.value().use_count() > 1) {
+    // A call on another thread still runs on it (destroying under a call is misuse; abort is the
+    // way to stop one): the handle is gone, and the rest goes when that call returns.
+    return report(strata::invalidUsage("strataCommDestroy: a call on another thread still used the communicator after " +
+                                       std::to_string(deadline.timeoutMs()) +
+                                       " ms (STRATA_TIMEOUT_MS); the handle is destroyed and its connections close when "
+                                       "that call returns (use strataCommAbort to stop a running call)"));
+  }
   return strataSuccess;
   STRATA_API_END
 }

@@ -43,7 +43,12 @@ Status openShmConnections(BootstrapClient& bootstrap, DescriptorExchange* handov
     created = segment.status();
   }
   STRATA_RETURN_IF_ERROR(agreeOnSuccess(bootstrap, created, "creating shared memory", deadline));
-  if (!anyShm) return agreeOnSuccess(bootstrap, Status::ok(), "mapping shared memory", deadline);
+  if (!anyShm) {
+    // A rank alone on its host still takes every round its peers take: the rounds are job-wide
+    // allgathers, and a skipped one would pair every later round with the wrong one.
+    STRATA_RETURN_IF_ERROR(agreeOnSuccess(bootstrap, Status::ok(), "sharing shared memory", deadline));
+    return agreeOnSuccess(bootstrap, Status::ok(), "mapping shared memory", deadline);
+  }
   // Hand our segment to every rank of this host and take theirs. Every rank first agrees that
   // it has a descriptor to give, so none waits in the handover for a rank that will not come.
   auto shareable = inbound->shareableDescriptor();

@@ -128,12 +128,28 @@ uint64_t pidNamespaceId() {
 }
 
 Status agreeOnSuccess(BootstrapClient& bootstrap, const Status& mine, const char* step, const Deadline& deadline) {
-  uint8_t ok = mine.isOk() ? 1 : 0;
-  auto all = bootstrap.allgather(&ok, 1, deadline);
+  // Each rank sends its verdict and the step's name: every rank must take the same rounds in the
+  // same order, and one that pairs a round with another step's is a bug to name, not to ignore.
+  struct WireVerdict {
+    uint8_t ok;
+    char step[31];
+  };
+  WireVerdict verdict{};
+  verdict.ok = mine.isOk() ? 1 : 0;
+  std::strncpy(verdict.step, step, sizeof(verdict.step) - 1);
+  auto all = bootstrap.allgather(&verdict, sizeof(verdict), deadline);
   if (!all.ok()) return all.status();
   if (!mine.isOk()) return mine;
-  for (size_t r = 0; r < all.value().size(); ++r) {
-    if (all.value()[r] == std::byte{0}) return remoteError(std::string(step) + " failed on rank " + std::to_string(r));
+  const size_t nranks = all.value().size() / sizeof(WireVerdict);
+  for (size_t r = 0; r < nranks; ++r) {
+    WireVerdict theirs;
+    std::memcpy(&theirs, all.value().data() + r * sizeof(WireVerdict), sizeof(theirs));
+    theirs.step[sizeof(theirs.step) - 1] = '\0';
+    if (std::strncmp(theirs.step, verdict.step, sizeof(verdict.step)) != 0) {
+      return internalError("init went out of step: rank " + std::to_string(r) + " was at '" + theirs.step +
+                           "' while this rank was at '" + verdict.step + "'");
+    }
+    if (theirs.ok == 0) return remoteError(std::string(step) + " failed on rank " + std::to_string(r));
   }
   return Status::ok();
 }

@@ -54,7 +54,7 @@ Status exchangeRows(const MoeRun& run, ExchangePlans* plans, Exchange which, con
   tag.dtype = strataUint8;
   tag.root = static_cast<int32_t>(which);  // ranks in different exchanges of one operation disagree
   Status st = run.comm.runPlan(*plan, send, recv, tag);
-  return st.withContext("exchanging token rows: ");
+  return st.withContext(which == Exchange::Counts ? "exchanging row counts: " : "exchanging token rows: ");
 }
 
 Status finishOperation(const MoeRun& run) {

@@ -27,6 +27,8 @@ namespace {
 // acquire loads (plain moves on x86; no fences, which TSan cannot follow): a reader that sees a
 // word of operation s+2 also sees the `ready` = s+1 stored before it, so readLatestTag, holding
 // `ready` = s, discards its copy.
+static_assert(std::atomic_ref<uint64_t>::is_always_lock_free, "tag words are shared between processes");
+
 void storeTagWords(uint64_t* words, const std::byte (&tag)[kWindowTagBytes]) {
   for (size_t i = 0; i < kWindowTagBytes / 8; ++i) {
     uint64_t word;

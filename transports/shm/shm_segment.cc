@@ -70,6 +70,12 @@ Result<std::shared_ptr<ShmSegment>> ShmSegment::create(const std::string& label,
 }
 
 Result<std::shared_ptr<ShmSegment>> ShmSegment::adopt(int fd, size_t bytes) {
+  // Seals first: once the size is sealed, the size read next is the size for good.
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || (seals & kSizeSeals) != kSizeSeals) {
+    ::close(fd);
+    return systemError("received shared memory whose size is not sealed: it could shrink under this mapping");
+  }
   struct stat st {};
   if (fstat(fd, &st) != 0) {
     int err = errno;
@@ -80,11 +86,6 @@ Result<std::shared_ptr<ShmSegment>> ShmSegment::adopt(int fd, size_t bytes) {
     ::close(fd);
     return systemError("received shared memory of " + std::to_string(st.st_size) + " bytes where " +
                        std::to_string(bytes) + " were expected (a rank with other STRATA_BUFFSIZE/STRATA_WINDOW_BYTES?)");
-  }
-  int seals = fcntl(fd, F_GET_SEALS);
-  if (seals < 0 || (seals & kSizeSeals) != kSizeSeals) {
-    ::close(fd);
-    return systemError("received shared memory whose size is not sealed: it could shrink under this mapping");
   }
   auto data = mapShared(fd, bytes);
   if (!data.ok()) {
