@@ -19,8 +19,10 @@ class Deadline {
   static constexpr int64_t kMaxDeadlineMs = 1000000000000;
   // Timeouts are clamped to about 31 years: a larger one would overflow the clock's arithmetic
   // and read as already expired.
-  explicit Deadline(int64_t timeoutMs)
-      : end_(Clock::now() + std::chrono::milliseconds(std::clamp<int64_t>(timeoutMs, 0, kMaxDeadlineMs))),
+  explicit Deadline(int64_t timeoutMs) : Deadline(timeoutMs, Clock::now()) {}
+  // A deadline whose clock started at `start`.
+  Deadline(int64_t timeoutMs, Clock::time_point start)
+      : end_(start + std::chrono::milliseconds(std::clamp<int64_t>(timeoutMs, 0, kMaxDeadlineMs))),
         timeoutMs_(timeoutMs) {}
   bool expired() const { return Clock::now() >= end_; }
   int64_t timeoutMs() const { return timeoutMs_; }

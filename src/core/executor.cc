@@ -220,9 +220,8 @@ class StageRunner {
 
   Status progressUntilDone() {
     size_t remaining = transfers_.size();
-    IdleWait idle;
+    IdleWait idle(c_.timeoutMs);
     bool healthCheckDue = false;
-    Deadline deadline(c_.timeoutMs);
     while (remaining > 0) {
       bool progressed = false;
       for (ActiveTransfer& t : transfers_) {
@@ -237,7 +236,7 @@ class StageRunner {
         idle.progressed();
         healthCheckDue = false;
       } else if (healthCheckDue) {
-        STRATA_RETURN_IF_ERROR(checkHealth(deadline));
+        STRATA_RETURN_IF_ERROR(checkHealth(idle.deadline()));
         healthCheckDue = false;
       } else {
         healthCheckDue = idle.pauseUntilCheckDue();

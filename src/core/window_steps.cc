@@ -20,13 +20,12 @@ std::byte* resolve(const ExecutionContext& c, const BufferSlice& slice) { return
 // Waits with the executor's backoff and stall checks until `condition` holds.
 template <typename Condition>
 Status waitUntil(const ExecutionContext& c, const Condition& condition, const std::string& where, const char* what) {
-  IdleWait idle;
-  Deadline deadline(c.timeoutMs);
+  IdleWait idle(c.timeoutMs);
   while (!condition()) {
     if (!idle.pauseUntilCheckDue()) continue;
     // A peer may have done its part and exited while we paused: look again before judging it.
     if (condition()) break;
-    STRATA_RETURN_IF_ERROR(checkStalledWait(c, deadline, where, {}, what, -1));
+    STRATA_RETURN_IF_ERROR(checkStalledWait(c, idle.deadline(), where, {}, what, -1));
   }
   return Status::ok();
 }
