@@ -21,9 +21,9 @@ cmake --build --preset asan -j "$jobs" >/dev/null
 
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan -j "$jobs" --target test_plans test_transports test_api >/dev/null
+cmake --build --preset tsan -j "$jobs" --target test_plans test_transports test_waiting test_api >/dev/null
 (cd build-tsan && ctest --output-on-failure -L unit \
-  -R 'MemoryTransport|ShmTransport|TcpTransport|ApiTest|ApiRanks|Handshake|HostStreams|BarrierCompletes|ReductionsForEveryTypeAndOp/3$|Deterministic/5$')
+  -R 'Doorbell|WaitPolicy|Waiting|MemoryTransport|ShmTransport|TcpTransport|ApiTest|ApiRanks|Handshake|HostStreams|BarrierCompletes|ReductionsForEveryTypeAndOp/3$|Deterministic/5$')
 
 if command -v clang++ >/dev/null; then
   cmake --preset fuzz -DSTRATA_FUZZ_SECONDS="${STRATA_FUZZ_SECONDS:-20}" >/dev/null

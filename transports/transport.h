@@ -71,6 +71,11 @@ class Connection {
   // to spot a peer that is in another call than they are.
   virtual bool peekFrame(std::byte* /*out*/) { return false; }
 
+  // True when the peer rings this rank's doorbell (memory/doorbell.h) whenever it moves anything
+  // on this connection: a waiter whose every pending transfer is on such connections may sleep
+  // on its doorbell instead of polling.
+  virtual bool wakesOwnerDoorbell() const { return false; }
+
   // Called by waiters that made no progress for a while: an error if the peer is known dead.
   virtual Status checkPeer() { return Status::ok(); }
 

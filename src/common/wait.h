@@ -1,10 +1,5 @@
-// Deadlines and the polite wait used by every progress loop. Ranks often outnumber cores, so a loop
-// that finds nothing to do spins a little (latency), then yields the core (so a peer on the same
-// core can run), then sleeps in short naps (so an idle rank costs nothing).
+// Deadlines for every wait (how a plan's waits pace themselves: core/idle_wait.h).
 #pragma once
-
-#include <sched.h>
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,32 +29,6 @@ class Deadline {
  private:
   Clock::time_point end_;
   int64_t timeoutMs_;
-};
-
-class Backoff {
- public:
-  // Call when an iteration made progress.
-  void reset() { idleRounds_ = 0; }
-  // Call when an iteration found nothing to do.
-  void pause() {
-    ++idleRounds_;
-    if (idleRounds_ < kSpinRounds) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    } else if (idleRounds_ < kYieldRounds) {
-      sched_yield();
-    } else {
-      timespec nap{0, 20000};  // 20 us
-      nanosleep(&nap, nullptr);
-    }
-  }
-  uint64_t idleRounds() const { return idleRounds_; }
-
- private:
-  static constexpr uint64_t kSpinRounds = 64;
-  static constexpr uint64_t kYieldRounds = 4096;
-  uint64_t idleRounds_ = 0;
 };
 
 }  // namespace strata

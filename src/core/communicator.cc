@@ -86,6 +86,8 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   }
   comm->connections_ = std::move(wiring.value().connections);
   comm->windows_ = std::move(wiring.value().windows);
+  comm->doorbell_ = wiring.value().doorbell;
+  comm->doorbellMemory_ = std::move(wiring.value().doorbellMemory);
   comm->cost_.windowBytes = comm->windows_ ? comm->windows_->halfBytes() : 0;
   comm->agreementPlan_.algorithm = "agreement rounds";
   appendAgreement(comm->agreementPlan_, rank, nranks);
@@ -96,6 +98,8 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   comm->context_.staging = &comm->staging_;
   comm->context_.windows = comm->windows_.get();
   comm->context_.windowSequence = &comm->windowSequence_;
+  comm->context_.doorbell = comm->doorbell_;
+  comm->context_.waitPolicy = &comm->waitPolicy_;
   comm->logBanner();
   return comm;
 }
@@ -104,6 +108,11 @@ Communicator::~Communicator() {
   waitForPending();
   std::lock_guard<std::mutex> lock(executionMutex_);
   connections_.clear();
+  const WaitPolicy::Counts& w = waitPolicy_.counts();
+  STRATA_INFO(Coll, "rank %d waits: %llu, %llu ended spinning; %llu yields (%llu slow), %llu sleeps (%llu us); spin now %u rounds",
+              rank_, static_cast<unsigned long long>(w.waits), static_cast<unsigned long long>(w.endedSpinning),
+              static_cast<unsigned long long>(w.yields), static_cast<unsigned long long>(w.slowYields),
+              static_cast<unsigned long long>(w.sleeps), static_cast<unsigned long long>(w.sleptUs), waitPolicy_.spinRounds());
 }
 
 void Communicator::logBanner() const {
@@ -268,6 +277,8 @@ Status Communicator::runPointToPoint(const std::vector<PointToPointCall>& calls)
 void Communicator::abort() {
   aborted_.store(true);
   for (auto& c : connections_) c->close();
+  // A call of ours asleep on the doorbell looks at the abort flag sooner.
+  if (doorbell_ != nullptr) ringDoorbell(*doorbell_);
 }
 
 void Communicator::recordError(const Status& status) {

@@ -106,6 +106,9 @@ class Communicator {
   std::vector<std::unique_ptr<Connection>> connections_;
   std::shared_ptr<PeerWindows> windows_;  // peer memory when every rank is on this host
   uint64_t windowSequence_ = 0;
+  DoorbellWord* doorbell_ = nullptr;      // ours, when peers on this host can wake our waits
+  std::shared_ptr<void> doorbellMemory_;
+  WaitPolicy waitPolicy_;
 
   std::mutex executionMutex_;
   using PlanKey = std::tuple<int, size_t, size_t, int, bool>;  // kind, count, element size, root, in place

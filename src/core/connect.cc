@@ -89,6 +89,10 @@ Status openShmConnections(BootstrapClient& bootstrap, DescriptorExchange* handov
     if (!wiring.connections[peer]) mapped = internalError("shared memory of rank " + std::to_string(peer) + " is malformed");
   }
   Status agreed = agreeOnSuccess(bootstrap, mapped, "mapping shared memory", deadline);
+  if (agreed.isOk()) {
+    wiring.doorbell = segmentDoorbell(*inbound);
+    wiring.doorbellMemory = inbound;
+  }
   if (agreed.isOk() && windowHalf > 0) {
     segments[rank] = inbound;
     wiring.windows = makeShmWindows(rank, layout, segments);

@@ -13,6 +13,7 @@
 #include "core/bootstrap.h"
 #include "core/host_analysis.h"
 #include "core/peer_info.h"
+#include "memory/doorbell.h"
 #include "shm/peer_windows.h"
 #include "transport.h"
 
@@ -23,6 +24,8 @@ struct Wiring {
   std::vector<std::unique_ptr<Connection>> connections;  // by rank; [rank] is self
   std::shared_ptr<PeerWindows> windows;              // when every rank is on this host over shm
   HostAnalysis host;                                 // this rank's host topology and device
+  DoorbellWord* doorbell = nullptr;                  // ours, rung by the peers on this host (shm)
+  std::shared_ptr<void> doorbellMemory;              // keeps it mapped
 };
 
 // `tunerDigest`: the cost model's fingerprint, which every rank must share (peer_info.h).

@@ -80,6 +80,7 @@ class StageRunner {
     if (c_.staging->size() < stagingBytes) c_.staging->resize(stagingBytes);
     std::byte* staging = c_.staging->data();
     transfers_.clear();
+    sleepable_ = c_.doorbell != nullptr;
     int nranks = static_cast<int>(c_.connections.size());
     lastOnChannel_.assign(static_cast<size_t>(2 * nranks), -1);
     for (const Step& step : stage.steps) {
@@ -87,6 +88,7 @@ class StageRunner {
       if (step.peer < 0 || step.peer >= nranks || c_.connections[step.peer] == nullptr) {
         return internalError("plan names peer " + std::to_string(step.peer) + " with no connection");
       }
+      sleepable_ = sleepable_ && c_.connections[step.peer]->wakesOwnerDoorbell();
       ActiveTransfer t;
       t.step = &step;
       t.request.bytes = step.bytes;
@@ -220,7 +222,8 @@ class StageRunner {
 
   Status progressUntilDone() {
     size_t remaining = transfers_.size();
-    IdleWait idle(c_.timeoutMs);
+    IdleWait idle(c_.timeoutMs, c_.waitPolicy);
+    DoorbellWord* bell = sleepable_ ? c_.doorbell : nullptr;
     bool healthCheckDue = false;
     while (remaining > 0) {
       bool progressed = false;
@@ -239,7 +242,7 @@ class StageRunner {
         STRATA_RETURN_IF_ERROR(checkHealth(idle.deadline()));
         healthCheckDue = false;
       } else {
-        healthCheckDue = idle.pauseUntilCheckDue();
+        healthCheckDue = idle.pauseUntilCheckDue(bell);
       }
     }
     return Status::ok();
@@ -270,6 +273,7 @@ class StageRunner {
   std::vector<ActiveTransfer>& transfers_;
   std::vector<int>& lastOnChannel_;
   std::vector<int> watched_;
+  bool sleepable_ = false;  // every peer of this stage rings our doorbell when it moves
 };
 
 }  // namespace

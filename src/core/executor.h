@@ -18,6 +18,8 @@
 #include "common/wait.h"
 #include "core/call_tag.h"
 #include "core/plan.h"
+#include "core/wait_policy.h"
+#include "memory/doorbell.h"
 #include "shm/peer_windows.h"
 #include "transport.h"
 
@@ -36,6 +38,8 @@ struct ExecutionContext {
   PeerWindows* windows = nullptr;             // peer memory, when the plan uses window steps
   uint64_t* windowSequence = nullptr;         // window operations so far (same on every rank)
   uint64_t windowSequenceAtPlanStart = 0;     // set by the executor
+  DoorbellWord* doorbell = nullptr;           // this rank's, when local peers can wake it (idle_wait.h)
+  WaitPolicy* waitPolicy = nullptr;           // how long waits spin; null: a fixed short spin
 };
 
 // One transfer of a running stage (internal to the executor; here so its storage can be reused).

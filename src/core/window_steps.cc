@@ -20,13 +20,15 @@ std::byte* resolve(const ExecutionContext& c, const BufferSlice& slice) { return
 // Waits with the executor's backoff and stall checks until `condition` holds.
 template <typename Condition>
 Status waitUntil(const ExecutionContext& c, const Condition& condition, const std::string& where, const char* what) {
-  IdleWait idle(c.timeoutMs);
+  IdleWait idle(c.timeoutMs, c.waitPolicy);
+  DoorbellWord* bell = c.windows->wakesWaiters() ? c.doorbell : nullptr;
   while (!condition()) {
-    if (!idle.pauseUntilCheckDue()) continue;
+    if (!idle.pauseUntilCheckDue(bell)) continue;
     // A peer may have done its part and exited while we paused: look again before judging it.
     if (condition()) break;
     STRATA_RETURN_IF_ERROR(checkStalledWait(c, idle.deadline(), where, {}, what, -1));
   }
+  idle.progressed();  // the policy learns how this wait ended
   return Status::ok();
 }
 
@@ -69,7 +71,7 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
         encodeFrame({c.call, FrameRole::Data, sequence}, tag);
         w->publishTag(sequence, tag);
       }
-      w->flags(c.rank).ready.store(sequence, std::memory_order_release);
+      w->raise(&WindowFlags::ready, sequence);
       *c.windowSequence = std::max(*c.windowSequence, sequence);
       return Status::ok();
     case StepKind::WindowReduce: {
@@ -89,7 +91,7 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
     }
     case StepKind::WindowShare:
       std::memcpy(w->data(c.rank, sequence) + step.dst.offset, resolve(c, step.src), step.bytes);
-      w->flags(c.rank).shared.store(sequence, std::memory_order_release);
+      w->raise(&WindowFlags::shared, sequence);
       return Status::ok();
     case StepKind::WindowRead: {
       auto& peerFlags = w->flags(step.peer);
@@ -107,7 +109,7 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
       return Status::ok();
     }
     case StepKind::WindowRelease:
-      w->flags(c.rank).done.store(sequence, std::memory_order_release);
+      w->raise(&WindowFlags::done, sequence);
       return Status::ok();
     default: return Status::ok();
   }

@@ -271,7 +271,12 @@ void runCase(const Case& c) {
   // Peer-memory windows large enough for any input of this case (one-shot plans use them).
   size_t largestInput = kTestWindowBytes;
   for (int r = 0; r < n; ++r) largestInput = std::max(largestInput, inputs[r].size());
-  auto windows = strata::makeMemoryWindows(n, (largestInput + 63) / 64 * 64);
+  // Doorbells as shm ranks have, so waits spin, yield and sleep as in a job (8 thread ranks on
+  // this machine's 2 cores sleep often).
+  auto doorbells = strata::makeMemoryDoorbells(n);
+  std::vector<strata::DoorbellWord*> bells;
+  for (auto& bell : *doorbells) bells.push_back(&bell);
+  auto windows = strata::makeMemoryWindows(n, (largestInput + 63) / 64 * 64, bells);
   std::vector<uint64_t> windowSequences(n, 0);
   std::mutex failureMutex;
   std::string failure;
@@ -294,6 +299,9 @@ void runCase(const Case& c) {
     context.staging = &staging;
     context.windows = windows[r].get();
     context.windowSequence = &windowSequences[r];
+    context.doorbell = bells[static_cast<size_t>(r)];
+    strata::WaitPolicy waitPolicy;
+    context.waitPolicy = &waitPolicy;
     if (c.beforeStart) c.beforeStart(r);
     strata::Status st = strata::executePlan(plan, context);
     if (st.isOk() && c.op == strataAvg && isReduction(kind)) {
@@ -304,7 +312,7 @@ void runCase(const Case& c) {
       std::lock_guard<std::mutex> lock(failureMutex);
       failure = st.message();
     }
-  });
+  }, 64 * 1024, bells);
   ASSERT_EQ(failure, "") << describe(c);
   for (int r = 0; r < n; ++r) {
     const size_t resultBytes = outputElements(r) * es;

@@ -13,10 +13,11 @@
 namespace testing_support {
 
 // Runs body(rank, connections) on nranks threads; the rings are small so transfers wrap and
-// progress in pieces.
+// progress in pieces. With `doorbells` (one per rank), peers ring them as shm peers do, so the
+// ranks' waits may sleep (the bodies set ExecutionContext::doorbell).
 inline void runThreadRanks(int nranks, const std::function<void(int, std::vector<strata::Connection*>&)>& body,
-                           size_t ringBytes = 64 * 1024) {
-  auto mesh = strata::makeMemoryMesh(nranks, ringBytes);
+                           size_t ringBytes = 64 * 1024, const std::vector<strata::DoorbellWord*>& doorbells = {}) {
+  auto mesh = strata::makeMemoryMesh(nranks, ringBytes, doorbells);
   std::vector<std::thread> threads;
   for (int r = 0; r < nranks; ++r) {
     threads.emplace_back([&, r] {

@@ -2,13 +2,20 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 namespace strata {
 
 RingConnection::RingConnection(SpscByteRing sendRing, SpscByteRing recvRing, const char* kind,
                                PeerLiveness liveness, std::shared_ptr<void> keepAlive)
     : sendRing_(sendRing), recvRing_(recvRing), kind_(kind), liveness_(std::move(liveness)),
-      keepAlive_(std::move(keepAlive)) {}
+      keepAlive_(std::move(keepAlive)), wakesOwner_(std::string_view(kind) == "self") {}
+
+void RingConnection::setPeerDoorbell(DoorbellWord* peer) {
+  sendRing_.setPeerDoorbell(peer);
+  recvRing_.setPeerDoorbell(peer);
+  wakesOwner_ = wakesOwner_ || peer != nullptr;
+}
 
 namespace {
 
@@ -129,7 +136,8 @@ std::unique_ptr<Connection> makeSelfConnection(size_t ringBytes) {
   return std::make_unique<RingConnection>(ring, ring, "self", PeerLiveness{}, region);
 }
 
-std::vector<std::vector<std::unique_ptr<Connection>>> makeMemoryMesh(int nranks, size_t ringBytes) {
+std::vector<std::vector<std::unique_ptr<Connection>>> makeMemoryMesh(int nranks, size_t ringBytes,
+                                                                     const std::vector<DoorbellWord*>& doorbells) {
   std::vector<std::vector<std::unique_ptr<Connection>>> mesh(nranks);
   for (auto& row : mesh) row.resize(nranks);
   for (int a = 0; a < nranks; ++a) {
@@ -138,6 +146,10 @@ std::vector<std::vector<std::unique_ptr<Connection>>> makeMemoryMesh(int nranks,
       MemoryConnectionPair pair = makeMemoryConnectionPair(ringBytes);
       mesh[a][b] = std::move(pair.first);
       mesh[b][a] = std::move(pair.second);
+      if (!doorbells.empty()) {
+        static_cast<RingConnection&>(*mesh[a][b]).setPeerDoorbell(doorbells[static_cast<size_t>(b)]);
+        static_cast<RingConnection&>(*mesh[b][a]).setPeerDoorbell(doorbells[static_cast<size_t>(a)]);
+      }
     }
   }
   return mesh;

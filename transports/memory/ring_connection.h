@@ -28,7 +28,11 @@ class RingConnection : public Connection {
   size_t peekReceived(TransferRequest& request, const std::byte** data, size_t max) override;
   void consumeReceived(TransferRequest& request, size_t bytes) override;
   Status checkPeer() override;
+  bool wakesOwnerDoorbell() const override { return wakesOwner_; }
   void close() override;
+  // `peer`: the doorbell of the rank at the other end, rung when we write or free ring space
+  // (its rings ring ours likewise). A connection to ourselves needs none: it never waits for anyone.
+  void setPeerDoorbell(DoorbellWord* peer);
   const char* kind() const override { return kind_; }
 
  private:
@@ -37,6 +41,7 @@ class RingConnection : public Connection {
   const char* kind_;
   PeerLiveness liveness_;
   std::shared_ptr<void> keepAlive_;  // owns the memory the rings live in
+  bool wakesOwner_ = false;
   // Every message (frame and payload) occupies a multiple of 8 bytes of ring: the padding after
   // a finished message is skipped before the next one starts, identically on both sides.
   size_t sendPadding_ = 0;
@@ -58,6 +63,8 @@ MemoryConnectionPair makeMemoryConnectionPair(size_t ringBytes);
 std::unique_ptr<Connection> makeSelfConnection(size_t ringBytes);
 
 // A full mesh for `nranks` threads: result[rank][peer].
-std::vector<std::vector<std::unique_ptr<Connection>>> makeMemoryMesh(int nranks, size_t ringBytes);
+// With `doorbells` (one per rank, or empty), each rank's peers ring its doorbell.
+std::vector<std::vector<std::unique_ptr<Connection>>> makeMemoryMesh(int nranks, size_t ringBytes,
+                                                                     const std::vector<DoorbellWord*>& doorbells = {});
 
 }  // namespace strata

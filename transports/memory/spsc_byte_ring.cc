@@ -32,6 +32,22 @@ SpscByteRing SpscByteRing::attach(void* region, size_t regionSize) {
   return ring;
 }
 
+// seq_cst stores: a sleeping peer's doorbell is looked at right after (doorbell.h).
+void SpscByteRing::publishHead(uint64_t head) {
+  header_->head.store(head, std::memory_order_seq_cst);
+  if (peerDoorbell_ != nullptr) ringDoorbell(*peerDoorbell_);
+}
+
+void SpscByteRing::publishTail(uint64_t tail) {
+  header_->tail.store(tail, std::memory_order_seq_cst);
+  if (peerDoorbell_ != nullptr) ringDoorbell(*peerDoorbell_);
+}
+
+void SpscByteRing::markClosed() {
+  header_->closed.store(1, std::memory_order_seq_cst);
+  if (peerDoorbell_ != nullptr) ringDoorbell(*peerDoorbell_);
+}
+
 size_t SpscByteRing::write(const std::byte* data, size_t bytes) {
   uint64_t head = header_->head.load(std::memory_order_relaxed);
   if (head - cachedTail_ + bytes > capacity_) {
@@ -44,7 +60,7 @@ size_t SpscByteRing::write(const std::byte* data, size_t bytes) {
   size_t first = std::min(n, static_cast<size_t>(capacity_) - at);
   std::memcpy(data_ + at, data, first);
   if (n > first) std::memcpy(data_, data + first, n - first);
-  header_->head.store(head + n, std::memory_order_release);
+  publishHead(head + n);
   return n;
 }
 
@@ -52,7 +68,7 @@ size_t SpscByteRing::skipWrite(size_t bytes) {
   uint64_t head = header_->head.load(std::memory_order_relaxed);
   if (head - cachedTail_ + bytes > capacity_) cachedTail_ = header_->tail.load(std::memory_order_acquire);
   size_t n = std::min(static_cast<size_t>(capacity_ - (head - cachedTail_)), bytes);
-  if (n > 0) header_->head.store(head + n, std::memory_order_release);
+  if (n > 0) publishHead(head + n);
   return n;
 }
 
@@ -60,7 +76,7 @@ size_t SpscByteRing::skipRead(size_t bytes) {
   uint64_t tail = header_->tail.load(std::memory_order_relaxed);
   if (cachedHead_ - tail < bytes) cachedHead_ = header_->head.load(std::memory_order_acquire);
   size_t n = std::min(static_cast<size_t>(cachedHead_ - tail), bytes);
-  if (n > 0) header_->tail.store(tail + n, std::memory_order_release);
+  if (n > 0) publishTail(tail + n);
   return n;
 }
 
@@ -86,7 +102,7 @@ bool SpscByteRing::peekCopy(std::byte* out, size_t bytes) {
 
 void SpscByteRing::consume(size_t bytes) {
   uint64_t tail = header_->tail.load(std::memory_order_relaxed);
-  header_->tail.store(tail + bytes, std::memory_order_release);
+  publishTail(tail + bytes);
 }
 
 size_t SpscByteRing::read(std::byte* data, size_t bytes) {
@@ -99,7 +115,7 @@ size_t SpscByteRing::read(std::byte* data, size_t bytes) {
   size_t first = std::min(n, static_cast<size_t>(capacity_) - at);
   std::memcpy(data, data_ + at, first);
   if (n > first) std::memcpy(data + first, data_, n - first);
-  header_->tail.store(tail + n, std::memory_order_release);
+  publishTail(tail + n);
   return n;
 }
 

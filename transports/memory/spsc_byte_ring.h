@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "memory/doorbell.h"
+
 namespace strata {
 
 struct alignas(64) SpscRingHeader {
@@ -51,7 +53,12 @@ class SpscByteRing {
   size_t skipWrite(size_t bytes);
   size_t skipRead(size_t bytes);
 
-  void markClosed() { header_->closed.store(1, std::memory_order_release); }
+  // The doorbell of the rank at the other end of this view (the consumer for the producer's
+  // view, the producer for the consumer's), rung whenever this side publishes: new bytes wake a
+  // sleeping consumer, freed space a sleeping producer. Null: nobody to wake.
+  void setPeerDoorbell(DoorbellWord* bell) { peerDoorbell_ = bell; }
+
+  void markClosed();
   bool isClosed() const { return header_->closed.load(std::memory_order_acquire) != 0; }
 
  private:
@@ -61,6 +68,9 @@ class SpscByteRing {
   // Each side caches the other side's counter so the common case reads no shared cache line.
   uint64_t cachedTail_ = 0;
   uint64_t cachedHead_ = 0;
+  DoorbellWord* peerDoorbell_ = nullptr;
+  void publishHead(uint64_t head);
+  void publishTail(uint64_t tail);
 };
 
 }  // namespace strata

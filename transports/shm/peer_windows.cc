@@ -14,8 +14,17 @@ void PeerWindows::format(std::byte* region) {
   flags->done.store(0, std::memory_order_relaxed);
 }
 
-PeerWindows::PeerWindows(int rank, std::vector<std::byte*> regions, size_t halfBytes, std::shared_ptr<void> keepAlive)
-    : rank_(rank), regions_(std::move(regions)), halfBytes_(halfBytes), keepAlive_(std::move(keepAlive)) {}
+PeerWindows::PeerWindows(int rank, std::vector<std::byte*> regions, size_t halfBytes, std::shared_ptr<void> keepAlive,
+                         std::vector<DoorbellWord*> doorbells)
+    : rank_(rank), regions_(std::move(regions)), halfBytes_(halfBytes), keepAlive_(std::move(keepAlive)),
+      doorbells_(std::move(doorbells)) {}
+
+void PeerWindows::raise(std::atomic<uint64_t> WindowFlags::*flag, uint64_t sequence) const {
+  (flags(rank_).*flag).store(sequence, std::memory_order_seq_cst);
+  for (size_t r = 0; r < doorbells_.size(); ++r) {
+    if (static_cast<int>(r) != rank_) ringDoorbell(*doorbells_[r]);
+  }
+}
 
 std::byte* PeerWindows::data(int owner, uint64_t sequence) const {
   return regions_[owner] + sizeof(WindowFlags) + (sequence % 2) * halfBytes_;
@@ -77,7 +86,8 @@ bool PeerWindows::allDone(uint64_t sequence) const {
   return true;
 }
 
-std::vector<std::shared_ptr<PeerWindows>> makeMemoryWindows(int nranks, size_t halfBytes) {
+std::vector<std::shared_ptr<PeerWindows>> makeMemoryWindows(int nranks, size_t halfBytes,
+                                                            const std::vector<DoorbellWord*>& doorbells) {
   size_t each = (PeerWindows::regionBytes(halfBytes) + 63) / 64 * 64;
   std::shared_ptr<std::byte> memory(static_cast<std::byte*>(std::aligned_alloc(64, each * static_cast<size_t>(nranks))),
                                     [](std::byte* p) { std::free(p); });
@@ -87,7 +97,7 @@ std::vector<std::shared_ptr<PeerWindows>> makeMemoryWindows(int nranks, size_t h
     PeerWindows::format(regions.back());
   }
   std::vector<std::shared_ptr<PeerWindows>> views;
-  for (int r = 0; r < nranks; ++r) views.push_back(std::make_shared<PeerWindows>(r, regions, halfBytes, memory));
+  for (int r = 0; r < nranks; ++r) views.push_back(std::make_shared<PeerWindows>(r, regions, halfBytes, memory, doorbells));
   return views;
 }
 

@@ -14,6 +14,8 @@
 #include <memory>
 #include <vector>
 
+#include "memory/doorbell.h"
+
 namespace strata {
 
 inline constexpr size_t kWindowTagBytes = 64;
@@ -39,8 +41,10 @@ class PeerWindows {
   // Zeroes the flags of a window region.
   static void format(std::byte* region);
 
-  // `regions[r]` is rank r's window as mapped here; `keepAlive` owns the mappings.
-  PeerWindows(int rank, std::vector<std::byte*> regions, size_t halfBytes, std::shared_ptr<void> keepAlive);
+  // `regions[r]` is rank r's window as mapped here; `keepAlive` owns the mappings. With
+  // `doorbells` (rank r's at [r]), raising a flag rings every other rank's doorbell.
+  PeerWindows(int rank, std::vector<std::byte*> regions, size_t halfBytes, std::shared_ptr<void> keepAlive,
+              std::vector<DoorbellWord*> doorbells = {});
 
   int rank() const { return rank_; }
   int nranks() const { return static_cast<int>(regions_.size()); }
@@ -57,6 +61,11 @@ class PeerWindows {
   // cannot be half of the next publish. False when nothing is published or it moved meanwhile.
   bool readLatestTag(int owner, std::byte (&tag)[kWindowTagBytes]) const;
 
+  // Raises one of our flags to `sequence` (seq_cst) and rings the other ranks' doorbells.
+  void raise(std::atomic<uint64_t> WindowFlags::*flag, uint64_t sequence) const;
+  // True when a rank waiting on window flags may sleep on its doorbell (every raise rings it).
+  bool wakesWaiters() const { return !doorbells_.empty(); }
+
   // True when every rank's flag has reached `sequence`.
   bool allReady(uint64_t sequence) const;
   bool allDone(uint64_t sequence) const;
@@ -66,9 +75,12 @@ class PeerWindows {
   std::vector<std::byte*> regions_;
   size_t halfBytes_;
   std::shared_ptr<void> keepAlive_;
+  std::vector<DoorbellWord*> doorbells_;
 };
 
-// Windows in process memory for N thread ranks (tests): result[r] is rank r's view.
-std::vector<std::shared_ptr<PeerWindows>> makeMemoryWindows(int nranks, size_t halfBytes);
+// Windows in process memory for N thread ranks (tests): result[r] is rank r's view; `doorbells`
+// as for the constructor.
+std::vector<std::shared_ptr<PeerWindows>> makeMemoryWindows(int nranks, size_t halfBytes,
+                                                            const std::vector<DoorbellWord*>& doorbells = {});
 
 }  // namespace strata

@@ -1,5 +1,7 @@
 #include "shm/shm_transport.h"
 
+#include <new>
+
 #include "memory/ring_connection.h"
 #include "shm/process_liveness.h"
 
@@ -15,9 +17,12 @@ size_t ShmLayout::totalBytes() const {
   return windowOffset() + (window + 4095) / 4096 * 4096;
 }
 
+DoorbellWord* segmentDoorbell(const ShmSegment& inbound) { return reinterpret_cast<DoorbellWord*>(inbound.data()); }
+
 Result<std::shared_ptr<ShmSegment>> createInboundSegment(int rank, const ShmLayout& layout) {
   auto segment = ShmSegment::create("strata-inbound-" + std::to_string(rank), layout.totalBytes());
   if (!segment.ok()) return segment.status();
+  new (segment.value()->data()) DoorbellWord{};
   for (int sender = 0; sender < layout.nranks; ++sender) {
     SpscByteRing::create(segment.value()->data() + layout.slotOffset(sender), layout.ringBytes);
   }
@@ -52,16 +57,23 @@ std::unique_ptr<Connection> makeShmConnection(int rank, const ShmPeer& peer, con
     if (alive) return Status::ok();
     return remoteError("rank " + std::to_string(peer.rank) + " (pid " + std::to_string(peer.pid) + ") has exited");
   };
+  DoorbellWord* peerBell = segmentDoorbell(*peerInbound);
   auto keep = std::make_shared<SegmentPair>(SegmentPair{std::move(inbound), std::move(peerInbound)});
-  return std::make_unique<RingConnection>(sendRing, recvRing, "shm", std::move(liveness), keep);
+  auto connection = std::make_unique<RingConnection>(sendRing, recvRing, "shm", std::move(liveness), keep);
+  connection->setPeerDoorbell(peerBell);
+  return connection;
 }
 
 std::shared_ptr<PeerWindows> makeShmWindows(int rank, const ShmLayout& layout,
                                             const std::vector<std::shared_ptr<ShmSegment>>& segments) {
   std::vector<std::byte*> regions;
-  for (const auto& segment : segments) regions.push_back(segment->data() + layout.windowOffset());
+  std::vector<DoorbellWord*> doorbells;
+  for (const auto& segment : segments) {
+    regions.push_back(segment->data() + layout.windowOffset());
+    doorbells.push_back(segmentDoorbell(*segment));
+  }
   auto keep = std::make_shared<std::vector<std::shared_ptr<ShmSegment>>>(segments);
-  return std::make_shared<PeerWindows>(rank, std::move(regions), layout.windowHalfBytes, keep);
+  return std::make_shared<PeerWindows>(rank, std::move(regions), layout.windowHalfBytes, keep, std::move(doorbells));
 }
 
 }  // namespace strata

@@ -11,21 +11,28 @@
 #include <string>
 #include <vector>
 
+#include "memory/doorbell.h"
 #include "shm/peer_windows.h"
 #include "shm/shm_segment.h"
 #include "transport.h"
 
 namespace strata {
 
+// A rank's inbound segment: its doorbell (a page of its own, so the rings stay page-aligned),
+// one ring slot per sender, then its window.
 struct ShmLayout {
+  static constexpr size_t kDoorbellBytes = 4096;
   int nranks = 0;
   size_t ringBytes = 0;
   size_t windowHalfBytes = 0;  // 0: no peer-memory window
   size_t slotBytes() const;
-  size_t windowOffset() const { return slotBytes() * static_cast<size_t>(nranks); }
+  size_t windowOffset() const { return kDoorbellBytes + slotBytes() * static_cast<size_t>(nranks); }
   size_t totalBytes() const;
-  size_t slotOffset(int sender) const { return slotBytes() * static_cast<size_t>(sender); }
+  size_t slotOffset(int sender) const { return kDoorbellBytes + slotBytes() * static_cast<size_t>(sender); }
 };
+
+// The doorbell of the rank whose inbound segment this is.
+DoorbellWord* segmentDoorbell(const ShmSegment& inbound);
 
 // This rank's inbound segment with an empty ring for every sender (and its window).
 Result<std::shared_ptr<ShmSegment>> createInboundSegment(int rank, const ShmLayout& layout);
