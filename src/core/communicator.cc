@@ -73,6 +73,8 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
     }
   }
   comm->bindingNote_ = bindNearDevice(comm->params_, comm->host_, local);
+  const int cores = comm->peers_[static_cast<size_t>(rank)].cores;
+  if (cores > 0 && local.count > cores) comm->waitPolicy_.ranksOutnumberCores();
   comm->cost_.hierarchy = &comm->hierarchy_;
   comm->cost_.model = &comm->costModel_;
   comm->cost_.topology = &comm->topology_;

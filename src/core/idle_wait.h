@@ -84,6 +84,12 @@ class IdleWait {
         yielding_ = policy_->yieldsPay();
       }
       now = after;
+    } else if (!yielding_ && now - spinEnd_ < WaitPolicy::kLoadedSpin) {
+      // Foreign work shares the core: a yield would hand it a time slice, so keep the core a
+      // little longer in case the peer is about to answer.
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
     } else if (bell != nullptr) {
       // Arm, and let the caller look once more before sleeping: a peer that published before
       // it saw the armed bell is seen by that look.

@@ -108,6 +108,14 @@ TEST(WaitPolicy, SpinGrowsWhenWaitsEndLateInIt) {
   EXPECT_EQ(policy.spinRounds(), WaitPolicy::kMaxSpinRounds);
 }
 
+TEST(WaitPolicy, SpinStaysShortWhenRanksOutnumberCores) {
+  WaitPolicy policy;
+  policy.ranksOutnumberCores();
+  EXPECT_LE(policy.spinRounds(), WaitPolicy::kSharedCoreMaxSpinRounds);
+  for (int i = 0; i < 20; ++i) policy.endedWhileSpinning(policy.spinRounds());
+  EXPECT_EQ(policy.spinRounds(), WaitPolicy::kSharedCoreMaxSpinRounds);
+}
+
 TEST(WaitPolicy, SpinShrinksWhenWaitsOutlastIt) {
   WaitPolicy policy;
   const uint32_t start = policy.spinRounds();
