@@ -204,7 +204,11 @@ class StageRunner {
     }
     size_t before = t.request.done + t.request.frameDone;
     if (t.folding) {
+      const size_t seenBefore = t.lastPeek;
       foldInPlace(t, connection);
+      // Bytes that arrived and were held back for more count as progress: a wait must not sleep
+      // on them, since their producer rang before we armed and may now wait for us.
+      if (t.lastPeek != seenBefore && t.lastPeek != 0) *progressed = true;
     } else {
       Status st = isSend(t.step->kind) ? connection->progressSend(t.request) : connection->progressRecv(t.request);
       if (!st.isOk()) return failure(st, t);
@@ -222,7 +226,7 @@ class StageRunner {
 
   Status progressUntilDone() {
     size_t remaining = transfers_.size();
-    IdleWait idle(c_.timeoutMs, c_.waitPolicy);
+    IdleWait idle(c_.timeoutMs, c_.waitPolicy, c_.abortFlag);
     DoorbellWord* bell = sleepable_ ? c_.doorbell : nullptr;
     bool healthCheckDue = false;
     while (remaining > 0) {

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -27,9 +28,11 @@ class IdleWait {
  public:
   static constexpr auto kPeerCheckInterval = std::chrono::milliseconds(20);
 
-  // `policy` (may be null: a fixed spin) learns from how this wait's stretches end.
-  IdleWait(int64_t timeoutMs, WaitPolicy* policy)
-      : timeoutMs_(timeoutMs), policy_(policy), spinRounds_(policy ? policy->spinRounds() : kFixedSpinRounds) {}
+  // `policy` (may be null: a fixed spin) learns from how this wait's stretches end; `abortFlag`
+  // (may be null) makes the checks due at once when a sleep ends with it set (abort rings us).
+  IdleWait(int64_t timeoutMs, WaitPolicy* policy, const std::atomic<bool>* abortFlag = nullptr)
+      : timeoutMs_(timeoutMs), policy_(policy), abortFlag_(abortFlag),
+        spinRounds_(policy ? policy->spinRounds() : kFixedSpinRounds) {}
   ~IdleWait() { disarm(); }
   IdleWait(const IdleWait&) = delete;
   IdleWait& operator=(const IdleWait&) = delete;
@@ -76,6 +79,10 @@ class IdleWait {
       const auto woke = Clock::now();
       if (policy_ != nullptr) policy_->counts().sleptUs += std::chrono::duration_cast<std::chrono::microseconds>(woke - now).count();
       now = woke;
+      if (abortFlag_ != nullptr && abortFlag_->load(std::memory_order_relaxed)) {
+        nextCheck_ = now + kPeerCheckInterval;
+        return true;
+      }
     } else if (yielding_ && now - spinEnd_ < WaitPolicy::kYieldPhase) {
       sched_yield();
       const auto after = Clock::now();
@@ -116,6 +123,7 @@ class IdleWait {
 
   int64_t timeoutMs_;
   WaitPolicy* policy_;
+  const std::atomic<bool>* abortFlag_;
   uint64_t spinRounds_;
   uint64_t rounds_ = 0;
   DoorbellWord* armed_ = nullptr;

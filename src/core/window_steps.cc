@@ -20,7 +20,7 @@ std::byte* resolve(const ExecutionContext& c, const BufferSlice& slice) { return
 // Waits with the executor's backoff and stall checks until `condition` holds.
 template <typename Condition>
 Status waitUntil(const ExecutionContext& c, const Condition& condition, const std::string& where, const char* what) {
-  IdleWait idle(c.timeoutMs, c.waitPolicy);
+  IdleWait idle(c.timeoutMs, c.waitPolicy, c.abortFlag);
   DoorbellWord* bell = c.windows->wakesWaiters() ? c.doorbell : nullptr;
   while (!condition()) {
     if (!idle.pauseUntilCheckDue(bell)) continue;

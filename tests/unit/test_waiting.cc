@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -164,50 +165,91 @@ int64_t threadCpuNs() {
   return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-// Rank 1 computes for 400 ms before it sends; rank 0, waiting in the executor, sleeps on its
-// doorbell after a short spin and yield, and is woken by the message.
-TEST(Waiting, ALateSenderCostsTheReceiverNoCore) {
-  auto bells = strata::makeMemoryDoorbells(2);
-  std::vector<DoorbellWord*> pointers = {&(*bells)[0], &(*bells)[1]};
-  auto mesh = strata::makeMemoryMesh(2, 4096, pointers);
-  constexpr size_t kBytes = 1000;
-  std::vector<std::byte> out(kBytes), in(kBytes);
-  for (size_t i = 0; i < kBytes; ++i) out[i] = static_cast<std::byte>(i * 7);
+// Two thread ranks over an in-memory mesh with doorbells; rank 1 sends kBytes to rank 0.
+class LateSender {
+ public:
+  static constexpr size_t kBytes = 1000;
+  LateSender() : bells_(strata::makeMemoryDoorbells(2)), out_(kBytes), in_(kBytes) {
+    pointers_ = {&(*bells_)[0], &(*bells_)[1]};
+    mesh_ = strata::makeMemoryMesh(2, 4096, pointers_);
+    for (size_t i = 0; i < kBytes; ++i) out_[i] = static_cast<std::byte>(i * 7);
+    strata::Plan::send(sendPlan_.newStage(), 0, {strata::kSendBuffer, 0}, kBytes);
+    strata::Plan::recv(recvPlan_.newStage(), 1, {strata::kRecvBuffer, 0}, kBytes);
+  }
+  strata::Status send(WaitPolicy& policy) { return run(1, sendPlan_, policy); }
+  strata::Status receive(WaitPolicy& policy) { return run(0, recvPlan_, policy); }
+  bool arrived() const { return std::memcmp(in_.data(), out_.data(), kBytes) == 0; }
 
-  auto run = [&](int rank, strata::Plan plan, WaitPolicy& policy) {
+ private:
+  strata::Status run(int rank, const strata::Plan& plan, WaitPolicy& policy) {
     std::vector<std::byte> staging;
     std::atomic<bool> abortFlag{false};
     strata::ExecutionContext context;
     context.rank = rank;
-    context.connections = {mesh[rank][0].get(), mesh[rank][1].get()};
-    context.buffers = {out.data(), in.data(), nullptr};
+    context.connections = {mesh_[rank][0].get(), mesh_[rank][1].get()};
+    context.buffers = {out_.data(), in_.data(), nullptr};
     context.timeoutMs = 20000;
     context.abortFlag = &abortFlag;
     context.staging = &staging;
-    context.doorbell = pointers[static_cast<size_t>(rank)];
+    context.doorbell = pointers_[static_cast<size_t>(rank)];
     context.waitPolicy = &policy;
     return strata::executePlan(plan, context);
-  };
-  strata::Plan sendPlan, recvPlan;
-  strata::Plan::send(sendPlan.newStage(), 0, {strata::kSendBuffer, 0}, kBytes);
-  strata::Plan::recv(recvPlan.newStage(), 1, {strata::kRecvBuffer, 0}, kBytes);
+  }
+  std::shared_ptr<std::vector<DoorbellWord>> bells_;
+  std::vector<DoorbellWord*> pointers_;
+  std::vector<std::vector<std::unique_ptr<strata::Connection>>> mesh_;
+  std::vector<std::byte> out_, in_;
+  strata::Plan sendPlan_, recvPlan_;
+};
+
+// Rank 1 computes for 400 ms before it sends; rank 0, waiting in the executor, sleeps on its
+// doorbell after a short spin and yield, and is woken by the message.
+TEST(Waiting, ALateSenderCostsTheReceiverNoCore) {
+  LateSender job;
   WaitPolicy senderPolicy, receiverPolicy;
   strata::Status sent;
   std::thread sender([&] {
     std::this_thread::sleep_for(milliseconds(400));
-    sent = run(1, sendPlan, senderPolicy);
+    sent = job.send(senderPolicy);
   });
   const int64_t cpuBefore = threadCpuNs();
-  strata::Status received = run(0, recvPlan, receiverPolicy);
+  strata::Status received = job.receive(receiverPolicy);
   const int64_t cpuNs = threadCpuNs() - cpuBefore;
   sender.join();
   ASSERT_TRUE(received.isOk()) << received.message();
   ASSERT_TRUE(sent.isOk()) << sent.message();
-  EXPECT_EQ(std::memcmp(in.data(), out.data(), kBytes), 0);
+  EXPECT_TRUE(job.arrived());
   EXPECT_GE(receiverPolicy.counts().sleeps, 1u);
   // A spin-and-yield wait would take the whole 400 ms of its core; a sleeper takes its spin,
   // ~2 ms of yields and a wake-up every health check (20 ms).
   EXPECT_LT(cpuNs, 100'000'000) << "the waiting rank used " << cpuNs / 1000000 << " ms of CPU in 400 ms";
+}
+
+// The message itself wakes the sleeping receiver: it finishes well before its next health check
+// (20 ms) would have woken it. A broken ring would leave delays spread over 0-20 ms, so the
+// median of seven would rarely stay under 4 ms; a working one is a wake-up, tens of microseconds.
+TEST(Waiting, TheMessageWakesTheSleepingReceiverAtOnce) {
+  std::vector<double> delaysMs;
+  for (int round = 0; round < 7; ++round) {
+    LateSender job;
+    WaitPolicy senderPolicy, receiverPolicy;
+    strata::Status sent;
+    Clock::time_point sentAt;
+    std::thread sender([&] {
+      std::this_thread::sleep_for(milliseconds(50));  // past the receiver's spin and yields
+      sent = job.send(senderPolicy);
+      sentAt = Clock::now();
+    });
+    strata::Status received = job.receive(receiverPolicy);
+    const auto receivedAt = Clock::now();
+    sender.join();
+    ASSERT_TRUE(received.isOk() && sent.isOk()) << received.message() << sent.message();
+    ASSERT_TRUE(job.arrived());
+    ASSERT_GE(receiverPolicy.counts().sleeps, 1u);
+    delaysMs.push_back(std::chrono::duration<double, std::milli>(receivedAt - sentAt).count());
+  }
+  std::sort(delaysMs.begin(), delaysMs.end());
+  EXPECT_LT(delaysMs[3], 4.0) << "median delay from send to receive: " << delaysMs[3] << " ms";
 }
 
 }  // namespace

@@ -23,7 +23,15 @@ void ringDoorbell(DoorbellWord& bell) {
   futex(bell.armed, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
-void armDoorbell(DoorbellWord& bell) { bell.armed.exchange(1, std::memory_order_seq_cst); }
+void armDoorbell(DoorbellWord& bell) {
+  bell.armed.exchange(1, std::memory_order_seq_cst);
+  // The look that follows uses acquire loads, which the C++ model (and ARMv8.3 RCpc loads) may
+  // move before the exchange; the fence keeps them after it. On x86 the exchange is a full
+  // barrier already, and GCC's TSan does not follow fences (and warns), so it is left out there.
+#if !defined(__SANITIZE_THREAD__)
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
 
 void disarmDoorbell(DoorbellWord& bell) { bell.armed.store(0, std::memory_order_relaxed); }
 

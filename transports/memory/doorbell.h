@@ -7,8 +7,9 @@
 // space, a window flag) rings the bell: one load of the word while nobody sleeps, a futex wake
 // when someone does (the first ringer clears the word, so one wake per sleep).
 //
-// Ordering: the publisher's store is seq_cst and the owner arms with a seq_cst exchange, so
-// either the owner's second look sees the publication or the publisher sees the armed word. A
+// Ordering: the publisher's store is seq_cst and the owner arms with a seq_cst exchange and a
+// fence, so either the owner's second look sees the publication or the publisher sees the armed
+// word. A
 // sleep is bounded anyway (the waiter's next health check), so a wake lost to a bug costs time,
 // never a hang.
 #pragma once
