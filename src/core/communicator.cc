@@ -88,7 +88,6 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   }
   comm->connections_ = std::move(wiring.value().connections);
   comm->windows_ = std::move(wiring.value().windows);
-  comm->doorbell_ = wiring.value().doorbell;
   comm->doorbellMemory_ = std::move(wiring.value().doorbellMemory);
   comm->cost_.windowBytes = comm->windows_ ? comm->windows_->halfBytes() : 0;
   comm->agreementPlan_.algorithm = "agreement rounds";
@@ -100,7 +99,7 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   comm->context_.staging = &comm->staging_;
   comm->context_.windows = comm->windows_.get();
   comm->context_.windowSequence = &comm->windowSequence_;
-  comm->context_.doorbell = comm->doorbell_;
+  comm->context_.doorbell = wiring.value().doorbell;
   comm->context_.waitPolicy = &comm->waitPolicy_;
   comm->logBanner();
   return comm;
@@ -280,7 +279,7 @@ void Communicator::abort() {
   aborted_.store(true);
   for (auto& c : connections_) c->close();
   // A call of ours asleep on the doorbell looks at the abort flag sooner.
-  if (doorbell_ != nullptr) ringDoorbell(*doorbell_);
+  if (context_.doorbell != nullptr) ringDoorbell(*context_.doorbell);
 }
 
 void Communicator::recordError(const Status& status) {

@@ -106,8 +106,7 @@ class Communicator {
   std::vector<std::unique_ptr<Connection>> connections_;
   std::shared_ptr<PeerWindows> windows_;  // peer memory when every rank is on this host
   uint64_t windowSequence_ = 0;
-  DoorbellWord* doorbell_ = nullptr;      // ours, when peers on this host can wake our waits
-  std::shared_ptr<void> doorbellMemory_;
+  std::shared_ptr<void> doorbellMemory_;  // keeps context_.doorbell mapped
   WaitPolicy waitPolicy_;
 
   std::mutex executionMutex_;

@@ -68,7 +68,6 @@ class WaitPolicy {
     uint64_t sleeps = 0;
     uint64_t sleptUs = 0;
   };
-  Counts& counts() { return counts_; }
   const Counts& counts() const { return counts_; }
 
   void endedWhileSpinning(uint64_t round) {
@@ -76,6 +75,10 @@ class WaitPolicy {
     ++counts_.endedSpinning;
     // Caught in the last half of the spin: the next might not be.
     if (round * 2 > spinRounds_) grow();
+  }
+  void slept(Clock::duration asleep) {
+    ++counts_.sleeps;
+    counts_.sleptUs += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(asleep).count());
   }
   // Whether waits should yield before they sleep.
   bool yieldsPay() const { return waitsWithoutYield_ == 0; }
