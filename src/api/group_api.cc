@@ -79,6 +79,8 @@ strataResult_t submit(const CommRef& comm, const StreamRef& stream, Operation op
   return dispatch(comm, stream, std::move(single));
 }
 
+strataResult_t runBlocking(const CommRef& comm, FunctionRef<Status()> work) { return runNow(comm, work); }
+
 int groupDepth() { return tlsGroup.depth; }
 
 bool groupHasOperationsFor(const Communicator* comm) {

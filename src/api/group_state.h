@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "api/handles.h"
+#include "common/function_ref.h"
 
 namespace strata::api {
 
@@ -23,6 +24,9 @@ struct DeferredCall {
 using Operation = std::variant<CollectiveCall, PointToPointCall, DeferredCall>;
 
 strataResult_t submit(const CommRef& comm, const StreamRef& stream, Operation operation);
+// Runs `work` on the calling thread as submit() runs a blocking call (NULL stream, no group
+// open), without wrapping it in a DeferredCall: the common MoE call allocates nothing here.
+strataResult_t runBlocking(const CommRef& comm, FunctionRef<Status()> work);
 int groupDepth();
 bool groupHasOperationsFor(const Communicator* comm);
 strataResult_t groupStart();

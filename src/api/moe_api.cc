@@ -96,8 +96,11 @@ strataResult_t submitMoe(const LiveMoe& live, strataStream_t stream, const char*
                          Status (*operation)(const strataMoeHandle&, Communicator&, const Args&), const Args& args) {
   auto s = resolveStream(stream, fn);
   if (!s.ok()) return report(s.status(), live.comm.get());
-  MoeRef handle = live.handle;
   Communicator* comm = live.comm.get();  // kept alive by the reference submit() holds with the work
+  if (!s.value() && groupDepth() == 0) {
+    return runBlocking(live.comm, [&] { return operation(*live.handle, *comm, args); });
+  }
+  MoeRef handle = live.handle;
   return submit(live.comm, s.value(), DeferredCall{[handle, comm, operation, args] { return operation(*handle, *comm, args); }});
 }
 

@@ -26,6 +26,11 @@ class [[nodiscard]] Status {
     if (isOk()) return *this;
     return {code_, context + message_};
   }
+  // The same for a literal: no string is built while the call succeeds.
+  Status withContext(const char* context) const {
+    if (isOk()) return *this;
+    return {code_, context + message_};
+  }
 
  private:
   strataResult_t code_ = strataSuccess;

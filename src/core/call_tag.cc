@@ -97,7 +97,7 @@ Status mismatch(const CallTag& theirs, const CallTag& ours, int peer, int self, 
 }  // namespace
 
 bool CallTag::countsMayDiffer() const {
-  return kind == callKindOf(CollectiveKind::AllToAllv) || kind >= static_cast<uint8_t>(CallKind::PointToPoint);
+  return kind == callKindOf(CollectiveKind::AllToAllv) || isPointToPoint(kind);
 }
 
 std::string CallTag::describe() const {
@@ -106,7 +106,11 @@ std::string CallTag::describe() const {
            std::to_string(count) + " " + dataTypeName(dtype) + ")";
   }
   std::string text = std::string(functionName(kind)) + " #" + std::to_string(sequence / 2);
-  if (isMoe(kind)) return text + " (" + moeExchangeName(root) + ")";
+  if (isMoe(kind)) {
+    text += " (" + std::string(moeExchangeName(root));
+    if (count > 0) text += ", rows of " + std::to_string(count) + " bytes";
+    return text + ")";
+  }
   text += " (";
   if (!countsMayDiffer()) text += "count " + std::to_string(count) + ", ";
   text += dataTypeName(dtype);

@@ -58,7 +58,7 @@ struct CallTag {
   uint8_t op = 0;
   uint8_t algorithm = 0;   // the algorithm's registry index + 1 (0: none)
   int32_t root = 0;
-  uint64_t count = 0;      // elements; 0 where counts differ by design (all-to-all-v, MoE)
+  uint64_t count = 0;      // elements; MoE: bytes per row; 0 where counts differ (all-to-all-v)
 
   // Calls whose counts differ between ranks by design: the bytes of each message are checked
   // instead of the count.

@@ -240,6 +240,8 @@ Status Communicator::runPlan(const Plan& plan, const void* send, void* recv, Cal
   return execute(plan, static_cast<strataDataType_t>(tag.dtype), strataSum, tag);
 }
 
+size_t Communicator::windowHalfBytes() const { return windows_ ? windows_->halfBytes() : 0; }
+
 Status Communicator::runAgreement(CallTag tag) {
   if (nranks_ == 1) return checkUsable();
   return runPlan(agreementPlan_, nullptr, nullptr, tag);

@@ -66,6 +66,9 @@ class Communicator {
   // A call of agreement rounds only (core/agreement.h): ends an operation made of several plans.
   Status runAgreement(CallTag tag);
   const PlanTopology& planTopology() const { return topology_; }
+  // Bytes of one half of each rank's peer-memory window; 0 when there are none (ranks on
+  // several hosts, or STRATA_WINDOW_BYTES=0). The same on every rank.
+  size_t windowHalfBytes() const;
   // All operations progress together in one stage (grouped send/recv).
   Status runPointToPoint(const std::vector<PointToPointCall>& calls);
 

@@ -36,6 +36,10 @@ enum class StepKind : uint8_t {
   WindowShare,    // copy src into our window at dst.offset, then mark our result shared
   WindowRead,     // wait until `peer` shared its result; copy its window [src.offset, +bytes) to dst
   WindowRelease,  // we have finished reading every window of this operation
+  // Exchanges through the windows (MoE rows): writes gather into our window, a zero-byte
+  // WindowPublish then marks it ready, and each peer reads what is meant for it.
+  WindowWrite,  // copy src into our window at dst.offset (after every rank released this half); no flag
+  WindowGet,    // wait until `peer` published this operation; copy its window [src.offset, +bytes) to dst
 };
 
 // Step::dtype when the step moves elements of the call's datatype (every collective).
@@ -99,6 +103,12 @@ struct Plan {
   }
   static void windowRelease(Stage& s, uint32_t op) {
     s.steps.push_back({StepKind::WindowRelease, kCallDatatype, -1, {}, {}, 0, op});
+  }
+  static void windowWrite(Stage& s, uint32_t op, size_t windowOffset, BufferSlice src, size_t bytes) {
+    s.steps.push_back({StepKind::WindowWrite, kCallDatatype, -1, {kSendBuffer, windowOffset}, src, bytes, op});
+  }
+  static void windowGet(Stage& s, uint32_t op, int peer, BufferSlice dst, size_t windowOffset, size_t bytes) {
+    s.steps.push_back({StepKind::WindowGet, kCallDatatype, peer, dst, {kSendBuffer, windowOffset}, bytes, op});
   }
   static bool isWindowStep(StepKind k) { return k >= StepKind::WindowPublish; }
   static bool isTransfer(StepKind k) { return k != StepKind::Copy && !isWindowStep(k); }

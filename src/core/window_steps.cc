@@ -1,5 +1,6 @@
 // The executor's peer-memory steps (plan.h): publish into our window, reduce out of every window,
-// share a reduced slice, read a peer's slice, release. Each publish writes the call's tag next
+// share a reduced slice, read a peer's slice, release; and the exchange steps (write into our
+// window, get from a peer's). Each publish writes the call's tag next
 // to the flags, and the first read of an operation checks every rank's tag, so ranks in
 // different calls fail with strataInvalidUsage instead of reducing each other's data.
 #include <algorithm>
@@ -49,12 +50,27 @@ Status checkWindowTags(const ExecutionContext& c, const PeerWindows& w, uint64_t
   return Status::ok();
 }
 
+// `peer`'s tag for window operation `sequence` (read after its flag for it) must name our call.
+Status checkPeerTag(const ExecutionContext& c, const PeerWindows& w, int peer, uint64_t sequence, const char* what) {
+  std::byte tag[kWindowTagBytes];
+  w.readTag(peer, sequence, tag);
+  Frame published;
+  if (!decodeFrame(tag, &published)) {
+    return invalidUsage("rank " + std::to_string(peer) + " " + what + " without a call tag");
+  }
+  return checkFrame({c.call, FrameRole::Data, sequence}, published, peer, c.rank);
+}
+
+// Whether this half is free to write: it was last used by operation sequence-2, which every
+// rank must have finished reading.
+bool halfReleased(const PeerWindows& w, uint64_t sequence) { return sequence <= 2 || w.allDone(sequence - 2); }
+
 }  // namespace
 
 Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& where) {
   PeerWindows* w = c.windows;
   size_t windowEnd = step.kind == StepKind::WindowPublish ? step.bytes : step.src.offset + step.bytes;
-  if (step.kind == StepKind::WindowShare) windowEnd = step.dst.offset + step.bytes;
+  if (step.kind == StepKind::WindowShare || step.kind == StepKind::WindowWrite) windowEnd = step.dst.offset + step.bytes;
   if (w == nullptr || windowEnd > w->halfBytes()) {
     return internalError(where + " needs a peer-memory window of " + std::to_string(windowEnd) + " bytes");
   }
@@ -63,9 +79,9 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
   switch (step.kind) {
     case StepKind::WindowPublish:
       // This half was last used by operation sequence-2: everyone must be done reading it.
-      STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return sequence <= 2 || w->allDone(sequence - 2); }, where,
+      STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return halfReleased(*w, sequence); }, where,
                                        "see every rank finish reading the previous window"));
-      std::memcpy(w->data(c.rank, sequence), resolve(c, step.src), step.bytes);
+      if (step.bytes > 0) std::memcpy(w->data(c.rank, sequence), resolve(c, step.src), step.bytes);
       {
         std::byte tag[kWindowTagBytes] = {};
         encodeFrame({c.call, FrameRole::Data, sequence}, tag);
@@ -98,13 +114,24 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
       STRATA_RETURN_IF_ERROR(waitUntil(
           c, [&] { return peerFlags.shared.load(std::memory_order_acquire) >= sequence; }, where,
           "see a rank share its reduced slice"));
-      std::byte tag[kWindowTagBytes];
-      w->readTag(step.peer, sequence, tag);
-      Frame published;
-      if (!decodeFrame(tag, &published)) {
-        return invalidUsage("rank " + std::to_string(step.peer) + " shared a window slice without a call tag");
+      STRATA_RETURN_IF_ERROR(checkPeerTag(c, *w, step.peer, sequence, "shared a window slice"));
+      std::memcpy(resolve(c, step.dst), w->data(step.peer, sequence) + step.src.offset, step.bytes);
+      return Status::ok();
+    }
+    case StepKind::WindowWrite:
+      // Most writes of an operation find the half free already: no wait set up for them.
+      if (!halfReleased(*w, sequence)) {
+        STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return halfReleased(*w, sequence); }, where,
+                                         "see every rank finish reading the previous window"));
       }
-      STRATA_RETURN_IF_ERROR(checkFrame({c.call, FrameRole::Data, sequence}, published, step.peer, c.rank));
+      std::memcpy(w->data(c.rank, sequence) + step.dst.offset, resolve(c, step.src), step.bytes);
+      return Status::ok();
+    case StepKind::WindowGet: {
+      auto& peerFlags = w->flags(step.peer);
+      STRATA_RETURN_IF_ERROR(waitUntil(
+          c, [&] { return peerFlags.ready.load(std::memory_order_acquire) >= sequence; }, where,
+          "see a rank publish its window"));
+      STRATA_RETURN_IF_ERROR(checkPeerTag(c, *w, step.peer, sequence, "published a window"));
       std::memcpy(resolve(c, step.dst), w->data(step.peer, sequence) + step.src.offset, step.bytes);
       return Status::ok();
     }

@@ -12,6 +12,28 @@ namespace {
 
 size_t roundUp(size_t value, size_t alignment) { return (value + alignment - 1) / alignment * alignment; }
 
+// With peer-memory windows (every rank on one host), each rank lays out every sender's rows in
+// the windows (moe/window_exchange.h): every rank learns every rank's sendRows.
+Status shareSendRows(const MoeRun& run, strataMoeHandle& h) {
+  const size_t halfBytes = run.comm.windowHalfBytes();
+  const auto n = static_cast<size_t>(h.nranks);
+  if (halfBytes == 0 || n < 2) return Status::ok();
+  std::vector<uint64_t> send(n * n), all(n * n);
+  for (size_t r = 0; r < n; ++r) std::copy(h.sendRows.begin(), h.sendRows.end(), send.begin() + static_cast<ptrdiff_t>(r * n));
+  const std::vector<size_t> one(n, 1);
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, nullptr, Exchange::Setup, one, send.data(), one, all.data(), n * sizeof(uint64_t)));
+  h.rowsBetween.assign(n, std::vector<size_t>(n));
+  for (size_t s = 0; s < n; ++s) {
+    for (size_t d = 0; d < n; ++d) h.rowsBetween[s][d] = all[s * n + d];
+    if (h.rowsBetween[s][static_cast<size_t>(h.rank)] != h.recvFrom[s]) {
+      return internalError("rank " + std::to_string(s) + " announced " + std::to_string(h.recvFrom[s]) + " rows for rank " +
+                           std::to_string(h.rank) + " and then " + std::to_string(h.rowsBetween[s][static_cast<size_t>(h.rank)]));
+    }
+  }
+  h.windowHalfBytes = halfBytes;
+  return Status::ok();
+}
+
 // Direct routes: every rank sends its rows straight to their destinations.
 Status exchangeDirectLayout(const MoeRun& run, strataMoeHandle& h, const char* function) {
   const Routing& r = h.routing;
@@ -21,6 +43,7 @@ Status exchangeDirectLayout(const MoeRun& run, strataMoeHandle& h, const char* f
   STRATA_RETURN_IF_ERROR(exchangeCounts(run, sendRows, &h.recvFrom).withContext(std::string(function) + ": "));
   h.numRecv = 0;
   for (size_t c : h.recvFrom) h.numRecv += c;
+  STRATA_RETURN_IF_ERROR(shareSendRows(run, h).withContext(std::string(function) + ": "));
   // Each routed row's expert ids, as local ids on its destination.
   std::vector<int32_t> ids;
   for (int dest = 0; dest < h.nranks; ++dest) {
@@ -82,4 +105,9 @@ unsigned char* strataMoeHandle::stage(Stage which, size_t bytes) const {
   std::vector<unsigned char>& buffer = staging[which];
   if (buffer.size() < bytes) buffer.resize(bytes);
   return buffer.data();
+}
+
+float* strataMoeHandle::zeroedSums(Sums which, size_t count) const {
+  sumBuffers[which].assign(count, 0.0f);  // keeps its capacity: no allocation once grown
+  return sumBuffers[which].data();
 }

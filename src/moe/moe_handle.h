@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "moe/moe_routing.h"
 #include "moe/row_exchange.h"
+#include "moe/token_rows.h"
 
 namespace strata::moe {
 
@@ -76,6 +77,16 @@ struct strataMoeHandle {
 
   // Rows this rank sends to each rank directly (tokensTo's sizes, fixed when the handle is made).
   std::vector<size_t> sendRows;
+  // Every rank's sendRows (rowsBetween[s][d]) when the direct exchanges go through the peer-memory
+  // windows (every rank on one host; moe/window_exchange.h); empty when they go through FIFOs.
+  std::vector<std::vector<size_t>> rowsBetween;
+  size_t windowHalfBytes = 0;
+  // Working memory of the sums, kept between operations like the staging buffers: each token's
+  // returned rows; float32 sums of rows held at a forwarder, of weight gradients, of one row.
+  mutable strata::moe::TokenRows returned;
+  enum Sums { kHeldSums, kWeightSums, kRowSum, kSumBuffers };
+  float* zeroedSums(Sums which, size_t count) const;
+  mutable std::vector<float> sumBuffers[kSumBuffers];
   // Rows this rank's dispatch sends across hosts (to forwarders, or straight to remote ranks).
   size_t rowsToOtherHosts() const;
 };

@@ -5,12 +5,58 @@
 
 #include "common/datatype.h"
 #include "moe/moe_rows.h"
+#include "moe/window_exchange.h"
 
 namespace strata::moe {
 namespace {
 
 const int32_t* expertsOf(const strataMoeHandle& h, uint32_t token) {
   return h.routing.experts.data() + static_cast<size_t>(token) * static_cast<size_t>(h.routing.topK);
+}
+
+// Rows before rank `upTo` in a per-rank row count vector: where that rank's rows start.
+size_t rowsBefore(const std::vector<size_t>& rows, int upTo) {
+  size_t sum = 0;
+  for (int r = 0; r < upTo; ++r) sum += rows[static_cast<size_t>(r)];
+  return sum;
+}
+
+bool throughWindows(const strataMoeHandle& h, size_t rowBytes) {
+  return !h.rowsBetween.empty() && fitsWindows(rowBytes, h.windowHalfBytes);
+}
+
+std::vector<size_t> startsOf(const std::vector<size_t>& rows) {
+  std::vector<size_t> starts(rows.size(), 0);
+  for (size_t r = 1; r < rows.size(); ++r) starts[r] = starts[r - 1] + rows[r - 1];
+  return starts;
+}
+
+// The window plan of a direct exchange (made once per exchange, row size and send layout).
+// Out: rows to rank d lie in the send buffer as `layout` says and land in the receive layout;
+// back: the receive layout's rows go back to their sources, which get them in tokensTo order
+// (rows a rank returns to itself are read where they are).
+const Plan& windowPlan(const strataMoeHandle& h, Exchange which, size_t rowBytes, SendLayout layout) {
+  return h.plans.get(which, rowBytes, layout, [&] {
+    const std::vector<size_t> sendStarts = startsOf(h.sendRows), recvStarts = startsOf(h.recvFrom);
+    const bool back = which == Exchange::DirectBack;
+    auto sendOffset = [&](int dest, size_t i) {
+      if (layout == SendLayout::TokenRows) return h.routing.tokensTo[static_cast<size_t>(dest)][i] * rowBytes;
+      return ((back ? recvStarts : sendStarts)[static_cast<size_t>(dest)] + i) * rowBytes;
+    };
+    auto recvOffset = [&](int source, size_t i) {
+      return ((back ? sendStarts : recvStarts)[static_cast<size_t>(source)] + i) * rowBytes;
+    };
+    WindowExchange x;
+    x.rank = h.rank;
+    x.rows = &h.rowsBetween;
+    x.reversed = back;
+    x.rowBytes = rowBytes;
+    x.halfBytes = h.windowHalfBytes;
+    x.sendOffset = sendOffset;
+    x.recvOffset = recvOffset;
+    x.copySelf = !back;
+    return planWindowRowExchange(x);
+  });
 }
 
 // Direct routes deliver in the receive layout, so the rows can land in `recv` itself.
@@ -24,6 +70,10 @@ Status directOutTo(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes,
       if (adapt) adapt(at, dest, expertsOf(h, t));
       at += rowBytes;
     }
+  }
+  if (throughWindows(h, rowBytes)) {
+    return runExchange(run, windowPlan(h, Exchange::DirectOut, rowBytes, SendLayout::Packed), Exchange::DirectOut, rowBytes,
+                       send, recv);
   }
   return exchangeRows(run, &h.plans, Exchange::DirectOut, rows, send, h.recvFrom, recv, rowBytes);
 }
@@ -71,16 +121,25 @@ Result<const unsigned char*> forwardedOut(const MoeRun& run, const strataMoeHand
   return static_cast<const unsigned char*>(out);
 }
 
-Status directBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
-                  const std::function<void(uint32_t, const unsigned char*)>& add) {
+Status directBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows, AddRow add) {
   const size_t rowBytes = format.rowBytes();
   const std::vector<size_t>& back = h.sendRows;
   unsigned char* recv = h.stage(strataMoeHandle::kRecv, totalRows(back) * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::DirectBack, h.recvFrom, rows, back, recv, rowBytes));
+  const bool windows = throughWindows(h, rowBytes);
+  if (windows) {
+    STRATA_RETURN_IF_ERROR(runExchange(run, windowPlan(h, Exchange::DirectBack, rowBytes, SendLayout::Packed),
+                                       Exchange::DirectBack, rowBytes, rows, recv));
+  } else {
+    STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::DirectBack, h.recvFrom, rows, back, recv, rowBytes));
+  }
   const unsigned char* at = recv;
   for (int dest = 0; dest < h.nranks; ++dest) {
+    // Through windows, the rows this rank returns to itself stay where they are.
+    const unsigned char* own = static_cast<const unsigned char*>(rows) + rowsBefore(h.recvFrom, h.rank) * rowBytes;
+    const bool inPlace = windows && dest == h.rank;
     for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
-      add(t, at);
+      add(t, inPlace ? own : at);
+      if (inPlace) own += rowBytes;
       at += rowBytes;
     }
   }
@@ -104,8 +163,7 @@ void storeAccumulated(const ReturnFormat& format, const float* acc, unsigned cha
   std::memcpy(row + xBytes, acc + format.hidden, format.extraFloats * sizeof(float));
 }
 
-Status forwardedBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
-                     const std::function<void(uint32_t, const unsigned char*)>& add) {
+Status forwardedBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows, AddRow add) {
   const Forwarding& f = *h.forwarding;
   const size_t rowBytes = format.rowBytes();
   // Hop 2 back: every received row to the rank that passed it on.
@@ -118,21 +176,21 @@ Status forwardedBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFo
   STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop2Back, f.hop2From, send, hop2, back, rowBytes));
   // Own tokens are done; held ones are summed here, inside the host, before crossing back.
   const size_t width = format.hidden + format.extraFloats;
-  std::vector<float> heldSums(f.held.size() * width, 0.0f);
+  float* heldSums = h.zeroedSums(strataMoeHandle::kHeldSums, f.held.size() * width);
   const unsigned char* at = back;
   for (const auto& items : f.itemsTo) {
     for (const ForwardItem& item : items) {
       if (item.held < 0) {
         add(item.token, at);
       } else {
-        accumulate(format, at, heldSums.data() + static_cast<size_t>(item.held) * width);
+        accumulate(format, at, heldSums + static_cast<size_t>(item.held) * width);
       }
       at += rowBytes;
     }
   }
   // Hop 1 back: one summed row per held token to its source.
   send = h.stage(strataMoeHandle::kSend, f.held.size() * rowBytes);
-  for (size_t i = 0; i < f.held.size(); ++i) storeAccumulated(format, heldSums.data() + i * width, send + i * rowBytes);
+  for (size_t i = 0; i < f.held.size(); ++i) storeAccumulated(format, heldSums + i * width, send + i * rowBytes);
   const std::vector<size_t>& hop1 = f.hop1Rows;
   // A stage of its own: the rows of hop 2 that `add` saw must stay valid until the caller is done.
   back = h.stage(strataMoeHandle::kHeld, totalRows(hop1) * rowBytes);
@@ -156,7 +214,13 @@ Result<const unsigned char*> routeOut(const MoeRun& run, const strataMoeHandle& 
   return h.forwarding ? forwardedOut(run, h, rowBytes, fill, adapt) : directOut(run, h, rowBytes, fill, adapt);
 }
 
-Status routeOutInto(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, void* dst) {
+Status routeOutInto(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const void* tokenRows, void* dst) {
+  if (!h.forwarding && throughWindows(h, rowBytes)) {
+    return runExchange(run, windowPlan(h, Exchange::DirectOut, rowBytes, SendLayout::TokenRows), Exchange::DirectOut,
+                       rowBytes, tokenRows, dst);
+  }
+  const auto* source = static_cast<const unsigned char*>(tokenRows);
+  auto fill = [&](uint32_t t, unsigned char* row) { std::memcpy(row, source + t * rowBytes, rowBytes); };
   if (!h.forwarding) return directOutTo(run, h, rowBytes, fill, {}, static_cast<unsigned char*>(dst));
   auto rows = forwardedOut(run, h, rowBytes, fill, {});
   if (!rows.ok()) return rows.status();
@@ -164,8 +228,7 @@ Status routeOutInto(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes
   return Status::ok();
 }
 
-Status routeBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
-                 const std::function<void(uint32_t, const unsigned char*)>& add) {
+Status routeBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows, AddRow add) {
   return h.forwarding ? forwardedBack(run, h, format, rows, add) : directBack(run, h, format, rows, add);
 }
 

@@ -8,27 +8,31 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <vector>
 
+#include "common/function_ref.h"
 #include "moe/moe_handle.h"
 
 namespace strata::moe {
 
-
+// Callbacks run only inside the call they are passed to (common/function_ref.h: no allocation).
 // fill(token, row): this rank's row for one of its tokens, the same for every destination.
-using FillRow = std::function<void(uint32_t token, unsigned char* row)>;
+using FillRow = FunctionRef<void(uint32_t token, unsigned char* row)>;
 // adapt(row, dest, experts): the row as destination `dest` gets it (experts: the token's k global
 // expert ids, -1 for none); may be empty.
-using AdaptRow = std::function<void(unsigned char* row, int dest, const int32_t* experts)>;
+using AdaptRow = FunctionRef<void(unsigned char* row, int dest, const int32_t* experts)>;
+// add(token, row): a row that came back for one of this rank's tokens.
+using AddRow = FunctionRef<void(uint32_t token, const unsigned char* row)>;
 
 // Rows in the receive layout (numRecv rows of rowBytes), in the handle's staging: valid until
 // the handle's next operation.
 Result<const unsigned char*> routeOut(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill,
                                       const AdaptRow& adapt);
 
-// The same, written to dst (numRecv rows of rowBytes): direct routes receive straight into it.
-Status routeOutInto(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, void* dst);
+// Rows of the caller's token-ordered array `tokenRows` (row t for token t), written to dst in the
+// receive layout (numRecv rows of rowBytes): direct routes receive straight into it, and through
+// the peer-memory windows they are read straight out of tokenRows.
+Status routeOutInto(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const void* tokenRows, void* dst);
 
 // What a returned row holds: `hidden` elements of dtype, then `extraFloats` float32 values;
 // forwarders add rows of one token element-wise in float32.
@@ -41,8 +45,7 @@ struct ReturnFormat {
 
 // rows: one per received row, in the receive layout. add(token, row) runs at the source once per
 // row that comes back for its token (the token's rows are to be summed); the row pointers stay
-// valid until the handle's next operation.
-Status routeBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows,
-                 const std::function<void(uint32_t token, const unsigned char* row)>& add);
+// valid until the handle's next operation (rows this rank returns to itself: while `rows` is).
+Status routeBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows, AddRow add);
 
 }  // namespace strata::moe

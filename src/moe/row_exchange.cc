@@ -21,15 +21,6 @@ Plan planRowExchange(const Communicator& comm, const std::vector<size_t>& sendRo
   return planPairwiseAllToAll(shape, comm.planTopology());
 }
 
-const Plan& ExchangePlans::get(const Communicator& comm, Exchange which, size_t rowBytes,
-                               const std::vector<size_t>& sendRows, const std::vector<size_t>& recvRows) {
-  auto key = std::make_pair(static_cast<int32_t>(which), rowBytes);
-  auto it = plans_.find(key);
-  if (it != plans_.end()) return it->second;
-  if (plans_.size() >= kLimit) plans_.clear();
-  return plans_.emplace(key, planRowExchange(comm, sendRows, recvRows, rowBytes)).first->second;
-}
-
 Status exchangeCounts(const MoeRun& run, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts) {
   // One 8-byte count to and from every rank: a row exchange of its own, tagged with the operation.
   std::vector<uint64_t> send(sendCounts.begin(), sendCounts.end()), recv(sendCounts.size());
@@ -40,21 +31,24 @@ Status exchangeCounts(const MoeRun& run, const std::vector<size_t>& sendCounts, 
   return Status::ok();
 }
 
-Status exchangeRows(const MoeRun& run, ExchangePlans* plans, Exchange which, const std::vector<size_t>& sendRows,
-                    const void* send, const std::vector<size_t>& recvRows, void* recv, size_t rowBytes) {
-  Plan oneOff;
-  const Plan* plan = &oneOff;
-  if (plans != nullptr) {
-    plan = &plans->get(run.comm, which, rowBytes, sendRows, recvRows);
-  } else {
-    oneOff = planRowExchange(run.comm, sendRows, recvRows, rowBytes);
-  }
+Status runExchange(const MoeRun& run, const Plan& plan, Exchange which, size_t rowBytes, const void* send, void* recv) {
   CallTag tag;
+  // Every rank's rows must have the same size: window exchanges read rows at offsets that
+  // assume it, so ranks that disagree fail on the tag before a byte is read.
+  tag.count = rowBytes;
   tag.kind = static_cast<uint8_t>(run.kind);
   tag.dtype = strataUint8;
   tag.root = static_cast<int32_t>(which);  // ranks in different exchanges of one operation disagree
-  Status st = run.comm.runPlan(*plan, send, recv, tag);
+  Status st = run.comm.runPlan(plan, send, recv, tag);
   return st.withContext(which == Exchange::Counts ? "exchanging row counts: " : "exchanging token rows: ");
+}
+
+Status exchangeRows(const MoeRun& run, ExchangePlans* plans, Exchange which, const std::vector<size_t>& sendRows,
+                    const void* send, const std::vector<size_t>& recvRows, void* recv, size_t rowBytes) {
+  if (plans == nullptr) return runExchange(run, planRowExchange(run.comm, sendRows, recvRows, rowBytes), which, rowBytes, send, recv);
+  const Plan& plan = plans->get(which, rowBytes, SendLayout::Packed,
+                                [&] { return planRowExchange(run.comm, sendRows, recvRows, rowBytes); });
+  return runExchange(run, plan, which, rowBytes, send, recv);
 }
 
 Status finishOperation(const MoeRun& run) {

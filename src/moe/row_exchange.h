@@ -6,7 +6,7 @@
 
 #include <cstddef>
 #include <map>
-#include <utility>
+#include <tuple>
 #include <vector>
 
 #include "common/status.h"
@@ -24,15 +24,26 @@ struct MoeRun {
 // Which of a handle's exchanges a move is (plans are cached per exchange and row size; tags name it).
 using Exchange = MoeExchange;
 
+// How a sender's rows lie in the send buffer of an exchange: packed in destination order, or as
+// the caller's token-ordered rows (windows gather them from there; see window_exchange.h).
+enum class SendLayout : uint8_t { Packed, TokenRows };
+
 class ExchangePlans {
  public:
-  // The plan of exchange `which` with `rowBytes`-byte rows (made on first use).
-  const Plan& get(const Communicator& comm, Exchange which, size_t rowBytes, const std::vector<size_t>& sendRows,
-                  const std::vector<size_t>& recvRows);
+  // The plan of exchange `which` with `rowBytes`-byte rows laid out as `layout`: make() on first use.
+  template <typename Make>
+  const Plan& get(Exchange which, size_t rowBytes, SendLayout layout, const Make& make) {
+    const Key key{static_cast<int32_t>(which), rowBytes, layout};
+    auto it = plans_.find(key);
+    if (it != plans_.end()) return it->second;
+    if (plans_.size() >= kLimit) plans_.clear();
+    return plans_.emplace(key, make()).first->second;
+  }
 
  private:
   static constexpr size_t kLimit = 64;
-  std::map<std::pair<int32_t, size_t>, Plan> plans_;
+  using Key = std::tuple<int32_t, size_t, SendLayout>;
+  std::map<Key, Plan> plans_;
 };
 
 // The pairwise all-to-all-v plan moving rows[r] rows of rowBytes to (from) rank r, packed in rank order.
@@ -42,7 +53,11 @@ Plan planRowExchange(const Communicator& comm, const std::vector<size_t>& sendRo
 // Every rank tells every rank how many rows it will send it.
 Status exchangeCounts(const MoeRun& run, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts);
 
-// One all-to-all of fixed-size rows. `plans` null: a one-off exchange (handle creation).
+// Runs one exchange's plan as a call of the operation (its tag names the exchange and row size).
+Status runExchange(const MoeRun& run, const Plan& plan, Exchange which, size_t rowBytes, const void* send, void* recv);
+
+// One all-to-all of fixed-size rows packed in rank order, through the FIFOs. `plans` null: a
+// one-off exchange (handle creation).
 Status exchangeRows(const MoeRun& run, ExchangePlans* plans, Exchange which, const std::vector<size_t>& sendRows,
                     const void* send, const std::vector<size_t>& recvRows, void* recv, size_t rowBytes);
 

@@ -5,6 +5,7 @@
 //   * some rank returns strataInvalidUsage whose message names both calls;
 //   * nothing is written outside the caller's buffers (guard bytes before and after);
 //   * the next, correctly matched call on that communicator does not succeed with wrong data.
+// MoE dispatch with rows of different sizes is among them.
 //   strata-run -n N call_mismatch          (N >= 2; run over shm and tcp)
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "strata/strata.h"
+#include "strata/strata_moe.h"
 
 namespace {
 
@@ -183,6 +185,31 @@ Outcome gatherCounts(strataComm_t comm) {
   return finish(r, comm, {&recv});
 }
 
+// MoE dispatch whose rows differ in size on the last rank (hidden 32 vs 33 floats); every token
+// goes to every rank (expert j lives on rank j). On one host the rows travel through the peer-
+// memory windows, where a reader would take them at the offsets its own row size gives.
+Outcome moeRowSizes(strataComm_t comm) {
+  const size_t tokens = 8;
+  const auto k = static_cast<size_t>(gRanks);
+  std::vector<int64_t> topk(tokens * k);
+  for (size_t t = 0; t < tokens; ++t) {
+    for (size_t j = 0; j < k; ++j) topk[t * k + j] = static_cast<int64_t>(j);
+  }
+  strataMoeHandle_t handle = nullptr;
+  strataResult_t r = strataMoeHandleCreate(topk.data(), tokens, gRanks, gRanks, nullptr, comm, &handle);
+  if (r != strataSuccess) return finish(r, comm, {});
+  strataMoeHandleInfo info{};
+  strataMoeHandleGetInfo(handle, &info);
+  const size_t hidden = gRank == gRanks - 1 ? 33 : 32;
+  std::vector<float> x(tokens * hidden, 1.0f);
+  Guarded recv(info.numRecvTokens * hidden * sizeof(float));
+  r = strataMoeDispatch(handle, x.data(), nullptr, hidden, strataFloat32, nullptr, recv.data(), nullptr, nullptr, nullptr,
+                        nullptr);
+  Outcome outcome = finish(r, comm, {&recv});
+  strataMoeHandleDestroy(handle);
+  return outcome;
+}
+
 }  // namespace
 
 int main() {
@@ -214,6 +241,7 @@ int main() {
   scenario("alltoallv counts", allToAllvCounts, {"expects 16 bytes", "sends 12 bytes"});
   scenario("gather counts", gatherCounts, {"count 10", "count 20"});
   scenario("send 100 floats, receive 200", sendRecvSizes, {"sends 400 bytes", "expects 800 bytes"});
+  scenario("moe dispatch rows of 128 vs 132 bytes", moeRowSizes, {"rows of 128 bytes", "rows of 132 bytes"});
   strataCommDestroy(gWorld);
   if (gFailures > 0) {
     std::fprintf(stderr, "rank %d: %d scenario check(s) failed\n", gRank, gFailures);

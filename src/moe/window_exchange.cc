@@ -1,0 +1,128 @@
+#include "moe/window_exchange.h"
+
+#include <algorithm>
+
+namespace strata::moe {
+namespace {
+
+// Collects copies of whole rows and emits one step per contiguous run (rows of consecutive
+// tokens usually lie next to each other on both sides).
+class RunCollector {
+ public:
+  // emit(windowOrSourceOffset, bufferOffset, bytes)
+  explicit RunCollector(FunctionRef<void(size_t, size_t, size_t)> emit) : emit_(emit) {}
+  ~RunCollector() { flush(); }
+  RunCollector(const RunCollector&) = delete;
+  RunCollector& operator=(const RunCollector&) = delete;
+
+  void add(size_t a, size_t b, size_t bytes) {
+    if (bytes_ > 0 && a == a_ + bytes_ && b == b_ + bytes_) {
+      bytes_ += bytes;
+      return;
+    }
+    flush();
+    a_ = a;
+    b_ = b;
+    bytes_ = bytes;
+  }
+  void flush() {
+    if (bytes_ > 0) emit_(a_, b_, bytes_);
+    bytes_ = 0;
+  }
+
+ private:
+  FunctionRef<void(size_t, size_t, size_t)> emit_;
+  size_t a_ = 0, b_ = 0, bytes_ = 0;
+};
+
+class Streams {
+ public:
+  explicit Streams(const WindowExchange& x) : x_(x), n_(static_cast<int>(x.rows->size())) {}
+  int nranks() const { return n_; }
+  size_t rows(int from, int to) const {
+    const auto& m = *x_.rows;
+    return x_.reversed ? m[static_cast<size_t>(to)][static_cast<size_t>(from)]
+                       : m[static_cast<size_t>(from)][static_cast<size_t>(to)];
+  }
+  // A sender's window stream holds its rows for the other ranks in the order from+1, from+2, ...
+  // (wrapping), so the first chunks of different senders are read by different receivers.
+  int destination(int from, int j) const { return (from + j) % n_; }
+  size_t start(int from, int to) const {
+    size_t at = 0;
+    for (int j = 1; j < n_; ++j) {
+      int d = destination(from, j);
+      if (d == to) return at;
+      at += rows(from, d);
+    }
+    return at;
+  }
+  size_t length(int from) const {
+    size_t total = 0;
+    for (int d = 0; d < n_; ++d) total += d == from ? 0 : rows(from, d);
+    return total;
+  }
+
+ private:
+  const WindowExchange& x_;
+  int n_;
+};
+
+}  // namespace
+
+Plan planWindowRowExchange(const WindowExchange& x) {
+  const Streams streams(x);
+  const int n = streams.nranks();
+  const int me = x.rank;
+  const size_t rowBytes = x.rowBytes;
+  const size_t perChunk = x.halfBytes / rowBytes;
+  Plan plan;
+  plan.algorithm = "window row exchange";
+  if (x.copySelf) {
+    Stage& stage = plan.newStage();
+    auto copy = [&](size_t src, size_t dst, size_t bytes) {
+      Plan::copy(stage, {kRecvBuffer, dst}, {kSendBuffer, src}, bytes);
+    };
+    RunCollector copies(copy);
+    for (size_t i = 0; i < streams.rows(me, me); ++i) copies.add(x.sendOffset(me, i), x.recvOffset(me, i), rowBytes);
+  }
+  size_t longest = 0;
+  for (int s = 0; s < n; ++s) longest = std::max(longest, streams.length(s));
+  const size_t chunks = (longest + perChunk - 1) / perChunk;
+  for (size_t k = 0; k < chunks; ++k) {
+    Stage& stage = plan.newStage();
+    const auto op = static_cast<uint32_t>(k);
+    const size_t lo = k * perChunk, hi = lo + perChunk;
+    {
+      auto write = [&](size_t windowAt, size_t src, size_t bytes) {
+        Plan::windowWrite(stage, op, windowAt, {kSendBuffer, src}, bytes);
+      };
+      RunCollector writes(write);
+      size_t at = 0;  // stream position of this destination's first row
+      for (int j = 1; j < n && at < hi; ++j) {
+        const int d = streams.destination(me, j);
+        const size_t count = streams.rows(me, d);
+        for (size_t pos = std::max(at, lo); pos < std::min(at + count, hi); ++pos) {
+          writes.add((pos - lo) * rowBytes, x.sendOffset(d, pos - at), rowBytes);
+        }
+        at += count;
+      }
+    }
+    Plan::windowPublish(stage, op, {kSendBuffer, 0}, 0);
+    for (int j = 1; j < n; ++j) {
+      const int s = (me - j + n) % n;
+      const size_t at = streams.start(s, me);
+      const size_t count = streams.rows(s, me);
+      auto get = [&](size_t windowAt, size_t dst, size_t bytes) {
+        Plan::windowGet(stage, op, s, {kRecvBuffer, dst}, windowAt, bytes);
+      };
+      RunCollector gets(get);
+      for (size_t pos = std::max(at, lo); pos < std::min(at + count, hi); ++pos) {
+        gets.add((pos - lo) * rowBytes, x.recvOffset(s, pos - at), rowBytes);
+      }
+    }
+    Plan::windowRelease(stage, op);
+  }
+  return plan;
+}
+
+}  // namespace strata::moe

@@ -1,0 +1,39 @@
+// Row exchanges through the peer-memory windows, when every rank is on one host: a sender copies
+// the rows meant for other ranks straight from where they lie (the caller's token-ordered input,
+// or a packed buffer) into its window, a window half at a time, and each receiver copies its rows
+// out of the senders' windows. A row makes one trip through shared memory instead of the pack
+// and the two copies of a FIFO (into the ring, out of it); rows to the rank itself are copied
+// once, or left where they are.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "common/function_ref.h"
+#include "core/plan.h"
+
+namespace strata::moe {
+
+struct WindowExchange {
+  int rank = 0;
+  // rows[s][d]: rows rank s sends rank d, for every pair (the same on every rank); `reversed`:
+  // the exchange runs the other way (rank d sends rows[s][d] rows to rank s).
+  const std::vector<std::vector<size_t>>* rows = nullptr;
+  bool reversed = false;
+  size_t rowBytes = 0;
+  size_t halfBytes = 0;  // one window half: the rows of one chunk
+  // Byte offsets of the i-th row to `dest` in kSendBuffer and of the i-th row from `source` in
+  // kRecvBuffer.
+  FunctionRef<size_t(int dest, size_t i)> sendOffset;
+  FunctionRef<size_t(int source, size_t i)> recvOffset;
+  bool copySelf = true;  // false: this rank's rows to itself stay in the send buffer
+};
+
+// Whether rows of this size can go through windows of this half size.
+inline bool fitsWindows(size_t rowBytes, size_t halfBytes) { return rowBytes > 0 && rowBytes <= halfBytes; }
+
+// The plan: every rank runs the same number of window operations (chunks), set by the longest
+// sender; each chunk is written, published, read by its receivers and released.
+Plan planWindowRowExchange(const WindowExchange& exchange);
+
+}  // namespace strata::moe
