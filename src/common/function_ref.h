@@ -17,7 +17,8 @@ class FunctionRef<Result(Args...)> {
  public:
   FunctionRef() = default;
   template <typename Callable,
-            typename = std::enable_if_t<!std::is_same_v<std::decay_t<Callable>, FunctionRef>>>
+            typename = std::enable_if_t<!std::is_same_v<std::decay_t<Callable>, FunctionRef> &&
+                                        std::is_invocable_r_v<Result, Callable&, Args...>>>
   FunctionRef(Callable&& callable)  // NOLINT(google-explicit-constructor): stands in for a callable
       : object_(const_cast<void*>(static_cast<const void*>(&callable))),
         call_([](void* object, Args... args) -> Result {

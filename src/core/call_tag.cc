@@ -1,5 +1,7 @@
 #include "core/call_tag.h"
 
+#include <cstdio>
+
 #include <cstring>
 
 #include "algorithms/algorithms.h"
@@ -108,7 +110,12 @@ std::string CallTag::describe() const {
   std::string text = std::string(functionName(kind)) + " #" + std::to_string(sequence / 2);
   if (isMoe(kind)) {
     text += " (" + std::string(moeExchangeName(root));
-    if (count > 0) text += ", rows of " + std::to_string(count) + " bytes";
+    if ((count & 0xffffffffu) > 0) text += ", rows of " + std::to_string(count & 0xffffffffu) + " bytes";
+    if ((count >> 32) > 0) {
+      char routes[16];
+      std::snprintf(routes, sizeof(routes), "%08x", static_cast<unsigned>(count >> 32));
+      text += std::string(", routes ") + routes;
+    }
     return text + ")";
   }
   text += " (";

@@ -58,7 +58,7 @@ struct CallTag {
   uint8_t op = 0;
   uint8_t algorithm = 0;   // the algorithm's registry index + 1 (0: none)
   int32_t root = 0;
-  uint64_t count = 0;      // elements; MoE: bytes per row; 0 where counts differ (all-to-all-v)
+  uint64_t count = 0;      // elements (MoE: moeTagCount); 0 where counts differ (all-to-all-v)
 
   // Calls whose counts differ between ranks by design: the bytes of each message are checked
   // instead of the count.
@@ -66,6 +66,12 @@ struct CallTag {
   // "strataAllReduce #3 (count 100, float, sum, ring)".
   std::string describe() const;
 };
+
+// A MoE exchange's `count`: the row size in the low 32 bits (saturated; larger rows travel
+// through FIFOs, whose messages carry their lengths), a fingerprint of the routes in the high 32.
+constexpr uint64_t moeTagCount(uint64_t rowBytes, uint32_t routes) {
+  return (uint64_t{routes} << 32) | (rowBytes < 0xffffffffu ? rowBytes : 0xffffffffu);
+}
 
 // The wire form, kFrameHeaderBytes long: magic, the tag, the role and the payload's length.
 struct Frame {

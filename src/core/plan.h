@@ -28,7 +28,8 @@ enum class StepKind : uint8_t {
   SendSignal,  // a header-only message to peer (agreement rounds, acknowledgements)
   RecvSignal,  // wait for peer's header-only message
   // Peer memory (every rank of the communicator on one host). A plan's window operations are
-  // numbered 0, 1, ... (Step::windowOp); each starts with a WindowPublish. Window steps of a stage
+  // numbered 0, 1, ... (Step::windowOp); each starts with a WindowPublish (or with the
+  // WindowWrites it publishes). Window steps of a stage
   // run first, in the order listed, so a plan may interleave operations to overlap them.
   WindowPublish,  // copy src into our window (after every rank released this half), mark it ready
   WindowReduce,   // wait until every window is ready; dst = window 0 op window 1 op ... over
@@ -39,7 +40,8 @@ enum class StepKind : uint8_t {
   // Exchanges through the windows (MoE rows): writes gather into our window, a zero-byte
   // WindowPublish then marks it ready, and each peer reads what is meant for it.
   WindowWrite,  // copy src into our window at dst.offset (after every rank released this half); no flag
-  WindowGet,    // wait until `peer` published this operation; copy its window [src.offset, +bytes) to dst
+  WindowGet,    // wait until `peer` published this operation, check its tag; copy its window
+                // [src.offset, +bytes) to dst (zero bytes: the check alone)
 };
 
 // Step::dtype when the step moves elements of the call's datatype (every collective).

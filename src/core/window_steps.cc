@@ -1,8 +1,8 @@
 // The executor's peer-memory steps (plan.h): publish into our window, reduce out of every window,
-// share a reduced slice, read a peer's slice, release; and the exchange steps (write into our
-// window, get from a peer's). Each publish writes the call's tag next
-// to the flags, and the first read of an operation checks every rank's tag, so ranks in
-// different calls fail with strataInvalidUsage instead of reducing each other's data.
+// share a reduced slice, read a peer's slice, release, and the exchange steps (write into our
+// window, get from a peer's). Each publish writes the call's tag next to the flags, and every
+// read checks the tag of the rank it reads, so ranks in different calls fail with
+// strataInvalidUsage instead of taking each other's data.
 #include <algorithm>
 #include <cstring>
 
@@ -33,32 +33,25 @@ Status waitUntil(const ExecutionContext& c, const Condition& condition, const st
   return Status::ok();
 }
 
-// Every rank's tag for window operation `sequence` must name our call.
-Status checkWindowTags(const ExecutionContext& c, const PeerWindows& w, uint64_t sequence) {
-  for (int peer = 0; peer < w.nranks(); ++peer) {
-    if (peer == c.rank) continue;
-    std::byte tag[kWindowTagBytes];
-    w.readTag(peer, sequence, tag);
-    Frame published;
-    if (!decodeFrame(tag, &published) || published.length != sequence) {
-      return invalidUsage("rank " + std::to_string(peer) + " published window operation " + std::to_string(sequence) +
-                          " without a matching call while rank " + std::to_string(c.rank) + " is in " +
-                          c.call.describe() + "; every rank must issue the same calls in the same order");
-    }
-    STRATA_RETURN_IF_ERROR(checkFrame({c.call, FrameRole::Data, sequence}, published, peer, c.rank));
-  }
-  return Status::ok();
-}
-
-// `peer`'s tag for window operation `sequence` (read after its flag for it) must name our call.
-Status checkPeerTag(const ExecutionContext& c, const PeerWindows& w, int peer, uint64_t sequence, const char* what) {
+// `peer`'s tag for window operation `sequence` (read once its flag reached it) must name our call.
+Status checkPeerTag(const ExecutionContext& c, const PeerWindows& w, int peer, uint64_t sequence) {
   std::byte tag[kWindowTagBytes];
   w.readTag(peer, sequence, tag);
   Frame published;
-  if (!decodeFrame(tag, &published)) {
-    return invalidUsage("rank " + std::to_string(peer) + " " + what + " without a call tag");
+  if (!decodeFrame(tag, &published) || published.length != sequence) {
+    return invalidUsage("rank " + std::to_string(peer) + " published window operation " + std::to_string(sequence) +
+                        " without a matching call while rank " + std::to_string(c.rank) + " is in " +
+                        c.call.describe() + "; every rank must issue the same calls in the same order");
   }
   return checkFrame({c.call, FrameRole::Data, sequence}, published, peer, c.rank);
+}
+
+// Every rank's tag for window operation `sequence` must name our call.
+Status checkWindowTags(const ExecutionContext& c, const PeerWindows& w, uint64_t sequence) {
+  for (int peer = 0; peer < w.nranks(); ++peer) {
+    if (peer != c.rank) STRATA_RETURN_IF_ERROR(checkPeerTag(c, w, peer, sequence));
+  }
+  return Status::ok();
 }
 
 // Whether this half is free to write: it was last used by operation sequence-2, which every
@@ -114,7 +107,7 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
       STRATA_RETURN_IF_ERROR(waitUntil(
           c, [&] { return peerFlags.shared.load(std::memory_order_acquire) >= sequence; }, where,
           "see a rank share its reduced slice"));
-      STRATA_RETURN_IF_ERROR(checkPeerTag(c, *w, step.peer, sequence, "shared a window slice"));
+      STRATA_RETURN_IF_ERROR(checkPeerTag(c, *w, step.peer, sequence));
       std::memcpy(resolve(c, step.dst), w->data(step.peer, sequence) + step.src.offset, step.bytes);
       return Status::ok();
     }
@@ -127,12 +120,12 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
       std::memcpy(w->data(c.rank, sequence) + step.dst.offset, resolve(c, step.src), step.bytes);
       return Status::ok();
     case StepKind::WindowGet: {
+      // A zero-byte get only checks the peer's tag: plans check every peer once per exchange.
       auto& peerFlags = w->flags(step.peer);
-      STRATA_RETURN_IF_ERROR(waitUntil(
-          c, [&] { return peerFlags.ready.load(std::memory_order_acquire) >= sequence; }, where,
-          "see a rank publish its window"));
-      STRATA_RETURN_IF_ERROR(checkPeerTag(c, *w, step.peer, sequence, "published a window"));
-      std::memcpy(resolve(c, step.dst), w->data(step.peer, sequence) + step.src.offset, step.bytes);
+      auto published = [&] { return peerFlags.ready.load(std::memory_order_acquire) >= sequence; };
+      if (!published()) STRATA_RETURN_IF_ERROR(waitUntil(c, published, where, "see a rank publish its window"));
+      STRATA_RETURN_IF_ERROR(checkPeerTag(c, *w, step.peer, sequence));
+      if (step.bytes > 0) std::memcpy(resolve(c, step.dst), w->data(step.peer, sequence) + step.src.offset, step.bytes);
       return Status::ok();
     }
     case StepKind::WindowRelease:

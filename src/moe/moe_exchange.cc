@@ -1,6 +1,7 @@
 #include "moe/moe_exchange.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -12,6 +13,11 @@ namespace strata::moe {
 namespace {
 
 size_t topK(const strataMoeHandle& h) { return static_cast<size_t>(h.routing.topK); }
+
+bool rangesOverlap(const void* a, size_t aBytes, const void* b, size_t bBytes) {
+  const auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return aBytes > 0 && bBytes > 0 && x < y + bBytes && y < x + aBytes;
+}
 
 Status dispatchRows(const MoeRun& run, const strataMoeHandle& h, const DispatchArgs& a) {
   // Hidden rows go straight into recvX (on direct routes); scales and weights travel as a second,
@@ -70,6 +76,12 @@ Status combineRows(const MoeRun& run, const strataMoeHandle& h, const CombineArg
       storeRow(a.dtype, acc, a.hidden, weighted + i * rowBytes);
     }
     rows = weighted;
+  } else if (rangesOverlap(a.expertOut, h.numRecv * rowBytes, a.out, h.routing.numTokens * rowBytes)) {
+    // Rows a rank returns to itself may be summed where they lie (window exchanges) while the
+    // sums are written to `out`: with the two overlapping, work from a copy.
+    unsigned char* copy = h.stage(strataMoeHandle::kPacked, h.numRecv * rowBytes);
+    std::memcpy(copy, a.expertOut, h.numRecv * rowBytes);
+    rows = copy;
   }
   TokenRows& returned = h.returned;
   returned.reset(h.routing.numTokens);

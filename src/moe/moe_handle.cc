@@ -12,6 +12,15 @@ namespace {
 
 size_t roundUp(size_t value, size_t alignment) { return (value + alignment - 1) / alignment * alignment; }
 
+// FNV-1a over the counts, never 0 (0 marks a tag without routes).
+uint32_t fingerprint(const std::vector<uint64_t>& counts) {
+  uint32_t hash = 2166136261u;
+  for (uint64_t c : counts) {
+    for (int byte = 0; byte < 8; ++byte) hash = (hash ^ static_cast<uint8_t>(c >> (8 * byte))) * 16777619u;
+  }
+  return hash == 0 ? 1 : hash;
+}
+
 // With peer-memory windows (every rank on one host), each rank lays out every sender's rows in
 // the windows (moe/window_exchange.h): every rank learns every rank's sendRows.
 Status shareSendRows(const MoeRun& run, strataMoeHandle& h) {
@@ -31,6 +40,7 @@ Status shareSendRows(const MoeRun& run, strataMoeHandle& h) {
     }
   }
   h.windowHalfBytes = halfBytes;
+  h.routesFingerprint = fingerprint(all);
   return Status::ok();
 }
 

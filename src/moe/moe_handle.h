@@ -81,6 +81,7 @@ struct strataMoeHandle {
   // windows (every rank on one host; moe/window_exchange.h); empty when they go through FIFOs.
   std::vector<std::vector<size_t>> rowsBetween;
   size_t windowHalfBytes = 0;
+  uint32_t routesFingerprint = 0;  // of rowsBetween, in the window exchanges' call tags
   // Working memory of the sums, kept between operations like the staging buffers: each token's
   // returned rows; float32 sums of rows held at a forwarder, of weight gradients, of one row.
   mutable strata::moe::TokenRows returned;

@@ -52,10 +52,8 @@ const Plan& windowPlan(const strataMoeHandle& h, Exchange which, size_t rowBytes
     x.reversed = back;
     x.rowBytes = rowBytes;
     x.halfBytes = h.windowHalfBytes;
-    x.sendOffset = sendOffset;
-    x.recvOffset = recvOffset;
     x.copySelf = !back;
-    return planWindowRowExchange(x);
+    return planWindowRowExchange(x, sendOffset, recvOffset);
   });
 }
 
@@ -73,7 +71,7 @@ Status directOutTo(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes,
   }
   if (throughWindows(h, rowBytes)) {
     return runExchange(run, windowPlan(h, Exchange::DirectOut, rowBytes, SendLayout::Packed), Exchange::DirectOut, rowBytes,
-                       send, recv);
+                       h.routesFingerprint, send, recv);
   }
   return exchangeRows(run, &h.plans, Exchange::DirectOut, rows, send, h.recvFrom, recv, rowBytes);
 }
@@ -128,14 +126,14 @@ Status directBack(const MoeRun& run, const strataMoeHandle& h, const ReturnForma
   const bool windows = throughWindows(h, rowBytes);
   if (windows) {
     STRATA_RETURN_IF_ERROR(runExchange(run, windowPlan(h, Exchange::DirectBack, rowBytes, SendLayout::Packed),
-                                       Exchange::DirectBack, rowBytes, rows, recv));
+                                       Exchange::DirectBack, rowBytes, h.routesFingerprint, rows, recv));
   } else {
     STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::DirectBack, h.recvFrom, rows, back, recv, rowBytes));
   }
   const unsigned char* at = recv;
+  // Through windows, the rows this rank returns to itself stay where they are.
+  const unsigned char* own = static_cast<const unsigned char*>(rows) + rowsBefore(h.recvFrom, h.rank) * rowBytes;
   for (int dest = 0; dest < h.nranks; ++dest) {
-    // Through windows, the rows this rank returns to itself stay where they are.
-    const unsigned char* own = static_cast<const unsigned char*>(rows) + rowsBefore(h.recvFrom, h.rank) * rowBytes;
     const bool inPlace = windows && dest == h.rank;
     for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
       add(t, inPlace ? own : at);
@@ -217,7 +215,7 @@ Result<const unsigned char*> routeOut(const MoeRun& run, const strataMoeHandle& 
 Status routeOutInto(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const void* tokenRows, void* dst) {
   if (!h.forwarding && throughWindows(h, rowBytes)) {
     return runExchange(run, windowPlan(h, Exchange::DirectOut, rowBytes, SendLayout::TokenRows), Exchange::DirectOut,
-                       rowBytes, tokenRows, dst);
+                       rowBytes, h.routesFingerprint, tokenRows, dst);
   }
   const auto* source = static_cast<const unsigned char*>(tokenRows);
   auto fill = [&](uint32_t t, unsigned char* row) { std::memcpy(row, source + t * rowBytes, rowBytes); };

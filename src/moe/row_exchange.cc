@@ -31,24 +31,23 @@ Status exchangeCounts(const MoeRun& run, const std::vector<size_t>& sendCounts, 
   return Status::ok();
 }
 
-Status runExchange(const MoeRun& run, const Plan& plan, Exchange which, size_t rowBytes, const void* send, void* recv) {
+Status runExchange(const MoeRun& run, const Plan& plan, Exchange which, size_t rowBytes, uint32_t routes, const void* send,
+                   void* recv) {
   CallTag tag;
-  // Every rank's rows must have the same size: window exchanges read rows at offsets that
-  // assume it, so ranks that disagree fail on the tag before a byte is read.
-  tag.count = rowBytes;
   tag.kind = static_cast<uint8_t>(run.kind);
   tag.dtype = strataUint8;
   tag.root = static_cast<int32_t>(which);  // ranks in different exchanges of one operation disagree
+  tag.count = moeTagCount(rowBytes, routes);
   Status st = run.comm.runPlan(plan, send, recv, tag);
   return st.withContext(which == Exchange::Counts ? "exchanging row counts: " : "exchanging token rows: ");
 }
 
 Status exchangeRows(const MoeRun& run, ExchangePlans* plans, Exchange which, const std::vector<size_t>& sendRows,
                     const void* send, const std::vector<size_t>& recvRows, void* recv, size_t rowBytes) {
-  if (plans == nullptr) return runExchange(run, planRowExchange(run.comm, sendRows, recvRows, rowBytes), which, rowBytes, send, recv);
+  if (plans == nullptr) return runExchange(run, planRowExchange(run.comm, sendRows, recvRows, rowBytes), which, rowBytes, 0, send, recv);
   const Plan& plan = plans->get(which, rowBytes, SendLayout::Packed,
                                 [&] { return planRowExchange(run.comm, sendRows, recvRows, rowBytes); });
-  return runExchange(run, plan, which, rowBytes, send, recv);
+  return runExchange(run, plan, which, rowBytes, 0, send, recv);
 }
 
 Status finishOperation(const MoeRun& run) {

@@ -31,6 +31,8 @@ enum class SendLayout : uint8_t { Packed, TokenRows };
 class ExchangePlans {
  public:
   // The plan of exchange `which` with `rowBytes`-byte rows laid out as `layout`: make() on first use.
+  // Whether it goes through windows or FIFOs follows from the handle and the row size alone, so
+  // the key need not say.
   template <typename Make>
   const Plan& get(Exchange which, size_t rowBytes, SendLayout layout, const Make& make) {
     const Key key{static_cast<int32_t>(which), rowBytes, layout};
@@ -53,8 +55,12 @@ Plan planRowExchange(const Communicator& comm, const std::vector<size_t>& sendRo
 // Every rank tells every rank how many rows it will send it.
 Status exchangeCounts(const MoeRun& run, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts);
 
-// Runs one exchange's plan as a call of the operation (its tag names the exchange and row size).
-Status runExchange(const MoeRun& run, const Plan& plan, Exchange which, size_t rowBytes, const void* send, void* recv);
+// Runs one exchange's plan as a call of the operation. Its tag names the exchange, the row size
+// and `routes` (a fingerprint of every rank's send counts where the plan lays rows out by them,
+// else 0): ranks whose rows or routes differ fail on the tag instead of reading rows at offsets
+// their peers never wrote (window exchanges carry no per-message length).
+Status runExchange(const MoeRun& run, const Plan& plan, Exchange which, size_t rowBytes, uint32_t routes, const void* send,
+                   void* recv);
 
 // One all-to-all of fixed-size rows packed in rank order, through the FIFOs. `plans` null: a
 // one-off exchange (handle creation).

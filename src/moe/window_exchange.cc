@@ -1,3 +1,6 @@
+// Plans of window row exchanges: a sender's rows for the other ranks form one stream in its
+// window, cut into chunks of a window half; a receiver knows where its rows lie in every
+// sender's stream from the shared send counts.
 #include "moe/window_exchange.h"
 
 #include <algorithm>
@@ -69,7 +72,7 @@ class Streams {
 
 }  // namespace
 
-Plan planWindowRowExchange(const WindowExchange& x) {
+Plan planWindowRowExchange(const WindowExchange& x, RowOffset sendOffset, RowOffset recvOffset) {
   const Streams streams(x);
   const int n = streams.nranks();
   const int me = x.rank;
@@ -83,11 +86,12 @@ Plan planWindowRowExchange(const WindowExchange& x) {
       Plan::copy(stage, {kRecvBuffer, dst}, {kSendBuffer, src}, bytes);
     };
     RunCollector copies(copy);
-    for (size_t i = 0; i < streams.rows(me, me); ++i) copies.add(x.sendOffset(me, i), x.recvOffset(me, i), rowBytes);
+    for (size_t i = 0; i < streams.rows(me, me); ++i) copies.add(sendOffset(me, i), recvOffset(me, i), rowBytes);
   }
   size_t longest = 0;
   for (int s = 0; s < n; ++s) longest = std::max(longest, streams.length(s));
-  const size_t chunks = (longest + perChunk - 1) / perChunk;
+  // At least one chunk, so that every rank checks every peer's tag even when no rows move.
+  const size_t chunks = std::max<size_t>(1, (longest + perChunk - 1) / perChunk);
   for (size_t k = 0; k < chunks; ++k) {
     Stage& stage = plan.newStage();
     const auto op = static_cast<uint32_t>(k);
@@ -102,7 +106,7 @@ Plan planWindowRowExchange(const WindowExchange& x) {
         const int d = streams.destination(me, j);
         const size_t count = streams.rows(me, d);
         for (size_t pos = std::max(at, lo); pos < std::min(at + count, hi); ++pos) {
-          writes.add((pos - lo) * rowBytes, x.sendOffset(d, pos - at), rowBytes);
+          writes.add((pos - lo) * rowBytes, sendOffset(d, pos - at), rowBytes);
         }
         at += count;
       }
@@ -117,8 +121,12 @@ Plan planWindowRowExchange(const WindowExchange& x) {
       };
       RunCollector gets(get);
       for (size_t pos = std::max(at, lo); pos < std::min(at + count, hi); ++pos) {
-        gets.add((pos - lo) * rowBytes, x.recvOffset(s, pos - at), rowBytes);
+        gets.add((pos - lo) * rowBytes, recvOffset(s, pos - at), rowBytes);
       }
+      // A peer with no rows for us in the first chunk is still checked: a rank in another call
+      // (other routes, another row size) fails here instead of leaving its windows out of step.
+      const bool readsInFirstChunk = count > 0 && at < perChunk;
+      if (k == 0 && !readsInFirstChunk) Plan::windowGet(stage, op, s, {kRecvBuffer, 0}, 0, 0);
     }
     Plan::windowRelease(stage, op);
   }

@@ -22,18 +22,19 @@ struct WindowExchange {
   bool reversed = false;
   size_t rowBytes = 0;
   size_t halfBytes = 0;  // one window half: the rows of one chunk
-  // Byte offsets of the i-th row to `dest` in kSendBuffer and of the i-th row from `source` in
-  // kRecvBuffer.
-  FunctionRef<size_t(int dest, size_t i)> sendOffset;
-  FunctionRef<size_t(int source, size_t i)> recvOffset;
   bool copySelf = true;  // false: this rank's rows to itself stay in the send buffer
 };
+
+// Byte offset of the i-th row to `dest` in kSendBuffer, or of the i-th row from `source` in
+// kRecvBuffer.
+using RowOffset = FunctionRef<size_t(int rank, size_t i)>;
 
 // Whether rows of this size can go through windows of this half size.
 inline bool fitsWindows(size_t rowBytes, size_t halfBytes) { return rowBytes > 0 && rowBytes <= halfBytes; }
 
-// The plan: every rank runs the same number of window operations (chunks), set by the longest
-// sender; each chunk is written, published, read by its receivers and released.
-Plan planWindowRowExchange(const WindowExchange& exchange);
+// The plan: every rank runs the same number of window operations (chunks, at least one), set by
+// the longest sender; each chunk is written, published, read by its receivers and released. In
+// the first chunk every rank checks every peer's tag, whether it reads rows from it or not.
+Plan planWindowRowExchange(const WindowExchange& exchange, RowOffset sendOffset, RowOffset recvOffset);
 
 }  // namespace strata::moe

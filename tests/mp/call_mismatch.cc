@@ -5,7 +5,7 @@
 //   * some rank returns strataInvalidUsage whose message names both calls;
 //   * nothing is written outside the caller's buffers (guard bytes before and after);
 //   * the next, correctly matched call on that communicator does not succeed with wrong data.
-// MoE dispatch with rows of different sizes is among them.
+// MoE dispatch with rows of different sizes, or with different routes, is among them.
 //   strata-run -n N call_mismatch          (N >= 2; run over shm and tcp)
 #include <chrono>
 #include <cstdio>
@@ -210,6 +210,34 @@ Outcome moeRowSizes(strataComm_t comm) {
   return outcome;
 }
 
+// MoE dispatch with rows of one size but different routes: every rank makes two handles (every
+// token to every rank; 8 tokens, then 9), and the last rank dispatches with the second while
+// the others use the first.
+Outcome moeRoutes(strataComm_t comm) {
+  const auto k = static_cast<size_t>(gRanks);
+  strataMoeHandle_t handles[2] = {nullptr, nullptr};
+  for (size_t which = 0; which < 2; ++which) {
+    const size_t tokens = 8 + which;
+    std::vector<int64_t> topk(tokens * k);
+    for (size_t t = 0; t < tokens; ++t) {
+      for (size_t j = 0; j < k; ++j) topk[t * k + j] = static_cast<int64_t>(j);
+    }
+    strataResult_t r = strataMoeHandleCreate(topk.data(), tokens, gRanks, gRanks, nullptr, comm, &handles[which]);
+    if (r != strataSuccess) return finish(r, comm, {});
+  }
+  strataMoeHandle_t handle = handles[gRank == gRanks - 1 ? 1 : 0];
+  strataMoeHandleInfo info{};
+  strataMoeHandleGetInfo(handle, &info);
+  const size_t hidden = 32;
+  std::vector<float> x(info.numTokens * hidden, 1.0f);
+  Guarded recv(info.numRecvTokens * hidden * sizeof(float));
+  strataResult_t r = strataMoeDispatch(handle, x.data(), nullptr, hidden, strataFloat32, nullptr, recv.data(), nullptr,
+                                       nullptr, nullptr, nullptr);
+  Outcome outcome = finish(r, comm, {&recv});
+  for (strataMoeHandle_t h : handles) strataMoeHandleDestroy(h);
+  return outcome;
+}
+
 }  // namespace
 
 int main() {
@@ -242,6 +270,7 @@ int main() {
   scenario("gather counts", gatherCounts, {"count 10", "count 20"});
   scenario("send 100 floats, receive 200", sendRecvSizes, {"sends 400 bytes", "expects 800 bytes"});
   scenario("moe dispatch rows of 128 vs 132 bytes", moeRowSizes, {"rows of 128 bytes", "rows of 132 bytes"});
+  scenario("moe dispatch with different routes", moeRoutes, {"strataMoeDispatch", "call mismatch"});
   strataCommDestroy(gWorld);
   if (gFailures > 0) {
     std::fprintf(stderr, "rank %d: %d scenario check(s) failed\n", gRank, gFailures);

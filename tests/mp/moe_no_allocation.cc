@@ -1,6 +1,6 @@
 // A steady MoE step allocates nothing: after warm-up calls (which size the handle's staging and
 // plans), dispatch, both combines and both backward passes run without one heap allocation in
-// the library. This binary replaces the global operator new with a counting one (the library's
+// the library. (What the calls compute is moe_exchange's to check.) This binary replaces the global operator new with a counting one (the library's
 // allocations resolve to it), so any allocation on the hot path fails the test.
 // Run one process per rank: strata-run -n N moe_no_allocation.
 #include <strata/strata.h>
@@ -17,13 +17,26 @@ namespace {
 std::atomic<long> gAllocations{0};
 }  // namespace
 
+// Every replaceable form that allocates counts (new[] and the sized deletes forward to these).
 void* operator new(size_t bytes) {
   gAllocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(bytes == 0 ? 1 : bytes)) return p;
   throw std::bad_alloc();
 }
+void* operator new(size_t bytes, const std::nothrow_t&) noexcept {
+  gAllocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(bytes == 0 ? 1 : bytes);
+}
+void* operator new(size_t bytes, std::align_val_t alignment) {
+  gAllocations.fetch_add(1, std::memory_order_relaxed);
+  const auto align = static_cast<size_t>(alignment);
+  if (void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align)) return p;
+  throw std::bad_alloc();
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
