@@ -1,24 +1,31 @@
 #include "moe/row_exchange.h"
 
-#include "algorithms/algorithms.h"
-
 namespace strata::moe {
 
 Plan planRowExchange(const Communicator& comm, const std::vector<size_t>& sendRows,
                      const std::vector<size_t>& recvRows, size_t rowBytes) {
-  CollectiveShape shape;
-  shape.kind = CollectiveKind::AllToAllv;
-  shape.elementSize = 1;
-  size_t sendAt = 0, recvAt = 0;
-  for (size_t r = 0; r < sendRows.size(); ++r) {
-    shape.sendCounts.push_back(sendRows[r] * rowBytes);
-    shape.sendDispls.push_back(sendAt);
-    sendAt += sendRows[r] * rowBytes;
-    shape.recvCounts.push_back(recvRows[r] * rowBytes);
-    shape.recvDispls.push_back(recvAt);
-    recvAt += recvRows[r] * rowBytes;
+  // Every block in one stage. MoE exchanges are often sparse (hop 1 talks to one forwarder per
+  // remote host): a pairwise schedule would move the two directions of a pair in different
+  // steps, one after the other, and leave the network idle in steps inside the host. Posted
+  // together, every link carries both directions at once and shared memory overlaps the network.
+  // Blocks travel even when empty, so every pair checks the sizes it agreed on.
+  const int n = comm.nranks(), rank = comm.rank();
+  std::vector<size_t> sendAt(static_cast<size_t>(n), 0), recvAt(static_cast<size_t>(n), 0);
+  for (size_t r = 1; r < static_cast<size_t>(n); ++r) {
+    sendAt[r] = sendAt[r - 1] + sendRows[r - 1] * rowBytes;
+    recvAt[r] = recvAt[r - 1] + recvRows[r - 1] * rowBytes;
   }
-  return planPairwiseAllToAll(shape, comm.planTopology());
+  Plan plan;
+  plan.algorithm = "row exchange";
+  Stage& stage = plan.newStage();
+  const auto self = static_cast<size_t>(rank);
+  Plan::copy(stage, {kRecvBuffer, recvAt[self]}, {kSendBuffer, sendAt[self]}, recvRows[self] * rowBytes);
+  for (int s = 1; s < n; ++s) {
+    const auto to = static_cast<size_t>((rank + s) % n), from = static_cast<size_t>((rank - s + n) % n);
+    Plan::sendBlock(stage, static_cast<int>(to), {kSendBuffer, sendAt[to]}, sendRows[to] * rowBytes);
+    Plan::recvBlock(stage, static_cast<int>(from), {kRecvBuffer, recvAt[from]}, recvRows[from] * rowBytes);
+  }
+  return plan;
 }
 
 Status exchangeCounts(const MoeRun& run, const std::vector<size_t>& sendCounts, std::vector<size_t>* recvCounts) {
