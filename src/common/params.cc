@@ -16,7 +16,7 @@ namespace {
 // reported as unknown (a typo such as STRATA_TIMEOUT=... would otherwise do nothing, silently).
 const char* const kKnownVariables[] = {
     "STRATA_TIMEOUT_MS", "STRATA_TRANSPORT", "STRATA_SOCKET_IFNAME", "STRATA_SOCKET_NSTREAMS",
-    "STRATA_SOCKET_SPLIT_BYTES", "STRATA_ALGO", "STRATA_BUFFSIZE", "STRATA_ONESHOT_BYTES",
+    "STRATA_SOCKET_SPLIT_BYTES", "STRATA_ALGO", "STRATA_BUFFSIZE", "STRATA_ONESHOT_BYTES", "STRATA_MOE_PIPELINE_BYTES",
     "STRATA_WINDOW_BYTES", "STRATA_TOPO_FILE", "STRATA_RACK", "STRATA_TOPO_XML", "STRATA_COST_FILE",
     "STRATA_BIND", "STRATA_MOE_HIERARCHICAL", "STRATA_LOCAL_RANK", "STRATA_HOSTID", "STRATA_DEBUG",
     "STRATA_DEBUG_SUBSYS", "STRATA_RANK", "STRATA_NRANKS", "STRATA_UNIQUE_ID", "STRATA_JOB_SECRET",
@@ -182,6 +182,7 @@ Result<Params> Params::fromEnvironment() {
   env.integer("STRATA_BUFFSIZE", 4096, int64_t{1} << 30, &p.shmRingBytes, " (bytes)");
   env.integer("STRATA_ONESHOT_BYTES", 0, int64_t{1} << 24, &p.oneShotBytes, " (bytes)");
   env.integer("STRATA_WINDOW_BYTES", 0, int64_t{1} << 30, &p.windowBytes, " (bytes)");
+  env.integer("STRATA_MOE_PIPELINE_BYTES", 0, int64_t{1} << 40, &p.moePipelineBytes, " (bytes)");
   p.shmRingBytes = p.shmRingBytes / 8 * 8;
   p.oneShotBytes = p.oneShotBytes / 64 * 64;
   p.windowBytes = p.windowBytes / 64 * 64;

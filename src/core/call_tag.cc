@@ -70,10 +70,8 @@ const char* moeExchangeName(int32_t exchange) {
     case MoeExchange::Counts: return "row counts";
     case MoeExchange::DirectOut: return "rows out";
     case MoeExchange::DirectBack: return "rows back";
-    case MoeExchange::Hop1Out: return "rows to forwarders";
-    case MoeExchange::Hop1Back: return "rows back from forwarders";
-    case MoeExchange::Hop2Out: return "rows from forwarders";
-    case MoeExchange::Hop2Back: return "rows back to forwarders";
+    case MoeExchange::ForwardOut: return "rows out through forwarders";
+    case MoeExchange::ForwardBack: return "rows back through forwarders";
   }
   return "an unknown exchange";
 }

@@ -41,10 +41,8 @@ enum class MoeExchange : int32_t {
   Counts,
   DirectOut,
   DirectBack,
-  Hop1Out,
-  Hop1Back,
-  Hop2Out,
-  Hop2Back,
+  ForwardOut,   // a step of forwarded rows out (both hops, pipelined)
+  ForwardBack,
 };
 
 // What a frame's payload is: a step's data, or a header-only signal (agreement rounds, the

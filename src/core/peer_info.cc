@@ -17,6 +17,7 @@ struct WireSettings {
   int64_t ringBytes;
   int64_t windowBytes;
   int64_t oneShotBytes;
+  int64_t moePipelineBytes;
   int64_t splitBytes;
   int32_t streams;
   int32_t transport;  // 0 auto, 1 shm, 2 tcp
@@ -68,7 +69,7 @@ uint64_t digestOf(const std::string& text) {
 
 WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
   int32_t transport = params.transport == "shm" ? 1 : params.transport == "tcp" ? 2 : 0;
-  return {params.shmRingBytes, params.windowBytes, params.oneShotBytes, params.socketSplitBytes,
+  return {params.shmRingBytes, params.windowBytes, params.oneShotBytes, params.moePipelineBytes, params.socketSplitBytes,
           params.socketStreams, transport, digestOf(params.algo), tunerDigest};
 }
 
@@ -82,6 +83,9 @@ Status compareSettings(const WireSettings& ours, const WireSettings& theirs, int
   if (ours.ringBytes != theirs.ringBytes) return differs("STRATA_BUFFSIZE", ours.ringBytes, theirs.ringBytes);
   if (ours.windowBytes != theirs.windowBytes) return differs("STRATA_WINDOW_BYTES", ours.windowBytes, theirs.windowBytes);
   if (ours.oneShotBytes != theirs.oneShotBytes) return differs("STRATA_ONESHOT_BYTES", ours.oneShotBytes, theirs.oneShotBytes);
+  if (ours.moePipelineBytes != theirs.moePipelineBytes) {
+    return differs("STRATA_MOE_PIPELINE_BYTES", ours.moePipelineBytes, theirs.moePipelineBytes);
+  }
   if (ours.splitBytes != theirs.splitBytes) return differs("STRATA_SOCKET_SPLIT_BYTES", ours.splitBytes, theirs.splitBytes);
   if (ours.streams != theirs.streams) return differs("STRATA_SOCKET_NSTREAMS", ours.streams, theirs.streams);
   if (ours.transport != theirs.transport) {

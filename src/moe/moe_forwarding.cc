@@ -5,6 +5,53 @@
 
 namespace strata::moe {
 
+namespace {
+
+// Each held token travels on in the piece its hop-1 row came in, own tokens in piece 0; every
+// destination's items are listed by piece, and every rank learns what each piece brings it and
+// the longest hop 1 of any rank.
+Status splitIntoPieces(const MoeRun& run, Forwarding& f) {
+  constexpr size_t kChunks = Forwarding::kChunks;
+  const size_t n = f.heldFrom.size();
+  f.heldChunk.assign(f.held.size(), 0);
+  size_t at = 0;
+  for (size_t source = 0; source < n; ++source) {
+    const size_t m = f.heldFrom[source];
+    for (size_t c = 0; c < kChunks; ++c) {
+      for (size_t j = Forwarding::chunkBegin(c, m, kChunks); j < Forwarding::chunkBegin(c + 1, m, kChunks); ++j) {
+        f.heldChunk[at + j] = static_cast<uint8_t>(c);
+      }
+    }
+    at += m;
+  }
+  auto pieceOf = [&](const ForwardItem& item) { return item.held < 0 ? 0 : f.heldChunk[static_cast<size_t>(item.held)]; };
+  f.hop2Pieces.assign(n, std::vector<size_t>(kChunks, 0));
+  for (size_t dest = 0; dest < n; ++dest) {
+    std::vector<ForwardItem>& items = f.itemsTo[dest];
+    std::stable_sort(items.begin(), items.end(),
+                     [&](const ForwardItem& a, const ForwardItem& b) { return pieceOf(a) < pieceOf(b); });
+    for (const ForwardItem& item : items) ++f.hop2Pieces[dest][pieceOf(item)];
+  }
+  // To every rank: its items per piece, then our hop-1 row count.
+  const size_t width = kChunks + 1;
+  std::vector<uint64_t> mine(n * width), theirs(n * width);
+  for (size_t dest = 0; dest < n; ++dest) {
+    std::copy(f.hop2Pieces[dest].begin(), f.hop2Pieces[dest].end(), mine.begin() + static_cast<ptrdiff_t>(dest * width));
+    mine[dest * width + kChunks] = totalRows(f.hop1Rows);
+  }
+  const std::vector<size_t> one(n, 1);
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, nullptr, Exchange::Setup, one, mine.data(), one, theirs.data(), width * sizeof(uint64_t)));
+  f.hop2FromPieces.assign(n, std::vector<size_t>(kChunks, 0));
+  f.maxHop1Rows = 0;
+  for (size_t source = 0; source < n; ++source) {
+    std::copy_n(theirs.begin() + static_cast<ptrdiff_t>(source * width), kChunks, f.hop2FromPieces[source].begin());
+    f.maxHop1Rows = std::max<size_t>(f.maxHop1Rows, theirs[source * width + kChunks]);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status buildForwarding(const MoeRun& run, strataMoeHandle& h, const std::vector<std::vector<int>>& ranksOfHost) {
   const Routing& r = h.routing;
   const size_t k = static_cast<size_t>(r.topK);
@@ -76,6 +123,8 @@ Status buildForwarding(const MoeRun& run, strataMoeHandle& h, const std::vector<
     }
   }
 
+  STRATA_RETURN_IF_ERROR(splitIntoPieces(run, *f));
+
   // Hop 2 metadata: source rank, token id, and the k ids as local ids on the destination.
   for (const auto& items : f->itemsTo) f->hop2Rows.push_back(items.size());
   const std::vector<size_t>& hop2 = f->hop2Rows;
@@ -110,6 +159,14 @@ Status buildForwarding(const MoeRun& run, strataMoeHandle& h, const std::vector<
     f->finalIndex[i] = position;
     ++h.recvFrom[static_cast<size_t>(arrived[i * (k + 2)])];
     std::copy_n(arrived.begin() + static_cast<long>(i * (k + 2) + 2), k, h.recvLocalIds.begin() + static_cast<long>(position * k));
+  }
+  for (size_t source = 0; source < n; ++source) {
+    size_t pieces = 0;
+    for (size_t c : f->hop2FromPieces[source]) pieces += c;
+    if (pieces != f->hop2From[source]) {
+      return internalError("rank " + std::to_string(source) + " announced " + std::to_string(f->hop2From[source]) +
+                           " forwarded rows in all and " + std::to_string(pieces) + " piece by piece");
+    }
   }
   h.forwarding = std::move(f);
   return Status::ok();

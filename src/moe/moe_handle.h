@@ -47,6 +47,17 @@ struct Forwarding {
   std::vector<size_t> hop2Rows;  // itemsTo's sizes
   std::vector<size_t> hop2From;
   std::vector<size_t> finalIndex;
+
+  // Pipelining (moe/forwarded_route.h): hop-1 blocks travel in kChunks pieces, rows
+  // [chunkBegin(c, m), chunkBegin(c + 1, m)) of a block of m rows in piece c, and hop 2 passes on
+  // piece c's held tokens while piece c + 1 crosses between hosts (and the reverse on the way
+  // back). itemsTo lists each destination's items by piece (own tokens in piece 0);
+  // hop2Pieces[d][c] / hop2FromPieces[s][c]: items to d / from s in piece c.
+  static constexpr size_t kChunks = 4;
+  static size_t chunkBegin(size_t c, size_t rows, size_t chunks) { return c * rows / chunks; }
+  std::vector<uint8_t> heldChunk;  // each held token's piece
+  std::vector<std::vector<size_t>> hop2Pieces, hop2FromPieces;
+  size_t maxHop1Rows = 0;  // the most hop-1 rows any rank sends (the same on every rank)
 };
 
 }  // namespace strata::moe

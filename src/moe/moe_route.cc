@@ -4,15 +4,11 @@
 #include <cstring>
 
 #include "common/datatype.h"
-#include "moe/moe_rows.h"
+#include "moe/forwarded_route.h"
 #include "moe/window_exchange.h"
 
 namespace strata::moe {
 namespace {
-
-const int32_t* expertsOf(const strataMoeHandle& h, uint32_t token) {
-  return h.routing.experts.data() + static_cast<size_t>(token) * static_cast<size_t>(h.routing.topK);
-}
 
 // Rows before rank `upTo` in a per-rank row count vector: where that rank's rows start.
 size_t rowsBefore(const std::vector<size_t>& rows, int upTo) {
@@ -36,7 +32,7 @@ std::vector<size_t> startsOf(const std::vector<size_t>& rows) {
 // back: the receive layout's rows go back to their sources, which get them in tokensTo order
 // (rows a rank returns to itself are read where they are).
 const Plan& windowPlan(const strataMoeHandle& h, Exchange which, size_t rowBytes, SendLayout layout) {
-  return h.plans.get(which, rowBytes, layout, [&] {
+  return h.plans.get(which, rowBytes, layout, 0, [&] {
     const std::vector<size_t> sendStarts = startsOf(h.sendRows), recvStarts = startsOf(h.recvFrom);
     const bool back = which == Exchange::DirectBack;
     auto sendOffset = [&](int dest, size_t i) {
@@ -82,43 +78,6 @@ Result<const unsigned char*> directOut(const MoeRun& run, const strataMoeHandle&
   return static_cast<const unsigned char*>(recv);
 }
 
-Result<const unsigned char*> forwardedOut(const MoeRun& run, const strataMoeHandle& h, size_t rowBytes, const FillRow& fill, const AdaptRow& adapt) {
-  const Forwarding& f = *h.forwarding;
-  // Hop 1: each token once to the forwarder on each remote host it needs.
-  const std::vector<size_t>& hop1 = f.hop1Rows;
-  unsigned char* send = h.stage(strataMoeHandle::kSend, totalRows(hop1) * rowBytes);
-  unsigned char* at = send;
-  for (const auto& tokens : f.tokensToForwarder) {
-    for (uint32_t t : tokens) {
-      fill(t, at);
-      at += rowBytes;
-    }
-  }
-  unsigned char* heldRows = h.stage(strataMoeHandle::kHeld, f.held.size() * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop1Out, hop1, send, f.heldFrom, heldRows, rowBytes));
-  // Hop 2: inside the host, own and held tokens to each destination.
-  const std::vector<size_t>& hop2 = f.hop2Rows;
-  send = h.stage(strataMoeHandle::kSend, totalRows(hop2) * rowBytes);
-  at = send;
-  for (int dest = 0; dest < h.nranks; ++dest) {
-    for (const ForwardItem& item : f.itemsTo[static_cast<size_t>(dest)]) {
-      const int32_t* experts = item.held < 0 ? expertsOf(h, item.token) : f.heldExperts.data() + f.held[static_cast<size_t>(item.held)].expertsAt;
-      if (item.held < 0) {
-        fill(item.token, at);
-      } else {
-        std::memcpy(at, heldRows + static_cast<size_t>(item.held) * rowBytes, rowBytes);
-      }
-      if (adapt) adapt(at, dest, experts);
-      at += rowBytes;
-    }
-  }
-  unsigned char* arrived = h.stage(strataMoeHandle::kRecv, h.numRecv * rowBytes);
-  unsigned char* out = h.stage(strataMoeHandle::kOut, h.numRecv * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop2Out, hop2, send, f.hop2From, arrived, rowBytes));
-  for (size_t i = 0; i < h.numRecv; ++i) std::memcpy(out + f.finalIndex[i] * rowBytes, arrived + i * rowBytes, rowBytes);
-  return static_cast<const unsigned char*>(out);
-}
-
 Status directBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows, AddRow add) {
   const size_t rowBytes = format.rowBytes();
   const std::vector<size_t>& back = h.sendRows;
@@ -138,65 +97,6 @@ Status directBack(const MoeRun& run, const strataMoeHandle& h, const ReturnForma
     for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
       add(t, inPlace ? own : at);
       if (inPlace) own += rowBytes;
-      at += rowBytes;
-    }
-  }
-  return Status::ok();
-}
-
-// Adds a returned row into a float32 accumulator of hidden + extra values.
-void accumulate(const ReturnFormat& format, const unsigned char* row, float* acc) {
-  accumulateRow(format.dtype, row, format.hidden, acc);
-  const size_t xBytes = format.hidden * dataTypeSize(format.dtype);
-  for (size_t e = 0; e < format.extraFloats; ++e) {
-    float v;
-    std::memcpy(&v, row + xBytes + e * sizeof(float), sizeof(float));
-    acc[format.hidden + e] += v;
-  }
-}
-
-void storeAccumulated(const ReturnFormat& format, const float* acc, unsigned char* row) {
-  storeRow(format.dtype, acc, format.hidden, row);
-  const size_t xBytes = format.hidden * dataTypeSize(format.dtype);
-  std::memcpy(row + xBytes, acc + format.hidden, format.extraFloats * sizeof(float));
-}
-
-Status forwardedBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFormat& format, const void* rows, AddRow add) {
-  const Forwarding& f = *h.forwarding;
-  const size_t rowBytes = format.rowBytes();
-  // Hop 2 back: every received row to the rank that passed it on.
-  unsigned char* send = h.stage(strataMoeHandle::kSend, h.numRecv * rowBytes);
-  for (size_t i = 0; i < h.numRecv; ++i) {
-    std::memcpy(send + i * rowBytes, static_cast<const unsigned char*>(rows) + f.finalIndex[i] * rowBytes, rowBytes);
-  }
-  const std::vector<size_t>& hop2 = f.hop2Rows;
-  unsigned char* back = h.stage(strataMoeHandle::kRecv, totalRows(hop2) * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop2Back, f.hop2From, send, hop2, back, rowBytes));
-  // Own tokens are done; held ones are summed here, inside the host, before crossing back.
-  const size_t width = format.hidden + format.extraFloats;
-  float* heldSums = h.zeroedSums(strataMoeHandle::kHeldSums, f.held.size() * width);
-  const unsigned char* at = back;
-  for (const auto& items : f.itemsTo) {
-    for (const ForwardItem& item : items) {
-      if (item.held < 0) {
-        add(item.token, at);
-      } else {
-        accumulate(format, at, heldSums + static_cast<size_t>(item.held) * width);
-      }
-      at += rowBytes;
-    }
-  }
-  // Hop 1 back: one summed row per held token to its source.
-  send = h.stage(strataMoeHandle::kSend, f.held.size() * rowBytes);
-  for (size_t i = 0; i < f.held.size(); ++i) storeAccumulated(format, heldSums + i * width, send + i * rowBytes);
-  const std::vector<size_t>& hop1 = f.hop1Rows;
-  // A stage of its own: the rows of hop 2 that `add` saw must stay valid until the caller is done.
-  back = h.stage(strataMoeHandle::kHeld, totalRows(hop1) * rowBytes);
-  STRATA_RETURN_IF_ERROR(exchangeRows(run, &h.plans, Exchange::Hop1Back, f.heldFrom, send, hop1, back, rowBytes));
-  at = back;
-  for (const auto& tokens : f.tokensToForwarder) {
-    for (uint32_t t : tokens) {
-      add(t, at);
       at += rowBytes;
     }
   }

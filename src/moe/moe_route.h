@@ -15,6 +15,11 @@
 
 namespace strata::moe {
 
+// A token's k global expert ids (-1 for none).
+inline const int32_t* expertsOf(const strataMoeHandle& h, uint32_t token) {
+  return h.routing.experts.data() + static_cast<size_t>(token) * static_cast<size_t>(h.routing.topK);
+}
+
 // Callbacks run only inside the call they are passed to (common/function_ref.h: no allocation).
 // fill(token, row): this rank's row for one of its tokens, the same for every destination.
 using FillRow = FunctionRef<void(uint32_t token, unsigned char* row)>;

@@ -52,7 +52,7 @@ Status runExchange(const MoeRun& run, const Plan& plan, Exchange which, size_t r
 Status exchangeRows(const MoeRun& run, ExchangePlans* plans, Exchange which, const std::vector<size_t>& sendRows,
                     const void* send, const std::vector<size_t>& recvRows, void* recv, size_t rowBytes) {
   if (plans == nullptr) return runExchange(run, planRowExchange(run.comm, sendRows, recvRows, rowBytes), which, rowBytes, 0, send, recv);
-  const Plan& plan = plans->get(which, rowBytes, SendLayout::Packed,
+  const Plan& plan = plans->get(which, rowBytes, SendLayout::Packed, 0,
                                 [&] { return planRowExchange(run.comm, sendRows, recvRows, rowBytes); });
   return runExchange(run, plan, which, rowBytes, 0, send, recv);
 }

@@ -30,12 +30,13 @@ enum class SendLayout : uint8_t { Packed, TokenRows };
 
 class ExchangePlans {
  public:
-  // The plan of exchange `which` with `rowBytes`-byte rows laid out as `layout`: make() on first use.
+  // The plan of exchange `which` with `rowBytes`-byte rows laid out as `layout` (`part`: which
+  // step of a pipelined exchange): make() on first use.
   // Whether it goes through windows or FIFOs follows from the handle and the row size alone, so
   // the key need not say.
   template <typename Make>
-  const Plan& get(Exchange which, size_t rowBytes, SendLayout layout, const Make& make) {
-    const Key key{static_cast<int32_t>(which), rowBytes, layout};
+  const Plan& get(Exchange which, size_t rowBytes, SendLayout layout, uint32_t part, const Make& make) {
+    const Key key{static_cast<int32_t>(which), rowBytes, layout, part};
     auto it = plans_.find(key);
     if (it != plans_.end()) return it->second;
     if (plans_.size() >= kLimit) plans_.clear();
@@ -44,7 +45,7 @@ class ExchangePlans {
 
  private:
   static constexpr size_t kLimit = 64;
-  using Key = std::tuple<int32_t, size_t, SendLayout>;
+  using Key = std::tuple<int32_t, size_t, SendLayout, uint32_t>;
   std::map<Key, Plan> plans_;
 };
 
