@@ -3,9 +3,11 @@
 #   ASan+UBSan: every unit test (the fuzz corpora replayed among them) but the plans' 4 MiB
 #               cases (3 and 8 ranks; ctest names plan tests by rank count), 12 and 16 ranks
 #               and the narrow-float sums, which the main build runs; the multi-process tests
-#               on shm and tcp (4 and 3 ranks), the MoE exchange (shm 3, tcp 4), the mismatch,
+#               on shm and tcp (4 and 3 ranks), the MoE exchange (shm 3, tcp 4, forwarded in
+#               pieces on 2 emulated hosts), the mismatch,
 #               dead-peer and silent-peer tests and the C example;
-#   TSan:       the unit tests that run ranks as threads (executor, transports, host streams, API);
+#   TSan:       the unit tests that run ranks as threads (executor, transports, window exchanges,
+#               host streams, API);
 #   libFuzzer:  every fuzz target (clang, ASan+UBSan) for STRATA_FUZZ_SECONDS each (default 20),
 #               seeded with the corpus kept in tests/fuzz/corpus.
 set -euo pipefail
@@ -17,13 +19,13 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs" >/dev/null
 (cd build-asan && ctest --output-on-failure -j 2 -L unit -E 'EveryAlgorithmMovesTheRightBytes/(3|8)$|ManyRanks|NarrowFloat')
-(cd build-asan && ctest --output-on-failure -R 'mp_collectives_(shm_4|tcp_3)|moe_exchange_(shm_3|tcp_4)|dead_peer|silent_peer|call_mismatch|example_hello')
+(cd build-asan && ctest --output-on-failure -R 'mp_collectives_(shm_4|tcp_3)|moe_exchange_(shm_3|tcp_4|hosts_4_on_2)|dead_peer|silent_peer|call_mismatch|example_hello')
 
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs" --target test_plans test_transports test_waiting test_api >/dev/null
 (cd build-tsan && ctest --output-on-failure -L unit \
-  -R 'Doorbell|WaitPolicy|Waiting|MemoryTransport|ShmTransport|TcpTransport|ApiTest|ApiRanks|Handshake|HostStreams|BarrierCompletes|ReductionsForEveryTypeAndOp/3$|Deterministic/5$')
+  -R 'Doorbell|WaitPolicy|Waiting|WindowExchange|MemoryTransport|ShmTransport|TcpTransport|ApiTest|ApiRanks|Handshake|HostStreams|BarrierCompletes|ReductionsForEveryTypeAndOp/3$|Deterministic/5$')
 
 if command -v clang++ >/dev/null; then
   cmake --preset fuzz -DSTRATA_FUZZ_SECONDS="${STRATA_FUZZ_SECONDS:-20}" >/dev/null
