@@ -33,12 +33,14 @@ enum class StepKind : uint8_t {
   // run first, in the order listed, so a plan may interleave operations to overlap them.
   WindowPublish,  // copy src into our window (after every rank released this half), mark it ready
   WindowReduce,   // wait until every window is ready; dst = window 0 op window 1 op ... over
-                  // window bytes [src.offset, src.offset + bytes)
+                  // window bytes [src.offset, src.offset + bytes) (a range within the first 16
+                  // bytes is read from the copy WindowPublish keeps beside its tag)
   WindowShare,    // copy src into our window at dst.offset, then mark our result shared
   WindowRead,     // wait until `peer` shared its result; copy its window [src.offset, +bytes) to dst
   WindowRelease,  // we have finished reading every window of this operation
   // Exchanges through the windows (MoE rows): writes gather into our window, a zero-byte
-  // WindowPublish then marks it ready, and each peer reads what is meant for it.
+  // WindowPublish then marks it ready, and each peer reads what is meant for it (never with a
+  // WindowReduce: such a publish keeps no copy of its first bytes).
   WindowWrite,  // copy src into our window at dst.offset (after every rank released this half); no flag
   WindowGet,    // wait until `peer` published this operation, check its tag; copy its window
                 // [src.offset, +bytes) to dst (zero bytes: the check alone)

@@ -74,27 +74,32 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
       // This half was last used by operation sequence-2: everyone must be done reading it.
       STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return halfReleased(*w, sequence); }, where,
                                        "see every rank finish reading the previous window"));
-      if (step.bytes > 0) std::memcpy(w->data(c.rank, sequence), resolve(c, step.src), step.bytes);
       {
+        const std::byte* src = resolve(c, step.src);
+        if (step.bytes > 0) std::memcpy(w->data(c.rank, sequence), src, step.bytes);
         std::byte tag[kWindowTagBytes] = {};
         encodeFrame({c.call, FrameRole::Data, sequence}, tag);
-        w->publishTag(sequence, tag);
+        w->publish(sequence, tag, src, step.bytes);
       }
-      w->raise(&WindowFlags::ready, sequence);
       *c.windowSequence = std::max(*c.windowSequence, sequence);
       return Status::ok();
     case StepKind::WindowReduce: {
       STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return w->allReady(sequence); }, where, "see every rank publish its window"));
       STRATA_RETURN_IF_ERROR(checkWindowTags(c, *w, sequence));
-      // Every rank folds the windows in rank order, so all get bit-identical results.
+      // Every rank folds the windows in rank order, so all get bit-identical results. A range
+      // within a publish's first bytes is read from the header line the tag came in.
       std::byte* dst = resolve(c, step.dst);
-      size_t at = step.src.offset;
-      size_t count = step.bytes / dataTypeSize(c.dtype);
+      const size_t at = step.src.offset;
+      const size_t count = step.bytes / dataTypeSize(c.dtype);
+      const bool inHeader = at + step.bytes <= kWindowInlineBytes;
+      auto window = [&](int r) -> const std::byte* {
+        return (inHeader ? w->inlineData(r, sequence) : w->data(r, sequence)) + at;
+      };
       if (w->nranks() == 1) {
-        std::memcpy(dst, w->data(0, sequence) + at, step.bytes);
+        std::memcpy(dst, window(0), step.bytes);
       } else {
-        reduceBuffers(dst, w->data(0, sequence) + at, w->data(1, sequence) + at, count, c.dtype, c.op);
-        for (int r = 2; r < w->nranks(); ++r) reduceBuffers(dst, dst, w->data(r, sequence) + at, count, c.dtype, c.op);
+        reduceBuffers(dst, window(0), window(1), count, c.dtype, c.op);
+        for (int r = 2; r < w->nranks(); ++r) reduceBuffers(dst, dst, window(r), count, c.dtype, c.op);
       }
       return Status::ok();
     }

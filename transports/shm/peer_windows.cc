@@ -1,6 +1,7 @@
 #include "shm/peer_windows.h"
 
 #include <atomic>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -54,12 +55,27 @@ void loadTagWords(uint64_t* words, std::byte (&tag)[kWindowTagBytes]) {
 }
 }  // namespace
 
-void PeerWindows::publishTag(uint64_t sequence, const std::byte (&tag)[kWindowTagBytes]) const {
-  storeTagWords(flags(rank_).callTagWords[sequence % 2], tag);
+void PeerWindows::publish(uint64_t sequence, const std::byte (&tag)[kWindowTagBytes], const std::byte* first,
+                          size_t bytes) const {
+  WindowHalfHeader& header = flags(rank_).halves[sequence % 2];
+  storeTagWords(header.callTagWords, tag);
+  std::byte inlineBytes[kWindowInlineBytes] = {};
+  if (bytes > 0) std::memcpy(inlineBytes, first, std::min(bytes, kWindowInlineBytes));
+  for (size_t i = 0; i < kWindowInlineBytes / 8; ++i) {
+    uint64_t word;
+    std::memcpy(&word, inlineBytes + 8 * i, 8);
+    std::atomic_ref<uint64_t>(header.inlineWords[i]).store(word, std::memory_order_relaxed);
+  }
+  header.published.store(sequence, std::memory_order_release);
+  raise(&WindowFlags::ready, sequence);
+}
+
+const std::byte* PeerWindows::inlineData(int owner, uint64_t sequence) const {
+  return reinterpret_cast<const std::byte*>(flags(owner).halves[sequence % 2].inlineWords);
 }
 
 void PeerWindows::readTag(int owner, uint64_t sequence, std::byte (&tag)[kWindowTagBytes]) const {
-  loadTagWords(flags(owner).callTagWords[sequence % 2], tag);
+  loadTagWords(flags(owner).halves[sequence % 2].callTagWords, tag);
 }
 
 bool PeerWindows::readLatestTag(int owner, std::byte (&tag)[kWindowTagBytes]) const {
@@ -68,13 +84,15 @@ bool PeerWindows::readLatestTag(int owner, std::byte (&tag)[kWindowTagBytes]) co
   WindowFlags& f = flags(owner);
   uint64_t before = f.ready.load(std::memory_order_acquire);
   if (before == 0) return false;
-  loadTagWords(f.callTagWords[before % 2], tag);
+  loadTagWords(f.halves[before % 2].callTagWords, tag);
   return f.ready.load(std::memory_order_relaxed) == before;
 }
 
 bool PeerWindows::allReady(uint64_t sequence) const {
+  // The half's header says the same as `ready` (an owner cannot publish sequence + 2 into this
+  // half before we are done with `sequence`), from the line the reader needs next anyway.
   for (int r = 0; r < nranks(); ++r) {
-    if (flags(r).ready.load(std::memory_order_acquire) < sequence) return false;
+    if (flags(r).halves[sequence % 2].published.load(std::memory_order_acquire) < sequence) return false;
   }
   return true;
 }

@@ -1,6 +1,6 @@
 // Peer memory inside one host: every rank owns a window that every other rank has mapped, plus
 // three flag words, each holding the sequence number of the last window operation that reached
-// that point. A rank publishes data by copying it into its window and raising `ready`; readers
+// that point, and a header line per half (what was published there: sequence, tag, first bytes). A rank publishes data by copying it into its window and raising `ready`; readers
 // wait for every rank's `ready` and read the windows directly. Two-shot reductions then copy
 // their reduced slice back into their own window and raise `shared`, and the others read it
 // from there. A rank raises `done` when it has finished reading everyone's windows. Each window
@@ -18,7 +18,20 @@
 
 namespace strata {
 
-inline constexpr size_t kWindowTagBytes = 64;
+inline constexpr size_t kWindowTagBytes = 40;    // a call tag (core/call_tag.h's frame)
+inline constexpr size_t kWindowInlineBytes = 16;  // a publish's first bytes, beside its tag
+
+// One cache line per half, all a reader of a small publish needs: the operation last published
+// into the half, its call tag, and its first bytes (a small allreduce's whole input), so the
+// reader takes one line from the owner's core instead of a flag's, a tag's and the data's.
+struct alignas(64) WindowHalfHeader {
+  std::atomic<uint64_t> published;  // the sequence of the operation in this half (release store)
+  // Written before `published`; only touched word by word through atomic_ref: a stalled reader
+  // may look while they change.
+  uint64_t callTagWords[kWindowTagBytes / 8];
+  uint64_t inlineWords[kWindowInlineBytes / 8];
+};
+static_assert(sizeof(WindowHalfHeader) == 64, "a half's header is one cache line");
 
 struct alignas(64) WindowFlags {
   std::atomic<uint64_t> ready;
@@ -27,10 +40,7 @@ struct alignas(64) WindowFlags {
   char padShared[56];
   std::atomic<uint64_t> done;
   char padDone[56];
-  // Per half, the call the owner last published into it, written before `ready` is raised, so
-  // readers can check that every rank is in the same call (bytes defined by core/call_tag.h).
-  // Only touched word by word through atomic_ref: a stalled reader may look while it changes.
-  uint64_t callTagWords[2][kWindowTagBytes / 8];
+  WindowHalfHeader halves[2];
 };
 static_assert(sizeof(WindowFlags) == 320, "window flags layout is shared between processes");
 
@@ -52,8 +62,12 @@ class PeerWindows {
   std::byte* data(int owner, uint64_t sequence) const;
   WindowFlags& flags(int owner) const { return *reinterpret_cast<WindowFlags*>(regions_[owner]); }
 
-  // Our call tag for operation `sequence`, stored before `ready` is raised for it.
-  void publishTag(uint64_t sequence, const std::byte (&tag)[kWindowTagBytes]) const;
+  // Publishes operation `sequence`, whose data is in our half already: its tag and first bytes
+  // (`first`, up to kWindowInlineBytes of them) into the half's header, then the header's
+  // `published` and `ready` raised (ringing the other ranks' doorbells).
+  void publish(uint64_t sequence, const std::byte (&tag)[kWindowTagBytes], const std::byte* first, size_t bytes) const;
+  // `owner`'s first published bytes of `sequence` (kWindowInlineBytes), once allReady(sequence).
+  const std::byte* inlineData(int owner, uint64_t sequence) const;
   // `owner`'s tag for `sequence`, once its `ready` (acquired) has reached `sequence`.
   void readTag(int owner, uint64_t sequence, std::byte (&tag)[kWindowTagBytes]) const;
   // `owner`'s most recently published tag at any moment (stall probes): the tag of the
@@ -66,7 +80,8 @@ class PeerWindows {
   // True when a rank waiting on window flags may sleep on its doorbell (every raise rings it).
   bool wakesWaiters() const { return !doorbells_.empty(); }
 
-  // True when every rank's flag has reached `sequence`.
+  // True when every rank has published operation `sequence` (read from the half's header: the
+  // line its tag and first bytes are in) or a later one.
   bool allReady(uint64_t sequence) const;
   bool allDone(uint64_t sequence) const;
 
