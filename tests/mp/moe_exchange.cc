@@ -355,6 +355,13 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
             load(dtype, out, t * H + c), want);
     }
   }
+  // The same combine in place (out over expertOut): rows a rank returns to itself may be summed
+  // where they lie, so the library must not overwrite them first.
+  std::vector<unsigned char> both(std::max(R, tokens) * H * es + 1);
+  std::memcpy(both.data(), rows.data(), R * H * es);
+  OK(strataMoeCombine(h, both.data(), H, dtype, nullptr, both.data(), stream));
+  if (stream) OK(strataStreamSynchronize(stream));
+  CHECK(std::memcmp(both.data(), out.data(), tokens * H * es) == 0, "%s: combine in place differs from out of place", s.name);
   // Dispatch backward: the gradient rows are the (d + 1)-scaled rows, weight gradients 10 * d + j.
   std::vector<float> gradRecvW(R * k + 1), gradW(tokens * k + 1);
   for (size_t i = 0; i < R; ++i)
