@@ -93,51 +93,34 @@ Regions regionsOut(const strataMoeHandle& h, size_t rowBytes) {
   return r;
 }
 
-// Step p of the way out: hop 1's piece p and hop 2's piece p - 1.
-Plan planOutStep(const strataMoeHandle& h, const Pieces& pieces, size_t p, size_t rowBytes) {
+// Step p out: hop 1's piece p and hop 2's piece p - 1. Back, the mirror: hop 2's piece p returns
+// the arrived rows and hop 1's piece p - 1 the held sums, through the same regions the other way.
+Plan planStep(const strataMoeHandle& h, const Pieces& pieces, size_t p, size_t rowBytes, bool back) {
   const Forwarding& f = *h.forwarding;
   const Regions r = regionsOut(h, rowBytes);
   Plan plan;
-  plan.algorithm = "forwarded rows out";
+  plan.algorithm = back ? "forwarded rows back" : "forwarded rows out";
   Stage& stage = plan.newStage();
-  auto hop1Sent = [&](size_t peer, size_t c) { return pieces.hop1Before(c, f.hop1Rows[peer]); };
-  auto hop1Held = [&](size_t peer, size_t c) { return pieces.hop1Before(c, f.heldFrom[peer]); };
-  auto hop2Sent = [&](size_t peer, size_t c) { return pieces.hop2Before(f.hop2Pieces, peer, c); };
-  auto hop2Arrived = [&](size_t peer, size_t c) { return pieces.hop2Before(f.hop2FromPieces, peer, c); };
-  if (p < pieces.count()) {
-    addHopPiece(stage, h, false, p, rowBytes, {r.hop1Out, &f.hop1Rows, hop1Sent}, {r.hop1In, &f.heldFrom, hop1Held});
-  }
-  if (p > 0) {
-    addHopPiece(stage, h, true, p - 1, rowBytes, {r.hop2Out, &f.hop2Rows, hop2Sent}, {r.hop2In, &f.hop2From, hop2Arrived});
-  }
-  return plan;
-}
-
-// The way back mirrors the way out: hop 2 returns the arrived rows, hop 1 the held sums.
-Plan planBackStep(const strataMoeHandle& h, const Pieces& pieces, size_t p, size_t rowBytes) {
-  const Forwarding& f = *h.forwarding;
-  const Regions r = regionsOut(h, rowBytes);
-  Plan plan;
-  plan.algorithm = "forwarded rows back";
-  Stage& stage = plan.newStage();
-  auto hop1Sent = [&](size_t peer, size_t c) { return pieces.hop1Before(c, f.hop1Rows[peer]); };
-  auto hop1Held = [&](size_t peer, size_t c) { return pieces.hop1Before(c, f.heldFrom[peer]); };
-  auto hop2Sent = [&](size_t peer, size_t c) { return pieces.hop2Before(f.hop2Pieces, peer, c); };
-  auto hop2Arrived = [&](size_t peer, size_t c) { return pieces.hop2Before(f.hop2FromPieces, peer, c); };
-  if (p < pieces.count()) {
-    addHopPiece(stage, h, true, p, rowBytes, {r.hop2In, &f.hop2From, hop2Arrived}, {r.hop2Out, &f.hop2Rows, hop2Sent});
-  }
-  if (p > 0) {
-    addHopPiece(stage, h, false, p - 1, rowBytes, {r.hop1In, &f.heldFrom, hop1Held}, {r.hop1Out, &f.hop1Rows, hop1Sent});
+  auto hop1SentRows = [&](size_t peer, size_t c) { return pieces.hop1Before(c, f.hop1Rows[peer]); };
+  auto hop1HeldRows = [&](size_t peer, size_t c) { return pieces.hop1Before(c, f.heldFrom[peer]); };
+  auto hop2SentRows = [&](size_t peer, size_t c) { return pieces.hop2Before(f.hop2Pieces, peer, c); };
+  auto hop2ArrivedRows = [&](size_t peer, size_t c) { return pieces.hop2Before(f.hop2FromPieces, peer, c); };
+  const HopSide hop1Sent{r.hop1Out, &f.hop1Rows, hop1SentRows}, hop1Held{r.hop1In, &f.heldFrom, hop1HeldRows};
+  const HopSide hop2Sent{r.hop2Out, &f.hop2Rows, hop2SentRows}, hop2Arrived{r.hop2In, &f.hop2From, hop2ArrivedRows};
+  if (!back) {
+    if (p < pieces.count()) addHopPiece(stage, h, false, p, rowBytes, hop1Sent, hop1Held);
+    if (p > 0) addHopPiece(stage, h, true, p - 1, rowBytes, hop2Sent, hop2Arrived);
+  } else {
+    if (p < pieces.count()) addHopPiece(stage, h, true, p, rowBytes, hop2Arrived, hop2Sent);
+    if (p > 0) addHopPiece(stage, h, false, p - 1, rowBytes, hop1Held, hop1Sent);
   }
   return plan;
 }
 
 Status runStep(const MoeRun& run, const strataMoeHandle& h, Exchange which, const Pieces& pieces, size_t p,
                size_t rowBytes, unsigned char* staging) {
-  const Plan& plan = h.plans.get(which, rowBytes, SendLayout::Packed, static_cast<uint32_t>(p), [&] {
-    return which == Exchange::ForwardOut ? planOutStep(h, pieces, p, rowBytes) : planBackStep(h, pieces, p, rowBytes);
-  });
+  const Plan& plan = h.plans.get(which, rowBytes, SendLayout::Packed, static_cast<uint32_t>(p),
+                                 [&] { return planStep(h, pieces, p, rowBytes, which == Exchange::ForwardBack); });
   return runExchange(run, plan, which, rowBytes, 0, staging, staging);
 }
 
