@@ -8,12 +8,6 @@
 namespace strata::moe {
 namespace {
 
-size_t rowStart(const std::vector<size_t>& rows, size_t upTo) {
-  size_t sum = 0;
-  for (size_t r = 0; r < upTo; ++r) sum += rows[r];
-  return sum;
-}
-
 // Which rows of each block move in each piece.
 class Pieces {
  public:
@@ -58,7 +52,7 @@ void addHopPiece(Stage& stage, const strataMoeHandle& h, bool insideHost, size_t
   auto sameHost = [&](size_t r) { return h.hostOfRank[r] == h.hostOfRank[me]; };
   auto slice = [&](const HopSide& side, size_t r) {
     const size_t first = side.before(r, c), end = side.before(r, c + 1);
-    return std::make_pair((rowStart(*side.blocks, r) + first) * rowBytes + side.region, (end - first) * rowBytes);
+    return std::make_pair((rowsBefore(*side.blocks, r) + first) * rowBytes + side.region, (end - first) * rowBytes);
   };
   if (insideHost) {
     auto [from, bytes] = slice(out, me);
@@ -166,7 +160,7 @@ Result<const unsigned char*> forwardedOut(const MoeRun& run, const strataMoeHand
     for (size_t dest = 0; dest < static_cast<size_t>(h.nranks); ++dest) {
       const std::vector<ForwardItem>& items = f.itemsTo[dest];
       const size_t first = pieces.hop2Before(f.hop2Pieces, dest, p), end = pieces.hop2Before(f.hop2Pieces, dest, p + 1);
-      unsigned char* row = hop2Out + (rowStart(f.hop2Rows, dest) + first) * rowBytes;
+      unsigned char* row = hop2Out + (rowsBefore(f.hop2Rows, dest) + first) * rowBytes;
       for (size_t i = first; i < end; ++i, row += rowBytes) {
         const ForwardItem& item = items[i];
         const bool own = item.held < 0;
@@ -213,7 +207,7 @@ Status forwardedBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFo
     for (size_t dest = 0; dest < static_cast<size_t>(h.nranks); ++dest) {
       const std::vector<ForwardItem>& items = f.itemsTo[dest];
       const size_t first = pieces.hop2Before(f.hop2Pieces, dest, p), end = pieces.hop2Before(f.hop2Pieces, dest, p + 1);
-      const unsigned char* row = returned + (rowStart(f.hop2Rows, dest) + first) * rowBytes;
+      const unsigned char* row = returned + (rowsBefore(f.hop2Rows, dest) + first) * rowBytes;
       for (size_t i = first; i < end; ++i, row += rowBytes) {
         if (items[i].held < 0) {
           add(items[i].token, row);

@@ -80,7 +80,7 @@ struct strataMoeHandle {
 
   // Staging buffers kept between operations (one operation at a time per handle, as for a
   // communicator): fresh ones would be page-faulted and zeroed on every call.
-  enum Stage { kSend, kRecv, kHeld, kOut, kPacked, kStages };
+  enum Stage { kSend, kRecv, kOut, kPacked, kStages };
   unsigned char* stage(Stage which, size_t bytes) const;
   mutable std::vector<unsigned char> staging[kStages];
   // Plans of the row exchanges, per (exchange, row size): an exchange's row counts never change.
@@ -119,6 +119,13 @@ Result<strataMoeHandle*> createHandle(const RoutingRequest& request, const Handl
 inline size_t totalRows(const std::vector<size_t>& rows) {
   size_t sum = 0;
   for (size_t r : rows) sum += r;
+  return sum;
+}
+
+// Rows before rank `upTo` in a per-rank row count vector: where that rank's rows start.
+inline size_t rowsBefore(const std::vector<size_t>& rows, size_t upTo) {
+  size_t sum = 0;
+  for (size_t r = 0; r < upTo; ++r) sum += rows[r];
   return sum;
 }
 

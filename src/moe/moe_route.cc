@@ -10,13 +10,6 @@
 namespace strata::moe {
 namespace {
 
-// Rows before rank `upTo` in a per-rank row count vector: where that rank's rows start.
-size_t rowsBefore(const std::vector<size_t>& rows, int upTo) {
-  size_t sum = 0;
-  for (int r = 0; r < upTo; ++r) sum += rows[static_cast<size_t>(r)];
-  return sum;
-}
-
 bool throughWindows(const strataMoeHandle& h, size_t rowBytes) {
   return !h.rowsBetween.empty() && fitsWindows(rowBytes, h.windowHalfBytes);
 }
@@ -91,7 +84,7 @@ Status directBack(const MoeRun& run, const strataMoeHandle& h, const ReturnForma
   }
   const unsigned char* at = recv;
   // Through windows, the rows this rank returns to itself stay where they are.
-  const unsigned char* own = static_cast<const unsigned char*>(rows) + rowsBefore(h.recvFrom, h.rank) * rowBytes;
+  const unsigned char* own = static_cast<const unsigned char*>(rows) + rowsBefore(h.recvFrom, static_cast<size_t>(h.rank)) * rowBytes;
   for (int dest = 0; dest < h.nranks; ++dest) {
     const bool inPlace = windows && dest == h.rank;
     for (uint32_t t : h.routing.tokensTo[static_cast<size_t>(dest)]) {
