@@ -71,8 +71,8 @@ void addHopPiece(Stage& stage, const strataMoeHandle& h, bool insideHost, size_t
   }
 }
 
-// The staging regions of a forwarded move, in rows: hop-1 rows sent and held (or, on the way
-// back, held sums sent and rows returned), hop-2 rows sent and arrived.
+// Byte offsets of the staging regions of a forwarded move: hop-1 rows sent and held, hop-2 rows
+// sent and arrived (the way back uses each the other way: see forwardedBack).
 struct Regions {
   size_t hop1Out, hop1In, hop2Out, hop2In, total;
 };
