@@ -33,7 +33,7 @@ enum class StepKind : uint8_t {
   // run first, in the order listed, so a plan may interleave operations to overlap them.
   WindowPublish,  // copy src into our window (after every rank released this half), mark it ready
   WindowReduce,   // wait until every window is ready; dst = window 0 op window 1 op ... over
-                  // window bytes [src.offset, src.offset + bytes) (a range within the first 16
+                  // window bytes [src.offset, src.offset + bytes) (a range within the first 8
                   // bytes is read from the copy WindowPublish keeps beside its tag)
   WindowShare,    // copy src into our window at dst.offset, then mark our result shared
   WindowRead,     // wait until `peer` shared its result; copy its window [src.offset, +bytes) to dst

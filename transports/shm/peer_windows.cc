@@ -66,6 +66,8 @@ void PeerWindows::publish(uint64_t sequence, const std::byte (&tag)[kWindowTagBy
     std::memcpy(&word, inlineBytes + 8 * i, 8);
     std::atomic_ref<uint64_t>(header.inlineWords[i]).store(word, std::memory_order_relaxed);
   }
+  std::atomic_ref<uint64_t>(header.doneAtPublish)
+      .store(flags(rank_).done.load(std::memory_order_relaxed), std::memory_order_relaxed);
   header.published.store(sequence, std::memory_order_release);
   raise(&WindowFlags::ready, sequence);
 }
@@ -99,6 +101,15 @@ bool PeerWindows::allReady(uint64_t sequence) const {
 
 bool PeerWindows::allDone(uint64_t sequence) const {
   for (int r = 0; r < nranks(); ++r) {
+    // A rank that published sequence + 1 after it was done with `sequence` (one-shot, MoE
+    // chunks: each operation is read before the next is published) said so in that header,
+    // which the caller has usually just read; its `done` line is the fallback (two-shot
+    // publishes a chunk before it reads the previous one).
+    WindowHalfHeader& next = flags(r).halves[(sequence + 1) % 2];
+    if (next.published.load(std::memory_order_acquire) >= sequence + 1 &&
+        std::atomic_ref<uint64_t>(next.doneAtPublish).load(std::memory_order_relaxed) >= sequence) {
+      continue;
+    }
     if (flags(r).done.load(std::memory_order_acquire) < sequence) return false;
   }
   return true;

@@ -19,17 +19,21 @@
 namespace strata {
 
 inline constexpr size_t kWindowTagBytes = 40;    // a call tag (core/call_tag.h's frame)
-inline constexpr size_t kWindowInlineBytes = 16;  // a publish's first bytes, beside its tag
+inline constexpr size_t kWindowInlineBytes = 8;  // a publish's first bytes, beside its tag
 
 // One cache line per half, all a reader of a small publish needs: the operation last published
 // into the half, its call tag, and its first bytes (a small allreduce's whole input), so the
-// reader takes one line from the owner's core instead of a flag's, a tag's and the data's.
+// reader takes one line from the owner's core instead of a flag's, a tag's and the data's. It
+// also carries the owner's `done` as it stood at the publish: the next publisher into the other
+// half learns from the line it has just read that the owner finished reading its previous
+// operation, without taking the owner's `done` line.
 struct alignas(64) WindowHalfHeader {
   std::atomic<uint64_t> published;  // the sequence of the operation in this half (release store)
   // Written before `published`; only touched word by word through atomic_ref: a stalled reader
   // may look while they change.
   uint64_t callTagWords[kWindowTagBytes / 8];
   uint64_t inlineWords[kWindowInlineBytes / 8];
+  uint64_t doneAtPublish;
 };
 static_assert(sizeof(WindowHalfHeader) == 64, "a half's header is one cache line");
 
@@ -83,6 +87,8 @@ class PeerWindows {
   // True when every rank has published operation `sequence` (read from the half's header: the
   // line its tag and first bytes are in) or a later one.
   bool allReady(uint64_t sequence) const;
+  // True when every rank has finished reading operation `sequence`: its `done`, or, read first,
+  // the `done` its publish of sequence + 1 carried.
   bool allDone(uint64_t sequence) const;
 
  private:
