@@ -6,6 +6,7 @@
 #include <strata/strata.h>
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -21,15 +22,10 @@ class [[nodiscard]] Status {
   strataResult_t code() const { return code_; }
   const std::string& message() const { return message_; }
 
-  // Prefix context ("allreduce: ") while the error travels up.
-  Status withContext(const std::string& context) const {
+  // Prefix context ("allreduce: ") while the error travels up; a success builds no string.
+  Status withContext(std::string_view context) const {
     if (isOk()) return *this;
-    return {code_, context + message_};
-  }
-  // The same for a literal: no string is built while the call succeeds.
-  Status withContext(const char* context) const {
-    if (isOk()) return *this;
-    return {code_, context + message_};
+    return {code_, std::string(context) + message_};
   }
 
  private:

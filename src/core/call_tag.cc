@@ -1,7 +1,6 @@
 #include "core/call_tag.h"
 
 #include <cstdio>
-
 #include <cstring>
 
 #include "algorithms/algorithms.h"

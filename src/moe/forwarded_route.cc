@@ -119,6 +119,18 @@ Status runStep(const MoeRun& run, const strataMoeHandle& h, Exchange which, cons
 }
 
 // Adds a returned row into a float32 accumulator of hidden + extra values.
+// visit(dest, item, row) for every hop-2 item of piece p, with its row in a region laid out as
+// hop 2's sends (base): the rows a forwarder packs on the way out and gets back on the way back.
+void forEachItemOfPiece(const strataMoeHandle& h, const Pieces& pieces, size_t p, size_t rowBytes, unsigned char* base,
+                        FunctionRef<void(size_t dest, const ForwardItem& item, unsigned char* row)> visit) {
+  const Forwarding& f = *h.forwarding;
+  for (size_t dest = 0; dest < static_cast<size_t>(h.nranks); ++dest) {
+    const size_t first = pieces.hop2Before(f.hop2Pieces, dest, p), end = pieces.hop2Before(f.hop2Pieces, dest, p + 1);
+    unsigned char* row = base + (rowsBefore(f.hop2Rows, dest) + first) * rowBytes;
+    for (size_t i = first; i < end; ++i, row += rowBytes) visit(dest, f.itemsTo[dest][i], row);
+  }
+}
+
 void accumulate(const ReturnFormat& format, const unsigned char* row, float* acc) {
   accumulateRow(format.dtype, row, format.hidden, acc);
   const size_t xBytes = format.hidden * dataTypeSize(format.dtype);
@@ -157,24 +169,19 @@ Result<const unsigned char*> forwardedOut(const MoeRun& run, const strataMoeHand
     STRATA_RETURN_IF_ERROR(runStep(run, h, Exchange::ForwardOut, pieces, p, rowBytes, staging));
     if (p == pieces.count()) break;
     // Piece p's held rows are in: its hop-2 rows (own tokens in piece 0), for the next step.
-    for (size_t dest = 0; dest < static_cast<size_t>(h.nranks); ++dest) {
-      const std::vector<ForwardItem>& items = f.itemsTo[dest];
-      const size_t first = pieces.hop2Before(f.hop2Pieces, dest, p), end = pieces.hop2Before(f.hop2Pieces, dest, p + 1);
-      unsigned char* row = hop2Out + (rowsBefore(f.hop2Rows, dest) + first) * rowBytes;
-      for (size_t i = first; i < end; ++i, row += rowBytes) {
-        const ForwardItem& item = items[i];
-        const bool own = item.held < 0;
-        if (own) {
-          fill(item.token, row);
-        } else {
-          std::memcpy(row, held + static_cast<size_t>(item.held) * rowBytes, rowBytes);
-        }
-        if (adapt) {
-          adapt(row, static_cast<int>(dest),
-                own ? expertsOf(h, item.token) : f.heldExperts.data() + f.held[static_cast<size_t>(item.held)].expertsAt);
-        }
+    auto pack = [&](size_t dest, const ForwardItem& item, unsigned char* row) {
+      const bool own = item.held < 0;
+      if (own) {
+        fill(item.token, row);
+      } else {
+        std::memcpy(row, held + static_cast<size_t>(item.held) * rowBytes, rowBytes);
       }
-    }
+      if (adapt) {
+        adapt(row, static_cast<int>(dest),
+              own ? expertsOf(h, item.token) : f.heldExperts.data() + f.held[static_cast<size_t>(item.held)].expertsAt);
+      }
+    };
+    forEachItemOfPiece(h, pieces, p, rowBytes, hop2Out, pack);
   }
   const unsigned char* arrived = staging + r.hop2In;
   unsigned char* out = h.stage(strataMoeHandle::kOut, h.numRecv * rowBytes);
@@ -198,24 +205,20 @@ Status forwardedBack(const MoeRun& run, const strataMoeHandle& h, const ReturnFo
   }
   const size_t width = format.hidden + format.extraFloats;
   float* heldSums = h.zeroedSums(strataMoeHandle::kHeldSums, f.held.size() * width);
-  const unsigned char* returned = staging + r.hop2Out;
+  unsigned char* returned = staging + r.hop2Out;
   unsigned char* sums = staging + r.hop1In;
   for (size_t p = 0; p <= pieces.count(); ++p) {
     STRATA_RETURN_IF_ERROR(runStep(run, h, Exchange::ForwardBack, pieces, p, rowBytes, staging));
     if (p == pieces.count()) break;
     // Piece p came back: own tokens are done, held ones summed here before crossing back.
-    for (size_t dest = 0; dest < static_cast<size_t>(h.nranks); ++dest) {
-      const std::vector<ForwardItem>& items = f.itemsTo[dest];
-      const size_t first = pieces.hop2Before(f.hop2Pieces, dest, p), end = pieces.hop2Before(f.hop2Pieces, dest, p + 1);
-      const unsigned char* row = returned + (rowsBefore(f.hop2Rows, dest) + first) * rowBytes;
-      for (size_t i = first; i < end; ++i, row += rowBytes) {
-        if (items[i].held < 0) {
-          add(items[i].token, row);
-        } else {
-          accumulate(format, row, heldSums + static_cast<size_t>(items[i].held) * width);
-        }
+    auto take = [&](size_t, const ForwardItem& item, unsigned char* row) {
+      if (item.held < 0) {
+        add(item.token, row);
+      } else {
+        accumulate(format, row, heldSums + static_cast<size_t>(item.held) * width);
       }
-    }
+    };
+    forEachItemOfPiece(h, pieces, p, rowBytes, returned, take);
     for (size_t i = 0; i < f.held.size(); ++i) {
       if (pieces.ofHeld(i) == p) storeAccumulated(format, heldSums + i * width, sums + i * rowBytes);
     }
