@@ -14,12 +14,11 @@
 namespace strata {
 namespace {
 
-// Slices of at least this many bytes are pipelined through the tiers. Stages run in lock step, so
-// the first and last slices leave the uplinks idle, and a long stage idles them while its slowest
-// flow finishes: on the emulated cluster (2 racks x 2 hosts) 64 MiB took 2.56-2.72 s in 8 slices,
-// 2.29-2.40 s in 32, 2.25 s in 64 (the model's bound: 2.16 s); 256 MiB 10.0 s in 64 slices, 9.1 s
-// in 256.
-constexpr size_t kSliceBytes = 1 << 20;
+// Slices of at least kCacheSliceBytes, at most this many, are pipelined through the tiers.
+// Stages run in lock step, so the first and last slices leave the uplinks idle, and a long stage
+// idles them while its slowest flow finishes: on the emulated cluster (2 racks x 2 hosts) 64 MiB
+// took 2.56-2.72 s in 8 slices, 2.29-2.40 s in 32, 2.25 s in 64 (the model's bound: 2.16 s);
+// 256 MiB 10.0 s in 64 slices, 9.1 s in 256.
 constexpr size_t kMaxSlices = 256;
 
 // The tiers for the elements of `slice`, as a sequence of stages.
@@ -59,7 +58,7 @@ Plan planHierarchicalAllReduce(const CollectiveShape& shape, const PlanTopology&
   Plan plan;
   plan.algorithm = "hierarchical allreduce";
   const Tiers tiers = tiersOf(*topo.hierarchy, topo.rank);
-  const size_t slices = std::clamp<size_t>(shape.bytes() / kSliceBytes, 1, kMaxSlices);
+  const size_t slices = std::clamp<size_t>(shape.bytes() / kCacheSliceBytes, 1, kMaxSlices);
   for (size_t k = 0; k < slices; ++k) {
     std::vector<Stage> stages = sliceStages(shape, tiers, partOf(shape.count, slices, k));
     for (size_t s = 0; s < stages.size(); ++s) {
@@ -90,7 +89,7 @@ double costHierarchicalAllReduce(const CollectiveShape& shape, const CostContext
     bytes /= m;
   }
   // Slices overlap the tiers: the slowest tier is paid in full, the others once per slice.
-  const double slices = static_cast<double>(std::clamp<size_t>(shape.bytes() / kSliceBytes, 1, kMaxSlices));
+  const double slices = static_cast<double>(std::clamp<size_t>(shape.bytes() / kCacheSliceBytes, 1, kMaxSlices));
   return slowest + (seconds - slowest) / slices;
 }
 

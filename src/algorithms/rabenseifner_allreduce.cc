@@ -4,8 +4,9 @@
 // 2(p-1)/p·S·beta (+ (p-1)/p·S·gamma): the ring's bandwidth in log2(p) instead of 2(p-1) steps,
 // so it wins at medium sizes. Non-powers of two: the first 2·rem ring positions pair up (the even
 // one hands its data to the odd one, then waits for the result), leaving a power of two.
-// Runs on ring positions (topology order), so the small distances stay inside hosts.
-#include <cmath>
+// Runs on ring positions (topology order), so the small distances stay inside hosts. Large
+// buffers run as slices of pow2 x kCacheSliceBytes, one after another.
+#include <algorithm>
 
 #include "algorithms/algorithms.h"
 #include "algorithms/power_of_two_fold.h"
@@ -18,26 +19,18 @@ ElementRange half(ElementRange r, bool upper) {
   return {r.begin + part.begin, part.size};
 }
 
-}  // namespace
-
-Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
-  const int rank = topo.position();  // positions stand in for ranks; renamed at the end
-  const int nranks = topo.nranks;
-  Plan plan;
-  plan.algorithm = "rabenseifner allreduce";
+// The whole algorithm on the elements of `slice`: fold, halving, doubling, unfold.
+void appendSlice(Plan& plan, const CollectiveShape& shape, ElementRange slice, int rank, const PowerOfTwoFold& layout) {
   const size_t es = shape.elementSize;
-  const size_t bytes = shape.bytes();
-  const PowerOfTwoFold layout(nranks);
   auto at = [&](uint16_t buffer, ElementRange r) { return BufferSlice{buffer, r.begin * es}; };
   if (layout.foldsAway(rank)) {
-    Plan::send(plan.newStage(), rank + 1, {kSendBuffer, 0}, bytes);
-    Plan::recv(plan.newStage(), rank + 1, {kRecvBuffer, 0}, bytes);
-    plan.compact();
-    return onRingPositions(std::move(plan), topo);
+    Plan::send(plan.newStage(), rank + 1, at(kSendBuffer, slice), slice.size * es);
+    Plan::recv(plan.newStage(), rank + 1, at(kRecvBuffer, slice), slice.size * es);
+    return;
   }
   uint16_t input = kSendBuffer;
   if (rank < 2 * layout.rem) {
-    Plan::recvReduce(plan.newStage(), rank - 1, {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);
+    Plan::recvReduce(plan.newStage(), rank - 1, at(kRecvBuffer, slice), at(kSendBuffer, slice), slice.size * es);
     input = kRecvBuffer;
   }
   const int v = layout.virtualOf(rank);
@@ -46,7 +39,7 @@ Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology&
     ElementRange kept, given;
   };
   std::vector<Split> splits;
-  ElementRange range{0, shape.count};
+  ElementRange range = slice;
   for (int distance = layout.pow2 / 2; distance >= 1; distance /= 2) {
     const bool upper = (v & distance) != 0;
     Split s{layout.positionOf(v ^ distance), half(range, upper), half(range, !upper)};
@@ -57,13 +50,28 @@ Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology&
     range = s.kept;
     input = kRecvBuffer;
   }
-  if (input == kSendBuffer) Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, bytes);  // one rank
   for (auto it = splits.rbegin(); it != splits.rend(); ++it) {
     Stage& stage = plan.newStage();
     Plan::send(stage, it->partner, at(kRecvBuffer, it->kept), it->kept.size * es);
     Plan::recv(stage, it->partner, at(kRecvBuffer, it->given), it->given.size * es);
   }
-  if (rank < 2 * layout.rem) Plan::send(plan.newStage(), rank - 1, {kRecvBuffer, 0}, bytes);
+  if (rank < 2 * layout.rem) Plan::send(plan.newStage(), rank - 1, at(kRecvBuffer, slice), slice.size * es);
+}
+
+}  // namespace
+
+Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
+  const int rank = topo.position();  // positions stand in for ranks; renamed at the end
+  Plan plan;
+  plan.algorithm = "rabenseifner allreduce";
+  const PowerOfTwoFold layout(topo.nranks);
+  if (topo.nranks == 1) Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, shape.bytes());
+  // Large buffers run as consecutive slices, as the ring's do, so that the last halving step
+  // swaps about kCacheSliceBytes.
+  const size_t sliceElements = std::max<size_t>(1, kCacheSliceBytes / shape.elementSize) * static_cast<size_t>(layout.pow2);
+  for (size_t begin = 0; topo.nranks > 1 && begin < shape.count; begin += sliceElements) {
+    appendSlice(plan, shape, {begin, std::min(sliceElements, shape.count - begin)}, rank, layout);
+  }
   plan.compact();
   return onRingPositions(std::move(plan), topo);
 }

@@ -17,8 +17,7 @@ Plan planRingAllGather(const CollectiveShape& shape, const PlanTopology& topo) {
   const int right = topo.rankAt(p + 1);
   const int left = topo.rankAt(p - 1);
   Plan::copy(plan.newStage(), {kRecvBuffer, static_cast<size_t>(rank) * blockBytes}, {kSendBuffer, 0}, blockBytes);
-  constexpr size_t kSliceBytes = 1 << 20;
-  const size_t sliceElements = std::max<size_t>(1, kSliceBytes / es);
+  const size_t sliceElements = std::max<size_t>(1, kCacheSliceBytes / es);
   for (size_t begin = 0; begin < shape.count; begin += sliceElements) {
     size_t bytes = std::min(sliceElements, shape.count - begin) * es;
     for (int s = 0; s < nranks - 1; ++s) {

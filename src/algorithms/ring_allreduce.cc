@@ -1,13 +1,11 @@
 // Ring allreduce: reduce-scatter round the ring, then allgather round the ring.
 // Cost: 2(n-1) steps; each rank sends 2(n-1)/n of the buffer: 2(n-1)·alpha + 2(n-1)/n·S·beta.
 // Bandwidth-optimal, so the default above the small-message threshold. Buffers larger than
-// n × kSliceBytes run as consecutive slices, keeping each step's chunk cache-sized.
+// n × kCacheSliceBytes run as consecutive slices, keeping each step's chunk cache-sized.
 #include "algorithms/algorithms.h"
 
 namespace strata {
 namespace {
-
-constexpr size_t kSliceBytes = 1 << 20;  // per-rank chunk of one slice
 
 void appendRingSlice(Plan& plan, const CollectiveShape& shape, ElementRange slice, int rank, int nranks) {
   const size_t es = shape.elementSize;
@@ -47,7 +45,7 @@ Plan planRingAllReduce(const CollectiveShape& shape, const PlanTopology& topo) {
   if (nranks == 1) {
     Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, shape.bytes());
   } else {
-    size_t sliceElements = std::max<size_t>(1, kSliceBytes / shape.elementSize) * static_cast<size_t>(nranks);
+    size_t sliceElements = std::max<size_t>(1, kCacheSliceBytes / shape.elementSize) * static_cast<size_t>(nranks);
     for (size_t begin = 0; begin < shape.count; begin += sliceElements) {
       appendRingSlice(plan, shape, {begin, std::min(sliceElements, shape.count - begin)}, rank, nranks);
     }

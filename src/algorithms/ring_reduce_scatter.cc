@@ -21,8 +21,7 @@ Plan planRingReduceScatter(const CollectiveShape& shape, const PlanTopology& top
   const int p = topo.position();
   const int right = topo.rankAt(p + 1);
   const int left = topo.rankAt(p - 1);
-  constexpr size_t kSliceBytes = 1 << 20;
-  const size_t sliceElements = std::max<size_t>(1, kSliceBytes / es);
+  const size_t sliceElements = std::max<size_t>(1, kCacheSliceBytes / es);
   const size_t slotBytes = std::min(sliceElements, shape.count) * es;
   plan.scratchBytes = 2 * slotBytes;
   auto slot = [&](int s) { return BufferSlice{kScratchBuffer, static_cast<size_t>(s % 2) * slotBytes}; };

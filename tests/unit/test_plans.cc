@@ -344,6 +344,9 @@ void runCase(const Case& c) {
 
 std::vector<size_t> sizesFor(int nranks) {
   std::vector<size_t> sizes = {0, 1, 7, 1023, 65537};
+  // Past one slice of the sliced algorithms (kCacheSliceBytes per rank; the 3 bytes make the
+  // last slice ragged).
+  if (nranks == 2) sizes.push_back(2 * 1024 * 1024 + 3);
   if (nranks == 3 || nranks == 8) sizes.push_back(4 * 1024 * 1024 + 3);
   return sizes;
 }
