@@ -154,35 +154,41 @@ Status Communicator::checkUsable() const {
   return Status::ok();
 }
 
-Result<const PreparedPlan*> Communicator::planFor(const CollectiveCall& call, PreparedPlan& uncached) {
-  CollectiveShape shape = call.shape;  // (no allocation: only all-to-all-v has vectors, and it is not cached)
+Status Communicator::preparePlan(const CollectiveShape& callShape, PreparedPlan& prepared) const {
+  CollectiveShape shape = callShape;
   shape.windowBytes = windows_ ? windows_->halfBytes() : 0;
   size_t oneShotBytes = windows_ ? std::min(windows_->halfBytes(), static_cast<size_t>(params_.oneShotBytes)) : 0;
-  auto prepare = [&](PreparedPlan& prepared) -> Status {
-    const AlgorithmEntry* algorithm = selector_->choose(shape, cost_, oneShotBytes);
-    if (algorithm == nullptr) {
-      return internalError(std::string("no algorithm serves collective '") + collectiveName(shape.kind) + "' of " +
-                           std::to_string(shape.bytes()) + " bytes");
-    }
-    prepared.algorithm = static_cast<uint8_t>(algorithm - algorithmRegistry().data() + 1);
-    prepared.plan = algorithm->generate(shape, topology_);
-    if (needsAgreement(shape.kind)) appendAgreement(prepared.plan, rank_, nranks_);
-    return Status::ok();
-  };
-  if (shape.kind == CollectiveKind::AllToAllv) {
-    STRATA_RETURN_IF_ERROR(prepare(uncached));
+  const AlgorithmEntry* algorithm = selector_->choose(shape, cost_, oneShotBytes);
+  if (algorithm == nullptr) {
+    return internalError(std::string("no algorithm serves collective '") + collectiveName(shape.kind) + "' of " +
+                         std::to_string(shape.bytes()) + " bytes");
+  }
+  prepared.algorithm = static_cast<uint8_t>(algorithm - algorithmRegistry().data() + 1);
+  prepared.plan = algorithm->generate(shape, topology_);
+  if (needsAgreement(shape.kind)) appendAgreement(prepared.plan, rank_, nranks_);
+  return Status::ok();
+}
+
+Result<const PreparedPlan*> Communicator::planFor(const CollectiveCall& call, PreparedPlan& uncached) {
+  if (call.shape.kind == CollectiveKind::AllToAllv) {  // its counts are not in the key: never cached
+    STRATA_RETURN_IF_ERROR(preparePlan(call.shape, uncached));
     return &uncached;
   }
   // The choice depends only on the call's shape (the selector and the topology are fixed for the
   // communicator's life), so the tuner runs once per shape, not once per call.
-  PlanKey key{static_cast<int>(call.shape.kind), call.shape.count, call.shape.elementSize, call.shape.root,
-              call.shape.inPlace};
+  const PlanKey key{static_cast<int>(call.shape.kind), call.shape.count, call.shape.elementSize, call.shape.root,
+                    call.shape.inPlace};
+  if (lastPlan_ != nullptr && key == lastPlanKey_) return lastPlan_;
   auto it = planCache_.find(key);
-  if (it != planCache_.end()) return &it->second;
-  PreparedPlan prepared;
-  STRATA_RETURN_IF_ERROR(prepare(prepared));
-  if (planCache_.size() >= kPlanCacheLimit) planCache_.clear();
-  return &planCache_.emplace(key, std::move(prepared)).first->second;
+  if (it == planCache_.end()) {
+    PreparedPlan prepared;
+    STRATA_RETURN_IF_ERROR(preparePlan(call.shape, prepared));
+    if (planCache_.size() >= kPlanCacheLimit) planCache_.clear();
+    it = planCache_.emplace(key, std::move(prepared)).first;
+  }
+  lastPlanKey_ = key;
+  lastPlan_ = &it->second;
+  return lastPlan_;
 }
 
 Status Communicator::execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op, const CallTag& tag) {

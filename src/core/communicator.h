@@ -90,6 +90,8 @@ class Communicator {
   Communicator() = default;
   Status checkUsable() const;
   Result<const PreparedPlan*> planFor(const CollectiveCall& call, PreparedPlan& uncached);
+  // Runs the tuner and the chosen algorithm's generator for one shape.
+  Status preparePlan(const CollectiveShape& callShape, PreparedPlan& prepared) const;
   // buffers[kSendBuffer], [kRecvBuffer] and any extras must be set in context_.buffers already.
   Status execute(const Plan& plan, strataDataType_t dtype, strataRedOp_t op, const CallTag& tag);
   void logBanner() const;
@@ -115,6 +117,10 @@ class Communicator {
   std::mutex executionMutex_;
   using PlanKey = std::tuple<int, size_t, size_t, int, bool>;  // kind, count, element size, root, in place
   std::map<PlanKey, PreparedPlan> planCache_;
+  // The plan of the previous collective: a training step repeats the same calls, so most calls
+  // skip the map. Points into planCache_ (its nodes never move); cleared with it.
+  PlanKey lastPlanKey_{};
+  const PreparedPlan* lastPlan_ = nullptr;
   uint64_t collectiveCalls_ = 0;  // collectives run so far: call tags number them
   Plan agreementPlan_;            // runAgreement's rounds
   std::vector<std::byte> scratch_;

@@ -56,6 +56,10 @@ class StageRunner {
       if (Plan::isWindowStep(step.kind)) STRATA_RETURN_IF_ERROR(runWindowStep(step, c_, plan_.algorithm));
     }
     runLocalCopies(stage);
+    // Peer-memory and local stages (a one-shot allreduce is all of them) move no messages.
+    if (std::none_of(stage.steps.begin(), stage.steps.end(), [](const Step& s) { return Plan::isTransfer(s.kind); })) {
+      return Status::ok();
+    }
     STRATA_RETURN_IF_ERROR(prepareTransfers(stage));
     return progressUntilDone();
   }
