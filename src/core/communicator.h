@@ -118,7 +118,8 @@ class Communicator {
   using PlanKey = std::tuple<int, size_t, size_t, int, bool>;  // kind, count, element size, root, in place
   std::map<PlanKey, PreparedPlan> planCache_;
   // The plan of the previous collective: a training step repeats the same calls, so most calls
-  // skip the map. Points into planCache_ (its nodes never move); cleared with it.
+  // skip the map. Points into planCache_ (its nodes never move) and is set again whenever the
+  // map is cleared.
   PlanKey lastPlanKey_{};
   const PreparedPlan* lastPlan_ = nullptr;
   uint64_t collectiveCalls_ = 0;  // collectives run so far: call tags number them
