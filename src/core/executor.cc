@@ -48,8 +48,13 @@ bool overlaps(const Step& a, const Step& b) {
 class StageRunner {
  public:
   StageRunner(ExecutionContext& context, const Plan& plan, size_t stageIndex, std::vector<ActiveTransfer>& transfers,
-              std::vector<int>& lastOnChannel)
-      : c_(context), plan_(plan), stageIndex_(stageIndex), transfers_(transfers), lastOnChannel_(lastOnChannel) {}
+              std::vector<int>& lastOnChannel, std::vector<int>& watched)
+      : c_(context),
+        plan_(plan),
+        stageIndex_(stageIndex),
+        transfers_(transfers),
+        lastOnChannel_(lastOnChannel),
+        watched_(watched) {}
 
   Status run(const Stage& stage) {
     for (const Step& step : stage.steps) {
@@ -119,6 +124,8 @@ class StageRunner {
       lastOnChannel_[channel] = static_cast<int>(transfers_.size());
       transfers_.push_back(t);
     }
+    // Room for checkHealth's list now, while the plan is new: a stall later allocates nothing.
+    if (watched_.capacity() < transfers_.size()) watched_.reserve(transfers_.size());
     return Status::ok();
   }
 
@@ -264,9 +271,12 @@ class StageRunner {
       if (firstWaiting == nullptr) firstWaiting = &t;
       watched_.push_back(t.step->peer);
     }
-    std::string where = "stage " + std::to_string(stageIndex_ + 1) + "/" + std::to_string(plan_.stages.size()) + " of " +
-                        plan_.algorithm;
-    return checkStalledWait(c_, deadline, where, watched_, describeWait(c_, *firstWaiting), firstWaiting->step->peer);
+    auto where = [&] {
+      return "stage " + std::to_string(stageIndex_ + 1) + "/" + std::to_string(plan_.stages.size()) + " of " +
+             plan_.algorithm;
+    };
+    return checkStalledWait(c_, deadline, where, watched_, [&] { return describeWait(c_, *firstWaiting); },
+                            firstWaiting->step->peer);
   }
 
   Status failure(const Status& cause, const ActiveTransfer& t) const {
@@ -280,7 +290,7 @@ class StageRunner {
   size_t stageIndex_;
   std::vector<ActiveTransfer>& transfers_;
   std::vector<int>& lastOnChannel_;
-  std::vector<int> watched_;
+  std::vector<int>& watched_;
   bool sleepable_ = false;  // every peer of this stage rings our doorbell when it moves
 };
 
@@ -289,7 +299,7 @@ class StageRunner {
 Status PlanExecutor::run(const Plan& plan, ExecutionContext& context) {
   if (context.windowSequence != nullptr) context.windowSequenceAtPlanStart = *context.windowSequence;
   for (size_t i = 0; i < plan.stages.size(); ++i) {
-    StageRunner runner(context, plan, i, transfers_, lastOnChannel_);
+    StageRunner runner(context, plan, i, transfers_, lastOnChannel_, watched_);
     STRATA_RETURN_IF_ERROR(runner.run(plan.stages[i]));
   }
   return Status::ok();

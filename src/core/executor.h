@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/function_ref.h"
 #include "common/status.h"
 #include "common/wait.h"
 #include "core/call_tag.h"
@@ -64,6 +65,7 @@ class PlanExecutor {
  private:
   std::vector<ActiveTransfer> transfers_;
   std::vector<int> lastOnChannel_;
+  std::vector<int> watched_;  // a stalled stage's peers (kept: a stall that ends well allocates nothing)
 };
 
 // Convenience for tests: a fresh executor per call.
@@ -72,10 +74,12 @@ Status executePlan(const Plan& plan, ExecutionContext& context);
 // What a wait that made no progress for a while looks at, in order: the peers in `watched` (all
 // when empty) that died or closed their connection, every peer that is visibly in another call
 // than this one (the frame at the head of its stream, its window tags), the abort flag, and the
-// deadline. `waitingFor` ("receive 4096 bytes from rank 3 ...") and `suspect` (the rank a timeout
-// message names, -1: every rank) only shape the error text.
-Status checkStalledWait(const ExecutionContext& c, const Deadline& deadline, const std::string& where,
-                        const std::vector<int>& watched, const std::string& waitingFor, int suspect);
+// deadline. `where` (a stage of an algorithm), `waitingFor` ("receive 4096 bytes from rank 3 ...")
+// and `suspect` (the rank a timeout message names, -1: every rank) only shape the error text: the
+// texts are made only when there is an error, so a stall that ends well allocates nothing (a
+// steady MoE step must not, however loaded the machine).
+Status checkStalledWait(const ExecutionContext& c, const Deadline& deadline, FunctionRef<std::string()> where,
+                        const std::vector<int>& watched, FunctionRef<std::string()> waitingFor, int suspect);
 
 // Window steps (peer memory), run by the executor before a stage's transfers. `where` names the
 // plan for error messages.

@@ -34,15 +34,15 @@ Status probeForMismatch(const ExecutionContext& c) {
 
 }  // namespace
 
-Status checkStalledWait(const ExecutionContext& c, const Deadline& deadline, const std::string& where,
-                        const std::vector<int>& watched, const std::string& waitingFor, int suspect) {
+Status checkStalledWait(const ExecutionContext& c, const Deadline& deadline, FunctionRef<std::string()> where,
+                        const std::vector<int>& watched, FunctionRef<std::string()> waitingFor, int suspect) {
   auto checkPeer = [&](int peer) -> Status {
     Connection* connection = c.connections[peer];
     if (connection == nullptr) return Status::ok();
     Status st = connection->checkPeer();
     if (st.isOk()) return st;
     return {st.code(), "rank " + std::to_string(peer) + " failed while rank " + std::to_string(c.rank) +
-                           " was waiting to " + waitingFor + " in " + where + ": " + st.message()};
+                           " was waiting to " + waitingFor() + " in " + where() + ": " + st.message()};
   };
   if (watched.empty()) {
     for (int peer = 0; peer < static_cast<int>(c.connections.size()); ++peer) STRATA_RETURN_IF_ERROR(checkPeer(peer));
@@ -50,14 +50,14 @@ Status checkStalledWait(const ExecutionContext& c, const Deadline& deadline, con
     for (int peer : watched) STRATA_RETURN_IF_ERROR(checkPeer(peer));
   }
   Status mismatch = probeForMismatch(c);
-  if (!mismatch.isOk()) return mismatch.withContext("while waiting to " + waitingFor + " in " + where + ": ");
+  if (!mismatch.isOk()) return mismatch.withContext("while waiting to " + waitingFor() + " in " + where() + ": ");
   if (c.abortFlag != nullptr && c.abortFlag->load(std::memory_order_relaxed)) {
-    return {strataRemoteError, "communicator was aborted while waiting to " + waitingFor + " in " + where};
+    return {strataRemoteError, "communicator was aborted while waiting to " + waitingFor() + " in " + where()};
   }
   if (deadline.expired()) {
     std::string who = suspect >= 0 ? "rank " + std::to_string(suspect) + " is" : "every rank is";
     return timeoutError("timed out after " + std::to_string(deadline.timeoutMs()) + " ms (STRATA_TIMEOUT_MS) in " +
-                        where + " waiting to " + waitingFor + "; check that " + who +
+                        where() + " waiting to " + waitingFor() + "; check that " + who +
                         " alive and issued the same call");
   }
   return Status::ok();

@@ -27,7 +27,8 @@ Status waitUntil(const ExecutionContext& c, const Condition& condition, const st
     if (!idle.pauseUntilCheckDue(bell)) continue;
     // A peer may have done its part and exited while we paused: look again before judging it.
     if (condition()) break;
-    STRATA_RETURN_IF_ERROR(checkStalledWait(c, idle.deadline(), where, {}, what, -1));
+    STRATA_RETURN_IF_ERROR(checkStalledWait(
+        c, idle.deadline(), [&] { return where; }, {}, [&] { return std::string(what); }, -1));
   }
   idle.progressed();  // the policy learns how this wait ended
   return Status::ok();

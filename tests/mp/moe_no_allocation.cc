@@ -2,15 +2,19 @@
 // plans), dispatch, both combines and both backward passes run without one heap allocation in
 // the library. (What the calls compute is moe_exchange's to check.) This binary replaces the global operator new with a counting one (the library's
 // allocations resolve to it), so any allocation on the hot path fails the test.
-// Run one process per rank: strata-run -n N moe_no_allocation.
+// Run one process per rank: strata-run -n N moe_no_allocation. MOE_NO_ALLOCATION_STALL_MS=M makes
+// the last rank pause M ms before each steady step, so the others' waits run into the stall
+// checks (every 20 ms), which must not allocate either.
 #include <strata/strata.h>
 #include <strata/strata_moe.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -96,9 +100,14 @@ int main() {
                                 gradSlots.data(), gradRecvWeights.data(), nullptr));
   };
   for (int i = 0; i < 2; ++i) step();  // sizes the staging, makes the plans
+  const char* stallText = std::getenv("MOE_NO_ALLOCATION_STALL_MS");
+  const int stallMs = stallText != nullptr && gRank == ranks - 1 ? std::atoi(stallText) : 0;
   const long before = gAllocations.load();
   const int steps = 5;
-  for (int i = 0; i < steps; ++i) step();
+  for (int i = 0; i < steps; ++i) {
+    if (stallMs > 0) std::this_thread::sleep_for(std::chrono::milliseconds(stallMs));
+    step();
+  }
   const long allocations = gAllocations.load() - before;
   OK(strataMoeHandleDestroy(handle));
   int failed = allocations != 0 ? 1 : 0, anyFailed = 0;
