@@ -9,7 +9,7 @@
 #   TSan:       the unit tests that run ranks as threads (executor, transports, window exchanges,
 #               host streams, API);
 #   libFuzzer:  every fuzz target (clang, ASan+UBSan) for STRATA_FUZZ_SECONDS each (default 20),
-#               seeded with the corpus kept in tests/fuzz/corpus.
+#               seeded with the corpus kept in tests/fuzz/corpus, two at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -31,7 +31,7 @@ if command -v clang++ >/dev/null; then
   cmake --preset fuzz -DSTRATA_FUZZ_SECONDS="${STRATA_FUZZ_SECONDS:-20}" >/dev/null
   cmake --build --preset fuzz -j "$jobs" --target fuzz_topology_conf fuzz_cost_file fuzz_unique_id \
     fuzz_bootstrap_messages fuzz_call_frames >/dev/null
-  (cd build-fuzz && ctest --output-on-failure -L fuzz)
+  (cd build-fuzz && ctest --output-on-failure -j 2 -L fuzz)  # one fuzzer per core
 else
   echo "sanitize: clang++ not found: the libFuzzer targets did not run (install clang; the corpus replays ran)" >&2
   exit 1
