@@ -65,12 +65,15 @@ Plan planRabenseifnerAllReduce(const CollectiveShape& shape, const PlanTopology&
   Plan plan;
   plan.algorithm = "rabenseifner allreduce";
   const PowerOfTwoFold layout(topo.nranks);
-  if (topo.nranks == 1) Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, shape.bytes());
-  // Large buffers run as consecutive slices, as the ring's do, so that the last halving step
-  // swaps about kCacheSliceBytes.
-  const size_t sliceElements = std::max<size_t>(1, kCacheSliceBytes / shape.elementSize) * static_cast<size_t>(layout.pow2);
-  for (size_t begin = 0; topo.nranks > 1 && begin < shape.count; begin += sliceElements) {
-    appendSlice(plan, shape, {begin, std::min(sliceElements, shape.count - begin)}, rank, layout);
+  if (topo.nranks == 1) {
+    Plan::copy(plan.newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, shape.bytes());
+  } else {
+    // Large buffers run as consecutive slices, as the ring's do, so that the last halving step
+    // swaps about kCacheSliceBytes.
+    const size_t sliceElements = std::max<size_t>(1, kCacheSliceBytes / shape.elementSize) * static_cast<size_t>(layout.pow2);
+    for (size_t begin = 0; begin < shape.count; begin += sliceElements) {
+      appendSlice(plan, shape, {begin, std::min(sliceElements, shape.count - begin)}, rank, layout);
+    }
   }
   plan.compact();
   return onRingPositions(std::move(plan), topo);

@@ -18,10 +18,9 @@ struct Validated {
 
 Result<Validated> validateCommon(const char* function, strataComm_t handle, strataStream_t stream, int dtype,
                                  const int* op) {
-  Result<Validated> checked{Validated{}};
-  Validated& v = checked.value();
   auto comm = liveComm(handle, function);
   if (!comm.ok()) return comm.status();
+  Validated v;
   v.comm = std::move(comm.value());
   if (!isValidDataType(dtype)) {
     return invalidArgument(std::string(function) + ": datatype=" + std::to_string(dtype) + " is not a strataDataType_t (0.." +
@@ -36,7 +35,7 @@ Result<Validated> validateCommon(const char* function, strataComm_t handle, stra
     if (!host.ok()) return host.status();
     v.stream = std::move(host.value());
   }
-  return checked;
+  return v;
 }
 
 // No buffer can exceed the 47-bit user address space of x86-64 and AArch64 Linux.
@@ -65,8 +64,7 @@ Status checkRank(const char* function, const char* argument, int value, int nran
   return Status::ok();
 }
 
-// The common tail: make the call and pass it on. A blocking call outside a group (the common
-// case in a training step) goes straight to the communicator, without the queueable Operation.
+// The common tail: make the call and pass it on.
 strataResult_t submitCollective(const Validated& v, CollectiveKind kind, const void* send, void* recv, size_t count,
                                 int dtype, int op, int root, bool inPlace) {
   CollectiveCall call;
@@ -79,7 +77,6 @@ strataResult_t submitCollective(const Validated& v, CollectiveKind kind, const v
   call.recv = recv;
   call.dtype = static_cast<strataDataType_t>(dtype);
   call.op = static_cast<strataRedOp_t>(op);
-  if (!v.stream && groupDepth() == 0) return runBlocking(v.comm, [&] { return v.comm->runCollective(call); });
   return submit(v.comm, v.stream, std::move(call));
 }
 

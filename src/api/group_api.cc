@@ -79,6 +79,11 @@ strataResult_t submit(const CommRef& comm, const StreamRef& stream, Operation op
   return dispatch(comm, stream, std::move(single));
 }
 
+strataResult_t submit(const CommRef& comm, const StreamRef& stream, CollectiveCall call) {
+  if (tlsGroup.depth == 0 && !stream) return runNow(comm, [&] { return comm->runCollective(call); });
+  return submit(comm, stream, Operation(std::move(call)));
+}
+
 strataResult_t runBlocking(const CommRef& comm, FunctionRef<Status()> work) { return runNow(comm, work); }
 
 int groupDepth() { return tlsGroup.depth; }

@@ -24,6 +24,9 @@ struct DeferredCall {
 using Operation = std::variant<CollectiveCall, PointToPointCall, DeferredCall>;
 
 strataResult_t submit(const CommRef& comm, const StreamRef& stream, Operation operation);
+// A collective: run at once when blocking outside a group (without building an Operation, the
+// per-call path of a training step), else submitted as above.
+strataResult_t submit(const CommRef& comm, const StreamRef& stream, CollectiveCall call);
 // Runs `work` on the calling thread as submit() runs a blocking call (NULL stream, no group
 // open), without wrapping it in a DeferredCall: the common MoE call allocates nothing here.
 strataResult_t runBlocking(const CommRef& comm, FunctionRef<Status()> work);

@@ -118,7 +118,6 @@ Status runStep(const MoeRun& run, const strataMoeHandle& h, Exchange which, cons
   return runExchange(run, plan, which, rowBytes, 0, staging, staging);
 }
 
-// Adds a returned row into a float32 accumulator of hidden + extra values.
 // visit(dest, item, row) for every hop-2 item of piece p, with its row in a region laid out as
 // hop 2's sends (base): the rows a forwarder packs on the way out and gets back on the way back.
 void forEachItemOfPiece(const strataMoeHandle& h, const Pieces& pieces, size_t p, size_t rowBytes, unsigned char* base,
@@ -131,6 +130,7 @@ void forEachItemOfPiece(const strataMoeHandle& h, const Pieces& pieces, size_t p
   }
 }
 
+// Adds a returned row into a float32 accumulator of hidden + extra values.
 void accumulate(const ReturnFormat& format, const unsigned char* row, float* acc) {
   accumulateRow(format.dtype, row, format.hidden, acc);
   const size_t xBytes = format.hidden * dataTypeSize(format.dtype);
