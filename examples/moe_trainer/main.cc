@@ -1,0 +1,115 @@
+// moe_trainer: a small mixture-of-experts language model trained expert- and data-parallel over
+// Strata's public C API (see README "The bundled MoE trainer"). One process per rank.
+#include <strata/strata.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+
+#include "data.h"
+#include "dump.h"
+#include "gradient_sync.h"
+#include "linalg.h"
+#include "model.h"
+#include "options.h"
+#include "parallel.h"
+#include "progress.h"
+
+namespace trainer {
+namespace {
+
+double sumSquares(const std::vector<float>& v) {
+  double s = 0;
+  for (float x : v) s += static_cast<double>(x) * x;
+  return s;
+}
+
+int train(const Options& o) {
+  strataComm_t world = nullptr;
+  check(strataCommInitFromEnv(&world), nullptr, "strataCommInitFromEnv");
+  int worldSize = 1;
+  check(strataCommCount(world, &worldSize), world, "strataCommCount");
+  const int ep = o.ep > 0 ? o.ep : (o.dp > 0 ? worldSize / o.dp : worldSize);
+  if (o.dp > 0 && o.dp * ep != worldSize) {
+    strataCommDestroy(world);
+    throw std::invalid_argument("--ep " + std::to_string(ep) + " x --dp " + std::to_string(o.dp) + " is not the " +
+                                std::to_string(worldSize) + " ranks");
+  }
+  Groups groups = Groups::make(world, ep);
+  struct Cleanup {
+    Groups& g;
+    ~Cleanup() { g.destroy(); }
+  } cleanup{groups};
+  if (std::string p = o.model.problem(groups.epSize); !p.empty()) throw std::invalid_argument(p);
+  if (o.batch % groups.size != 0) {
+    throw std::invalid_argument("--batch " + std::to_string(o.batch) + " is not divisible by the " +
+                                std::to_string(groups.size) + " ranks");
+  }
+  if (!o.dump.empty() && groups.size != 1) throw std::invalid_argument("--dump runs on one rank");
+  setBlasThreads(o.blasThreads);
+
+  const TextData data = o.data.empty() ? TextData::generated(o.seed, 1 << 20, o.model.seq) : TextData::fromFile(o.data, o.model.seq);
+  Model model(o.model, groups);
+  initializeParams(model.layout(), o.seed, model.dense(), model.expert());
+  AdamW denseOptimizer(o.optimizer, model.layout().dense, model.layout().denseCount);
+  AdamW expertOptimizer(o.optimizer, model.layout().expert, model.layout().expertCount);
+  GradientSync sync(groups, static_cast<size_t>(o.bucketMb * (1 << 20)), o.overlap);
+  Progress progress(o, groups, model.layout());
+
+  const int perRank = o.batch / groups.size;
+  const double globalTokens = static_cast<double>(o.batch) * o.model.seq;
+  for (int step = 0; step < o.steps; ++step) {
+    const auto start = std::chrono::steady_clock::now();
+    const Batch batch = data.trainBatch(o.seed, step, o.batch, groups.rank * perRank, perRank, o.model.seq);
+    CommClock clock;
+    sync.begin(model.denseGrad(), model.expertGrad());
+    const std::vector<float> denseBefore = o.dump.empty() ? std::vector<float>() : model.dense();
+    const std::vector<float> expertBefore = o.dump.empty() ? std::vector<float>() : model.expert();
+    const StepLosses losses =
+        model.step(batch, globalTokens, [&](size_t dense, size_t expert) { sync.ready(dense, expert); }, clock);
+    sync.finish(clock);
+    if (!o.dump.empty()) {
+      writeDump(o.dump, model, batch, losses, globalTokens, denseBefore, expertBefore);
+      std::printf("moe_trainer: wrote %s (loss %.6f)\n", o.dump.c_str(), losses.crossEntropySum / globalTokens + losses.aux);
+      return 0;
+    }
+    // The loss over the global batch and the global gradient norm: every expert replica counted
+    // once (each is on dpSize ranks).
+    double totals[2] = {losses.crossEntropySum, sumSquares(model.expertGrad()) / groups.dpSize};
+    {
+      CommClock::Scope timed(clock);
+      check(strataAllReduce(totals, totals, 2, strataDouble, strataSum, groups.world, nullptr), groups.world,
+            "strataAllReduce (loss and gradient norm)");
+    }
+    const double norm = std::sqrt(sumSquares(model.denseGrad()) + totals[1]);
+    const float scale = clipScale(o.optimizer, norm);
+    const float lr = learningRate(o.optimizer, step);
+    denseOptimizer.update(model.dense(), model.denseGrad(), lr, scale);
+    expertOptimizer.update(model.expert(), model.expertGrad(), lr, scale);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.record({step, totals[0] / globalTokens, losses.aux, norm, lr, seconds, clock.seconds, globalTokens},
+                    model.expertLoad());
+  }
+  progress.finish();
+  return 0;
+}
+
+}  // namespace
+}  // namespace trainer
+
+int main(int argc, char** argv) {
+  try {
+    const trainer::Options o = trainer::parseOptions(argc, argv);
+    if (o.help) {
+      std::fputs(trainer::usage(), stdout);
+      return 0;
+    }
+    return trainer::train(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "moe_trainer: %s\n", e.what());
+    return 1;
+  }
+}

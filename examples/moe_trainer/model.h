@@ -1,0 +1,72 @@
+// The whole model's forward and backward on one rank's batch: embeddings, the blocks
+// (attention, then the dense MLP and the MoE layer in parallel, post-norm), the output head and
+// softmax cross-entropy. Gradients are of the global batch's mean loss (each rank's tokens
+// scaled by 1 / global tokens), so summing them over ranks gives the full gradient.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "attention.h"
+#include "comm_clock.h"
+#include "layers.h"
+#include "model_config.h"
+#include "moe_layer.h"
+#include "params.h"
+#include "parallel.h"
+
+namespace trainer {
+
+struct Batch {
+  int sequences = 0;
+  std::vector<uint8_t> inputs, targets;  // [sequences x seq]
+};
+
+struct StepLosses {
+  double crossEntropySum = 0;  // this rank's tokens, summed
+  double aux = 0;              // load-balancing loss of all blocks (global batch)
+};
+
+// Called during backward whenever more gradients are final: the first `dense` entries of the
+// dense gradients and the first `expert` entries of the expert gradients.
+using GradientsReady = std::function<void(size_t dense, size_t expert)>;
+
+class Model {
+ public:
+  Model(const ModelConfig& config, const Groups& groups);
+
+  const ModelConfig& config() const { return config_; }
+  const ParamLayout& layout() const { return layout_; }
+  std::vector<float>& dense() { return dense_; }
+  std::vector<float>& expert() { return expert_; }
+  std::vector<float>& denseGrad() { return denseGrad_; }
+  std::vector<float>& expertGrad() { return expertGrad_; }
+
+  // Forward and backward of one batch; gradients are zeroed first, then written.
+  StepLosses step(const Batch& batch, double globalTokens, const GradientsReady& ready, CommClock& clock);
+
+  // Tokens per local expert in the last step, summed over blocks.
+  std::vector<size_t> expertLoad() const;
+
+ private:
+  struct BlockCache {
+    std::vector<float> input, attnOut, residual1, normed1, mlpPre, mlpAct, mlpOut, moeOut, residual2;
+    AttentionCache attention;
+    LayerNormCache norm1, norm2;
+    MoeLayer moe;
+  };
+
+  void blockForward(int b, const float* x, float* y, StepLosses& losses, double globalTokens, CommClock& clock);
+  void blockBackward(int b, const float* dy, float* dx, CommClock& clock);
+
+  ModelConfig config_;
+  const Groups& groups_;
+  ParamLayout layout_;
+  std::vector<float> dense_, expert_, denseGrad_, expertGrad_;
+  int rows_ = 0, sequences_ = 0;
+  std::vector<BlockCache> blocks_;
+  std::vector<float> embedded_, finalOut_, logits_;
+};
+
+}  // namespace trainer

@@ -1,0 +1,89 @@
+#include "moe_layer.h"
+
+#include <utility>
+
+namespace trainer {
+
+MoeLayer::~MoeLayer() { release(); }
+
+MoeLayer::MoeLayer(MoeLayer&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)),
+      ep_(other.ep_),
+      router_(std::move(other.router_)),
+      coefficients_(std::move(other.coefficients_)),
+      received_(other.received_),
+      recvX_(std::move(other.recvX_)),
+      recvWeights_(std::move(other.recvWeights_)),
+      expertOut_(std::move(other.expertOut_)),
+      recvIds_(std::move(other.recvIds_)),
+      experts_(std::move(other.experts_)),
+      load_(std::move(other.load_)) {}
+
+void MoeLayer::release() {
+  if (handle_) strataMoeHandleDestroy(handle_);
+  handle_ = nullptr;
+}
+
+double MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, const float* wr,
+                         const std::vector<ExpertWeights>& experts, float* y, CommClock& clock) {
+  release();
+  ep_ = groups.ep;
+  std::vector<float> stats;
+  routerForward({s.rows, s.dim, s.experts, s.topK}, x, wr, router_, stats);
+  {
+    CommClock::Scope timed(clock);
+    check(strataAllReduce(stats.data(), stats.data(), stats.size(), strataFloat, strataSum, groups.world, nullptr),
+          groups.world, "strataAllReduce (router statistics)");
+  }
+  const double aux = auxLoss(stats, s.experts, s.topK, s.globalTokens, s.auxWeight, coefficients_);
+
+  CommClock::Scope timed(clock);
+  strataMoeConfig config = STRATA_MOE_CONFIG_INIT;  // no capacity limit: every routed pair travels
+  check(strataMoeHandleCreate(router_.topIdx.data(), static_cast<size_t>(s.rows), s.topK, s.experts, &config, ep_,
+                              &handle_),
+        ep_, "strataMoeHandleCreate");
+  strataMoeHandleInfo info;
+  check(strataMoeHandleGetInfo(handle_, &info), ep_, "strataMoeHandleGetInfo");
+  received_ = static_cast<int>(info.numRecvTokens);
+  load_.resize(static_cast<size_t>(info.numLocalExperts));
+  check(strataMoeHandleGetExpertCounts(handle_, load_.data()), ep_, "strataMoeHandleGetExpertCounts");
+  recvX_.resize(static_cast<size_t>(received_) * s.dim);
+  recvIds_.resize(static_cast<size_t>(received_) * s.topK);
+  recvWeights_.resize(static_cast<size_t>(received_) * s.topK);
+  check(strataMoeDispatch(handle_, x, nullptr, static_cast<size_t>(s.dim), strataFloat, router_.weights.data(),
+                          recvX_.data(), nullptr, recvIds_.data(), recvWeights_.data(), nullptr),
+        ep_, "strataMoeDispatch");
+  expertOut_.resize(static_cast<size_t>(received_) * s.dim);
+  expertsForward({s.dim, s.expertHidden, s.topK}, experts, recvX_.data(), recvIds_.data(), recvWeights_.data(), received_,
+                 expertOut_.data(), experts_);
+  check(strataMoeCombine(handle_, expertOut_.data(), static_cast<size_t>(s.dim), strataFloat, nullptr, y, nullptr), ep_,
+        "strataMoeCombine");
+  return aux;
+}
+
+void MoeLayer::backward(const MoeShape& s, const float* x, const float* wr, const std::vector<ExpertWeights>& experts,
+                        const float* dy, float* dx, float* dWr, const std::vector<ExpertGrads>& expertGrads,
+                        CommClock& clock) {
+  std::vector<float> gradExpertOut(static_cast<size_t>(received_) * s.dim);
+  {
+    CommClock::Scope timed(clock);
+    check(strataMoeCombineBackward(handle_, dy, static_cast<size_t>(s.dim), strataFloat, nullptr, nullptr,
+                                   gradExpertOut.data(), nullptr, nullptr),
+          ep_, "strataMoeCombineBackward");
+  }
+  std::vector<float> gradRecvX(static_cast<size_t>(received_) * s.dim);
+  std::vector<float> gradRecvWeights(static_cast<size_t>(received_) * s.topK);
+  expertsBackward({s.dim, s.expertHidden, s.topK}, experts, gradExpertOut.data(), recvWeights_.data(), received_,
+                  experts_, expertGrads, gradRecvX.data(), gradRecvWeights.data());
+  std::vector<float> gradWeights(static_cast<size_t>(s.rows) * s.topK);
+  {
+    CommClock::Scope timed(clock);
+    check(strataMoeDispatchBackward(handle_, gradRecvX.data(), static_cast<size_t>(s.dim), strataFloat,
+                                    gradRecvWeights.data(), dx, gradWeights.data(), nullptr),
+          ep_, "strataMoeDispatchBackward");
+  }
+  routerBackward({s.rows, s.dim, s.experts, s.topK}, x, wr, gradWeights.data(), coefficients_, router_, dx, dWr);
+  release();
+}
+
+}  // namespace trainer

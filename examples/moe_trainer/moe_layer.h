@@ -1,0 +1,61 @@
+// The mixture-of-experts layer on Strata's public MoE API: route locally, build a handle over the
+// EP group (strataMoeHandleCreate), dispatch each token's row once to every rank hosting one of
+// its experts, run the local experts there (weights applied on the expert's rank), and combine
+// the per-rank sums back into token order. Backward runs the same routes the other way
+// (strataMoeCombineBackward, then strataMoeDispatchBackward, which also returns the router
+// weights' gradients). The router's statistics are summed over the world so the load-balancing
+// loss is the global batch's.
+#pragma once
+
+#include <strata/strata.h>
+#include <strata/strata_moe.h>
+
+#include <vector>
+
+#include "comm_clock.h"
+#include "experts.h"
+#include "parallel.h"
+#include "router.h"
+
+namespace trainer {
+
+struct MoeShape {
+  int rows = 0, dim = 0, experts = 0, topK = 0, expertHidden = 0;
+  float auxWeight = 0;
+  double globalTokens = 0;
+};
+
+class MoeLayer {
+ public:
+  MoeLayer() = default;
+  ~MoeLayer();
+  MoeLayer(const MoeLayer&) = delete;
+  MoeLayer& operator=(const MoeLayer&) = delete;
+  MoeLayer(MoeLayer&&) noexcept;
+
+  // y [rows x dim] = Σ_j weight_j · expert_j(x); returns the aux loss. Keeps what backward needs
+  // (the handle included) until backward.
+  double forward(const MoeShape& s, const Groups& groups, const float* x, const float* wr,
+                 const std::vector<ExpertWeights>& experts, float* y, CommClock& clock);
+  // dx (overwrites) from dy; accumulates dWr and the local experts' gradients.
+  void backward(const MoeShape& s, const float* x, const float* wr, const std::vector<ExpertWeights>& experts,
+                const float* dy, float* dx, float* dWr, const std::vector<ExpertGrads>& expertGrads, CommClock& clock);
+
+  // Tokens each local expert received in the last forward (expert load).
+  const std::vector<size_t>& expertLoad() const { return load_; }
+
+ private:
+  void release();
+
+  strataMoeHandle_t handle_ = nullptr;
+  strataComm_t ep_ = nullptr;
+  RouterCache router_;
+  std::vector<float> coefficients_;
+  int received_ = 0;
+  std::vector<float> recvX_, recvWeights_, expertOut_;
+  std::vector<int32_t> recvIds_;
+  ExpertsCache experts_;
+  std::vector<size_t> load_;
+};
+
+}  // namespace trainer

@@ -1,0 +1,33 @@
+// The trainer's command line.
+#pragma once
+
+#include <string>
+
+#include "model_config.h"
+#include "optimizer.h"
+
+namespace trainer {
+
+struct Options {
+  ModelConfig model;
+  OptimizerConfig optimizer;
+  int steps = 300;
+  int batch = 16;  // global sequences per step
+  int ep = 0;      // 0: every rank in one EP group
+  int dp = 0;      // 0: ranks / ep
+  unsigned long long seed = 1;
+  double bucketMb = 1.0;
+  bool overlap = true;
+  int blasThreads = 1;
+  std::string data;  // empty: the built-in generator
+  int logEvery = 10;
+  std::string csv, plot;
+  std::string dump;  // write initial weights, one batch, loss and gradients here, then stop
+  bool help = false;
+};
+
+// Throws std::invalid_argument naming the flag or value that is wrong.
+Options parseOptions(int argc, char** argv);
+const char* usage();
+
+}  // namespace trainer

@@ -1,0 +1,104 @@
+#include "progress.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace trainer {
+
+Progress::Progress(const Options& o, const Groups& groups, const ParamLayout& layout) : options_(o), groups_(groups) {
+  if (groups_.rank != 0) return;
+  std::printf("moe_trainer: %d ranks (EP %d x DP %d), %d blocks, dim %d, %d heads, %d experts (%d per rank), top-%d, "
+              "%zu dense + %zu expert weights per rank, global batch %d x %d tokens\n",
+              groups.size, groups.epSize, groups.dpSize, o.model.blocks, o.model.dim, o.model.heads, o.model.experts,
+              layout.localExperts, o.model.topK, layout.denseCount, layout.expertCount, o.batch, o.model.seq);
+  csvPath_ = o.csv;
+  if (csvPath_.empty() && !o.plot.empty()) {
+    char path[] = "/tmp/moe_trainer_XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) throw std::runtime_error("--plot: cannot create a temporary file for the data");
+    close(fd);
+    csvPath_ = path;
+    csvIsTemporary_ = true;
+  }
+  if (!csvPath_.empty()) {
+    csv_ = std::fopen(csvPath_.c_str(), "w");
+    if (!csv_) throw std::runtime_error("--csv " + csvPath_ + ": cannot write it");
+    std::fprintf(csv_, "step,loss,aux,grad_norm,lr,seconds,comm_seconds,tokens_per_second,load_min,load_max\n");
+  }
+  std::fflush(stdout);
+}
+
+Progress::~Progress() {
+  if (csv_) std::fclose(csv_);
+  if (csvIsTemporary_) std::remove(csvPath_.c_str());
+}
+
+void Progress::record(StepRecord r, const std::vector<size_t>& localLoad) {
+  // Min and max in one all-reduce: max of (max, -min).
+  double load[2] = {0, 0};
+  if (!localLoad.empty()) {
+    load[0] = static_cast<double>(*std::max_element(localLoad.begin(), localLoad.end()));
+    load[1] = -static_cast<double>(*std::min_element(localLoad.begin(), localLoad.end()));
+  }
+  check(strataAllReduce(load, load, 2, strataDouble, strataMax, groups_.world, nullptr), groups_.world,
+        "strataAllReduce (expert load)");
+  r.loadMax = static_cast<size_t>(load[0]);
+  r.loadMin = static_cast<size_t>(-load[1]);
+  steps_.push_back(r);
+  if (groups_.rank != 0) return;
+  if (csv_) {
+    std::fprintf(csv_, "%d,%.7g,%.7g,%.7g,%.6g,%.6f,%.6f,%.1f,%zu,%zu\n", r.step, r.loss, r.aux, r.gradNorm, r.lr,
+                 r.seconds, r.commSeconds, r.tokens / r.seconds, r.loadMin, r.loadMax);
+  }
+  const bool last = r.step + 1 == options_.steps;
+  if (r.step % options_.logEvery == 0 || last) {
+    std::printf("step %5d  loss %.4f  aux %.4f  |g| %.3f  lr %.2e  %8.0f tok/s  comm %4.1f%%  expert load %zu-%zu\n",
+                r.step, r.loss, r.aux, r.gradNorm, r.lr, r.tokens / r.seconds, 100.0 * r.commSeconds / r.seconds,
+                r.loadMin, r.loadMax);
+    std::fflush(stdout);
+  }
+}
+
+void Progress::finish() {
+  if (groups_.rank != 0 || steps_.empty()) return;
+  // Steady state: the first step (allocation, first connections) is left out of the rates.
+  double seconds = 0, comm = 0, tokens = 0;
+  for (size_t i = steps_.size() > 1 ? 1 : 0; i < steps_.size(); ++i) {
+    seconds += steps_[i].seconds;
+    comm += steps_[i].commSeconds;
+    tokens += steps_[i].tokens;
+  }
+  const size_t tail = std::min<size_t>(steps_.size(), static_cast<size_t>(options_.logEvery));
+  double finalLoss = 0;
+  for (size_t i = steps_.size() - tail; i < steps_.size(); ++i) finalLoss += steps_[i].loss;
+  finalLoss /= static_cast<double>(tail);
+  std::printf("summary: %zu steps, %.0f tokens/s, communication %.1f%% of step time, loss %.4f -> %.4f (mean of the "
+              "last %zu steps), expert load %zu-%zu tokens in the last step\n",
+              steps_.size(), tokens / seconds, 100.0 * comm / seconds, steps_.front().loss, finalLoss, tail,
+              steps_.back().loadMin, steps_.back().loadMax);
+  if (csv_) {
+    std::fclose(csv_);
+    csv_ = nullptr;
+  }
+  if (!options_.plot.empty()) {
+    const std::string script = "set terminal pngcairo size 1000,700 noenhanced; set output '" + options_.plot +
+                               "'; set datafile separator ','; set multiplot layout 2,1;"
+                               " set title 'moe_trainer: loss'; set xlabel 'step'; set ylabel 'loss';"
+                               " plot '" + csvPath_ + "' every ::1 using 1:2 with lines title 'loss';"
+                               " set title 'expert load (tokens per expert, all blocks)'; set ylabel 'tokens';"
+                               " plot '" + csvPath_ + "' every ::1 using 1:9 with lines title 'min', '' every ::1 using 1:10 with lines title 'max';"
+                               " unset multiplot";
+    const std::string command = "gnuplot -e \"" + script + "\" 2>&1";
+    if (std::system(command.c_str()) == 0) {
+      std::printf("loss plot: %s\n", options_.plot.c_str());
+    } else {
+      std::printf("loss plot: gnuplot failed; the data is in %s\n", options_.csv.empty() ? "(no --csv)" : options_.csv.c_str());
+    }
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace trainer

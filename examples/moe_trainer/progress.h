@@ -1,0 +1,44 @@
+// What a run shows: a progress line every --log-every steps (step, loss, aux loss, tokens/s,
+// communication share, expert load), every step in --csv, a gnuplot chart (--plot) of the loss
+// and of the expert load over the steps, and a summary at the end. Rank 0 writes; every rank
+// takes part in the small all-reduce of the expert load.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "options.h"
+#include "parallel.h"
+#include "params.h"
+
+namespace trainer {
+
+struct StepRecord {
+  int step = 0;
+  double loss = 0, aux = 0, gradNorm = 0;
+  float lr = 0;
+  double seconds = 0, commSeconds = 0, tokens = 0;
+  size_t loadMin = 0, loadMax = 0;  // tokens per expert (all blocks), over every rank's experts
+};
+
+class Progress {
+ public:
+  Progress(const Options& o, const Groups& groups, const ParamLayout& layout);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  void record(StepRecord r, const std::vector<size_t>& localLoad);
+  void finish();
+
+ private:
+  const Options& options_;
+  const Groups& groups_;
+  std::vector<StepRecord> steps_;
+  std::FILE* csv_ = nullptr;
+  std::string csvPath_;
+  bool csvIsTemporary_ = false;
+};
+
+}  // namespace trainer
