@@ -49,6 +49,7 @@ int train(const Options& o) {
                                 std::to_string(groups.size) + " ranks");
   }
   if (!o.dump.empty() && groups.size != 1) throw std::invalid_argument("--dump runs on one rank");
+  if (!o.dump.empty() && o.dumpStep >= o.steps) throw std::invalid_argument("--dump-step must be below --steps");
   setBlasThreads(o.blasThreads);
 
   const TextData data = o.data.empty() ? TextData::generated(o.seed, 1 << 20, o.model.seq) : TextData::fromFile(o.data, o.model.seq);
@@ -66,12 +67,13 @@ int train(const Options& o) {
     const Batch batch = data.trainBatch(o.seed, step, o.batch, groups.rank * perRank, perRank, o.model.seq);
     CommClock clock;
     sync.begin(model.denseGrad(), model.expertGrad());
-    const std::vector<float> denseBefore = o.dump.empty() ? std::vector<float>() : model.dense();
-    const std::vector<float> expertBefore = o.dump.empty() ? std::vector<float>() : model.expert();
+    const bool dumpNow = !o.dump.empty() && step == o.dumpStep;
+    const std::vector<float> denseBefore = dumpNow ? model.dense() : std::vector<float>();
+    const std::vector<float> expertBefore = dumpNow ? model.expert() : std::vector<float>();
     const StepLosses losses =
         model.step(batch, globalTokens, [&](size_t dense, size_t expert) { sync.ready(dense, expert); }, clock);
     sync.finish(clock);
-    if (!o.dump.empty()) {
+    if (dumpNow) {
       writeDump(o.dump, model, batch, losses, globalTokens, denseBefore, expertBefore);
       std::printf("moe_trainer: wrote %s (loss %.6f)\n", o.dump.c_str(), losses.crossEntropySum / globalTokens + losses.aux);
       return 0;

@@ -41,7 +41,8 @@ const char* usage() {
          "           --bucket-mb X gradient bucket size (1) --no-overlap (all-reduce after backward)\n"
          "           --blas-threads N (1)\n"
          "output:    --log-every N (10) --csv FILE --plot FILE.png\n"
-         "testing:   --dump DIR (initial weights, one batch, its loss and gradients; then stop)\n";
+         "testing:   --dump DIR [--dump-step N (0)]: after N steps, the weights, the next batch, its loss\n"
+         "           and gradients (for tests/trainer/reference_check.py); then stop\n";
 }
 
 Options parseOptions(int argc, char** argv) {
@@ -78,6 +79,7 @@ Options parseOptions(int argc, char** argv) {
       {"--csv", text(o.csv)},
       {"--plot", text(o.plot)},
       {"--dump", text(o.dump)},
+      {"--dump-step", integer(o.dumpStep, 0)},
       {"--seed", Handler([&o](const std::string& f, const char* v) { o.seed = static_cast<unsigned long long>(parseInteger(f, v, 0)); })},
       {"--bucket-mb", Handler([&o](const std::string& f, const char* v) { o.bucketMb = parseReal(f, v, 0.001); })},
   };

@@ -22,7 +22,8 @@ struct Options {
   std::string data;  // empty: the built-in generator
   int logEvery = 10;
   std::string csv, plot;
-  std::string dump;  // write initial weights, one batch, loss and gradients here, then stop
+  std::string dump;  // write the weights, one batch, its loss and gradients here, then stop
+  int dumpStep = 0;  // ... after this many training steps
   bool help = false;
 };
 

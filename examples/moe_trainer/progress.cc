@@ -50,7 +50,7 @@ void Progress::record(StepRecord r, const std::vector<size_t>& localLoad) {
   steps_.push_back(r);
   if (groups_.rank != 0) return;
   if (csv_) {
-    std::fprintf(csv_, "%d,%.7g,%.7g,%.7g,%.6g,%.6f,%.6f,%.1f,%zu,%zu\n", r.step, r.loss, r.aux, r.gradNorm, r.lr,
+    std::fprintf(csv_, "%d,%.9g,%.9g,%.7g,%.6g,%.6f,%.6f,%.1f,%zu,%zu\n", r.step, r.loss, r.aux, r.gradNorm, r.lr,
                  r.seconds, r.commSeconds, r.tokens / r.seconds, r.loadMin, r.loadMax);
   }
   const bool last = r.step + 1 == options_.steps;
