@@ -2,6 +2,7 @@
 // Strata's public C API (see README "The bundled MoE trainer"). One process per rank.
 #include <strata/strata.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "checkpoint.h"
 #include "data.h"
 #include "dump.h"
 #include "gradient_sync.h"
@@ -25,6 +27,24 @@ double sumSquares(const std::vector<float>& v) {
   double s = 0;
   for (float x : v) s += static_cast<double>(x) * x;
   return s;
+}
+
+// Every rank loads its shard; if any cannot, every rank fails (none trains on alone).
+int resumeEverywhere(const std::string& dir, const Groups& groups, TrainingState state) {
+  std::string problem;
+  int step = 0;
+  try {
+    step = loadCheckpoint(dir, groups, state);
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  int failed[2] = {problem.empty() ? 0 : 1, problem.empty() ? -1 : groups.rank};
+  check(strataAllReduce(failed, failed, 2, strataInt, strataMax, groups.world, nullptr), groups.world,
+        "strataAllReduce (resume)");
+  if (!problem.empty()) throw std::invalid_argument(problem);
+  if (failed[0]) throw std::invalid_argument("--resume " + dir + ": rank " + std::to_string(failed[1]) + " could not load its shard");
+  if (groups.rank == 0) std::printf("resumed from %s at step %d\n", dir.c_str(), step);
+  return step;
 }
 
 int train(const Options& o) {
@@ -60,9 +80,12 @@ int train(const Options& o) {
   GradientSync sync(groups, static_cast<size_t>(o.bucketMb * (1 << 20)), o.overlap);
   Progress progress(o, groups, model.layout());
 
+  const TrainingState state{model, denseOptimizer, expertOptimizer};
+  const int firstStep = o.resume.empty() ? 0 : resumeEverywhere(o.resume, groups, state);
+  const int lastStep = o.stopAfter > 0 ? std::min(o.stopAfter, o.steps) : o.steps;
   const int perRank = o.batch / groups.size;
   const double globalTokens = static_cast<double>(o.batch) * o.model.seq;
-  for (int step = 0; step < o.steps; ++step) {
+  for (int step = firstStep; step < lastStep; ++step) {
     const auto start = std::chrono::steady_clock::now();
     const Batch batch = data.trainBatch(o.seed, step, o.batch, groups.rank * perRank, perRank, o.model.seq);
     CommClock clock;
@@ -94,6 +117,11 @@ int train(const Options& o) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.record({step, totals[0] / globalTokens, losses.aux, norm, lr, seconds, clock.seconds, globalTokens},
                     model.expertLoad());
+    const int done = step + 1;
+    if (!o.save.empty() && ((o.saveEvery > 0 && done % o.saveEvery == 0) || done == lastStep)) {
+      saveCheckpoint(o.save, done, groups, state);
+      if (groups.rank == 0) std::printf("checkpoint: step %d saved in %s\n", done, o.save.c_str());
+    }
   }
   progress.finish();
   return 0;

@@ -41,6 +41,8 @@ const char* usage() {
          "           --bucket-mb X gradient bucket size (1) --no-overlap (all-reduce after backward)\n"
          "           --blas-threads N (1)\n"
          "output:    --log-every N (10) --csv FILE --plot FILE.png\n"
+         "checkpoints: --save DIR [--save-every N] (each rank its shard; DIR/latest names the last\n"
+         "           complete step) --resume DIR --stop-after N (stop when N steps are done)\n"
          "testing:   --dump DIR [--dump-step N (0)]: after N steps, the weights, the next batch, its loss\n"
          "           and gradients (for tests/trainer/reference_check.py); then stop\n";
 }
@@ -78,6 +80,10 @@ Options parseOptions(int argc, char** argv) {
       {"--data", text(o.data)},
       {"--csv", text(o.csv)},
       {"--plot", text(o.plot)},
+      {"--save", text(o.save)},
+      {"--save-every", integer(o.saveEvery, 1)},
+      {"--resume", text(o.resume)},
+      {"--stop-after", integer(o.stopAfter, 1)},
       {"--dump", text(o.dump)},
       {"--dump-step", integer(o.dumpStep, 0)},
       {"--seed", Handler([&o](const std::string& f, const char* v) { o.seed = static_cast<unsigned long long>(parseInteger(f, v, 0)); })},

@@ -22,6 +22,9 @@ struct Options {
   std::string data;  // empty: the built-in generator
   int logEvery = 10;
   std::string csv, plot;
+  std::string save, resume;  // checkpoint directories
+  int saveEvery = 0;         // 0: only at the end (when --save is given)
+  int stopAfter = 0;         // stop once this many steps are done (as a time limit would); 0: --steps
   std::string dump;  // write the weights, one batch, its loss and gradients here, then stop
   int dumpStep = 0;  // ... after this many training steps
   bool help = false;

@@ -1,0 +1,239 @@
+#include "checkpoint.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace trainer {
+namespace {
+
+constexpr char kMagic[8] = {'S', 'T', 'R', 'A', 'C', 'K', 'P', '1'};
+
+// What a shard records about the run that wrote it; resume requires the same.
+struct ShardHeader {
+  char magic[8];
+  int32_t vocab, seq, dim, heads, blocks, mlpHidden, experts, topK, expertHidden;
+  int32_t ranks, ep, dp, rank;
+  int32_t step;
+  int64_t updates;
+  uint64_t denseCount, expertCount;
+};
+
+uint64_t fnv1a(const void* data, size_t bytes, uint64_t h = 1469598103934665603ull) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+std::string stepDir(const std::string& dir, int step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "/step-%08d", step);
+  return dir + name;
+}
+
+std::string shardPath(const std::string& dir, int step, int rank) {
+  char name[32];
+  std::snprintf(name, sizeof name, "/rank-%05d.ckpt", rank);
+  return stepDir(dir, step) + name;
+}
+
+void makeDir(const std::string& path) {
+  if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    throw std::runtime_error("checkpoint: cannot create " + path + ": " + std::strerror(errno));
+  }
+}
+
+void syncDir(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+// Test hook: MOE_TRAINER_CRASH_IN_SAVE=half-shard|before-latest makes a save die there, as a
+// kill at that moment would (tests/trainer/checkpoint.sh).
+bool crashAt(const char* where) {
+  const char* v = std::getenv("MOE_TRAINER_CRASH_IN_SAVE");
+  return v && std::strcmp(v, where) == 0;
+}
+
+// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
+void writeAtomically(const std::string& path, const std::string& dir, const std::vector<char>& bytes) {
+  const std::string temporary = path + ".tmp";
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw std::runtime_error("checkpoint: cannot write " + temporary + ": " + std::strerror(errno));
+  size_t length = bytes.size();
+  if (crashAt("half-shard")) length /= 2;
+  size_t done = 0;
+  while (done < length) {
+    const ssize_t n = write(fd, bytes.data() + done, length - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      throw std::runtime_error("checkpoint: writing " + temporary + " failed: " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (crashAt("half-shard")) {
+    // Die as a kill would, with the half-written shard under its final name: resume must still
+    // never take it for a complete one.
+    fsync(fd);
+    rename(temporary.c_str(), path.c_str());
+    _exit(9);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) throw std::runtime_error("checkpoint: fsync of " + temporary + " failed");
+  if (rename(temporary.c_str(), path.c_str()) != 0) {
+    throw std::runtime_error("checkpoint: cannot rename " + temporary + ": " + std::strerror(errno));
+  }
+  syncDir(dir);
+}
+
+template <typename T>
+void append(std::vector<char>& out, const T* data, size_t count) {
+  const char* p = reinterpret_cast<const char*>(data);
+  out.insert(out.end(), p, p + count * sizeof(T));
+}
+
+ShardHeader headerFor(const ModelConfig& c, const Groups& g, int step, long long updates, const ParamLayout& layout) {
+  ShardHeader h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.vocab = c.vocab;
+  h.seq = c.seq;
+  h.dim = c.dim;
+  h.heads = c.heads;
+  h.blocks = c.blocks;
+  h.mlpHidden = c.mlpHidden;
+  h.experts = c.experts;
+  h.topK = c.topK;
+  h.expertHidden = c.expertHidden;
+  h.ranks = g.size;
+  h.ep = g.epSize;
+  h.dp = g.dpSize;
+  h.rank = g.rank;
+  h.step = step;
+  h.updates = updates;
+  h.denseCount = layout.denseCount;
+  h.expertCount = layout.expertCount;
+  return h;
+}
+
+std::string shapeDifference(const ShardHeader& saved, const ShardHeader& now) {
+  std::ostringstream out;
+  auto field = [&](const char* name, long long a, long long b) {
+    if (a != b) out << (out.tellp() > 0 ? ", " : "") << name << " " << a << " (this run: " << b << ")";
+  };
+  field("--seq", saved.seq, now.seq);
+  field("--dim", saved.dim, now.dim);
+  field("--heads", saved.heads, now.heads);
+  field("--blocks", saved.blocks, now.blocks);
+  field("--mlp-hidden", saved.mlpHidden, now.mlpHidden);
+  field("--experts", saved.experts, now.experts);
+  field("--topk", saved.topK, now.topK);
+  field("--expert-hidden", saved.expertHidden, now.expertHidden);
+  field("vocabulary", saved.vocab, now.vocab);
+  return out.str();
+}
+
+}  // namespace
+
+void saveCheckpoint(const std::string& dir, int step, const Groups& groups, TrainingState state) {
+  Model& model = state.model;
+  makeDir(dir);
+  const std::string folder = stepDir(dir, step);
+  makeDir(folder);
+  const ShardHeader header = headerFor(model.config(), groups, step, state.denseOptimizer.updates(), model.layout());
+  std::vector<char> bytes;
+  append(bytes, &header, 1);
+  for (const std::vector<float>* v : {&model.dense(), &model.expert(), &state.denseOptimizer.firstMoment(),
+                                      &state.denseOptimizer.secondMoment(), &state.expertOptimizer.firstMoment(),
+                                      &state.expertOptimizer.secondMoment()}) {
+    append(bytes, v->data(), v->size());
+  }
+  const uint64_t checksum = fnv1a(bytes.data(), bytes.size());
+  append(bytes, &checksum, 1);
+  writeAtomically(shardPath(dir, step, groups.rank), folder, bytes);
+  // Every shard is on disk before `latest` may name the step.
+  check(strataBarrier(groups.world, nullptr), groups.world, "strataBarrier (checkpoint)");
+  if (groups.rank == 0) {
+    if (crashAt("before-latest")) _exit(9);
+    std::ostringstream manifest;
+    manifest << "step " << step << "\nranks " << groups.size << "\nep " << groups.epSize << "\ndp " << groups.dpSize << "\n";
+    const std::string text = manifest.str();
+    writeAtomically(dir + "/latest", dir, std::vector<char>(text.begin(), text.end()));
+  }
+  check(strataBarrier(groups.world, nullptr), groups.world, "strataBarrier (checkpoint published)");
+}
+
+int loadCheckpoint(const std::string& dir, const Groups& groups, TrainingState state) {
+  Model& model = state.model;
+  std::ifstream latest(dir + "/latest");
+  if (!latest) throw std::invalid_argument("--resume " + dir + ": no complete checkpoint there (no " + dir + "/latest)");
+  std::string key;
+  int step = -1, ranks = 0, ep = 0, dp = 0;
+  while (latest >> key) {
+    if (key == "step") latest >> step;
+    else if (key == "ranks") latest >> ranks;
+    else if (key == "ep") latest >> ep;
+    else if (key == "dp") latest >> dp;
+  }
+  if (step < 0) throw std::invalid_argument("--resume " + dir + ": " + dir + "/latest names no step");
+  if (ranks != groups.size || ep != groups.epSize || dp != groups.dpSize) {
+    throw std::invalid_argument("--resume " + dir + ": the checkpoint is of " + std::to_string(ranks) + " ranks as EP " +
+                                std::to_string(ep) + " x DP " + std::to_string(dp) + "; this run is " +
+                                std::to_string(groups.size) + " ranks as EP " + std::to_string(groups.epSize) + " x DP " +
+                                std::to_string(groups.dpSize) + " (resume with the same --ep/--dp and rank count)");
+  }
+  const std::string path = shardPath(dir, step, groups.rank);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("--resume: cannot open " + path);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const ShardHeader expected = headerFor(model.config(), groups, step, 0, model.layout());
+  if (bytes.size() < sizeof(ShardHeader) + sizeof(uint64_t) || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    throw std::invalid_argument("--resume: " + path + " is not a moe_trainer checkpoint shard (or is cut short)");
+  }
+  ShardHeader saved;
+  std::memcpy(&saved, bytes.data(), sizeof saved);
+  if (std::string d = shapeDifference(saved, expected); !d.empty()) {
+    throw std::invalid_argument("--resume: " + path + " holds a model of another shape: " + d);
+  }
+  const size_t floats = 3 * (expected.denseCount + expected.expertCount);
+  if (saved.denseCount != expected.denseCount || saved.expertCount != expected.expertCount ||
+      bytes.size() != sizeof(ShardHeader) + floats * sizeof(float) + sizeof(uint64_t)) {
+    throw std::invalid_argument("--resume: " + path + " has " + std::to_string(bytes.size()) + " bytes, not the " +
+                                std::to_string(sizeof(ShardHeader) + floats * sizeof(float) + sizeof(uint64_t)) +
+                                " this shape needs: it is damaged or cut short");
+  }
+  uint64_t checksum;
+  std::memcpy(&checksum, bytes.data() + bytes.size() - sizeof checksum, sizeof checksum);
+  if (checksum != fnv1a(bytes.data(), bytes.size() - sizeof checksum)) {
+    throw std::invalid_argument("--resume: " + path + " fails its checksum: the file is damaged");
+  }
+  if (saved.step != step || saved.rank != groups.rank) {
+    throw std::invalid_argument("--resume: " + path + " is of step " + std::to_string(saved.step) + ", rank " +
+                                std::to_string(saved.rank) + "; expected step " + std::to_string(step) + ", rank " +
+                                std::to_string(groups.rank));
+  }
+  const char* p = bytes.data() + sizeof(ShardHeader);
+  for (std::vector<float>* v : {&model.dense(), &model.expert(), &state.denseOptimizer.firstMoment(),
+                                &state.denseOptimizer.secondMoment(), &state.expertOptimizer.firstMoment(),
+                                &state.expertOptimizer.secondMoment()}) {
+    std::memcpy(v->data(), p, v->size() * sizeof(float));
+    p += v->size() * sizeof(float);
+  }
+  state.denseOptimizer.updates() = saved.updates;
+  state.expertOptimizer.updates() = saved.updates;
+  return step;
+}
+
+}  // namespace trainer
