@@ -14,6 +14,7 @@ packages=(
   graphviz gnuplot-nox python3
   nlohmann-json3-dev
   clang libclang-rt-14-dev
+  libopenblas-dev python3-torch python3-numpy
 )
 
 missing=()

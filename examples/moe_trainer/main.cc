@@ -73,7 +73,7 @@ int train(const Options& o) {
   setBlasThreads(o.blasThreads);
 
   const TextData data = o.data.empty() ? TextData::generated(o.seed, 1 << 20, o.model.seq) : TextData::fromFile(o.data, o.model.seq);
-  Model model(o.model, groups);
+  Model model(o.model, groups, o.naiveMoe);
   initializeParams(model.layout(), o.seed, model.dense(), model.expert());
   AdamW denseOptimizer(o.optimizer, model.layout().dense, model.layout().denseCount);
   AdamW expertOptimizer(o.optimizer, model.layout().expert, model.layout().expertCount);

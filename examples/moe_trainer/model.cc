@@ -6,8 +6,8 @@
 
 namespace trainer {
 
-Model::Model(const ModelConfig& config, const Groups& groups)
-    : config_(config), groups_(groups), layout_(ParamLayout::make(config, groups.epRank, groups.epSize)) {
+Model::Model(const ModelConfig& config, const Groups& groups, bool naiveMoe)
+    : config_(config), groups_(groups), layout_(ParamLayout::make(config, groups.epRank, groups.epSize)), naiveMoe_(naiveMoe) {
   dense_.assign(layout_.denseCount, 0.0f);
   expert_.assign(layout_.expertCount, 0.0f);
   denseGrad_.assign(layout_.denseCount, 0.0f);
@@ -58,7 +58,7 @@ void Model::blockForward(int b, const float* x, float* y, StepLosses& losses, do
   linearForward(k.mlpAct.data(), w + o.mlpW2, w + o.mlpB2, k.mlpOut.data(), rows_, c.mlpHidden, c.dim);
 
   k.moeOut.resize(n);
-  const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, globalTokens};
+  const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, globalTokens, naiveMoe_};
   losses.aux += k.moe.forward(moe, groups_, k.normed1.data(), w + o.router, expertWeights(o, expert_.data()),
                               k.moeOut.data(), clock);
 
@@ -80,7 +80,7 @@ void Model::blockBackward(int b, const float* dy, float* dx, CommClock& clock) {
                     c.dim, k.norm2);
   // normed1 feeds the residual, the MLP and the MoE layer: its gradient is the sum of the three.
   std::vector<float> dNormed1(n);
-  const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, 0};
+  const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, 0, naiveMoe_};
   k.moe.backward(moe, k.normed1.data(), w + o.router, expertWeights(o, expert_.data()), dResidual2.data(),
                  dNormed1.data(), g + o.router, expertGrads(o, expertGrad_.data()), clock);
   add(dNormed1.data(), dResidual2.data(), n);

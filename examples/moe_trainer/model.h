@@ -34,7 +34,8 @@ using GradientsReady = std::function<void(size_t dense, size_t expert)>;
 
 class Model {
  public:
-  Model(const ModelConfig& config, const Groups& groups);
+  // naiveMoe: the MoE exchange through strataAllToAllv, one row per (token, expert) pair.
+  Model(const ModelConfig& config, const Groups& groups, bool naiveMoe = false);
 
   const ModelConfig& config() const { return config_; }
   const ParamLayout& layout() const { return layout_; }
@@ -64,6 +65,7 @@ class Model {
   const Groups& groups_;
   ParamLayout layout_;
   std::vector<float> dense_, expert_, denseGrad_, expertGrad_;
+  bool naiveMoe_ = false;
   int rows_ = 0, sequences_ = 0;
   std::vector<BlockCache> blocks_;
   std::vector<float> embedded_, finalOut_, logits_;

@@ -17,7 +17,8 @@ MoeLayer::MoeLayer(MoeLayer&& other) noexcept
       expertOut_(std::move(other.expertOut_)),
       recvIds_(std::move(other.recvIds_)),
       experts_(std::move(other.experts_)),
-      load_(std::move(other.load_)) {}
+      load_(std::move(other.load_)),
+      naive_(std::move(other.naive_)) {}
 
 void MoeLayer::release() {
   if (handle_) strataMoeHandleDestroy(handle_);
@@ -38,6 +39,10 @@ double MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x
   const double aux = auxLoss(stats, s.experts, s.topK, s.globalTokens, s.auxWeight, coefficients_);
 
   CommClock::Scope timed(clock);
+  if (s.naive) {
+    naive_.forward(ep_, groups.epSize, s.rows, s.dim, s.experts, s.topK, s.expertHidden, x, router_, experts, y, load_);
+    return aux;
+  }
   strataMoeConfig config = STRATA_MOE_CONFIG_INIT;  // no capacity limit: every routed pair travels
   check(strataMoeHandleCreate(router_.topIdx.data(), static_cast<size_t>(s.rows), s.topK, s.experts, &config, ep_,
                               &handle_),
@@ -64,6 +69,15 @@ double MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x
 void MoeLayer::backward(const MoeShape& s, const float* x, const float* wr, const std::vector<ExpertWeights>& experts,
                         const float* dy, float* dx, float* dWr, const std::vector<ExpertGrads>& expertGrads,
                         CommClock& clock) {
+  if (s.naive) {
+    std::vector<float> gradWeights(static_cast<size_t>(s.rows) * s.topK);
+    {
+      CommClock::Scope timed(clock);
+      naive_.backward(experts, expertGrads, dy, dx, gradWeights.data());
+    }
+    routerBackward({s.rows, s.dim, s.experts, s.topK}, x, wr, gradWeights.data(), coefficients_, router_, dx, dWr);
+    return;
+  }
   std::vector<float> gradExpertOut(static_cast<size_t>(received_) * s.dim);
   {
     CommClock::Scope timed(clock);

@@ -3,7 +3,7 @@
 // its experts, run the local experts there (weights applied on the expert's rank), and combine
 // the per-rank sums back into token order. Backward runs the same routes the other way
 // (strataMoeCombineBackward, then strataMoeDispatchBackward, which also returns the router
-// weights' gradients). The router's statistics are summed over the world so the load-balancing
+// weights' gradients). --naive-moe swaps the exchange for naive_exchange.h's. The router's statistics are summed over the world so the load-balancing
 // loss is the global batch's.
 #pragma once
 
@@ -14,6 +14,7 @@
 
 #include "comm_clock.h"
 #include "experts.h"
+#include "naive_exchange.h"
 #include "parallel.h"
 #include "router.h"
 
@@ -23,6 +24,7 @@ struct MoeShape {
   int rows = 0, dim = 0, experts = 0, topK = 0, expertHidden = 0;
   float auxWeight = 0;
   double globalTokens = 0;
+  bool naive = false;  // --naive-moe: one row per (token, expert) pair through strataAllToAllv
 };
 
 class MoeLayer {
@@ -56,6 +58,7 @@ class MoeLayer {
   std::vector<int32_t> recvIds_;
   ExpertsCache experts_;
   std::vector<size_t> load_;
+  NaiveExchange naive_;
 };
 
 }  // namespace trainer

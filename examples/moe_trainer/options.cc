@@ -39,6 +39,7 @@ const char* usage() {
          "           --data FILE (default: built-in generated text)\n"
          "parallel:  --ep N ranks per expert-parallel group (default: all) --dp N (ranks / ep)\n"
          "           --bucket-mb X gradient bucket size (1) --no-overlap (all-reduce after backward)\n"
+         "           --naive-moe (MoE exchange as strataAllToAllv of one row per (token, expert) pair)\n"
          "           --blas-threads N (1)\n"
          "output:    --log-every N (10) --csv FILE --plot FILE.png\n"
          "checkpoints: --save DIR [--save-every N] (each rank its shard; DIR/latest names the last\n"
@@ -95,6 +96,8 @@ Options parseOptions(int argc, char** argv) {
       o.help = true;
     } else if (flag == "--no-overlap") {
       o.overlap = false;
+    } else if (flag == "--naive-moe") {
+      o.naiveMoe = true;
     } else if (auto it = withValue.find(flag); it != withValue.end()) {
       if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
       it->second(flag, argv[++i]);

@@ -18,6 +18,7 @@ struct Options {
   unsigned long long seed = 1;
   double bucketMb = 1.0;
   bool overlap = true;
+  bool naiveMoe = false;  // the MoE exchange as a naive strataAllToAllv (for comparison)
   int blasThreads = 1;
   std::string data;  // empty: the built-in generator
   int logEvery = 10;
