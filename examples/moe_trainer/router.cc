@@ -7,34 +7,45 @@
 
 namespace trainer {
 
-void routerForward(const RouterShape& s, const float* x, const float* wr, RouterCache& cache, std::vector<float>& stats) {
-  const int E = s.experts, k = s.topK;
-  cache.probs.resize(static_cast<size_t>(s.rows) * E);
-  cache.topIdx.resize(static_cast<size_t>(s.rows) * k);
-  cache.weights.resize(static_cast<size_t>(s.rows) * k);
+void selectTopK(int rows, int E, int k, RouterCache& cache, std::vector<float>& stats) {
+  cache.topIdx.resize(static_cast<size_t>(rows) * k);
+  cache.weights.resize(static_cast<size_t>(rows) * k);
   stats.assign(static_cast<size_t>(2 * E), 0.0f);
-  linearForward(x, wr, nullptr, cache.probs.data(), s.rows, s.dim, E);
-  std::vector<int> order(static_cast<size_t>(E));
-  for (int r = 0; r < s.rows; ++r) {
+  for (int r = 0; r < rows; ++r) {
     float* p = cache.probs.data() + static_cast<size_t>(r) * E;
     const float top = *std::max_element(p, p + E);
     float sum = 0;
     for (int i = 0; i < E; ++i) sum += p[i] = std::exp(p[i] - top);
-    for (int i = 0; i < E; ++i) p[i] /= sum;
-    // A partial selection of k out of E (E is small): the k largest, ties to the lower index.
-    for (int i = 0; i < E; ++i) order[static_cast<size_t>(i)] = i;
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                      [p](int a, int b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    const float inverse = 1.0f / sum;
+    for (int i = 0; i < E; ++i) p[i] *= inverse;
+    // best[0..k) sorted by probability, descending; scanning in index order with a strict
+    // comparison keeps the lower index first among equals.
+    int64_t* best = cache.topIdx.data() + static_cast<size_t>(r) * k;
+    int found = 0;
+    for (int i = 0; i < E; ++i) {
+      if (found == k && p[i] <= p[best[k - 1]]) continue;
+      int at = found < k ? found++ : k - 1;
+      while (at > 0 && p[i] > p[best[at - 1]]) {
+        best[at] = best[at - 1];
+        --at;
+      }
+      best[at] = i;
+    }
     float selected = 0;
-    for (int j = 0; j < k; ++j) selected += p[order[static_cast<size_t>(j)]];
+    for (int j = 0; j < k; ++j) selected += p[best[j]];
+    float* weights = cache.weights.data() + static_cast<size_t>(r) * k;
     for (int j = 0; j < k; ++j) {
-      const int e = order[static_cast<size_t>(j)];
-      cache.topIdx[static_cast<size_t>(r) * k + j] = e;
-      cache.weights[static_cast<size_t>(r) * k + j] = p[e] / selected;
-      stats[static_cast<size_t>(e)] += 1.0f;
+      weights[j] = p[best[j]] / selected;
+      stats[static_cast<size_t>(best[j])] += 1.0f;
     }
     for (int i = 0; i < E; ++i) stats[static_cast<size_t>(E + i)] += p[i];
   }
+}
+
+void routerForward(const RouterShape& s, const float* x, const float* wr, RouterCache& cache, std::vector<float>& stats) {
+  cache.probs.resize(static_cast<size_t>(s.rows) * s.experts);
+  linearForward(x, wr, nullptr, cache.probs.data(), s.rows, s.dim, s.experts);
+  selectTopK(s.rows, s.experts, s.topK, cache, stats);
 }
 
 double auxLoss(const std::vector<float>& globalStats, int experts, int topK, double globalTokens, float alpha,

@@ -20,6 +20,11 @@ struct RouterCache {
   std::vector<float> weights;   // [rows x topK] renormalised
 };
 
+// Softmax over each row of `probs` (logits in, probabilities out, in place), the top-k experts
+// of each row into cache.topIdx/weights, and the row's stats (see routerForward). One pass over
+// the experts per row, keeping the k best in a small sorted list (k is 1-8): no sort of all E.
+void selectTopK(int rows, int experts, int topK, RouterCache& cache, std::vector<float>& stats);
+
 // Routes the rows; `stats` gets this rank's [experts] pair counts then [experts] probability
 // sums, to be summed over the global batch before auxLoss.
 void routerForward(const RouterShape& s, const float* x, const float* wr, RouterCache& cache, std::vector<float>& stats);
