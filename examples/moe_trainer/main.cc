@@ -2,6 +2,8 @@
 // Strata's public C API (see README "The bundled MoE trainer"). One process per rank.
 #include <strata/strata.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -131,6 +133,11 @@ int train(const Options& o) {
 }  // namespace trainer
 
 int main(int argc, char** argv) {
+  // Before any connection exists: run again with OpenBLAS told the CPU it did not recognise.
+  if (const char* core = trainer::betterBlasCore(); *core) {
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    execv("/proc/self/exe", argv);  // on failure, carry on with the kernels we have
+  }
   try {
     const trainer::Options o = trainer::parseOptions(argc, argv);
     if (o.help) {
