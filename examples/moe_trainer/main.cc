@@ -96,29 +96,39 @@ int train(const Options& o) {
     const std::vector<float> denseBefore = dumpNow ? model.dense() : std::vector<float>();
     const std::vector<float> expertBefore = dumpNow ? model.expert() : std::vector<float>();
     const StepLosses losses =
-        model.step(batch, globalTokens, [&](size_t dense, size_t expert) { sync.ready(dense, expert); }, clock);
+        model.step(batch, globalTokens, sync.stream(), [&](size_t dense, size_t expert) { sync.ready(dense, expert); },
+                   clock);
     sync.finish(clock);
     if (dumpNow) {
       writeDump(o.dump, model, batch, losses, globalTokens, denseBefore, expertBefore);
       std::printf("moe_trainer: wrote %s (loss %.6f)\n", o.dump.c_str(), losses.crossEntropySum / globalTokens + losses.aux);
       return 0;
     }
-    // The loss over the global batch and the global gradient norm: every expert replica counted
-    // once (each is on dpSize ranks).
-    double totals[2] = {losses.crossEntropySum, sumSquares(model.expertGrad()) / groups.dpSize};
-    {
-      CommClock::Scope timed(clock);
-      check(strataAllReduce(totals, totals, 2, strataDouble, strataSum, groups.world, nullptr), groups.world,
-            "strataAllReduce (loss and gradient norm)");
+    // One all-reduce for what the step reports and clipping needs: the loss over the global
+    // batch, the global gradient norm (every expert replica counted once: each is on dpSize
+    // ranks), and every expert replica's load (a slot per DP group and expert).
+    const ParamLayout& layout = model.layout();
+    std::vector<double> totals(2 + static_cast<size_t>(groups.dpSize * o.model.experts), 0.0);
+    totals[0] = losses.crossEntropySum;
+    totals[1] = sumSquares(model.expertGrad()) / groups.dpSize;
+    const std::vector<size_t> load = model.expertLoad();
+    for (size_t e = 0; e < load.size(); ++e) {
+      totals[2 + static_cast<size_t>(groups.dpRank * o.model.experts + layout.firstExpert) + e] = static_cast<double>(load[e]);
     }
+    if (groups.size > 1) {
+      CommClock::Scope timed(clock);
+      check(strataAllReduce(totals.data(), totals.data(), totals.size(), strataDouble, strataSum, groups.world, nullptr),
+            groups.world, "strataAllReduce (loss, gradient norm, expert load)");
+    }
+    const auto [loadMin, loadMax] = std::minmax_element(totals.begin() + 2, totals.end());
     const double norm = std::sqrt(sumSquares(model.denseGrad()) + totals[1]);
     const float scale = clipScale(o.optimizer, norm);
     const float lr = learningRate(o.optimizer, step);
     denseOptimizer.update(model.dense(), model.denseGrad(), lr, scale);
     expertOptimizer.update(model.expert(), model.expertGrad(), lr, scale);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    progress.record({step, totals[0] / globalTokens, losses.aux, norm, lr, seconds, clock.seconds, globalTokens},
-                    model.expertLoad());
+    progress.record({step, totals[0] / globalTokens, losses.aux, norm, lr, seconds, clock.seconds, globalTokens,
+                     static_cast<size_t>(*loadMin), static_cast<size_t>(*loadMax)});
     const int done = step + 1;
     if (!o.save.empty() && ((o.saveEvery > 0 && done % o.saveEvery == 0) || done == lastStep)) {
       saveCheckpoint(o.save, done, groups, state);

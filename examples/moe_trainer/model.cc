@@ -35,7 +35,7 @@ void add(float* y, const float* x, size_t n) {
 
 }  // namespace
 
-void Model::blockForward(int b, const float* x, float* y, StepLosses& losses, double globalTokens, CommClock& clock) {
+void Model::blockForward(int b, const float* x, float* y, double globalTokens, strataStream_t stream, CommClock& clock) {
   const ModelConfig& c = config_;
   const BlockOffsets& o = layout_.blocks[static_cast<size_t>(b)];
   BlockCache& k = blocks_[static_cast<size_t>(b)];
@@ -59,8 +59,8 @@ void Model::blockForward(int b, const float* x, float* y, StepLosses& losses, do
 
   k.moeOut.resize(n);
   const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, globalTokens, naiveMoe_};
-  losses.aux += k.moe.forward(moe, groups_, k.normed1.data(), w + o.router, expertWeights(o, expert_.data()),
-                              k.moeOut.data(), clock);
+  k.moe.forward(moe, groups_, k.normed1.data(), w + o.router, expertWeights(o, expert_.data()), k.moeOut.data(), stream,
+                clock);
 
   k.residual2 = k.normed1;
   add(k.residual2.data(), k.mlpOut.data(), n);
@@ -100,7 +100,8 @@ void Model::blockBackward(int b, const float* dy, float* dx, CommClock& clock) {
   add(dx, dResidual1.data(), n);
 }
 
-StepLosses Model::step(const Batch& batch, double globalTokens, const GradientsReady& ready, CommClock& clock) {
+StepLosses Model::step(const Batch& batch, double globalTokens, strataStream_t stream, const GradientsReady& ready,
+                       CommClock& clock) {
   const ModelConfig& c = config_;
   sequences_ = batch.sequences;
   rows_ = batch.sequences * c.seq;
@@ -114,7 +115,7 @@ StepLosses Model::step(const Batch& batch, double globalTokens, const GradientsR
                    embedded_.data(), rows_, c.seq, c.dim);
   std::vector<float> x = embedded_, next(n);
   for (int b = 0; b < c.blocks; ++b) {
-    blockForward(b, x.data(), next.data(), losses, globalTokens, clock);
+    blockForward(b, x.data(), next.data(), globalTokens, stream, clock);
     std::swap(x, next);
   }
   finalOut_ = x;
@@ -124,6 +125,15 @@ StepLosses Model::step(const Batch& batch, double globalTokens, const GradientsR
   std::vector<float>& dLogits = logits_;  // overwritten in place by the loss's gradient
   losses.crossEntropySum = crossEntropyForwardBackward(logits_.data(), batch.targets.data(), dLogits.data(), rows_,
                                                        c.vocab, static_cast<float>(1.0 / globalTokens));
+
+  {
+    CommClock::Scope timed(clock);
+    check(strataStreamSynchronize(stream), groups_.world, "strataStreamSynchronize (router statistics)");
+  }
+  for (int b = 0; b < c.blocks; ++b) {
+    const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, globalTokens, naiveMoe_};
+    losses.aux += blocks_[static_cast<size_t>(b)].moe.auxLossFromStats(moe);
+  }
 
   std::vector<float> dx(n), dPrevious(n);
   linearBackward(finalOut_.data(), dense_.data() + layout_.headW, dLogits.data(), dx.data(),

@@ -44,8 +44,10 @@ class Model {
   std::vector<float>& denseGrad() { return denseGrad_; }
   std::vector<float>& expertGrad() { return expertGrad_; }
 
-  // Forward and backward of one batch; gradients are zeroed first, then written.
-  StepLosses step(const Batch& batch, double globalTokens, const GradientsReady& ready, CommClock& clock);
+  // Forward and backward of one batch; gradients are zeroed first, then written. The router
+  // statistics travel on `stream` (the gradient buckets' stream, idle until backward).
+  StepLosses step(const Batch& batch, double globalTokens, strataStream_t stream, const GradientsReady& ready,
+                  CommClock& clock);
 
   // Tokens per local expert in the last step, summed over blocks.
   std::vector<size_t> expertLoad() const;
@@ -58,7 +60,7 @@ class Model {
     MoeLayer moe;
   };
 
-  void blockForward(int b, const float* x, float* y, StepLosses& losses, double globalTokens, CommClock& clock);
+  void blockForward(int b, const float* x, float* y, double globalTokens, strataStream_t stream, CommClock& clock);
   void blockBackward(int b, const float* dy, float* dx, CommClock& clock);
 
   ModelConfig config_;

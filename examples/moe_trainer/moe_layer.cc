@@ -10,6 +10,7 @@ MoeLayer::MoeLayer(MoeLayer&& other) noexcept
     : handle_(std::exchange(other.handle_, nullptr)),
       ep_(other.ep_),
       router_(std::move(other.router_)),
+      stats_(std::move(other.stats_)),
       coefficients_(std::move(other.coefficients_)),
       received_(other.received_),
       recvX_(std::move(other.recvX_)),
@@ -25,23 +26,20 @@ void MoeLayer::release() {
   handle_ = nullptr;
 }
 
-double MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, const float* wr,
-                         const std::vector<ExpertWeights>& experts, float* y, CommClock& clock) {
+void MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, const float* wr,
+                       const std::vector<ExpertWeights>& experts, float* y, strataStream_t statsStream, CommClock& clock) {
   release();
   ep_ = groups.ep;
-  std::vector<float> stats;
-  routerForward({s.rows, s.dim, s.experts, s.topK}, x, wr, router_, stats);
-  {
-    CommClock::Scope timed(clock);
-    check(strataAllReduce(stats.data(), stats.data(), stats.size(), strataFloat, strataSum, groups.world, nullptr),
+  routerForward({s.rows, s.dim, s.experts, s.topK}, x, wr, router_, stats_);
+  if (groups.size > 1) {
+    check(strataAllReduce(stats_.data(), stats_.data(), stats_.size(), strataFloat, strataSum, groups.world, statsStream),
           groups.world, "strataAllReduce (router statistics)");
   }
-  const double aux = auxLoss(stats, s.experts, s.topK, s.globalTokens, s.auxWeight, coefficients_);
 
   CommClock::Scope timed(clock);
   if (s.naive) {
     naive_.forward(ep_, groups.epSize, s.rows, s.dim, s.experts, s.topK, s.expertHidden, x, router_, experts, y, load_);
-    return aux;
+    return;
   }
   strataMoeConfig config = STRATA_MOE_CONFIG_INIT;  // no capacity limit: every routed pair travels
   check(strataMoeHandleCreate(router_.topIdx.data(), static_cast<size_t>(s.rows), s.topK, s.experts, &config, ep_,
@@ -63,7 +61,10 @@ double MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x
                  expertOut_.data(), experts_);
   check(strataMoeCombine(handle_, expertOut_.data(), static_cast<size_t>(s.dim), strataFloat, nullptr, y, nullptr), ep_,
         "strataMoeCombine");
-  return aux;
+}
+
+double MoeLayer::auxLossFromStats(const MoeShape& s) {
+  return auxLoss(stats_, s.experts, s.topK, s.globalTokens, s.auxWeight, coefficients_);
 }
 
 void MoeLayer::backward(const MoeShape& s, const float* x, const float* wr, const std::vector<ExpertWeights>& experts,

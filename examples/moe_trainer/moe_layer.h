@@ -35,10 +35,13 @@ class MoeLayer {
   MoeLayer& operator=(const MoeLayer&) = delete;
   MoeLayer(MoeLayer&&) noexcept;
 
-  // y [rows x dim] = Σ_j weight_j · expert_j(x); returns the aux loss. Keeps what backward needs
-  // (the handle included) until backward.
-  double forward(const MoeShape& s, const Groups& groups, const float* x, const float* wr,
-                 const std::vector<ExpertWeights>& experts, float* y, CommClock& clock);
+  // y [rows x dim] = Σ_j weight_j · expert_j(x). Keeps what backward needs (the handle included)
+  // until backward. The router's statistics are summed over the world on `statsStream`: only
+  // the aux loss and backward need them, so forward does not wait for them.
+  void forward(const MoeShape& s, const Groups& groups, const float* x, const float* wr,
+               const std::vector<ExpertWeights>& experts, float* y, strataStream_t statsStream, CommClock& clock);
+  // Once statsStream is synchronised: the aux loss (and the gradient coefficients backward uses).
+  double auxLossFromStats(const MoeShape& s);
   // dx (overwrites) from dy; accumulates dWr and the local experts' gradients.
   void backward(const MoeShape& s, const float* x, const float* wr, const std::vector<ExpertWeights>& experts,
                 const float* dy, float* dx, float* dWr, const std::vector<ExpertGrads>& expertGrads, CommClock& clock);
@@ -52,7 +55,7 @@ class MoeLayer {
   strataMoeHandle_t handle_ = nullptr;
   strataComm_t ep_ = nullptr;
   RouterCache router_;
-  std::vector<float> coefficients_;
+  std::vector<float> stats_, coefficients_;
   int received_ = 0;
   std::vector<float> recvX_, recvWeights_, expertOut_;
   std::vector<int32_t> recvIds_;

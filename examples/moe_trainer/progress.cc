@@ -36,17 +36,7 @@ Progress::~Progress() {
   if (csvIsTemporary_) std::remove(csvPath_.c_str());
 }
 
-void Progress::record(StepRecord r, const std::vector<size_t>& localLoad) {
-  // Min and max in one all-reduce: max of (max, -min).
-  double load[2] = {0, 0};
-  if (!localLoad.empty()) {
-    load[0] = static_cast<double>(*std::max_element(localLoad.begin(), localLoad.end()));
-    load[1] = -static_cast<double>(*std::min_element(localLoad.begin(), localLoad.end()));
-  }
-  check(strataAllReduce(load, load, 2, strataDouble, strataMax, groups_.world, nullptr), groups_.world,
-        "strataAllReduce (expert load)");
-  r.loadMax = static_cast<size_t>(load[0]);
-  r.loadMin = static_cast<size_t>(-load[1]);
+void Progress::record(const StepRecord& r) {
   steps_.push_back(r);
   if (groups_.rank != 0) return;
   if (csv_) {

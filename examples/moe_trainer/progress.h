@@ -1,7 +1,6 @@
 // What a run shows: a progress line every --log-every steps (step, loss, aux loss, tokens/s,
 // communication share, expert load), every step in --csv, a gnuplot chart (--plot) of the loss
-// and of the expert load over the steps, and a summary at the end. Rank 0 writes; every rank
-// takes part in the small all-reduce of the expert load.
+// and of the expert load over the steps, and a summary at the end. Rank 0 writes.
 #pragma once
 
 #include <cstdio>
@@ -19,7 +18,7 @@ struct StepRecord {
   double loss = 0, aux = 0, gradNorm = 0;
   float lr = 0;
   double seconds = 0, commSeconds = 0, tokens = 0;
-  size_t loadMin = 0, loadMax = 0;  // tokens per expert (all blocks), over every rank's experts
+  size_t loadMin = 0, loadMax = 0;  // tokens per expert replica (all blocks summed)
 };
 
 class Progress {
@@ -29,7 +28,7 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
-  void record(StepRecord r, const std::vector<size_t>& localLoad);
+  void record(const StepRecord& r);
   void finish();
 
  private:
