@@ -36,11 +36,22 @@ void MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, 
           groups.world, "strataAllReduce (router statistics)");
   }
 
-  CommClock::Scope timed(clock);
   if (s.naive) {
-    naive_.forward(ep_, groups.epSize, s.rows, s.dim, s.experts, s.topK, s.expertHidden, x, router_, experts, y, load_);
+    naive_.forward(ep_, groups.epSize, s.rows, s.dim, s.experts, s.topK, s.expertHidden, x, router_, experts, y, load_,
+                   clock);
     return;
   }
+  dispatch(s, x, clock);
+  expertOut_.resize(static_cast<size_t>(received_) * s.dim);
+  expertsForward({s.dim, s.expertHidden, s.topK}, experts, recvX_.data(), recvIds_.data(), recvWeights_.data(), received_,
+                 expertOut_.data(), experts_);
+  CommClock::Scope timed(clock);
+  check(strataMoeCombine(handle_, expertOut_.data(), static_cast<size_t>(s.dim), strataFloat, nullptr, y, nullptr), ep_,
+        "strataMoeCombine");
+}
+
+void MoeLayer::dispatch(const MoeShape& s, const float* x, CommClock& clock) {
+  CommClock::Scope timed(clock);
   strataMoeConfig config = STRATA_MOE_CONFIG_INIT;  // no capacity limit: every routed pair travels
   check(strataMoeHandleCreate(router_.topIdx.data(), static_cast<size_t>(s.rows), s.topK, s.experts, &config, ep_,
                               &handle_),
@@ -56,11 +67,6 @@ void MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, 
   check(strataMoeDispatch(handle_, x, nullptr, static_cast<size_t>(s.dim), strataFloat, router_.weights.data(),
                           recvX_.data(), nullptr, recvIds_.data(), recvWeights_.data(), nullptr),
         ep_, "strataMoeDispatch");
-  expertOut_.resize(static_cast<size_t>(received_) * s.dim);
-  expertsForward({s.dim, s.expertHidden, s.topK}, experts, recvX_.data(), recvIds_.data(), recvWeights_.data(), received_,
-                 expertOut_.data(), experts_);
-  check(strataMoeCombine(handle_, expertOut_.data(), static_cast<size_t>(s.dim), strataFloat, nullptr, y, nullptr), ep_,
-        "strataMoeCombine");
 }
 
 double MoeLayer::auxLossFromStats(const MoeShape& s) {
@@ -72,10 +78,7 @@ void MoeLayer::backward(const MoeShape& s, const float* x, const float* wr, cons
                         CommClock& clock) {
   if (s.naive) {
     std::vector<float> gradWeights(static_cast<size_t>(s.rows) * s.topK);
-    {
-      CommClock::Scope timed(clock);
-      naive_.backward(experts, expertGrads, dy, dx, gradWeights.data());
-    }
+    naive_.backward(experts, expertGrads, dy, dx, gradWeights.data(), clock);
     routerBackward({s.rows, s.dim, s.experts, s.topK}, x, wr, gradWeights.data(), coefficients_, router_, dx, dWr);
     return;
   }

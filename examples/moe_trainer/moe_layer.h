@@ -51,6 +51,8 @@ class MoeLayer {
 
  private:
   void release();
+  // Routes the tokens (the handle) and dispatches x: recvX_, recvIds_, recvWeights_.
+  void dispatch(const MoeShape& s, const float* x, CommClock& clock);
 
   strataMoeHandle_t handle_ = nullptr;
   strataComm_t ep_ = nullptr;

@@ -8,7 +8,7 @@
 namespace trainer {
 
 void NaiveExchange::exchange(const std::vector<float>& send, size_t sendWidth, std::vector<float>& recv,
-                             size_t recvWidth, bool reverse) {
+                             size_t recvWidth, bool reverse, CommClock& clock) {
   const std::vector<size_t>& out = reverse ? recvRows_ : sendRows_;
   const std::vector<size_t>& in = reverse ? sendRows_ : recvRows_;
   const size_t peers = out.size();
@@ -23,6 +23,7 @@ void NaiveExchange::exchange(const std::vector<float>& send, size_t sendWidth, s
     received += counts_[1][p];
   }
   recv.resize(received);
+  CommClock::Scope timed(clock);
   check(strataAllToAllv(send.data(), counts_[0].data(), displs_[0].data(), recv.data(), counts_[1].data(),
                         displs_[1].data(), strataFloat, ep_, nullptr),
         ep_, "strataAllToAllv (naive MoE exchange)");
@@ -30,7 +31,7 @@ void NaiveExchange::exchange(const std::vector<float>& send, size_t sendWidth, s
 
 void NaiveExchange::forward(strataComm_t ep, int epSize, int rows, int dim, int experts, int topK, int expertHidden,
                             const float* x, const RouterCache& router, const std::vector<ExpertWeights>& weights,
-                            float* y, std::vector<size_t>& load) {
+                            float* y, std::vector<size_t>& load, CommClock& clock) {
   ep_ = ep;
   rows_ = rows;
   dim_ = dim;
@@ -53,8 +54,11 @@ void NaiveExchange::forward(strataComm_t ep, int epSize, int rows, int dim, int 
   }
   // Row counts first (an all-to-all of one count per peer), then the rows: x, weight, local id.
   recvRows_.assign(static_cast<size_t>(epSize), 0);
-  check(strataAllToAll(sendRows_.data(), recvRows_.data(), 1, strataUint64, ep_, nullptr), ep_,
-        "strataAllToAll (naive MoE counts)");
+  {
+    CommClock::Scope timed(clock);
+    check(strataAllToAll(sendRows_.data(), recvRows_.data(), 1, strataUint64, ep_, nullptr), ep_,
+          "strataAllToAll (naive MoE counts)");
+  }
   const size_t width = static_cast<size_t>(dim) + 2;
   std::vector<float> send(pairToken_.size() * width), recv;
   for (size_t p = 0; p < pairToken_.size(); ++p) {
@@ -63,7 +67,7 @@ void NaiveExchange::forward(strataComm_t ep, int epSize, int rows, int dim, int 
     send[p * width + dim] = router.weights[slot];
     send[p * width + dim + 1] = static_cast<float>(router.topIdx[slot] % perRank);
   }
-  exchange(send, width, recv, width, false);
+  exchange(send, width, recv, width, false, clock);
   const size_t received = recv.size() / width;
   recvX_.resize(received * dim);
   recvWeights_.resize(received);
@@ -78,7 +82,7 @@ void NaiveExchange::forward(strataComm_t ep, int epSize, int rows, int dim, int 
   std::vector<float> out(received * dim), back;
   expertsForward({dim, expertHidden, 1}, weights, recvX_.data(), recvIds_.data(), recvWeights_.data(),
                  static_cast<int>(received), out.data(), cache_);
-  exchange(out, static_cast<size_t>(dim), back, static_cast<size_t>(dim), true);
+  exchange(out, static_cast<size_t>(dim), back, static_cast<size_t>(dim), true, clock);
   std::fill(y, y + static_cast<size_t>(rows) * dim, 0.0f);
   for (size_t p = 0; p < pairToken_.size(); ++p) {
     float* row = y + static_cast<size_t>(pairToken_[p]) * dim;
@@ -87,13 +91,13 @@ void NaiveExchange::forward(strataComm_t ep, int epSize, int rows, int dim, int 
 }
 
 void NaiveExchange::backward(const std::vector<ExpertWeights>& weights, const std::vector<ExpertGrads>& grads,
-                             const float* dy, float* dx, float* dWeights) {
+                             const float* dy, float* dx, float* dWeights, CommClock& clock) {
   const int dim = dim_;
   std::vector<float> send(pairToken_.size() * dim), gradOut;
   for (size_t p = 0; p < pairToken_.size(); ++p) {
     std::memcpy(&send[p * dim], dy + static_cast<size_t>(pairToken_[p]) * dim, sizeof(float) * dim);
   }
-  exchange(send, static_cast<size_t>(dim), gradOut, static_cast<size_t>(dim), false);
+  exchange(send, static_cast<size_t>(dim), gradOut, static_cast<size_t>(dim), false, clock);
   const size_t received = recvIds_.size();
   std::vector<float> gradX(received * dim), gradW(received);
   expertsBackward({dim, expertHidden_, 1}, weights, gradOut.data(), recvWeights_.data(), static_cast<int>(received),
@@ -104,7 +108,7 @@ void NaiveExchange::backward(const std::vector<ExpertWeights>& weights, const st
     std::memcpy(&reply[r * width], &gradX[r * dim], sizeof(float) * dim);
     reply[r * width + dim] = gradW[r];
   }
-  exchange(reply, width, back, width, true);
+  exchange(reply, width, back, width, true, clock);
   std::fill(dx, dx + static_cast<size_t>(rows_) * dim, 0.0f);
   std::fill(dWeights, dWeights + static_cast<size_t>(rows_) * topK_, 0.0f);
   for (size_t p = 0; p < pairToken_.size(); ++p) {

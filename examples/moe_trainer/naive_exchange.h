@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "comm_clock.h"
 #include "experts.h"
 #include "router.h"
 
@@ -18,14 +19,15 @@ class NaiveExchange {
  public:
   // y [rows x dim] from the routed rows; `load` gets the rows each local expert received.
   void forward(strataComm_t ep, int epSize, int rows, int dim, int experts, int topK, int expertHidden, const float* x,
-               const RouterCache& router, const std::vector<ExpertWeights>& weights, float* y, std::vector<size_t>& load);
+               const RouterCache& router, const std::vector<ExpertWeights>& weights, float* y, std::vector<size_t>& load,
+               CommClock& clock);
   // dx (overwrites) and dWeights [rows x topK] from dy; accumulates the experts' gradients.
   void backward(const std::vector<ExpertWeights>& weights, const std::vector<ExpertGrads>& grads, const float* dy,
-                float* dx, float* dWeights);
+                float* dx, float* dWeights, CommClock& clock);
 
  private:
   void exchange(const std::vector<float>& send, size_t sendWidth, std::vector<float>& recv, size_t recvWidth,
-                bool reverse);
+                bool reverse, CommClock& clock);
 
   strataComm_t ep_ = nullptr;
   int rows_ = 0, dim_ = 0, topK_ = 0, expertHidden_ = 0;
