@@ -21,7 +21,11 @@ for layout in "${layouts[@]}"; do
 done
 # The same job launched by Open MPI's mpirun instead of strata-run (strataCommInitFromEnv).
 names="2.2 4.4 4.2 4.2.naive"
-if command -v mpirun > /dev/null; then
+# (TRAINER_TESTS_MPIRUN=0 leaves it out: the sanitizer run does, where libstrata's MPI bootstrap
+# would load Open MPI, whose own leaks LeakSanitizer reports.)
+if [[ ${TRAINER_TESTS_MPIRUN:-1} == 0 ]]; then
+  echo "(TRAINER_TESTS_MPIRUN=0: the mpirun launch is not checked)"
+elif command -v mpirun > /dev/null; then
   echo "== 2 ranks, EP 2, launched by mpirun"
   timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$trainer" "${tiny[@]}" --ep 2 --csv "$work/mpirun.csv" \
     --save "$work/mpirun.ckpt"
