@@ -8,7 +8,8 @@
 
 namespace trainer {
 
-void attentionForward(const AttentionShape& s, const AttentionWeights& w, const float* x, float* y, AttentionCache& cache) {
+void attentionForward(const AttentionShape& s, const AttentionWeights& w, const float* x, float* y,
+                      AttentionCache& cache) {
   const int rows = s.rows(), dim = s.dim, hd = s.headDim(), T = s.seq, ld = 3 * dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   cache.qkv.resize(static_cast<size_t>(rows) * ld);

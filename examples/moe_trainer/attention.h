@@ -27,7 +27,8 @@ struct AttentionCache {
 };
 
 // y [rows x dim] = attention(x).
-void attentionForward(const AttentionShape& s, const AttentionWeights& w, const float* x, float* y, AttentionCache& cache);
+void attentionForward(const AttentionShape& s, const AttentionWeights& w, const float* x, float* y,
+                      AttentionCache& cache);
 
 // Accumulates the weights' gradients and writes dx (overwrites) from dy.
 void attentionBackward(const AttentionShape& s, const AttentionWeights& w, const float* x, const float* dy, float* dx,

@@ -155,9 +155,9 @@ void saveCheckpoint(const std::string& dir, int step, const Groups& groups, Trai
   const ShardHeader header = headerFor(model.config(), groups, step, state.denseOptimizer.updates(), model.layout());
   std::vector<char> bytes;
   append(bytes, &header, 1);
-  for (const std::vector<float>* v : {&model.dense(), &model.expert(), &state.denseOptimizer.firstMoment(),
-                                      &state.denseOptimizer.secondMoment(), &state.expertOptimizer.firstMoment(),
-                                      &state.expertOptimizer.secondMoment()}) {
+  for (const std::vector<float>* v :
+       {&model.dense(), &model.expert(), &state.denseOptimizer.firstMoment(), &state.denseOptimizer.secondMoment(),
+        &state.expertOptimizer.firstMoment(), &state.expertOptimizer.secondMoment()}) {
     append(bytes, v->data(), v->size());
   }
   const uint64_t checksum = fnv1a(bytes.data(), bytes.size());
@@ -168,7 +168,8 @@ void saveCheckpoint(const std::string& dir, int step, const Groups& groups, Trai
   if (groups.rank == 0) {
     if (crashAt("before-latest")) _exit(9);
     std::ostringstream manifest;
-    manifest << "step " << step << "\nranks " << groups.size << "\nep " << groups.epSize << "\ndp " << groups.dpSize << "\n";
+    manifest << "step " << step << "\nranks " << groups.size << "\nep " << groups.epSize << "\ndp " << groups.dpSize
+             << "\n";
     const std::string text = manifest.str();
     writeAtomically(dir + "/latest", dir, std::vector<char>(text.begin(), text.end()));
   }
@@ -178,21 +179,27 @@ void saveCheckpoint(const std::string& dir, int step, const Groups& groups, Trai
 int loadCheckpoint(const std::string& dir, const Groups& groups, TrainingState state) {
   Model& model = state.model;
   std::ifstream latest(dir + "/latest");
-  if (!latest) throw std::invalid_argument("--resume " + dir + ": no complete checkpoint there (no " + dir + "/latest)");
+  if (!latest)
+    throw std::invalid_argument("--resume " + dir + ": no complete checkpoint there (no " + dir + "/latest)");
   std::string key;
   int step = -1, ranks = 0, ep = 0, dp = 0;
   while (latest >> key) {
-    if (key == "step") latest >> step;
-    else if (key == "ranks") latest >> ranks;
-    else if (key == "ep") latest >> ep;
-    else if (key == "dp") latest >> dp;
+    if (key == "step")
+      latest >> step;
+    else if (key == "ranks")
+      latest >> ranks;
+    else if (key == "ep")
+      latest >> ep;
+    else if (key == "dp")
+      latest >> dp;
   }
   if (step < 0) throw std::invalid_argument("--resume " + dir + ": " + dir + "/latest names no step");
   if (ranks != groups.size || ep != groups.epSize || dp != groups.dpSize) {
-    throw std::invalid_argument("--resume " + dir + ": the checkpoint is of " + std::to_string(ranks) + " ranks as EP " +
-                                std::to_string(ep) + " x DP " + std::to_string(dp) + "; this run is " +
-                                std::to_string(groups.size) + " ranks as EP " + std::to_string(groups.epSize) + " x DP " +
-                                std::to_string(groups.dpSize) + " (resume with the same --ep/--dp and rank count)");
+    throw std::invalid_argument("--resume " + dir + ": the checkpoint is of " + std::to_string(ranks) +
+                                " ranks as EP " + std::to_string(ep) + " x DP " + std::to_string(dp) +
+                                "; this run is " + std::to_string(groups.size) + " ranks as EP " +
+                                std::to_string(groups.epSize) + " x DP " + std::to_string(groups.dpSize) +
+                                " (resume with the same --ep/--dp and rank count)");
   }
   const std::string path = shardPath(dir, step, groups.rank);
   std::ifstream in(path, std::ios::binary);
@@ -225,9 +232,9 @@ int loadCheckpoint(const std::string& dir, const Groups& groups, TrainingState s
                                 std::to_string(groups.rank));
   }
   const char* p = bytes.data() + sizeof(ShardHeader);
-  for (std::vector<float>* v : {&model.dense(), &model.expert(), &state.denseOptimizer.firstMoment(),
-                                &state.denseOptimizer.secondMoment(), &state.expertOptimizer.firstMoment(),
-                                &state.expertOptimizer.secondMoment()}) {
+  for (std::vector<float>* v :
+       {&model.dense(), &model.expert(), &state.denseOptimizer.firstMoment(), &state.denseOptimizer.secondMoment(),
+        &state.expertOptimizer.firstMoment(), &state.expertOptimizer.secondMoment()}) {
     std::memcpy(v->data(), p, v->size() * sizeof(float));
     p += v->size() * sizeof(float);
   }

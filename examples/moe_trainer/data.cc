@@ -24,8 +24,9 @@ void TextData::split(int seq) {
   const size_t need = static_cast<size_t>(seq) + 1;
   trainEnd_ = text_.size() - text_.size() / 10;
   if (trainEnd_ < need || text_.size() - trainEnd_ < need) {
-    throw std::invalid_argument("the text has " + std::to_string(text_.size()) + " bytes; --seq " + std::to_string(seq) +
-                                " needs at least " + std::to_string(10 * need) + " (a tenth is held out)");
+    throw std::invalid_argument("the text has " + std::to_string(text_.size()) + " bytes; --seq " +
+                                std::to_string(seq) + " needs at least " + std::to_string(10 * need) +
+                                " (a tenth is held out)");
   }
 }
 
@@ -93,7 +94,8 @@ Batch TextData::trainBatch(unsigned long long seed, long long step, int globalSe
   b.targets.resize(b.inputs.size());
   const size_t starts = trainEnd_ - static_cast<size_t>(seq);  // a window and its next byte fit
   for (int i = 0; i < count; ++i) {
-    const uint64_t g = static_cast<uint64_t>(step) * static_cast<uint64_t>(globalSequences) + static_cast<uint64_t>(first + i);
+    const uint64_t g =
+        static_cast<uint64_t>(step) * static_cast<uint64_t>(globalSequences) + static_cast<uint64_t>(first + i);
     const size_t start = mix(seed ^ mix(g)) % starts;
     for (int t = 0; t < seq; ++t) {
       b.inputs[static_cast<size_t>(i) * seq + t] = text_[start + static_cast<size_t>(t)];

@@ -50,7 +50,8 @@ void expertsForward(const ExpertShape& s, const std::vector<ExpertWeights>& w, c
 }
 
 void expertsBackward(const ExpertShape& s, const std::vector<ExpertWeights>& w, const float* dOut, const float* weights,
-                     int rows, const ExpertsCache& cache, const std::vector<ExpertGrads>& g, float* dx, float* dWeights) {
+                     int rows, const ExpertsCache& cache, const std::vector<ExpertGrads>& g, float* dx,
+                     float* dWeights) {
   const int d = s.dim, f = s.hidden, k = s.topK;
   std::fill(dx, dx + static_cast<size_t>(rows) * d, 0.0f);
   std::fill(dWeights, dWeights + static_cast<size_t>(rows) * k, 0.0f);

@@ -21,8 +21,8 @@ struct ExpertGrads {
 
 struct ExpertsCache {
   struct Group {
-    std::vector<int> row, slot;              // the received rows (and their top-k slots) of this expert
-    std::vector<float> in, pre, act, out;    // gathered input, pre-GELU, post-GELU, output
+    std::vector<int> row, slot;            // the received rows (and their top-k slots) of this expert
+    std::vector<float> in, pre, act, out;  // gathered input, pre-GELU, post-GELU, output
   };
   std::vector<Group> groups;  // one per local expert
 };
@@ -34,6 +34,7 @@ void expertsForward(const ExpertShape& s, const std::vector<ExpertWeights>& w, c
 // From dOut [rows x dim]: accumulates the experts' gradients, writes dx [rows x dim] and
 // dWeights [rows x topK] (0 for slots without a local expert).
 void expertsBackward(const ExpertShape& s, const std::vector<ExpertWeights>& w, const float* dOut, const float* weights,
-                     int rows, const ExpertsCache& cache, const std::vector<ExpertGrads>& g, float* dx, float* dWeights);
+                     int rows, const ExpertsCache& cache, const std::vector<ExpertGrads>& g, float* dx,
+                     float* dWeights);
 
 }  // namespace trainer

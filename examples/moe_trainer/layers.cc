@@ -72,8 +72,8 @@ void geluBackward(const float* x, const float* dy, float* dx, size_t n) {
   }
 }
 
-void embeddingForward(const uint8_t* ids, const float* tokenTable, const float* positionTable, float* x, int rows, int seq,
-                      int dim) {
+void embeddingForward(const uint8_t* ids, const float* tokenTable, const float* positionTable, float* x, int rows,
+                      int seq, int dim) {
   for (int r = 0; r < rows; ++r) {
     const float* token = tokenTable + static_cast<size_t>(ids[r]) * dim;
     const float* position = positionTable + static_cast<size_t>(r % seq) * dim;
@@ -82,8 +82,8 @@ void embeddingForward(const uint8_t* ids, const float* tokenTable, const float* 
   }
 }
 
-void embeddingBackward(const uint8_t* ids, const float* dx, float* dTokenTable, float* dPositionTable, int rows, int seq,
-                       int dim) {
+void embeddingBackward(const uint8_t* ids, const float* dx, float* dTokenTable, float* dPositionTable, int rows,
+                       int seq, int dim) {
   for (int r = 0; r < rows; ++r) {
     const float* g = dx + static_cast<size_t>(r) * dim;
     float* token = dTokenTable + static_cast<size_t>(ids[r]) * dim;

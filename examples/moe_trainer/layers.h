@@ -26,10 +26,10 @@ void geluForward(const float* x, float* y, size_t n);
 void geluBackward(const float* x, const float* dy, float* dx, size_t n);
 
 // x[t] = tokenTable[ids[t]] + positionTable[t % seq].
-void embeddingForward(const uint8_t* ids, const float* tokenTable, const float* positionTable, float* x, int rows, int seq,
-                      int dim);
-void embeddingBackward(const uint8_t* ids, const float* dx, float* dTokenTable, float* dPositionTable, int rows, int seq,
-                       int dim);
+void embeddingForward(const uint8_t* ids, const float* tokenTable, const float* positionTable, float* x, int rows,
+                      int seq, int dim);
+void embeddingBackward(const uint8_t* ids, const float* dx, float* dTokenTable, float* dPositionTable, int rows,
+                       int seq, int dim);
 
 // Softmax cross-entropy of logits [rows x vocab] against targets; returns the summed loss of the
 // rows and writes dlogits = (softmax - onehot) · scale (scale = 1 / tokens of the global batch).

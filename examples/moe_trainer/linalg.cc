@@ -7,8 +7,8 @@
 
 namespace trainer {
 
-void gemm(Transpose ta, Transpose tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
-          float beta, float* c, int ldc) {
+void gemm(Transpose ta, Transpose tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+          int ldb, float beta, float* c, int ldc) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     // The BLAS leaves C untouched for k = 0 only when beta is 1; make the contract explicit.
@@ -16,8 +16,8 @@ void gemm(Transpose ta, Transpose tb, int m, int n, int k, float alpha, const fl
       for (int j = 0; j < n; ++j) c[static_cast<size_t>(i) * ldc + j] *= beta;
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta == Transpose::Yes ? CblasTrans : CblasNoTrans, tb == Transpose::Yes ? CblasTrans : CblasNoTrans,
-              m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  cblas_sgemm(CblasRowMajor, ta == Transpose::Yes ? CblasTrans : CblasNoTrans,
+              tb == Transpose::Yes ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void linearForward(const float* x, const float* w, const float* bias, float* y, int rows, int in, int out) {
@@ -28,8 +28,8 @@ void linearForward(const float* x, const float* w, const float* bias, float* y, 
   gemm(Transpose::No, Transpose::No, rows, out, in, 1.0f, x, in, w, out, 1.0f, y, out);
 }
 
-void linearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* dbias, int rows, int in,
-                    int out, bool accumulateDx) {
+void linearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* dbias, int rows,
+                    int in, int out, bool accumulateDx) {
   gemm(Transpose::Yes, Transpose::No, in, out, rows, 1.0f, x, in, dy, out, 1.0f, dw, out);
   if (dbias) {
     for (int r = 0; r < rows; ++r) {

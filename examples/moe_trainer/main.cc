@@ -1,7 +1,6 @@
 // moe_trainer: a small mixture-of-experts language model trained expert- and data-parallel over
 // Strata's public C API (see README "The bundled MoE trainer"). One process per rank.
 #include <strata/strata.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,7 +43,9 @@ int resumeEverywhere(const std::string& dir, const Groups& groups, TrainingState
   check(strataAllReduce(failed, failed, 2, strataInt, strataMax, groups.world, nullptr), groups.world,
         "strataAllReduce (resume)");
   if (!problem.empty()) throw std::invalid_argument(problem);
-  if (failed[0]) throw std::invalid_argument("--resume " + dir + ": rank " + std::to_string(failed[1]) + " could not load its shard");
+  if (failed[0])
+    throw std::invalid_argument("--resume " + dir + ": rank " + std::to_string(failed[1]) +
+                                " could not load its shard");
   if (groups.rank == 0) std::printf("resumed from %s at step %d\n", dir.c_str(), step);
   return step;
 }
@@ -74,7 +75,8 @@ int train(const Options& o) {
   if (!o.dump.empty() && o.dumpStep >= o.steps) throw std::invalid_argument("--dump-step must be below --steps");
   setBlasThreads(o.blasThreads);
 
-  const TextData data = o.data.empty() ? TextData::generated(o.seed, 1 << 20, o.model.seq) : TextData::fromFile(o.data, o.model.seq);
+  const TextData data =
+      o.data.empty() ? TextData::generated(o.seed, 1 << 20, o.model.seq) : TextData::fromFile(o.data, o.model.seq);
   Model model(o.model, groups, o.naiveMoe);
   initializeParams(model.layout(), o.seed, model.dense(), model.expert());
   AdamW denseOptimizer(o.optimizer, model.layout().dense, model.layout().denseCount);
@@ -95,13 +97,13 @@ int train(const Options& o) {
     const bool dumpNow = !o.dump.empty() && step == o.dumpStep;
     const std::vector<float> denseBefore = dumpNow ? model.dense() : std::vector<float>();
     const std::vector<float> expertBefore = dumpNow ? model.expert() : std::vector<float>();
-    const StepLosses losses =
-        model.step(batch, globalTokens, sync.stream(), [&](size_t dense, size_t expert) { sync.ready(dense, expert); },
-                   clock);
+    const StepLosses losses = model.step(
+        batch, globalTokens, sync.stream(), [&](size_t dense, size_t expert) { sync.ready(dense, expert); }, clock);
     sync.finish(clock);
     if (dumpNow) {
       writeDump(o.dump, model, batch, losses, globalTokens, denseBefore, expertBefore);
-      std::printf("moe_trainer: wrote %s (loss %.6f)\n", o.dump.c_str(), losses.crossEntropySum / globalTokens + losses.aux);
+      std::printf("moe_trainer: wrote %s (loss %.6f)\n", o.dump.c_str(),
+                  losses.crossEntropySum / globalTokens + losses.aux);
       return 0;
     }
     // One all-reduce for what the step reports and clipping needs: the loss over the global
@@ -113,12 +115,14 @@ int train(const Options& o) {
     totals[1] = sumSquares(model.expertGrad()) / groups.dpSize;
     const std::vector<size_t> load = model.expertLoad();
     for (size_t e = 0; e < load.size(); ++e) {
-      totals[2 + static_cast<size_t>(groups.dpRank * o.model.experts + layout.firstExpert) + e] = static_cast<double>(load[e]);
+      totals[2 + static_cast<size_t>(groups.dpRank * o.model.experts + layout.firstExpert) + e] =
+          static_cast<double>(load[e]);
     }
     if (groups.size > 1) {
       CommClock::Scope timed(clock);
-      check(strataAllReduce(totals.data(), totals.data(), totals.size(), strataDouble, strataSum, groups.world, nullptr),
-            groups.world, "strataAllReduce (loss, gradient norm, expert load)");
+      check(
+          strataAllReduce(totals.data(), totals.data(), totals.size(), strataDouble, strataSum, groups.world, nullptr),
+          groups.world, "strataAllReduce (loss, gradient norm, expert load)");
     }
     const auto [loadMin, loadMax] = std::minmax_element(totals.begin() + 2, totals.end());
     const double norm = std::sqrt(sumSquares(model.denseGrad()) + totals[1]);
@@ -135,7 +139,14 @@ int train(const Options& o) {
       if (groups.rank == 0) std::printf("checkpoint: step %d saved in %s\n", done, o.save.c_str());
     }
   }
-  progress.finish();
+  // The held-out loss: the same number of sequences as a training batch, from the held-out tenth.
+  double heldOut =
+      model.evaluate(data.heldOutBatch(groups.rank * perRank, perRank, o.model.seq), globalTokens, sync.stream());
+  if (groups.size > 1) {
+    check(strataAllReduce(&heldOut, &heldOut, 1, strataDouble, strataSum, groups.world, nullptr), groups.world,
+          "strataAllReduce (held-out loss)");
+  }
+  progress.finish(heldOut / globalTokens);
   return 0;
 }
 

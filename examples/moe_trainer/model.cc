@@ -7,7 +7,10 @@
 namespace trainer {
 
 Model::Model(const ModelConfig& config, const Groups& groups, bool naiveMoe)
-    : config_(config), groups_(groups), layout_(ParamLayout::make(config, groups.epRank, groups.epSize)), naiveMoe_(naiveMoe) {
+    : config_(config),
+      groups_(groups),
+      layout_(ParamLayout::make(config, groups.epRank, groups.epSize)),
+      naiveMoe_(naiveMoe) {
   dense_.assign(layout_.denseCount, 0.0f);
   expert_.assign(layout_.expertCount, 0.0f);
   denseGrad_.assign(layout_.denseCount, 0.0f);
@@ -35,7 +38,8 @@ void add(float* y, const float* x, size_t n) {
 
 }  // namespace
 
-void Model::blockForward(int b, const float* x, float* y, double globalTokens, strataStream_t stream, CommClock& clock) {
+void Model::blockForward(int b, const float* x, float* y, double globalTokens, strataStream_t stream,
+                         CommClock& clock) {
   const ModelConfig& c = config_;
   const BlockOffsets& o = layout_.blocks[static_cast<size_t>(b)];
   BlockCache& k = blocks_[static_cast<size_t>(b)];
@@ -43,8 +47,8 @@ void Model::blockForward(int b, const float* x, float* y, double globalTokens, s
   const size_t n = static_cast<size_t>(rows_) * c.dim;
   k.input.assign(x, x + n);
   k.attnOut.resize(n);
-  attentionForward({sequences_, c.seq, c.dim, c.heads}, {w + o.qkv, w + o.qkvBias, w + o.attnOut, w + o.attnOutBias},
-                   x, k.attnOut.data(), k.attention);
+  attentionForward({sequences_, c.seq, c.dim, c.heads}, {w + o.qkv, w + o.qkvBias, w + o.attnOut, w + o.attnOutBias}, x,
+                   k.attnOut.data(), k.attention);
   k.residual1 = k.input;
   add(k.residual1.data(), k.attnOut.data(), n);
   k.normed1.resize(n);
@@ -100,16 +104,12 @@ void Model::blockBackward(int b, const float* dy, float* dx, CommClock& clock) {
   add(dx, dResidual1.data(), n);
 }
 
-StepLosses Model::step(const Batch& batch, double globalTokens, strataStream_t stream, const GradientsReady& ready,
-                       CommClock& clock) {
+StepLosses Model::forward(const Batch& batch, double globalTokens, strataStream_t stream, CommClock& clock) {
   const ModelConfig& c = config_;
   sequences_ = batch.sequences;
   rows_ = batch.sequences * c.seq;
   const size_t n = static_cast<size_t>(rows_) * c.dim;
-  std::fill(denseGrad_.begin(), denseGrad_.end(), 0.0f);
-  std::fill(expertGrad_.begin(), expertGrad_.end(), 0.0f);
   StepLosses losses;
-
   embedded_.resize(n);
   embeddingForward(batch.inputs.data(), dense_.data() + layout_.tokens, dense_.data() + layout_.positions,
                    embedded_.data(), rows_, c.seq, c.dim);
@@ -122,10 +122,9 @@ StepLosses Model::step(const Batch& batch, double globalTokens, strataStream_t s
   logits_.resize(static_cast<size_t>(rows_) * c.vocab);
   linearForward(finalOut_.data(), dense_.data() + layout_.headW, dense_.data() + layout_.headB, logits_.data(), rows_,
                 c.dim, c.vocab);
-  std::vector<float>& dLogits = logits_;  // overwritten in place by the loss's gradient
-  losses.crossEntropySum = crossEntropyForwardBackward(logits_.data(), batch.targets.data(), dLogits.data(), rows_,
+  // logits_ becomes the loss's gradient in place (scaled to the global batch's mean).
+  losses.crossEntropySum = crossEntropyForwardBackward(logits_.data(), batch.targets.data(), logits_.data(), rows_,
                                                        c.vocab, static_cast<float>(1.0 / globalTokens));
-
   {
     CommClock::Scope timed(clock);
     check(strataStreamSynchronize(stream), groups_.world, "strataStreamSynchronize (router statistics)");
@@ -134,7 +133,22 @@ StepLosses Model::step(const Batch& batch, double globalTokens, strataStream_t s
     const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, globalTokens, naiveMoe_};
     losses.aux += blocks_[static_cast<size_t>(b)].moe.auxLossFromStats(moe);
   }
+  return losses;
+}
 
+double Model::evaluate(const Batch& batch, double globalTokens, strataStream_t stream) {
+  CommClock unused;
+  return forward(batch, globalTokens, stream, unused).crossEntropySum;
+}
+
+StepLosses Model::step(const Batch& batch, double globalTokens, strataStream_t stream, const GradientsReady& ready,
+                       CommClock& clock) {
+  const ModelConfig& c = config_;
+  std::fill(denseGrad_.begin(), denseGrad_.end(), 0.0f);
+  std::fill(expertGrad_.begin(), expertGrad_.end(), 0.0f);
+  const StepLosses losses = forward(batch, globalTokens, stream, clock);
+  const size_t n = static_cast<size_t>(rows_) * c.dim;
+  const std::vector<float>& dLogits = logits_;
   std::vector<float> dx(n), dPrevious(n);
   linearBackward(finalOut_.data(), dense_.data() + layout_.headW, dLogits.data(), dx.data(),
                  denseGrad_.data() + layout_.headW, denseGrad_.data() + layout_.headB, rows_, c.dim, c.vocab, false);

@@ -13,8 +13,8 @@
 #include "layers.h"
 #include "model_config.h"
 #include "moe_layer.h"
-#include "params.h"
 #include "parallel.h"
+#include "params.h"
 
 namespace trainer {
 
@@ -49,6 +49,10 @@ class Model {
   StepLosses step(const Batch& batch, double globalTokens, strataStream_t stream, const GradientsReady& ready,
                   CommClock& clock);
 
+  // The summed cross-entropy of this rank's share of a batch, without backward (collective over
+  // the EP group, as a step is).
+  double evaluate(const Batch& batch, double globalTokens, strataStream_t stream);
+
   // Tokens per local expert in the last step, summed over blocks.
   std::vector<size_t> expertLoad() const;
 
@@ -60,6 +64,7 @@ class Model {
     MoeLayer moe;
   };
 
+  StepLosses forward(const Batch& batch, double globalTokens, strataStream_t stream, CommClock& clock);
   void blockForward(int b, const float* x, float* y, double globalTokens, strataStream_t stream, CommClock& clock);
   void blockBackward(int b, const float* dy, float* dx, CommClock& clock);
 

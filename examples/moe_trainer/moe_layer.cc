@@ -27,13 +27,15 @@ void MoeLayer::release() {
 }
 
 void MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, const float* wr,
-                       const std::vector<ExpertWeights>& experts, float* y, strataStream_t statsStream, CommClock& clock) {
+                       const std::vector<ExpertWeights>& experts, float* y, strataStream_t statsStream,
+                       CommClock& clock) {
   release();
   ep_ = groups.ep;
   routerForward({s.rows, s.dim, s.experts, s.topK}, x, wr, router_, stats_);
   if (groups.size > 1) {
-    check(strataAllReduce(stats_.data(), stats_.data(), stats_.size(), strataFloat, strataSum, groups.world, statsStream),
-          groups.world, "strataAllReduce (router statistics)");
+    check(
+        strataAllReduce(stats_.data(), stats_.data(), stats_.size(), strataFloat, strataSum, groups.world, statsStream),
+        groups.world, "strataAllReduce (router statistics)");
   }
 
   if (s.naive) {
@@ -43,8 +45,8 @@ void MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, 
   }
   dispatch(s, x, clock);
   expertOut_.resize(static_cast<size_t>(received_) * s.dim);
-  expertsForward({s.dim, s.expertHidden, s.topK}, experts, recvX_.data(), recvIds_.data(), recvWeights_.data(), received_,
-                 expertOut_.data(), experts_);
+  expertsForward({s.dim, s.expertHidden, s.topK}, experts, recvX_.data(), recvIds_.data(), recvWeights_.data(),
+                 received_, expertOut_.data(), experts_);
   CommClock::Scope timed(clock);
   check(strataMoeCombine(handle_, expertOut_.data(), static_cast<size_t>(s.dim), strataFloat, nullptr, y, nullptr), ep_,
         "strataMoeCombine");

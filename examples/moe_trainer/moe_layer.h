@@ -3,8 +3,8 @@
 // its experts, run the local experts there (weights applied on the expert's rank), and combine
 // the per-rank sums back into token order. Backward runs the same routes the other way
 // (strataMoeCombineBackward, then strataMoeDispatchBackward, which also returns the router
-// weights' gradients). --naive-moe swaps the exchange for naive_exchange.h's. The router's statistics are summed over the world so the load-balancing
-// loss is the global batch's.
+// weights' gradients). --naive-moe swaps the exchange for naive_exchange.h's. The router's statistics are summed over
+// the world so the load-balancing loss is the global batch's.
 #pragma once
 
 #include <strata/strata.h>

@@ -19,8 +19,8 @@ class NaiveExchange {
  public:
   // y [rows x dim] from the routed rows; `load` gets the rows each local expert received.
   void forward(strataComm_t ep, int epSize, int rows, int dim, int experts, int topK, int expertHidden, const float* x,
-               const RouterCache& router, const std::vector<ExpertWeights>& weights, float* y, std::vector<size_t>& load,
-               CommClock& clock);
+               const RouterCache& router, const std::vector<ExpertWeights>& weights, float* y,
+               std::vector<size_t>& load, CommClock& clock);
   // dx (overwrites) and dWeights [rows x topK] from dy; accumulates the experts' gradients.
   void backward(const std::vector<ExpertWeights>& weights, const std::vector<ExpertGrads>& grads, const float* dy,
                 float* dx, float* dWeights, CommClock& clock);
@@ -31,9 +31,9 @@ class NaiveExchange {
 
   strataComm_t ep_ = nullptr;
   int rows_ = 0, dim_ = 0, topK_ = 0, expertHidden_ = 0;
-  std::vector<int> pairToken_, pairSlot_;                    // the pairs this rank sends, by destination
-  std::vector<size_t> sendRows_, recvRows_;                  // rows per peer
-  std::vector<size_t> counts_[2], displs_[2];                // scratch for strataAllToAllv
+  std::vector<int> pairToken_, pairSlot_;      // the pairs this rank sends, by destination
+  std::vector<size_t> sendRows_, recvRows_;    // rows per peer
+  std::vector<size_t> counts_[2], displs_[2];  // scratch for strataAllToAllv
   std::vector<float> recvX_, recvWeights_;
   std::vector<int32_t> recvIds_;
   ExpertsCache cache_;

@@ -16,7 +16,9 @@ float learningRate(const OptimizerConfig& c, int step) {
 AdamW::AdamW(const OptimizerConfig& config, const std::vector<ParamTensor>& tensors, size_t count)
     : config_(config), decay_(count, 0), m_(count, 0.0f), v_(count, 0.0f) {
   for (const ParamTensor& t : tensors) {
-    if (t.decay) std::fill(decay_.begin() + static_cast<long>(t.offset), decay_.begin() + static_cast<long>(t.offset + t.count), 1);
+    if (t.decay)
+      std::fill(decay_.begin() + static_cast<long>(t.offset), decay_.begin() + static_cast<long>(t.offset + t.count),
+                1);
   }
 }
 

@@ -52,10 +52,13 @@ Options parseOptions(int argc, char** argv) {
   Options o;
   using Handler = std::function<void(const std::string&, const char*)>;
   auto integer = [](int& field, long long lowest) {
-    return Handler([&field, lowest](const std::string& f, const char* v) { field = static_cast<int>(parseInteger(f, v, lowest)); });
+    return Handler([&field, lowest](const std::string& f, const char* v) {
+      field = static_cast<int>(parseInteger(f, v, lowest));
+    });
   };
   auto real = [](float& field, double lowest) {
-    return Handler([&field, lowest](const std::string& f, const char* v) { field = static_cast<float>(parseReal(f, v, lowest)); });
+    return Handler(
+        [&field, lowest](const std::string& f, const char* v) { field = static_cast<float>(parseReal(f, v, lowest)); });
   };
   auto text = [](std::string& field) { return Handler([&field](const std::string&, const char* v) { field = v; }); };
   std::map<std::string, Handler> withValue = {
@@ -87,7 +90,9 @@ Options parseOptions(int argc, char** argv) {
       {"--stop-after", integer(o.stopAfter, 1)},
       {"--dump", text(o.dump)},
       {"--dump-step", integer(o.dumpStep, 0)},
-      {"--seed", Handler([&o](const std::string& f, const char* v) { o.seed = static_cast<unsigned long long>(parseInteger(f, v, 0)); })},
+      {"--seed", Handler([&o](const std::string& f, const char* v) {
+         o.seed = static_cast<unsigned long long>(parseInteger(f, v, 0));
+       })},
       {"--bucket-mb", Handler([&o](const std::string& f, const char* v) { o.bucketMb = parseReal(f, v, 0.001); })},
   };
   for (int i = 1; i < argc; ++i) {

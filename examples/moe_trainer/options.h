@@ -26,8 +26,8 @@ struct Options {
   std::string save, resume;  // checkpoint directories
   int saveEvery = 0;         // 0: only at the end (when --save is given)
   int stopAfter = 0;         // stop once this many steps are done (as a time limit would); 0: --steps
-  std::string dump;  // write the weights, one batch, its loss and gradients here, then stop
-  int dumpStep = 0;  // ... after this many training steps
+  std::string dump;          // write the weights, one batch, its loss and gradients here, then stop
+  int dumpStep = 0;          // ... after this many training steps
   bool help = false;
 };
 

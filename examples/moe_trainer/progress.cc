@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -10,10 +11,11 @@ namespace trainer {
 
 Progress::Progress(const Options& o, const Groups& groups, const ParamLayout& layout) : options_(o), groups_(groups) {
   if (groups_.rank != 0) return;
-  std::printf("moe_trainer: %d ranks (EP %d x DP %d), %d blocks, dim %d, %d heads, %d experts (%d per rank), top-%d, "
-              "%zu dense + %zu expert weights per rank, global batch %d x %d tokens\n",
-              groups.size, groups.epSize, groups.dpSize, o.model.blocks, o.model.dim, o.model.heads, o.model.experts,
-              layout.localExperts, o.model.topK, layout.denseCount, layout.expertCount, o.batch, o.model.seq);
+  std::printf(
+      "moe_trainer: %d ranks (EP %d x DP %d), %d blocks, dim %d, %d heads, %d experts (%d per rank), top-%d, "
+      "%zu dense + %zu expert weights per rank, global batch %d x %d tokens\n",
+      groups.size, groups.epSize, groups.dpSize, o.model.blocks, o.model.dim, o.model.heads, o.model.experts,
+      layout.localExperts, o.model.topK, layout.denseCount, layout.expertCount, o.batch, o.model.seq);
   csvPath_ = o.csv;
   if (csvPath_.empty() && !o.plot.empty()) {
     char path[] = "/tmp/moe_trainer_XXXXXX";
@@ -52,7 +54,7 @@ void Progress::record(const StepRecord& r) {
   }
 }
 
-void Progress::finish() {
+void Progress::finish(double heldOutLoss) {
   if (groups_.rank != 0 || steps_.empty()) return;
   // Steady state: the first step (allocation, first connections) is left out of the rates.
   double seconds = 0, comm = 0, tokens = 0;
@@ -65,27 +67,36 @@ void Progress::finish() {
   double finalLoss = 0;
   for (size_t i = steps_.size() - tail; i < steps_.size(); ++i) finalLoss += steps_[i].loss;
   finalLoss /= static_cast<double>(tail);
-  std::printf("summary: %zu steps, %.0f tokens/s, communication %.1f%% of step time, loss %.4f -> %.4f (mean of the "
-              "last %zu steps), expert load %zu-%zu tokens in the last step\n",
-              steps_.size(), tokens / seconds, 100.0 * comm / seconds, steps_.front().loss, finalLoss, tail,
-              steps_.back().loadMin, steps_.back().loadMax);
+  std::printf(
+      "summary: %zu steps, %.0f tokens/s, communication %.1f%% of step time, loss %.4f -> %.4f (mean of the "
+      "last %zu steps), expert load %zu-%zu tokens in the last step\n",
+      steps_.size(), tokens / seconds, 100.0 * comm / seconds, steps_.front().loss, finalLoss, tail,
+      steps_.back().loadMin, steps_.back().loadMax);
+  std::printf("held-out: loss %.4f, perplexity %.2f (%d sequences of the held-out tenth)\n", heldOutLoss,
+              std::exp(heldOutLoss), options_.batch);
   if (csv_) {
     std::fclose(csv_);
     csv_ = nullptr;
   }
   if (!options_.plot.empty()) {
-    const std::string script = "set terminal pngcairo size 1000,700 noenhanced; set output '" + options_.plot +
-                               "'; set datafile separator ','; set multiplot layout 2,1;"
-                               " set title 'moe_trainer: loss'; set xlabel 'step'; set ylabel 'loss';"
-                               " plot '" + csvPath_ + "' every ::1 using 1:2 with lines title 'loss';"
-                               " set title 'expert load (tokens per expert, all blocks)'; set ylabel 'tokens';"
-                               " plot '" + csvPath_ + "' every ::1 using 1:9 with lines title 'min', '' every ::1 using 1:10 with lines title 'max';"
-                               " unset multiplot";
+    const std::string script =
+        "set terminal pngcairo size 1000,700 noenhanced; set output '" + options_.plot +
+        "'; set datafile separator ','; set multiplot layout 2,1;"
+        " set title 'moe_trainer: loss'; set xlabel 'step'; set ylabel 'loss';"
+        " plot '" +
+        csvPath_ +
+        "' every ::1 using 1:2 with lines title 'loss';"
+        " set title 'expert load (tokens per expert, all blocks)'; set ylabel 'tokens';"
+        " plot '" +
+        csvPath_ +
+        "' every ::1 using 1:9 with lines title 'min', '' every ::1 using 1:10 with lines title 'max';"
+        " unset multiplot";
     const std::string command = "gnuplot -e \"" + script + "\" 2>&1";
     if (std::system(command.c_str()) == 0) {
       std::printf("loss plot: %s\n", options_.plot.c_str());
     } else {
-      std::printf("loss plot: gnuplot failed; the data is in %s\n", options_.csv.empty() ? "(no --csv)" : options_.csv.c_str());
+      std::printf("loss plot: gnuplot failed; the data is in %s\n",
+                  options_.csv.empty() ? "(no --csv)" : options_.csv.c_str());
     }
   }
   std::fflush(stdout);

@@ -1,6 +1,7 @@
 // What a run shows: a progress line every --log-every steps (step, loss, aux loss, tokens/s,
 // communication share, expert load), every step in --csv, a gnuplot chart (--plot) of the loss
-// and of the expert load over the steps, and a summary at the end. Rank 0 writes.
+// and of the expert load over the steps, and a summary at the end with the held-out loss.
+// Rank 0 writes.
 #pragma once
 
 #include <cstdio>
@@ -29,7 +30,7 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   void record(const StepRecord& r);
-  void finish();
+  void finish(double heldOutLoss);
 
  private:
   const Options& options_;

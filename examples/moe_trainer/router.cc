@@ -42,7 +42,8 @@ void selectTopK(int rows, int E, int k, RouterCache& cache, std::vector<float>& 
   }
 }
 
-void routerForward(const RouterShape& s, const float* x, const float* wr, RouterCache& cache, std::vector<float>& stats) {
+void routerForward(const RouterShape& s, const float* x, const float* wr, RouterCache& cache,
+                   std::vector<float>& stats) {
   cache.probs.resize(static_cast<size_t>(s.rows) * s.experts);
   linearForward(x, wr, nullptr, cache.probs.data(), s.rows, s.dim, s.experts);
   selectTopK(s.rows, s.experts, s.topK, cache, stats);

@@ -27,7 +27,8 @@ void selectTopK(int rows, int experts, int topK, RouterCache& cache, std::vector
 
 // Routes the rows; `stats` gets this rank's [experts] pair counts then [experts] probability
 // sums, to be summed over the global batch before auxLoss.
-void routerForward(const RouterShape& s, const float* x, const float* wr, RouterCache& cache, std::vector<float>& stats);
+void routerForward(const RouterShape& s, const float* x, const float* wr, RouterCache& cache,
+                   std::vector<float>& stats);
 
 // The load-balancing loss from global stats, and each expert's gradient coefficient
 // dLoss/dP(token, i) = α·E·fᵢ / globalTokens (into `coefficients`).
