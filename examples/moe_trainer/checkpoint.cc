@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,12 +15,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "agreement.h"
+
 namespace trainer {
 namespace {
 
-constexpr char kMagic[8] = {'S', 'T', 'R', 'A', 'C', 'K', 'P', '1'};
+constexpr char kMagic[8] = {'S', 'T', 'R', 'A', 'C', 'K', 'P', '2'};
 
-// What a shard records about the run that wrote it; resume requires the same.
+// What a shard records about the run that wrote it; resume requires the same. (The layout is
+// read back by tests/trainer/parallel_equivalence.sh.)
 struct ShardHeader {
   char magic[8];
   int32_t vocab, seq, dim, heads, blocks, mlpHidden, experts, topK, expertHidden;
@@ -27,6 +31,7 @@ struct ShardHeader {
   int32_t step;
   int64_t updates;
   uint64_t denseCount, expertCount;
+  RunSettings settings;
 };
 
 uint64_t fnv1a(const void* data, size_t bytes, uint64_t h = 1469598103934665603ull) {
@@ -41,9 +46,9 @@ std::string stepDir(const std::string& dir, int step) {
   return dir + name;
 }
 
-std::string shardPath(const std::string& dir, int step, int rank) {
-  char name[32];
-  std::snprintf(name, sizeof name, "/rank-%05d.ckpt", rank);
+std::string shardPath(const std::string& dir, int step, int rank, uint64_t runId) {
+  char name[48];
+  std::snprintf(name, sizeof name, "/rank-%05d-%016" PRIx64 ".ckpt", rank, runId);
   return stepDir(dir, step) + name;
 }
 
@@ -105,8 +110,10 @@ void append(std::vector<char>& out, const T* data, size_t count) {
   out.insert(out.end(), p, p + count * sizeof(T));
 }
 
-ShardHeader headerFor(const ModelConfig& c, const Groups& g, int step, long long updates, const ParamLayout& layout) {
+ShardHeader headerFor(const ModelConfig& c, const Groups& g, int step, long long updates, const ParamLayout& layout,
+                      const RunSettings& settings) {
   ShardHeader h{};
+  h.settings = settings;
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.vocab = c.vocab;
   h.seq = c.seq;
@@ -145,67 +152,112 @@ std::string shapeDifference(const ShardHeader& saved, const ShardHeader& now) {
   return out.str();
 }
 
-}  // namespace
-
-void saveCheckpoint(const std::string& dir, int step, const Groups& groups, TrainingState state) {
-  Model& model = state.model;
-  makeDir(dir);
-  const std::string folder = stepDir(dir, step);
-  makeDir(folder);
-  const ShardHeader header = headerFor(model.config(), groups, step, state.denseOptimizer.updates(), model.layout());
-  std::vector<char> bytes;
-  append(bytes, &header, 1);
-  for (const std::vector<float>* v :
-       {&model.dense(), &model.expert(), &state.denseOptimizer.firstMoment(), &state.denseOptimizer.secondMoment(),
-        &state.expertOptimizer.firstMoment(), &state.expertOptimizer.secondMoment()}) {
-    append(bytes, v->data(), v->size());
+std::string settingsDifference(const RunSettings& saved, const RunSettings& now) {
+  std::ostringstream out;
+  auto field = [&](const char* name, auto a, auto b) {
+    if (a != b) out << (out.tellp() > 0 ? ", " : "") << name << " " << a << " (this run: " << b << ")";
+  };
+  field("--seed", saved.seed, now.seed);
+  field("--batch", saved.batch, now.batch);
+  field("--steps", saved.steps, now.steps);
+  field("--warmup", saved.warmup, now.warmup);
+  field("--lr", saved.lr, now.lr);
+  field("--weight-decay", saved.weightDecay, now.weightDecay);
+  field("--clip", saved.clip, now.clip);
+  field("--aux-weight", saved.auxWeight, now.auxWeight);
+  if (saved.dataFingerprint != now.dataFingerprint) {
+    out << (out.tellp() > 0 ? ", " : "") << "the training text (another --data file, or other contents)";
   }
-  const uint64_t checksum = fnv1a(bytes.data(), bytes.size());
-  append(bytes, &checksum, 1);
-  writeAtomically(shardPath(dir, step, groups.rank), folder, bytes);
-  // Every shard is on disk before `latest` may name the step.
-  check(strataBarrier(groups.world, nullptr), groups.world, "strataBarrier (checkpoint)");
-  if (groups.rank == 0) {
-    if (crashAt("before-latest")) _exit(9);
-    std::ostringstream manifest;
-    manifest << "step " << step << "\nranks " << groups.size << "\nep " << groups.epSize << "\ndp " << groups.dpSize
-             << "\n";
-    const std::string text = manifest.str();
-    writeAtomically(dir + "/latest", dir, std::vector<char>(text.begin(), text.end()));
-  }
-  check(strataBarrier(groups.world, nullptr), groups.world, "strataBarrier (checkpoint published)");
+  return out.str();
 }
 
-int loadCheckpoint(const std::string& dir, const Groups& groups, TrainingState state) {
-  Model& model = state.model;
-  std::ifstream latest(dir + "/latest");
-  if (!latest)
-    throw std::invalid_argument("--resume " + dir + ": no complete checkpoint there (no " + dir + "/latest)");
-  std::string key;
+struct Latest {
   int step = -1, ranks = 0, ep = 0, dp = 0;
-  while (latest >> key) {
+  uint64_t run = 0;
+};
+
+// DIR/latest, or step -1 when there is none.
+Latest readLatest(const std::string& dir) {
+  Latest l;
+  std::ifstream in(dir + "/latest");
+  std::string key;
+  while (in >> key) {
     if (key == "step")
-      latest >> step;
+      in >> l.step;
     else if (key == "ranks")
-      latest >> ranks;
+      in >> l.ranks;
     else if (key == "ep")
-      latest >> ep;
+      in >> l.ep;
     else if (key == "dp")
-      latest >> dp;
+      in >> l.dp;
+    else if (key == "run")
+      in >> std::hex >> l.run >> std::dec;
   }
-  if (step < 0) throw std::invalid_argument("--resume " + dir + ": " + dir + "/latest names no step");
-  if (ranks != groups.size || ep != groups.epSize || dp != groups.dpSize) {
-    throw std::invalid_argument("--resume " + dir + ": the checkpoint is of " + std::to_string(ranks) +
-                                " ranks as EP " + std::to_string(ep) + " x DP " + std::to_string(dp) +
+  return l;
+}
+
+}  // namespace
+
+void saveCheckpoint(const CheckpointRun& run, int step, const Groups& groups, TrainingState state) {
+  Model& model = state.model;
+  std::string problem;
+  try {
+    makeDir(run.dir);
+    const std::string folder = stepDir(run.dir, step);
+    makeDir(folder);
+    const ShardHeader header =
+        headerFor(model.config(), groups, step, state.denseOptimizer.updates(), model.layout(), run.settings);
+    std::vector<char> bytes;
+    append(bytes, &header, 1);
+    for (const std::vector<float>* v :
+         {&model.dense(), &model.expert(), &state.denseOptimizer.firstMoment(), &state.denseOptimizer.secondMoment(),
+          &state.expertOptimizer.firstMoment(), &state.expertOptimizer.secondMoment()}) {
+      append(bytes, v->data(), v->size());
+    }
+    const uint64_t checksum = fnv1a(bytes.data(), bytes.size());
+    append(bytes, &checksum, 1);
+    writeAtomically(shardPath(run.dir, step, groups.rank, run.runId), folder, bytes);
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  // Every shard is on disk before `latest` may name the step.
+  agreeOrFail(groups.world, groups.rank, problem, "writing checkpoint shards");
+  if (groups.rank == 0) {
+    if (crashAt("before-latest")) _exit(9);
+    try {
+      std::ostringstream manifest;
+      manifest << "step " << step << "\nranks " << groups.size << "\nep " << groups.epSize << "\ndp " << groups.dpSize
+               << "\nrun " << std::hex << run.runId << "\n";
+      const std::string text = manifest.str();
+      writeAtomically(run.dir + "/latest", run.dir, std::vector<char>(text.begin(), text.end()));
+    } catch (const std::exception& e) {
+      problem = e.what();
+    }
+  }
+  agreeOrFail(groups.world, groups.rank, problem, "publishing the checkpoint");
+}
+
+namespace {
+
+int loadShard(const std::string& dir, const RunSettings& settings, const Groups& groups, TrainingState state) {
+  Model& model = state.model;
+  const Latest latest = readLatest(dir);
+  if (latest.step < 0) {
+    throw std::invalid_argument("--resume " + dir + ": no complete checkpoint there (no " + dir + "/latest)");
+  }
+  if (latest.ranks != groups.size || latest.ep != groups.epSize || latest.dp != groups.dpSize) {
+    throw std::invalid_argument("--resume " + dir + ": the checkpoint is of " + std::to_string(latest.ranks) +
+                                " ranks as EP " + std::to_string(latest.ep) + " x DP " + std::to_string(latest.dp) +
                                 "; this run is " + std::to_string(groups.size) + " ranks as EP " +
                                 std::to_string(groups.epSize) + " x DP " + std::to_string(groups.dpSize) +
                                 " (resume with the same --ep/--dp and rank count)");
   }
-  const std::string path = shardPath(dir, step, groups.rank);
+  const int step = latest.step;
+  const std::string path = shardPath(dir, step, groups.rank, latest.run);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::invalid_argument("--resume: cannot open " + path);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const ShardHeader expected = headerFor(model.config(), groups, step, 0, model.layout());
+  const ShardHeader expected = headerFor(model.config(), groups, step, 0, model.layout(), settings);
   if (bytes.size() < sizeof(ShardHeader) + sizeof(uint64_t) || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     throw std::invalid_argument("--resume: " + path + " is not a moe_trainer checkpoint shard (or is cut short)");
   }
@@ -213,6 +265,10 @@ int loadCheckpoint(const std::string& dir, const Groups& groups, TrainingState s
   std::memcpy(&saved, bytes.data(), sizeof saved);
   if (std::string d = shapeDifference(saved, expected); !d.empty()) {
     throw std::invalid_argument("--resume: " + path + " holds a model of another shape: " + d);
+  }
+  if (std::string d = settingsDifference(saved.settings, settings); !d.empty()) {
+    throw std::invalid_argument("--resume: " + path + " was trained with other settings: " + d +
+                                " (resuming would not continue that run)");
   }
   const size_t floats = 3 * (expected.denseCount + expected.expertCount);
   if (saved.denseCount != expected.denseCount || saved.expertCount != expected.expertCount ||
@@ -241,6 +297,28 @@ int loadCheckpoint(const std::string& dir, const Groups& groups, TrainingState s
   state.denseOptimizer.updates() = saved.updates;
   state.expertOptimizer.updates() = saved.updates;
   return step;
+}
+
+}  // namespace
+
+int loadCheckpoint(const std::string& dir, const RunSettings& settings, const Groups& groups, TrainingState state) {
+  std::string problem;
+  int step = 0;
+  try {
+    step = loadShard(dir, settings, groups, state);
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  agreeOrFail(groups.world, groups.rank, problem, "loading the checkpoint");
+  return step;
+}
+
+std::string saveDirectoryProblem(const std::string& saveDir, const std::string& resumeDir) {
+  if (saveDir.empty() || saveDir == resumeDir) return "";
+  const Latest latest = readLatest(saveDir);
+  if (latest.step < 0) return "";
+  return "--save " + saveDir + " already holds a checkpoint (step " + std::to_string(latest.step) +
+         "): continue it with --resume " + saveDir + ", or save elsewhere";
 }
 
 }  // namespace trainer

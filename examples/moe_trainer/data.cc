@@ -105,6 +105,12 @@ Batch TextData::trainBatch(unsigned long long seed, long long step, int globalSe
   return b;
 }
 
+uint64_t TextData::fingerprint() const {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (uint8_t c : text_) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
 Batch TextData::heldOutBatch(int first, int count, int seq) const {
   Batch b;
   b.sequences = count;

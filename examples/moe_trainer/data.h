@@ -26,6 +26,8 @@ class TextData {
   // Held-out sequences, the same on every call.
   Batch heldOutBatch(int first, int count, int seq) const;
   size_t size() const { return text_.size(); }
+  // A hash of the whole text (checkpoints record which text a run trained on).
+  uint64_t fingerprint() const;
 
  private:
   std::vector<uint8_t> text_;

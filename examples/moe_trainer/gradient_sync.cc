@@ -7,9 +7,9 @@ namespace trainer {
 GradientSync::GradientSync(const Groups& groups, size_t bucketBytes, bool overlap)
     : bucketElements_(std::max<size_t>(1, bucketBytes / sizeof(float))), overlap_(overlap) {
   dense_.comm = groups.world;
-  dense_.ranks = groups.size;
+  dense_.commSize = groups.size;
   expert_.comm = groups.dp;
-  expert_.ranks = groups.dpSize;
+  expert_.commSize = groups.dpSize;
   check(strataStreamCreate(&stream_), nullptr, "strataStreamCreate");
 }
 
@@ -28,7 +28,7 @@ void GradientSync::begin(std::vector<float>& dense, std::vector<float>& expert) 
 }
 
 void GradientSync::send(Region& r, size_t upTo, bool all) {
-  if (r.ranks == 1) {
+  if (r.commSize == 1) {
     r.sent = upTo;  // nothing to sum
     return;
   }
@@ -52,7 +52,8 @@ void GradientSync::finish(CommClock& clock) {
   send(dense_, dense_.grads->size(), true);
   send(expert_, expert_.grads->size(), true);
   CommClock::Scope timed(clock);
-  check(strataStreamSynchronize(stream_), dense_.comm, "strataStreamSynchronize (gradient buckets)");
+  // A bucket's failure surfaces here; its text is this thread's last error (comm NULL).
+  check(strataStreamSynchronize(stream_), nullptr, "strataStreamSynchronize (gradient buckets)");
 }
 
 }  // namespace trainer

@@ -32,7 +32,7 @@ class GradientSync {
   struct Region {
     std::vector<float>* grads = nullptr;
     strataComm_t comm = nullptr;
-    int ranks = 1;
+    int commSize = 1;
     size_t sent = 0;  // entries queued so far
   };
   void send(Region& r, size_t upTo, bool all);

@@ -2,9 +2,6 @@
 
 #include <cblas.h>
 
-#include <cstdlib>
-#include <cstring>
-
 namespace trainer {
 
 void gemm(Transpose ta, Transpose tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
@@ -38,16 +35,6 @@ void linearBackward(const float* x, const float* w, const float* dy, float* dx, 
     }
   }
   if (dx) gemm(Transpose::No, Transpose::Yes, rows, in, out, 1.0f, dy, out, w, out, accumulateDx ? 1.0f : 0.0f, dx, in);
-}
-
-const char* betterBlasCore() {
-  if (std::getenv("OPENBLAS_CORETYPE")) return "";
-  const char* chosen = openblas_get_corename();
-  if (!chosen || std::strcmp(chosen, "Prescott") != 0) return "";
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return "SkylakeX";
-  if (__builtin_cpu_supports("avx2")) return "Haswell";
-  return "";
 }
 
 void setBlasThreads(int threads) { openblas_set_num_threads(threads); }

@@ -22,13 +22,6 @@ void linearForward(const float* x, const float* w, const float* bias, float* y, 
 void linearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* dbias, int rows,
                     int in, int out, bool accumulateDx);
 
-// OpenBLAS 0.3.21 picks its kernels from the CPU model at load time; on CPUs it does not know
-// (virtual machines report a generic "Intel Xeon Processor") it falls back to its Prescott (SSE3)
-// kernels, 1.6x slower here than its AVX-512 ones. Returns the core type to ask for instead
-// (via OPENBLAS_CORETYPE, read only at load time: the caller re-executes itself with it), or ""
-// when OpenBLAS chose well or the user set OPENBLAS_CORETYPE.
-const char* betterBlasCore();
-
 // Restricts the BLAS to one thread (ranks are processes; each gets its own core share).
 void setBlasThreads(int threads);
 

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <memory>
+#include <optional>
+#include <random>
 #include <stdexcept>
 
+#include "agreement.h"
+#include "blas_core.h"
 #include "checkpoint.h"
 #include "data.h"
 #include "dump.h"
@@ -30,62 +32,134 @@ double sumSquares(const std::vector<float>& v) {
   return s;
 }
 
-// Every rank loads its shard; if any cannot, every rank fails (none trains on alone).
-int resumeEverywhere(const std::string& dir, const Groups& groups, TrainingState state) {
-  std::string problem;
-  int step = 0;
-  try {
-    step = loadCheckpoint(dir, groups, state);
-  } catch (const std::exception& e) {
-    problem = e.what();
+// The EP group size these options ask for on `ranks` ranks, or 0 with `problem` set.
+int epSizeFor(const Options& o, int ranks, std::string& problem) {
+  const int ep = o.ep > 0 ? o.ep : (o.dp > 0 ? std::max(1, ranks / o.dp) : ranks);
+  if (o.dp > 0 && static_cast<long long>(o.dp) * ep != ranks) {
+    problem = "--ep " + std::to_string(ep) + " x --dp " + std::to_string(o.dp) + " is not the " +
+              std::to_string(ranks) + " ranks";
+  } else if (ranks % ep != 0) {
+    problem = "--ep " + std::to_string(ep) + " does not divide the " + std::to_string(ranks) +
+              " ranks (ep x dp must equal the rank count)";
   }
-  int failed[2] = {problem.empty() ? 0 : 1, problem.empty() ? -1 : groups.rank};
-  check(strataAllReduce(failed, failed, 2, strataInt, strataMax, groups.world, nullptr), groups.world,
-        "strataAllReduce (resume)");
-  if (!problem.empty()) throw std::invalid_argument(problem);
-  if (failed[0])
-    throw std::invalid_argument("--resume " + dir + ": rank " + std::to_string(failed[1]) +
-                                " could not load its shard");
-  if (groups.rank == 0) std::printf("resumed from %s at step %d\n", dir.c_str(), step);
-  return step;
+  return problem.empty() ? ep : 0;
 }
 
-int train(const Options& o) {
-  strataComm_t world = nullptr;
-  check(strataCommInitFromEnv(&world), nullptr, "strataCommInitFromEnv");
-  int worldSize = 1;
+// What is wrong with these options on `ranks` ranks, or "".
+std::string layoutProblem(const Options& o, int ranks, int ep) {
+  if (std::string p = o.model.problem(ep); !p.empty()) return p;
+  if (o.batch % ranks != 0) {
+    return "--batch " + std::to_string(o.batch) + " is not divisible by the " + std::to_string(ranks) + " ranks";
+  }
+  // Every buffer's element count must fit an int: rows x the widest layer, and attention's
+  // sequences x heads x seq x seq probabilities.
+  const long long rows = static_cast<long long>(o.batch / ranks) * o.model.seq;
+  const long long width = std::max({3LL * o.model.dim, 256LL, 1LL * o.model.mlpHidden, 1LL * o.model.expertHidden,
+                                    1LL * o.model.experts * o.model.topK});
+  const long long attention = static_cast<long long>(o.batch / ranks) * o.model.heads * o.model.seq * o.model.seq;
+  if (rows * width > INT32_MAX || attention > INT32_MAX) {
+    return "--batch " + std::to_string(o.batch) + " x --seq " + std::to_string(o.model.seq) +
+           " is too large for one rank's buffers (over 2^31 elements); use more ranks or a smaller batch";
+  }
+  if (!o.dump.empty() && ranks != 1) return "--dump runs on one rank";
+  if (!o.dump.empty() && o.dumpStep >= o.steps) return "--dump-step must be below --steps";
+  return saveDirectoryProblem(o.save, o.resume);
+}
+
+// The text to train on, or a problem with it (or with the output files, on rank 0).
+std::optional<TextData> loadData(const Options& o, int rank, std::string& problem) {
+  try {
+    std::optional<TextData> data(o.data.empty() ? TextData::generated(o.seed, 1 << 20, o.model.seq)
+                                                : TextData::fromFile(o.data, o.model.seq));
+    if (rank == 0) Progress::checkOutputs(o);
+    return data;
+  } catch (const std::exception& e) {
+    problem = e.what();
+    return std::nullopt;
+  }
+}
+
+// Rank 0's random number, on every rank: names this run's checkpoint shards.
+uint64_t makeRunId(const Groups& groups) {
+  uint64_t id = 0;
+  if (groups.rank == 0) id = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  check(strataBroadcast(&id, &id, 1, strataUint64, 0, groups.world, nullptr), groups.world, "strataBroadcast (run id)");
+  return id;
+}
+
+// What one step reports and clipping needs, summed over the world in one all-reduce: the loss
+// over the global batch, the expert part of the squared gradient norm (every expert replica
+// counted once: each is on dpSize ranks), and each expert replica's load (a slot per DP group
+// and expert; the dense gradients are the same on every rank after their all-reduce).
+struct StepTotals {
+  double crossEntropySum = 0, expertSquares = 0;
+  std::vector<double> load;
+
+  StepTotals(const Model& model, const Groups& groups, double crossEntropy) {
+    const ParamLayout& layout = model.layout();
+    crossEntropySum = crossEntropy;
+    expertSquares = sumSquares(model.expertGrad()) / groups.dpSize;
+    load.assign(static_cast<size_t>(groups.dpSize * model.config().experts), 0.0);
+    const std::vector<size_t> local = model.expertLoad();
+    for (size_t e = 0; e < local.size(); ++e) {
+      load[static_cast<size_t>(groups.dpRank * model.config().experts + layout.firstExpert) + e] =
+          static_cast<double>(local[e]);
+    }
+  }
+  void sumOver(const Groups& groups, CommClock& clock) {
+    if (groups.size == 1) return;
+    std::vector<double> v{crossEntropySum, expertSquares};
+    v.insert(v.end(), load.begin(), load.end());
+    CommClock::Scope timed(clock);
+    check(strataAllReduce(v.data(), v.data(), v.size(), strataDouble, strataSum, groups.world, nullptr), groups.world,
+          "strataAllReduce (loss, gradient norm, expert load)");
+    crossEntropySum = v[0];
+    expertSquares = v[1];
+    std::copy(v.begin() + 2, v.end(), load.begin());
+  }
+};
+
+int train(const Options& options, strataComm_t world, const std::string& optionsProblem) {
+  const Options& o = options;
+  int worldSize = 1, worldRank = 0;
   check(strataCommCount(world, &worldSize), world, "strataCommCount");
-  const int ep = o.ep > 0 ? o.ep : (o.dp > 0 ? worldSize / o.dp : worldSize);
-  if (o.dp > 0 && o.dp * ep != worldSize) {
+  check(strataCommUserRank(world, &worldRank), world, "strataCommUserRank");
+  std::string problem = optionsProblem;
+  const int ep = problem.empty() ? epSizeFor(o, worldSize, problem) : 0;
+  if (problem.empty()) problem = layoutProblem(o, worldSize, ep);
+  try {
+    agreeOrFail(world, worldRank, problem, "checking the options");
+  } catch (...) {
     strataCommDestroy(world);
-    throw std::invalid_argument("--ep " + std::to_string(ep) + " x --dp " + std::to_string(o.dp) + " is not the " +
-                                std::to_string(worldSize) + " ranks");
+    throw;
   }
   Groups groups = Groups::make(world, ep);
   struct Cleanup {
     Groups& g;
     ~Cleanup() { g.destroy(); }
   } cleanup{groups};
-  if (std::string p = o.model.problem(groups.epSize); !p.empty()) throw std::invalid_argument(p);
-  if (o.batch % groups.size != 0) {
-    throw std::invalid_argument("--batch " + std::to_string(o.batch) + " is not divisible by the " +
-                                std::to_string(groups.size) + " ranks");
-  }
-  if (!o.dump.empty() && groups.size != 1) throw std::invalid_argument("--dump runs on one rank");
-  if (!o.dump.empty() && o.dumpStep >= o.steps) throw std::invalid_argument("--dump-step must be below --steps");
   setBlasThreads(o.blasThreads);
+  std::optional<TextData> loaded = loadData(o, groups.rank, problem);
+  agreeOrFail(groups.world, groups.rank, problem, "reading the data");
+  const TextData& data = *loaded;
 
-  const TextData data =
-      o.data.empty() ? TextData::generated(o.seed, 1 << 20, o.model.seq) : TextData::fromFile(o.data, o.model.seq);
   Model model(o.model, groups, o.naiveMoe);
   initializeParams(model.layout(), o.seed, model.dense(), model.expert());
   AdamW denseOptimizer(o.optimizer, model.layout().dense, model.layout().denseCount);
   AdamW expertOptimizer(o.optimizer, model.layout().expert, model.layout().expertCount);
   GradientSync sync(groups, static_cast<size_t>(o.bucketMb * (1 << 20)), o.overlap);
   Progress progress(o, groups, model.layout());
-
   const TrainingState state{model, denseOptimizer, expertOptimizer};
-  const int firstStep = o.resume.empty() ? 0 : resumeEverywhere(o.resume, groups, state);
+  const CheckpointRun checkpoints{
+      o.save, makeRunId(groups),
+      RunSettings{o.seed, o.batch, o.steps, o.optimizer.warmupSteps, o.optimizer.lr, o.optimizer.weightDecay,
+                  o.optimizer.clipNorm, o.model.auxWeight, 0, data.fingerprint()}};
+  int firstStep = 0;
+  if (!o.resume.empty()) {
+    firstStep = loadCheckpoint(o.resume, checkpoints.settings, groups, state);
+    if (groups.rank == 0) std::printf("resumed from %s at step %d\n", o.resume.c_str(), firstStep);
+  }
+
   const int lastStep = o.stopAfter > 0 ? std::min(o.stopAfter, o.steps) : o.steps;
   const int perRank = o.batch / groups.size;
   const double globalTokens = static_cast<double>(o.batch) * o.model.seq;
@@ -95,47 +169,37 @@ int train(const Options& o) {
     CommClock clock;
     sync.begin(model.denseGrad(), model.expertGrad());
     const bool dumpNow = !o.dump.empty() && step == o.dumpStep;
-    const std::vector<float> denseBefore = dumpNow ? model.dense() : std::vector<float>();
-    const std::vector<float> expertBefore = dumpNow ? model.expert() : std::vector<float>();
+    std::optional<DumpedStep> dumped;
+    if (dumpNow) dumped.emplace(model, denseOptimizer, expertOptimizer);
     const StepLosses losses = model.step(
         batch, globalTokens, sync.stream(), [&](size_t dense, size_t expert) { sync.ready(dense, expert); }, clock);
     sync.finish(clock);
-    if (dumpNow) {
-      writeDump(o.dump, model, batch, losses, globalTokens, denseBefore, expertBefore);
-      std::printf("moe_trainer: wrote %s (loss %.6f)\n", o.dump.c_str(),
-                  losses.crossEntropySum / globalTokens + losses.aux);
-      return 0;
+    StepTotals totals(model, groups, losses.crossEntropySum);
+    totals.sumOver(groups, clock);
+    const double norm = std::sqrt(sumSquares(model.denseGrad()) + totals.expertSquares);
+    if (!std::isfinite(norm) || !std::isfinite(totals.crossEntropySum)) {
+      // Every rank sees the same totals, so every rank stops here.
+      throw std::runtime_error("step " + std::to_string(step) +
+                               ": the loss or the gradient norm is not finite: training diverged (lower --lr, or "
+                               "--clip)");
     }
-    // One all-reduce for what the step reports and clipping needs: the loss over the global
-    // batch, the global gradient norm (every expert replica counted once: each is on dpSize
-    // ranks), and every expert replica's load (a slot per DP group and expert).
-    const ParamLayout& layout = model.layout();
-    std::vector<double> totals(2 + static_cast<size_t>(groups.dpSize * o.model.experts), 0.0);
-    totals[0] = losses.crossEntropySum;
-    totals[1] = sumSquares(model.expertGrad()) / groups.dpSize;
-    const std::vector<size_t> load = model.expertLoad();
-    for (size_t e = 0; e < load.size(); ++e) {
-      totals[2 + static_cast<size_t>(groups.dpRank * o.model.experts + layout.firstExpert) + e] =
-          static_cast<double>(load[e]);
-    }
-    if (groups.size > 1) {
-      CommClock::Scope timed(clock);
-      check(
-          strataAllReduce(totals.data(), totals.data(), totals.size(), strataDouble, strataSum, groups.world, nullptr),
-          groups.world, "strataAllReduce (loss, gradient norm, expert load)");
-    }
-    const auto [loadMin, loadMax] = std::minmax_element(totals.begin() + 2, totals.end());
-    const double norm = std::sqrt(sumSquares(model.denseGrad()) + totals[1]);
     const float scale = clipScale(o.optimizer, norm);
     const float lr = learningRate(o.optimizer, step);
     denseOptimizer.update(model.dense(), model.denseGrad(), lr, scale);
     expertOptimizer.update(model.expert(), model.expertGrad(), lr, scale);
+    if (dumpNow) {
+      dumped->finish(o.dump, step, model, batch, losses, globalTokens, lr, scale, denseOptimizer.updates());
+      std::printf("moe_trainer: wrote %s (loss %.6f)\n", o.dump.c_str(),
+                  losses.crossEntropySum / globalTokens + losses.aux);
+      return 0;
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    progress.record({step, totals[0] / globalTokens, losses.aux, norm, lr, seconds, clock.seconds, globalTokens,
-                     static_cast<size_t>(*loadMin), static_cast<size_t>(*loadMax)});
+    const auto [loadMin, loadMax] = std::minmax_element(totals.load.begin(), totals.load.end());
+    progress.record({step, totals.crossEntropySum / globalTokens, losses.aux, norm, lr, seconds, clock.seconds,
+                     globalTokens, static_cast<size_t>(*loadMin), static_cast<size_t>(*loadMax)});
     const int done = step + 1;
     if (!o.save.empty() && ((o.saveEvery > 0 && done % o.saveEvery == 0) || done == lastStep)) {
-      saveCheckpoint(o.save, done, groups, state);
+      saveCheckpoint(checkpoints, done, groups, state);
       if (groups.rank == 0) std::printf("checkpoint: step %d saved in %s\n", done, o.save.c_str());
     }
   }
@@ -159,13 +223,29 @@ int main(int argc, char** argv) {
     setenv("OPENBLAS_CORETYPE", core, 1);
     execv("/proc/self/exe", argv);  // on failure, carry on with the kernels we have
   }
+  trainer::Options options;
+  std::string problem;
   try {
-    const trainer::Options o = trainer::parseOptions(argc, argv);
-    if (o.help) {
-      std::fputs(trainer::usage(), stdout);
-      return 0;
-    }
-    return trainer::train(o);
+    options = trainer::parseOptions(argc, argv);
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  if (problem.empty() && options.help) {
+    std::fputs(trainer::usage(), stdout);
+    return 0;
+  }
+  // Bad options are reported after init too, so that every rank of a launch says so together.
+  strataComm_t world = nullptr;
+  if (strataCommInitFromEnv(&world) != strataSuccess) {
+    std::fprintf(stderr, "moe_trainer: %s\n",
+                 problem.empty() ? (std::string("strataCommInitFromEnv failed: ") + strataGetLastError(nullptr)).c_str()
+                                 : problem.c_str());
+    return 1;
+  }
+  try {
+    return trainer::train(options, world, problem);
+  } catch (const trainer::ReportedFailure&) {
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "moe_trainer: %s\n", e.what());
     return 1;

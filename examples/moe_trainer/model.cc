@@ -42,65 +42,66 @@ void Model::blockForward(int b, const float* x, float* y, double globalTokens, s
                          CommClock& clock) {
   const ModelConfig& c = config_;
   const BlockOffsets& o = layout_.blocks[static_cast<size_t>(b)];
-  BlockCache& k = blocks_[static_cast<size_t>(b)];
+  BlockCache& cache = blocks_[static_cast<size_t>(b)];
   const float* w = dense_.data();
   const size_t n = static_cast<size_t>(rows_) * c.dim;
-  k.input.assign(x, x + n);
-  k.attnOut.resize(n);
+  cache.input.assign(x, x + n);
+  cache.attnOut.resize(n);
   attentionForward({sequences_, c.seq, c.dim, c.heads}, {w + o.qkv, w + o.qkvBias, w + o.attnOut, w + o.attnOutBias}, x,
-                   k.attnOut.data(), k.attention);
-  k.residual1 = k.input;
-  add(k.residual1.data(), k.attnOut.data(), n);
-  k.normed1.resize(n);
-  layerNormForward(k.residual1.data(), w + o.ln1Gamma, w + o.ln1Beta, k.normed1.data(), rows_, c.dim, k.norm1);
+                   cache.attnOut.data(), cache.attention);
+  cache.residual1 = cache.input;
+  add(cache.residual1.data(), cache.attnOut.data(), n);
+  cache.normed1.resize(n);
+  layerNormForward(cache.residual1.data(), w + o.ln1Gamma, w + o.ln1Beta, cache.normed1.data(), rows_, c.dim,
+                   cache.norm1);
 
-  k.mlpPre.resize(static_cast<size_t>(rows_) * c.mlpHidden);
-  k.mlpAct.resize(k.mlpPre.size());
-  k.mlpOut.resize(n);
-  linearForward(k.normed1.data(), w + o.mlpW1, w + o.mlpB1, k.mlpPre.data(), rows_, c.dim, c.mlpHidden);
-  geluForward(k.mlpPre.data(), k.mlpAct.data(), k.mlpAct.size());
-  linearForward(k.mlpAct.data(), w + o.mlpW2, w + o.mlpB2, k.mlpOut.data(), rows_, c.mlpHidden, c.dim);
+  cache.mlpPre.resize(static_cast<size_t>(rows_) * c.mlpHidden);
+  cache.mlpAct.resize(cache.mlpPre.size());
+  cache.mlpOut.resize(n);
+  linearForward(cache.normed1.data(), w + o.mlpW1, w + o.mlpB1, cache.mlpPre.data(), rows_, c.dim, c.mlpHidden);
+  geluForward(cache.mlpPre.data(), cache.mlpAct.data(), cache.mlpAct.size());
+  linearForward(cache.mlpAct.data(), w + o.mlpW2, w + o.mlpB2, cache.mlpOut.data(), rows_, c.mlpHidden, c.dim);
 
-  k.moeOut.resize(n);
+  cache.moeOut.resize(n);
   const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, globalTokens, naiveMoe_};
-  k.moe.forward(moe, groups_, k.normed1.data(), w + o.router, expertWeights(o, expert_.data()), k.moeOut.data(), stream,
-                clock);
+  cache.moe.forward(moe, groups_, cache.normed1.data(), w + o.router, expertWeights(o, expert_.data()),
+                    cache.moeOut.data(), stream, clock);
 
-  k.residual2 = k.normed1;
-  add(k.residual2.data(), k.mlpOut.data(), n);
-  add(k.residual2.data(), k.moeOut.data(), n);
-  layerNormForward(k.residual2.data(), w + o.ln2Gamma, w + o.ln2Beta, y, rows_, c.dim, k.norm2);
+  cache.residual2 = cache.normed1;
+  add(cache.residual2.data(), cache.mlpOut.data(), n);
+  add(cache.residual2.data(), cache.moeOut.data(), n);
+  layerNormForward(cache.residual2.data(), w + o.ln2Gamma, w + o.ln2Beta, y, rows_, c.dim, cache.norm2);
 }
 
 void Model::blockBackward(int b, const float* dy, float* dx, CommClock& clock) {
   const ModelConfig& c = config_;
   const BlockOffsets& o = layout_.blocks[static_cast<size_t>(b)];
-  BlockCache& k = blocks_[static_cast<size_t>(b)];
+  BlockCache& cache = blocks_[static_cast<size_t>(b)];
   const float* w = dense_.data();
   float* g = denseGrad_.data();
   const size_t n = static_cast<size_t>(rows_) * c.dim;
   std::vector<float> dResidual2(n);
-  layerNormBackward(k.residual2.data(), w + o.ln2Gamma, dy, dResidual2.data(), g + o.ln2Gamma, g + o.ln2Beta, rows_,
-                    c.dim, k.norm2);
+  layerNormBackward(cache.residual2.data(), w + o.ln2Gamma, dy, dResidual2.data(), g + o.ln2Gamma, g + o.ln2Beta, rows_,
+                    c.dim, cache.norm2);
   // normed1 feeds the residual, the MLP and the MoE layer: its gradient is the sum of the three.
   std::vector<float> dNormed1(n);
   const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, 0, naiveMoe_};
-  k.moe.backward(moe, k.normed1.data(), w + o.router, expertWeights(o, expert_.data()), dResidual2.data(),
-                 dNormed1.data(), g + o.router, expertGrads(o, expertGrad_.data()), clock);
+  cache.moe.backward(moe, cache.normed1.data(), w + o.router, expertWeights(o, expert_.data()), dResidual2.data(),
+                     dNormed1.data(), g + o.router, expertGrads(o, expertGrad_.data()), clock);
   add(dNormed1.data(), dResidual2.data(), n);
-  std::vector<float> dAct(k.mlpAct.size());
-  linearBackward(k.mlpAct.data(), w + o.mlpW2, dResidual2.data(), dAct.data(), g + o.mlpW2, g + o.mlpB2, rows_,
+  std::vector<float> dAct(cache.mlpAct.size());
+  linearBackward(cache.mlpAct.data(), w + o.mlpW2, dResidual2.data(), dAct.data(), g + o.mlpW2, g + o.mlpB2, rows_,
                  c.mlpHidden, c.dim, false);
-  geluBackward(k.mlpPre.data(), dAct.data(), dAct.data(), dAct.size());
-  linearBackward(k.normed1.data(), w + o.mlpW1, dAct.data(), dNormed1.data(), g + o.mlpW1, g + o.mlpB1, rows_, c.dim,
-                 c.mlpHidden, true);
+  geluBackward(cache.mlpPre.data(), dAct.data(), dAct.data(), dAct.size());
+  linearBackward(cache.normed1.data(), w + o.mlpW1, dAct.data(), dNormed1.data(), g + o.mlpW1, g + o.mlpB1, rows_,
+                 c.dim, c.mlpHidden, true);
 
   std::vector<float> dResidual1(n);
-  layerNormBackward(k.residual1.data(), w + o.ln1Gamma, dNormed1.data(), dResidual1.data(), g + o.ln1Gamma,
-                    g + o.ln1Beta, rows_, c.dim, k.norm1);
+  layerNormBackward(cache.residual1.data(), w + o.ln1Gamma, dNormed1.data(), dResidual1.data(), g + o.ln1Gamma,
+                    g + o.ln1Beta, rows_, c.dim, cache.norm1);
   AttentionGrads attention{g + o.qkv, g + o.qkvBias, g + o.attnOut, g + o.attnOutBias};
   attentionBackward({sequences_, c.seq, c.dim, c.heads}, {w + o.qkv, w + o.qkvBias, w + o.attnOut, w + o.attnOutBias},
-                    k.input.data(), dResidual1.data(), dx, attention, k.attention);
+                    cache.input.data(), dResidual1.data(), dx, attention, cache.attention);
   add(dx, dResidual1.data(), n);
 }
 
@@ -127,7 +128,7 @@ StepLosses Model::forward(const Batch& batch, double globalTokens, strataStream_
                                                        c.vocab, static_cast<float>(1.0 / globalTokens));
   {
     CommClock::Scope timed(clock);
-    check(strataStreamSynchronize(stream), groups_.world, "strataStreamSynchronize (router statistics)");
+    check(strataStreamSynchronize(stream), nullptr, "strataStreamSynchronize (router statistics)");
   }
   for (int b = 0; b < c.blocks; ++b) {
     const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, globalTokens, naiveMoe_};
@@ -165,9 +166,9 @@ StepLosses Model::step(const Batch& batch, double globalTokens, strataStream_t s
 
 std::vector<size_t> Model::expertLoad() const {
   std::vector<size_t> load(static_cast<size_t>(layout_.localExperts), 0);
-  for (const BlockCache& k : blocks_) {
-    const auto& l = k.moe.expertLoad();
-    for (size_t e = 0; e < l.size() && e < load.size(); ++e) load[e] += l[e];
+  for (const BlockCache& cache : blocks_) {
+    const std::vector<size_t>& blockLoad = cache.moe.expertLoad();
+    for (size_t e = 0; e < blockLoad.size() && e < load.size(); ++e) load[e] += blockLoad[e];
   }
   return load;
 }

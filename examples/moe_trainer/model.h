@@ -43,14 +43,15 @@ class Model {
   std::vector<float>& expert() { return expert_; }
   std::vector<float>& denseGrad() { return denseGrad_; }
   std::vector<float>& expertGrad() { return expertGrad_; }
+  const std::vector<float>& expertGrad() const { return expertGrad_; }
 
   // Forward and backward of one batch; gradients are zeroed first, then written. The router
   // statistics travel on `stream` (the gradient buckets' stream, idle until backward).
   StepLosses step(const Batch& batch, double globalTokens, strataStream_t stream, const GradientsReady& ready,
                   CommClock& clock);
 
-  // The summed cross-entropy of this rank's share of a batch, without backward (collective over
-  // the EP group, as a step is).
+  // The summed cross-entropy of this rank's share of a batch, without backward (collective, as a
+  // step is: the EP group's exchanges and the world's router statistics).
   double evaluate(const Batch& batch, double globalTokens, strataStream_t stream);
 
   // Tokens per local expert in the last step, summed over blocks.

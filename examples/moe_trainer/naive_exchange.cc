@@ -12,20 +12,20 @@ void NaiveExchange::exchange(const std::vector<float>& send, size_t sendWidth, s
   const std::vector<size_t>& out = reverse ? recvRows_ : sendRows_;
   const std::vector<size_t>& in = reverse ? sendRows_ : recvRows_;
   const size_t peers = out.size();
-  for (auto* v : {&counts_[0], &counts_[1], &displs_[0], &displs_[1]}) v->assign(peers, 0);
+  for (auto* v : {&sendCounts_, &sendDispls_, &recvCounts_, &recvDispls_}) v->assign(peers, 0);
   size_t sent = 0, received = 0;
   for (size_t p = 0; p < peers; ++p) {
-    counts_[0][p] = out[p] * sendWidth;
-    displs_[0][p] = sent;
-    sent += counts_[0][p];
-    counts_[1][p] = in[p] * recvWidth;
-    displs_[1][p] = received;
-    received += counts_[1][p];
+    sendCounts_[p] = out[p] * sendWidth;
+    sendDispls_[p] = sent;
+    sent += sendCounts_[p];
+    recvCounts_[p] = in[p] * recvWidth;
+    recvDispls_[p] = received;
+    received += recvCounts_[p];
   }
   recv.resize(received);
   CommClock::Scope timed(clock);
-  check(strataAllToAllv(send.data(), counts_[0].data(), displs_[0].data(), recv.data(), counts_[1].data(),
-                        displs_[1].data(), strataFloat, ep_, nullptr),
+  check(strataAllToAllv(send.data(), sendCounts_.data(), sendDispls_.data(), recv.data(), recvCounts_.data(),
+                        recvDispls_.data(), strataFloat, ep_, nullptr),
         ep_, "strataAllToAllv (naive MoE exchange)");
 }
 

@@ -31,6 +31,7 @@ class AdamW {
   std::vector<float>& firstMoment() { return m_; }
   std::vector<float>& secondMoment() { return v_; }
   long long& updates() { return t_; }
+  const OptimizerConfig& config() const { return config_; }
 
  private:
   OptimizerConfig config_;

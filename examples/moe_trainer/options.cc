@@ -1,32 +1,47 @@
 #include "options.h"
 
 #include <cerrno>
+#include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 
 namespace trainer {
 namespace {
 
-long long parseInteger(const std::string& flag, const char* text, long long lowest) {
+long long parseInteger(const std::string& flag, const char* text, long long lowest, long long highest) {
   char* end = nullptr;
   errno = 0;
   const long long v = std::strtoll(text, &end, 10);
   if (errno || end == text || *end) throw std::invalid_argument(flag + " " + text + ": not an integer");
-  if (v < lowest) throw std::invalid_argument(flag + " " + text + ": must be at least " + std::to_string(lowest));
+  if (v < lowest || v > highest) {
+    throw std::invalid_argument(flag + " " + text + ": must be from " + std::to_string(lowest) + " to " +
+                                std::to_string(highest));
+  }
   return v;
 }
 
-double parseReal(const std::string& flag, const char* text, double lowest) {
+double parseReal(const std::string& flag, const char* text, double lowest, double highest) {
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(text, &end);
-  if (errno || end == text || *end) throw std::invalid_argument(flag + " " + text + ": not a number");
-  if (!(v >= lowest)) throw std::invalid_argument(flag + " " + text + ": must be at least " + std::to_string(lowest));
+  if (errno || end == text || *end || !std::isfinite(v))
+    throw std::invalid_argument(flag + " " + text + ": not a number");
+  if (v < lowest || v > highest) {
+    std::ostringstream range;
+    range << flag << " " << text << ": must be from " << lowest << " to " << highest;
+    throw std::invalid_argument(range.str());
+  }
   return v;
 }
+
+// Bounds that keep every buffer's element count in an int and a run's memory plausible; the
+// products (batch x seq x width, attention's seq x seq) are checked once the rank count is known.
+constexpr long long kMaxWidth = 1 << 16, kMaxSteps = 1 << 30;
 
 }  // namespace
 
@@ -43,7 +58,8 @@ const char* usage() {
          "           --blas-threads N (1)\n"
          "output:    --log-every N (10) --csv FILE --plot FILE.png\n"
          "checkpoints: --save DIR [--save-every N] (each rank its shard; DIR/latest names the last\n"
-         "           complete step) --resume DIR --stop-after N (stop when N steps are done)\n"
+         "           complete step) --resume DIR --stop-after N (stop once N steps are done, counting\n"
+         "           from step 0, as a time limit would; the schedule stays that of --steps)\n"
          "testing:   --dump DIR [--dump-step N (0)]: after N steps, the weights, the next batch, its loss\n"
          "           and gradients (for tests/trainer/reference_check.py); then stop\n";
 }
@@ -51,49 +67,51 @@ const char* usage() {
 Options parseOptions(int argc, char** argv) {
   Options o;
   using Handler = std::function<void(const std::string&, const char*)>;
-  auto integer = [](int& field, long long lowest) {
-    return Handler([&field, lowest](const std::string& f, const char* v) {
-      field = static_cast<int>(parseInteger(f, v, lowest));
+  auto integer = [](int& field, long long lowest, long long highest) {
+    return Handler([&field, lowest, highest](const std::string& f, const char* v) {
+      field = static_cast<int>(parseInteger(f, v, lowest, highest));
     });
   };
-  auto real = [](float& field, double lowest) {
-    return Handler(
-        [&field, lowest](const std::string& f, const char* v) { field = static_cast<float>(parseReal(f, v, lowest)); });
+  auto real = [](float& field, double lowest, double highest) {
+    return Handler([&field, lowest, highest](const std::string& f, const char* v) {
+      field = static_cast<float>(parseReal(f, v, lowest, highest));
+    });
   };
   auto text = [](std::string& field) { return Handler([&field](const std::string&, const char* v) { field = v; }); };
   std::map<std::string, Handler> withValue = {
-      {"--seq", integer(o.model.seq, 2)},
-      {"--dim", integer(o.model.dim, 1)},
-      {"--heads", integer(o.model.heads, 1)},
-      {"--blocks", integer(o.model.blocks, 1)},
-      {"--mlp-hidden", integer(o.model.mlpHidden, 1)},
-      {"--experts", integer(o.model.experts, 1)},
-      {"--topk", integer(o.model.topK, 1)},
-      {"--expert-hidden", integer(o.model.expertHidden, 1)},
-      {"--aux-weight", real(o.model.auxWeight, 0)},
-      {"--steps", integer(o.steps, 1)},
-      {"--batch", integer(o.batch, 1)},
-      {"--lr", real(o.optimizer.lr, 0)},
-      {"--warmup", integer(o.optimizer.warmupSteps, 0)},
-      {"--weight-decay", real(o.optimizer.weightDecay, 0)},
-      {"--clip", real(o.optimizer.clipNorm, 0)},
-      {"--ep", integer(o.ep, 1)},
-      {"--dp", integer(o.dp, 1)},
-      {"--blas-threads", integer(o.blasThreads, 1)},
-      {"--log-every", integer(o.logEvery, 1)},
+      {"--seq", integer(o.model.seq, 2, kMaxWidth)},
+      {"--dim", integer(o.model.dim, 1, kMaxWidth)},
+      {"--heads", integer(o.model.heads, 1, kMaxWidth)},
+      {"--blocks", integer(o.model.blocks, 1, 1024)},
+      {"--mlp-hidden", integer(o.model.mlpHidden, 1, kMaxWidth)},
+      {"--experts", integer(o.model.experts, 1, kMaxWidth)},
+      {"--topk", integer(o.model.topK, 1, 64)},
+      {"--expert-hidden", integer(o.model.expertHidden, 1, kMaxWidth)},
+      {"--aux-weight", real(o.model.auxWeight, 0, 1e3)},
+      {"--steps", integer(o.steps, 1, kMaxSteps)},
+      {"--batch", integer(o.batch, 1, 1 << 20)},
+      {"--lr", real(o.optimizer.lr, 0, 1e3)},
+      {"--warmup", integer(o.optimizer.warmupSteps, 0, kMaxSteps)},
+      {"--weight-decay", real(o.optimizer.weightDecay, 0, 1e3)},
+      {"--clip", real(o.optimizer.clipNorm, 0, 1e30)},
+      {"--ep", integer(o.ep, 1, 1 << 20)},
+      {"--dp", integer(o.dp, 1, 1 << 20)},
+      {"--blas-threads", integer(o.blasThreads, 1, 1024)},
+      {"--log-every", integer(o.logEvery, 1, kMaxSteps)},
       {"--data", text(o.data)},
       {"--csv", text(o.csv)},
       {"--plot", text(o.plot)},
       {"--save", text(o.save)},
-      {"--save-every", integer(o.saveEvery, 1)},
+      {"--save-every", integer(o.saveEvery, 1, kMaxSteps)},
       {"--resume", text(o.resume)},
-      {"--stop-after", integer(o.stopAfter, 1)},
+      {"--stop-after", integer(o.stopAfter, 1, kMaxSteps)},
       {"--dump", text(o.dump)},
-      {"--dump-step", integer(o.dumpStep, 0)},
+      {"--dump-step", integer(o.dumpStep, 0, kMaxSteps)},
       {"--seed", Handler([&o](const std::string& f, const char* v) {
-         o.seed = static_cast<unsigned long long>(parseInteger(f, v, 0));
+         o.seed = static_cast<unsigned long long>(parseInteger(f, v, 0, LLONG_MAX));
        })},
-      {"--bucket-mb", Handler([&o](const std::string& f, const char* v) { o.bucketMb = parseReal(f, v, 0.001); })},
+      {"--bucket-mb",
+       Handler([&o](const std::string& f, const char* v) { o.bucketMb = parseReal(f, v, 0.001, 1 << 20); })},
   };
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -112,15 +130,6 @@ Options parseOptions(int argc, char** argv) {
   }
   o.optimizer.totalSteps = o.steps;
   return o;
-}
-
-std::string ModelConfig::problem(int epSize) const {
-  if (dim % heads != 0) return "--heads " + std::to_string(heads) + " does not divide --dim " + std::to_string(dim);
-  if (topK > experts) return "--topk " + std::to_string(topK) + " is more than --experts " + std::to_string(experts);
-  if (experts % epSize != 0) {
-    return "--experts " + std::to_string(experts) + " is not divisible by the EP group size " + std::to_string(epSize);
-  }
-  return "";
 }
 
 }  // namespace trainer

@@ -1,10 +1,13 @@
 #include "progress.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 namespace trainer {
@@ -36,6 +39,69 @@ Progress::Progress(const Options& o, const Groups& groups, const ParamLayout& la
 Progress::~Progress() {
   if (csv_) std::fclose(csv_);
   if (csvIsTemporary_) std::remove(csvPath_.c_str());
+}
+
+namespace {
+
+// A gnuplot string literal: single quotes, a quote inside doubled.
+std::string quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+void Progress::checkOutputs(const Options& o) {
+  if (!o.csv.empty()) {
+    std::FILE* f = std::fopen(o.csv.c_str(), "a");
+    if (!f) throw std::runtime_error("--csv " + o.csv + ": cannot write it (" + std::strerror(errno) + ")");
+    std::fclose(f);
+  }
+  if (!o.plot.empty()) {
+    const size_t slash = o.plot.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : o.plot.substr(0, std::max<size_t>(slash, 1));
+    if (access(dir.c_str(), W_OK) != 0) {
+      throw std::runtime_error("--plot " + o.plot + ": cannot write in " + dir + " (" + std::strerror(errno) + ")");
+    }
+  }
+}
+
+bool Progress::plot() const {
+  // The script goes to gnuplot's standard input: no shell sees the file names.
+  const std::string data = quoted(csvPath_);
+  const std::string script = "set terminal pngcairo size 1000,700 noenhanced\nset output " + quoted(options_.plot) +
+                             "\nset datafile separator ','\nset multiplot layout 2,1\n"
+                             "set title 'moe_trainer: loss'\nset xlabel 'step'\nset ylabel 'loss'\n"
+                             "plot " +
+                             data +
+                             " every ::1 using 1:2 with lines title 'loss'\n"
+                             "set title 'expert load (tokens per expert replica, all blocks)'\nset ylabel 'tokens'\n"
+                             "plot " +
+                             data + " every ::1 using 1:9 with lines title 'min', " + data +
+                             " every ::1 using 1:10 with lines title 'max'\nunset multiplot\n";
+  int input[2];
+  if (pipe(input) != 0) return false;
+  const pid_t child = fork();
+  if (child < 0) {
+    close(input[0]);
+    close(input[1]);
+    return false;
+  }
+  if (child == 0) {
+    dup2(input[0], STDIN_FILENO);
+    close(input[0]);
+    close(input[1]);
+    execlp("gnuplot", "gnuplot", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(input[0]);
+  const bool written = write(input[1], script.data(), script.size()) == static_cast<ssize_t>(script.size());
+  close(input[1]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return written && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 void Progress::record(const StepRecord& r) {
@@ -79,24 +145,11 @@ void Progress::finish(double heldOutLoss) {
     csv_ = nullptr;
   }
   if (!options_.plot.empty()) {
-    const std::string script =
-        "set terminal pngcairo size 1000,700 noenhanced; set output '" + options_.plot +
-        "'; set datafile separator ','; set multiplot layout 2,1;"
-        " set title 'moe_trainer: loss'; set xlabel 'step'; set ylabel 'loss';"
-        " plot '" +
-        csvPath_ +
-        "' every ::1 using 1:2 with lines title 'loss';"
-        " set title 'expert load (tokens per expert, all blocks)'; set ylabel 'tokens';"
-        " plot '" +
-        csvPath_ +
-        "' every ::1 using 1:9 with lines title 'min', '' every ::1 using 1:10 with lines title 'max';"
-        " unset multiplot";
-    const std::string command = "gnuplot -e \"" + script + "\" 2>&1";
-    if (std::system(command.c_str()) == 0) {
+    if (plot()) {
       std::printf("loss plot: %s\n", options_.plot.c_str());
     } else {
-      std::printf("loss plot: gnuplot failed; the data is in %s\n",
-                  options_.csv.empty() ? "(no --csv)" : options_.csv.c_str());
+      std::printf("loss plot: gnuplot failed%s%s\n", options_.csv.empty() ? "" : "; the data is in ",
+                  options_.csv.c_str());
     }
   }
   std::fflush(stdout);

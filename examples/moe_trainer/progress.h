@@ -29,10 +29,15 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
+  // Throws when --csv or --plot cannot be written (checked at start, not after the run).
+  static void checkOutputs(const Options& o);
+
   void record(const StepRecord& r);
   void finish(double heldOutLoss);
 
  private:
+  bool plot() const;  // runs gnuplot on the CSV; false when it fails
+
   const Options& options_;
   const Groups& groups_;
   std::vector<StepRecord> steps_;

@@ -22,7 +22,8 @@ struct RouterCache {
 
 // Softmax over each row of `probs` (logits in, probabilities out, in place), the top-k experts
 // of each row into cache.topIdx/weights, and the row's stats (see routerForward). One pass over
-// the experts per row, keeping the k best in a small sorted list (k is 1-8): no sort of all E.
+// the experts per row, keeping the k best in a small sorted list (k is at most 64, --topk): no
+// sort of all E.
 void selectTopK(int rows, int experts, int topK, RouterCache& cache, std::vector<float>& stats);
 
 // Routes the rows; `stats` gets this rank's [experts] pair counts then [experts] probability

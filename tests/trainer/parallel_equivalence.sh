@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The same global batch on 1 rank, 2 ranks (EP 2), 4 ranks (EP 4) and 4 ranks (EP 2 x DP 2) gives
-# the same loss curve for 20 steps within 1e-4 relative, and the same final weights (dense and
-# every expert, from the checkpoint shards; max|diff| / max|ref| <= 1e-4): dispatch/combine, their backward passes,
+# the same loss curve for 20 steps within 1e-4 relative, and the same final weights on every rank
+# (its dense copy and its experts, from the checkpoint shards; max|diff| / max|ref| <= 1e-4): dispatch/combine, their backward passes,
 # the global-batch aux loss and the bucketed gradient all-reduce (small buckets, so several
 # overlap backward) must all be exact up to float rounding. Also with the naive exchange
 # (--naive-moe) and launched by mpirun.
@@ -37,27 +37,30 @@ python3 - "$work" $names <<'PY'
 import csv, glob, struct, sys
 from array import array
 work = sys.argv[1]
-HEADER = struct.Struct("<8s14iqQQ")  # examples/moe_trainer/checkpoint.cc ShardHeader
+HEADER = struct.Struct("<8s14iqQQQ3i4fiQ")  # examples/moe_trainer/checkpoint.cc ShardHeader (RunSettings at the end)
 
 
-def final_weights(name):
-    """Dense weights (rank 0's) and every expert's weights in the 1-rank order: per block (last
-    first), expert 0..E-1, each from the first DP group, whose ranks 0..ep-1 hold them in order."""
-    shards = {}
+def shards(name):
+    """Every rank's final shard: (rank, ep, blocks, dense weights, expert weights)."""
+    found = []
     for path in glob.glob(f"{work}/{name}.ckpt/step-00000020/rank-*.ckpt"):
         raw = open(path, "rb").read()
         h = HEADER.unpack_from(raw)
         rank, ep, blocks, dense_count, expert_count = h[13], h[11], h[5], h[16], h[17]
         floats = array("f", raw[HEADER.size:HEADER.size + 4 * (dense_count + expert_count)])
-        shards[rank] = (floats[:dense_count], floats[dense_count:], ep, blocks)
-    dense, _, ep, blocks = shards[0]
-    experts = []
+        found.append((rank, ep, blocks, list(floats[:dense_count]), list(floats[dense_count:])))
+    return sorted(found)
+
+def expected_experts(reference_experts, blocks, ep, ep_rank):
+    """The part of the 1-rank expert weights a rank at this EP position holds: per block (last
+    first), its E/ep experts' tensors."""
+    per_block = len(reference_experts) // blocks
+    share = per_block // ep
+    out = []
     for b in range(blocks):
-        for r in range(ep):
-            region = shards[r][1]
-            per_block = len(region) // blocks
-            experts.extend(region[b * per_block:(b + 1) * per_block])
-    return list(dense), experts
+        start = b * per_block + ep_rank * share
+        out.extend(reference_experts[start:start + share])
+    return out
 
 def relative(a, b):
     return max(abs(x - y) for x, y in zip(a, b)) / max(abs(y) for y in b)
@@ -66,7 +69,7 @@ def losses(name):
     with open(f"{work}/{name}.csv") as f:
         return [float(row["loss"]) for row in csv.DictReader(f)]
 reference = losses("1.1")
-reference_dense, reference_experts = final_weights("1.1")
+(_, _, _, reference_dense, reference_experts), = shards("1.1")
 worst, failed = 0.0, False
 for name in sys.argv[2:]:
     curve = losses(name)
@@ -74,11 +77,18 @@ for name in sys.argv[2:]:
         print(f"{name}: {len(curve)} steps, reference {len(reference)}"); failed = True; continue
     diff = max(abs(a - b) / abs(b) for a, b in zip(curve, reference))
     worst = max(worst, diff)
-    dense, experts = final_weights(name)
-    dense_diff, expert_diff = relative(dense, reference_dense), relative(experts, reference_experts)
-    print(f"ranks.ep {name}: worst relative loss difference over {len(curve)} steps {diff:.2e}; final weights "
-          f"max|diff|/max|ref|: dense {dense_diff:.2e}, experts {expert_diff:.2e}")
-    failed |= diff > 1e-4 or dense_diff > 1e-4 or expert_diff > 1e-4 or len(experts) != len(reference_experts)
+    # Every rank's final weights: its dense copy, and its experts against the 1-rank run's same experts.
+    dense_diff = expert_diff = 0.0
+    ranks = shards(name)
+    for rank, ep, blocks, dense, experts in ranks:
+        expected = expected_experts(reference_experts, blocks, ep, rank % ep)
+        if len(dense) != len(reference_dense) or len(experts) != len(expected):
+            print(f"{name}: rank {rank}'s shard has other tensor sizes"); failed = True; continue
+        dense_diff = max(dense_diff, relative(dense, reference_dense))
+        expert_diff = max(expert_diff, relative(experts, expected))
+    print(f"ranks.ep {name}: worst relative loss difference over {len(curve)} steps {diff:.2e}; final weights of "
+          f"{len(ranks)} ranks, max|diff|/max|ref|: dense {dense_diff:.2e}, experts {expert_diff:.2e}")
+    failed |= diff > 1e-4 or dense_diff > 1e-4 or expert_diff > 1e-4 or not ranks
 print(f"first loss {reference[0]:.6f}, last {reference[-1]:.6f}")
 sys.exit(1 if failed else 0)
 PY

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The trainer's loss and every gradient against the PyTorch model of reference_check.py, on the
-# issue's tiny configuration (2 blocks, d = 16, 4 heads, E = 4, top-2, router and aux loss
-# included): at the initial weights and after 30 training steps. Then the check itself is
-# checked: one gradient entry nudged by 1 % of the tensor's largest must be reported.
+# The trainer's loss, every gradient and the optimizer's update (learning-rate schedule, clipping,
+# AdamW) against PyTorch (reference_check.py), on the tiny configuration (2 blocks,
+# d = 16, 4 heads, E = 4, top-2, router and aux loss included): at the initial weights (warm-up)
+# and after 30 training steps (cosine decay). Then the check itself is checked: one gradient entry
+# nudged by 1 % of the tensor's largest must be reported.
 #   reference.sh STRATA_RUN TRAINER
 set -euo pipefail
 run=$1 trainer=$2
@@ -28,7 +29,7 @@ import sys
 import numpy as np
 d = sys.argv[1]
 with open(d + "/manifest.txt") as f:
-    name, region, offset, rows, cols = next(l.split()[1:] for l in f if l.startswith("tensor") and l.split()[1] == "block0.mlp.w1")
+    name, region, offset, rows, cols = next(l.split()[1:6] for l in f if l.startswith("tensor") and l.split()[1] == "block0.mlp.w1")
 g = np.fromfile(f"{d}/{region}_grad.bin", dtype=np.float32)
 tensor = g[int(offset):int(offset) + int(rows) * int(cols)]
 tensor[len(tensor) // 2] += 0.01 * np.abs(tensor).max()
