@@ -23,7 +23,7 @@ class GradientSync {
   GradientSync& operator=(const GradientSync&) = delete;
 
   void begin(std::vector<float>& dense, std::vector<float>& expert);
-  // The stream the buckets travel on (others may queue small collectives on it before backward).
+  // The stream the buckets travel on (the router statistics and the step's totals travel on it too).
   strataStream_t stream() const { return stream_; }
   void ready(size_t dense, size_t expert);
   void finish(CommClock& clock);

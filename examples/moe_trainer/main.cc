@@ -22,15 +22,10 @@
 #include "options.h"
 #include "parallel.h"
 #include "progress.h"
+#include "step_totals.h"
 
 namespace trainer {
 namespace {
-
-double sumSquares(const std::vector<float>& v) {
-  double s = 0;
-  for (float x : v) s += static_cast<double>(x) * x;
-  return s;
-}
 
 // The EP group size these options ask for on `ranks` ranks, or 0 with `problem` set.
 int epSizeFor(const Options& o, int ranks, std::string& problem) {
@@ -87,38 +82,6 @@ uint64_t makeRunId(const Groups& groups) {
   return id;
 }
 
-// What one step reports and clipping needs, summed over the world in one all-reduce: the loss
-// over the global batch, the expert part of the squared gradient norm (every expert replica
-// counted once: each is on dpSize ranks), and each expert replica's load (a slot per DP group
-// and expert; the dense gradients are the same on every rank after their all-reduce).
-struct StepTotals {
-  double crossEntropySum = 0, expertSquares = 0;
-  std::vector<double> load;
-
-  StepTotals(const Model& model, const Groups& groups, double crossEntropy) {
-    const ParamLayout& layout = model.layout();
-    crossEntropySum = crossEntropy;
-    expertSquares = sumSquares(model.expertGrad()) / groups.dpSize;
-    load.assign(static_cast<size_t>(groups.dpSize * model.config().experts), 0.0);
-    const std::vector<size_t> local = model.expertLoad();
-    for (size_t e = 0; e < local.size(); ++e) {
-      load[static_cast<size_t>(groups.dpRank * model.config().experts + layout.firstExpert) + e] =
-          static_cast<double>(local[e]);
-    }
-  }
-  void sumOver(const Groups& groups, CommClock& clock) {
-    if (groups.size == 1) return;
-    std::vector<double> v{crossEntropySum, expertSquares};
-    v.insert(v.end(), load.begin(), load.end());
-    CommClock::Scope timed(clock);
-    check(strataAllReduce(v.data(), v.data(), v.size(), strataDouble, strataSum, groups.world, nullptr), groups.world,
-          "strataAllReduce (loss, gradient norm, expert load)");
-    crossEntropySum = v[0];
-    expertSquares = v[1];
-    std::copy(v.begin() + 2, v.end(), load.begin());
-  }
-};
-
 int train(const Options& options, strataComm_t world, const std::string& optionsProblem) {
   const Options& o = options;
   int worldSize = 1, worldRank = 0;
@@ -173,11 +136,11 @@ int train(const Options& options, strataComm_t world, const std::string& options
     if (dumpNow) dumped.emplace(model, denseOptimizer, expertOptimizer);
     const StepLosses losses = model.step(
         batch, globalTokens, sync.stream(), [&](size_t dense, size_t expert) { sync.ready(dense, expert); }, clock);
+    StepTotals totals;
+    totals.queue(model, groups, losses.crossEntropySum, sync.stream());
     sync.finish(clock);
-    StepTotals totals(model, groups, losses.crossEntropySum);
-    totals.sumOver(groups, clock);
-    const double norm = std::sqrt(sumSquares(model.denseGrad()) + totals.expertSquares);
-    if (!std::isfinite(norm) || !std::isfinite(totals.crossEntropySum)) {
+    const double norm = totals.gradientNorm(model, groups, clock);
+    if (!std::isfinite(norm) || !std::isfinite(totals.crossEntropySum())) {
       // Every rank sees the same totals, so every rank stops here.
       throw std::runtime_error("step " + std::to_string(step) +
                                ": the loss or the gradient norm is not finite: training diverged (lower --lr, or "
@@ -194,9 +157,8 @@ int train(const Options& options, strataComm_t world, const std::string& options
       return 0;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto [loadMin, loadMax] = std::minmax_element(totals.load.begin(), totals.load.end());
-    progress.record({step, totals.crossEntropySum / globalTokens, losses.aux, norm, lr, seconds, clock.seconds,
-                     globalTokens, static_cast<size_t>(*loadMin), static_cast<size_t>(*loadMax)});
+    progress.record({step, totals.crossEntropySum() / globalTokens, losses.aux, norm, lr, seconds, clock.seconds,
+                     globalTokens, static_cast<size_t>(totals.leastLoad()), static_cast<size_t>(totals.mostLoad())});
     const int done = step + 1;
     if (!o.save.empty() && ((o.saveEvery > 0 && done % o.saveEvery == 0) || done == lastStep)) {
       saveCheckpoint(checkpoints, done, groups, state);

@@ -42,6 +42,7 @@ class Model {
   std::vector<float>& dense() { return dense_; }
   std::vector<float>& expert() { return expert_; }
   std::vector<float>& denseGrad() { return denseGrad_; }
+  const std::vector<float>& denseGrad() const { return denseGrad_; }
   std::vector<float>& expertGrad() { return expertGrad_; }
   const std::vector<float>& expertGrad() const { return expertGrad_; }
 
