@@ -27,7 +27,12 @@ for launch in $(seq "$launches"); do
         --csv "$work/t.csv" $model > /dev/null
       echo "strata_ep$ep $ranks $(python3 "$here/csv_summary.py" "$work/t.csv")" >> "$work/results"
     done
-    /usr/bin/python3 "$here/torch_ddp.py" --ranks "$ranks" --steps "$steps" $model | sed "s/^torch_ddp ranks /torch_ddp /" >> "$work/results"
+    # (PyTorch's warnings go to a file, shown only if the run fails.)
+    if ! /usr/bin/python3 "$here/torch_ddp.py" --ranks "$ranks" --steps "$steps" $model 2> "$work/torch.err" > "$work/torch.out"; then
+      cat "$work/torch.err" >&2
+      exit 1
+    fi
+    sed "s/^torch_ddp ranks /torch_ddp /" "$work/torch.out" >> "$work/results"
   done
 done
 python3 "$here/table.py" "$work/results"

@@ -71,7 +71,10 @@ def worker(rank, a, port):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=a.ranks)
     torch.manual_seed(a.seed)
-    model = torch.nn.parallel.DistributedDataParallel(MoeLanguageModel(a), bucket_cap_mb=1)
+    # An expert that no token of a rank chose gets no gradient there: DDP must be told to look for
+    # such parameters, or its buckets never fill and the ranks wait on each other for ever.
+    model = torch.nn.parallel.DistributedDataParallel(MoeLanguageModel(a), bucket_cap_mb=1,
+                                                      find_unused_parameters=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1)
     generator = torch.Generator().manual_seed(a.seed + rank)
     per_rank = a.batch // a.ranks
