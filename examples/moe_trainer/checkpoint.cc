@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agreement.h"
+#include "hash.h"
 
 namespace trainer {
 namespace {
@@ -33,12 +34,6 @@ struct ShardHeader {
   uint64_t denseCount, expertCount;
   RunSettings settings;
 };
-
-uint64_t fnv1a(const void* data, size_t bytes, uint64_t h = 1469598103934665603ull) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
 
 std::string stepDir(const std::string& dir, int step) {
   char name[32];
@@ -135,40 +130,47 @@ ShardHeader headerFor(const ModelConfig& c, const Groups& g, int step, long long
   return h;
 }
 
+// "name saved (this run: now), ..." for the fields that differ.
+class Differences {
+ public:
+  template <typename T>
+  void field(const char* name, T saved, T now) {
+    if (saved != now) add() << name << " " << saved << " (this run: " << now << ")";
+  }
+  std::ostream& add() { return out_ << (out_.tellp() > 0 ? ", " : ""); }
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
 std::string shapeDifference(const ShardHeader& saved, const ShardHeader& now) {
-  std::ostringstream out;
-  auto field = [&](const char* name, long long a, long long b) {
-    if (a != b) out << (out.tellp() > 0 ? ", " : "") << name << " " << a << " (this run: " << b << ")";
-  };
-  field("--seq", saved.seq, now.seq);
-  field("--dim", saved.dim, now.dim);
-  field("--heads", saved.heads, now.heads);
-  field("--blocks", saved.blocks, now.blocks);
-  field("--mlp-hidden", saved.mlpHidden, now.mlpHidden);
-  field("--experts", saved.experts, now.experts);
-  field("--topk", saved.topK, now.topK);
-  field("--expert-hidden", saved.expertHidden, now.expertHidden);
-  field("vocabulary", saved.vocab, now.vocab);
-  return out.str();
+  Differences d;
+  d.field("--seq", saved.seq, now.seq);
+  d.field("--dim", saved.dim, now.dim);
+  d.field("--heads", saved.heads, now.heads);
+  d.field("--blocks", saved.blocks, now.blocks);
+  d.field("--mlp-hidden", saved.mlpHidden, now.mlpHidden);
+  d.field("--experts", saved.experts, now.experts);
+  d.field("--topk", saved.topK, now.topK);
+  d.field("--expert-hidden", saved.expertHidden, now.expertHidden);
+  d.field("vocabulary", saved.vocab, now.vocab);
+  return d.text();
 }
 
 std::string settingsDifference(const RunSettings& saved, const RunSettings& now) {
-  std::ostringstream out;
-  auto field = [&](const char* name, auto a, auto b) {
-    if (a != b) out << (out.tellp() > 0 ? ", " : "") << name << " " << a << " (this run: " << b << ")";
-  };
-  field("--seed", saved.seed, now.seed);
-  field("--batch", saved.batch, now.batch);
-  field("--steps", saved.steps, now.steps);
-  field("--warmup", saved.warmup, now.warmup);
-  field("--lr", saved.lr, now.lr);
-  field("--weight-decay", saved.weightDecay, now.weightDecay);
-  field("--clip", saved.clip, now.clip);
-  field("--aux-weight", saved.auxWeight, now.auxWeight);
-  if (saved.dataFingerprint != now.dataFingerprint) {
-    out << (out.tellp() > 0 ? ", " : "") << "the training text (another --data file, or other contents)";
-  }
-  return out.str();
+  Differences d;
+  d.field("--seed", saved.seed, now.seed);
+  d.field("--batch", saved.batch, now.batch);
+  d.field("--steps", saved.steps, now.steps);
+  d.field("--warmup", saved.warmup, now.warmup);
+  d.field("--lr", saved.lr, now.lr);
+  d.field("--weight-decay", saved.weightDecay, now.weightDecay);
+  d.field("--clip", saved.clip, now.clip);
+  d.field("--aux-weight", saved.auxWeight, now.auxWeight);
+  if (saved.dataFingerprint != now.dataFingerprint)
+    d.add() << "the training text (another --data file, or other contents)";
+  return d.text();
 }
 
 struct Latest {

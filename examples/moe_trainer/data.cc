@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <stdexcept>
+
+#include "hash.h"
 
 namespace trainer {
 namespace {
@@ -86,45 +89,36 @@ TextData TextData::generated(unsigned long long seed, size_t bytes, int seq) {
   return d;
 }
 
+Batch TextData::windows(int count, int seq, const std::function<size_t(int)>& startOf) const {
+  Batch b;
+  b.sequences = count;
+  b.inputs.resize(static_cast<size_t>(count) * seq);
+  b.targets.resize(b.inputs.size());
+  for (int i = 0; i < count; ++i) {
+    const auto* window = text_.data() + startOf(i);
+    std::copy(window, window + seq, b.inputs.begin() + static_cast<long>(i) * seq);
+    std::copy(window + 1, window + seq + 1, b.targets.begin() + static_cast<long>(i) * seq);
+  }
+  return b;
+}
+
 Batch TextData::trainBatch(unsigned long long seed, long long step, int globalSequences, int first, int count,
                            int seq) const {
-  Batch b;
-  b.sequences = count;
-  b.inputs.resize(static_cast<size_t>(count) * seq);
-  b.targets.resize(b.inputs.size());
   const size_t starts = trainEnd_ - static_cast<size_t>(seq);  // a window and its next byte fit
-  for (int i = 0; i < count; ++i) {
+  return windows(count, seq, [&](int i) {
     const uint64_t g =
         static_cast<uint64_t>(step) * static_cast<uint64_t>(globalSequences) + static_cast<uint64_t>(first + i);
-    const size_t start = mix(seed ^ mix(g)) % starts;
-    for (int t = 0; t < seq; ++t) {
-      b.inputs[static_cast<size_t>(i) * seq + t] = text_[start + static_cast<size_t>(t)];
-      b.targets[static_cast<size_t>(i) * seq + t] = text_[start + static_cast<size_t>(t) + 1];
-    }
-  }
-  return b;
+    return static_cast<size_t>(mix(seed ^ mix(g)) % starts);
+  });
 }
 
-uint64_t TextData::fingerprint() const {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (uint8_t c : text_) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
+uint64_t TextData::fingerprint() const { return fnv1a(text_.data(), text_.size()); }
 
 Batch TextData::heldOutBatch(int first, int count, int seq) const {
-  Batch b;
-  b.sequences = count;
-  b.inputs.resize(static_cast<size_t>(count) * seq);
-  b.targets.resize(b.inputs.size());
   const size_t span = text_.size() - trainEnd_ - static_cast<size_t>(seq);
-  for (int i = 0; i < count; ++i) {
-    const size_t start = trainEnd_ + (static_cast<size_t>(first + i) * 7919u * static_cast<size_t>(seq)) % span;
-    for (int t = 0; t < seq; ++t) {
-      b.inputs[static_cast<size_t>(i) * seq + t] = text_[start + static_cast<size_t>(t)];
-      b.targets[static_cast<size_t>(i) * seq + t] = text_[start + static_cast<size_t>(t) + 1];
-    }
-  }
-  return b;
+  return windows(count, seq, [&](int i) {
+    return trainEnd_ + (static_cast<size_t>(first + i) * 7919u * static_cast<size_t>(seq)) % span;
+  });
 }
 
 }  // namespace trainer

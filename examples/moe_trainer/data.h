@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ class TextData {
   uint64_t fingerprint() const;
 
  private:
+  // `count` windows of seq + 1 bytes: inputs from startOf(i), targets one byte later.
+  Batch windows(int count, int seq, const std::function<size_t(int)>& startOf) const;
+
   std::vector<uint8_t> text_;
   size_t trainEnd_ = 0;  // [0, trainEnd_) trains, the rest is held out
   void split(int seq);

@@ -1,35 +1,11 @@
 #include "moe_layer.h"
 
-#include <utility>
-
 namespace trainer {
-
-MoeLayer::~MoeLayer() { release(); }
-
-MoeLayer::MoeLayer(MoeLayer&& other) noexcept
-    : handle_(std::exchange(other.handle_, nullptr)),
-      ep_(other.ep_),
-      router_(std::move(other.router_)),
-      stats_(std::move(other.stats_)),
-      coefficients_(std::move(other.coefficients_)),
-      received_(other.received_),
-      recvX_(std::move(other.recvX_)),
-      recvWeights_(std::move(other.recvWeights_)),
-      expertOut_(std::move(other.expertOut_)),
-      recvIds_(std::move(other.recvIds_)),
-      experts_(std::move(other.experts_)),
-      load_(std::move(other.load_)),
-      naive_(std::move(other.naive_)) {}
-
-void MoeLayer::release() {
-  if (handle_) strataMoeHandleDestroy(handle_);
-  handle_ = nullptr;
-}
 
 void MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, const float* wr,
                        const std::vector<ExpertWeights>& experts, float* y, strataStream_t statsStream,
                        CommClock& clock) {
-  release();
+  handle_.reset();
   ep_ = groups.ep;
   routerForward({s.rows, s.dim, s.experts, s.topK}, x, wr, router_, stats_);
   if (groups.size > 1) {
@@ -48,25 +24,28 @@ void MoeLayer::forward(const MoeShape& s, const Groups& groups, const float* x, 
   expertsForward({s.dim, s.expertHidden, s.topK}, experts, recvX_.data(), recvIds_.data(), recvWeights_.data(),
                  received_, expertOut_.data(), experts_);
   CommClock::Scope timed(clock);
-  check(strataMoeCombine(handle_, expertOut_.data(), static_cast<size_t>(s.dim), strataFloat, nullptr, y, nullptr), ep_,
-        "strataMoeCombine");
+  check(
+      strataMoeCombine(handle_.get(), expertOut_.data(), static_cast<size_t>(s.dim), strataFloat, nullptr, y, nullptr),
+      ep_, "strataMoeCombine");
 }
 
 void MoeLayer::dispatch(const MoeShape& s, const float* x, CommClock& clock) {
   CommClock::Scope timed(clock);
   strataMoeConfig config = STRATA_MOE_CONFIG_INIT;  // no capacity limit: every routed pair travels
+  strataMoeHandle_t created = nullptr;
   check(strataMoeHandleCreate(router_.topIdx.data(), static_cast<size_t>(s.rows), s.topK, s.experts, &config, ep_,
-                              &handle_),
+                              &created),
         ep_, "strataMoeHandleCreate");
+  handle_.reset(created);
   strataMoeHandleInfo info;
-  check(strataMoeHandleGetInfo(handle_, &info), ep_, "strataMoeHandleGetInfo");
+  check(strataMoeHandleGetInfo(handle_.get(), &info), ep_, "strataMoeHandleGetInfo");
   received_ = static_cast<int>(info.numRecvTokens);
   load_.resize(static_cast<size_t>(info.numLocalExperts));
-  check(strataMoeHandleGetExpertCounts(handle_, load_.data()), ep_, "strataMoeHandleGetExpertCounts");
+  check(strataMoeHandleGetExpertCounts(handle_.get(), load_.data()), ep_, "strataMoeHandleGetExpertCounts");
   recvX_.resize(static_cast<size_t>(received_) * s.dim);
   recvIds_.resize(static_cast<size_t>(received_) * s.topK);
   recvWeights_.resize(static_cast<size_t>(received_) * s.topK);
-  check(strataMoeDispatch(handle_, x, nullptr, static_cast<size_t>(s.dim), strataFloat, router_.weights.data(),
+  check(strataMoeDispatch(handle_.get(), x, nullptr, static_cast<size_t>(s.dim), strataFloat, router_.weights.data(),
                           recvX_.data(), nullptr, recvIds_.data(), recvWeights_.data(), nullptr),
         ep_, "strataMoeDispatch");
 }
@@ -87,7 +66,7 @@ void MoeLayer::backward(const MoeShape& s, const float* x, const float* wr, cons
   std::vector<float> gradExpertOut(static_cast<size_t>(received_) * s.dim);
   {
     CommClock::Scope timed(clock);
-    check(strataMoeCombineBackward(handle_, dy, static_cast<size_t>(s.dim), strataFloat, nullptr, nullptr,
+    check(strataMoeCombineBackward(handle_.get(), dy, static_cast<size_t>(s.dim), strataFloat, nullptr, nullptr,
                                    gradExpertOut.data(), nullptr, nullptr),
           ep_, "strataMoeCombineBackward");
   }
@@ -98,12 +77,12 @@ void MoeLayer::backward(const MoeShape& s, const float* x, const float* wr, cons
   std::vector<float> gradWeights(static_cast<size_t>(s.rows) * s.topK);
   {
     CommClock::Scope timed(clock);
-    check(strataMoeDispatchBackward(handle_, gradRecvX.data(), static_cast<size_t>(s.dim), strataFloat,
+    check(strataMoeDispatchBackward(handle_.get(), gradRecvX.data(), static_cast<size_t>(s.dim), strataFloat,
                                     gradRecvWeights.data(), dx, gradWeights.data(), nullptr),
           ep_, "strataMoeDispatchBackward");
   }
   routerBackward({s.rows, s.dim, s.experts, s.topK}, x, wr, gradWeights.data(), coefficients_, router_, dx, dWr);
-  release();
+  handle_.reset();
 }
 
 }  // namespace trainer

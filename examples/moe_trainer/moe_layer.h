@@ -10,6 +10,7 @@
 #include <strata/strata.h>
 #include <strata/strata_moe.h>
 
+#include <memory>
 #include <vector>
 
 #include "comm_clock.h"
@@ -29,12 +30,6 @@ struct MoeShape {
 
 class MoeLayer {
  public:
-  MoeLayer() = default;
-  ~MoeLayer();
-  MoeLayer(const MoeLayer&) = delete;
-  MoeLayer& operator=(const MoeLayer&) = delete;
-  MoeLayer(MoeLayer&&) noexcept;
-
   // y [rows x dim] = Σ_j weight_j · expert_j(x). Keeps what backward needs (the handle included)
   // until backward. The router's statistics are summed over the world on `statsStream`: only
   // the aux loss and backward need them, so forward does not wait for them.
@@ -50,11 +45,13 @@ class MoeLayer {
   const std::vector<size_t>& expertLoad() const { return load_; }
 
  private:
-  void release();
   // Routes the tokens (the handle) and dispatches x: recvX_, recvIds_, recvWeights_.
   void dispatch(const MoeShape& s, const float* x, CommClock& clock);
 
-  strataMoeHandle_t handle_ = nullptr;
+  struct HandleDestroyer {
+    void operator()(strataMoeHandle_t h) const { strataMoeHandleDestroy(h); }
+  };
+  std::unique_ptr<strataMoeHandle, HandleDestroyer> handle_;  // from forward until backward ends
   strataComm_t ep_ = nullptr;
   RouterCache router_;
   std::vector<float> stats_, coefficients_;

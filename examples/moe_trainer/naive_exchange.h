@@ -31,8 +31,8 @@ class NaiveExchange {
 
   strataComm_t ep_ = nullptr;
   int rows_ = 0, dim_ = 0, topK_ = 0, expertHidden_ = 0;
-  std::vector<int> pairToken_, pairSlot_;      // the pairs this rank sends, by destination
-  std::vector<size_t> sendRows_, recvRows_;    // rows per peer
+  std::vector<int> pairToken_, pairSlot_;                                  // the pairs this rank sends, by destination
+  std::vector<size_t> sendRows_, recvRows_;                                // rows per peer
   std::vector<size_t> sendCounts_, sendDispls_, recvCounts_, recvDispls_;  // strataAllToAllv's arguments
   std::vector<float> recvX_, recvWeights_;
   std::vector<int32_t> recvIds_;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <random>
 
+#include "hash.h"
+
 namespace trainer {
 namespace {
 
@@ -29,11 +31,9 @@ class Builder {
   size_t& count_;
 };
 
-// A stream per tensor: FNV-1a of the name mixed with the run's seed.
+// A stream per tensor: FNV-1a of the name, started from the run's seed.
 unsigned long long streamSeed(const std::string& name, unsigned long long seed) {
-  unsigned long long h = 1469598103934665603ull ^ seed;
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
-  return h;
+  return fnv1a(name.data(), name.size(), kFnvOffsetBasis ^ seed);
 }
 
 void fill(const ParamTensor& t, unsigned long long seed, float* data) {
