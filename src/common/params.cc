@@ -15,7 +15,7 @@ namespace {
 // Every STRATA_* name Strata or its scripts read; anything else that starts with STRATA_ is
 // reported as unknown (a typo such as STRATA_TIMEOUT=... would otherwise do nothing, silently).
 const char* const kKnownVariables[] = {
-    "STRATA_TIMEOUT_MS", "STRATA_TRANSPORT", "STRATA_SOCKET_IFNAME", "STRATA_SOCKET_NSTREAMS",
+    "STRATA_TIMEOUT_MS", "STRATA_TRANSPORT", "STRATA_NET", "STRATA_SOCKET_IFNAME", "STRATA_SOCKET_NSTREAMS",
     "STRATA_SOCKET_SPLIT_BYTES", "STRATA_ALGO", "STRATA_BUFFSIZE", "STRATA_ONESHOT_BYTES", "STRATA_MOE_PIPELINE_BYTES",
     "STRATA_WINDOW_BYTES", "STRATA_TOPO_FILE", "STRATA_RACK", "STRATA_TOPO_XML", "STRATA_COST_FILE",
     "STRATA_BIND", "STRATA_MOE_HIERARCHICAL", "STRATA_LOCAL_RANK", "STRATA_HOSTID", "STRATA_DEBUG",
@@ -174,7 +174,8 @@ Result<Params> Params::fromEnvironment() {
   Params p;
   EnvironmentReader env(&p.setVariables);
   env.integer("STRATA_TIMEOUT_MS", 1, kMaxTimeoutMs, &p.timeoutMs, " (milliseconds)");
-  env.choice("STRATA_TRANSPORT", {"auto", "shm", "tcp"}, &p.transport);
+  env.choice("STRATA_TRANSPORT", {"auto", "shm", "tcp", "ucx"}, &p.transport);
+  env.choice("STRATA_NET", {"auto", "tcp", "ucx"}, &p.net);
   env.text("STRATA_SOCKET_IFNAME", &p.socketIfname);
   env.integer("STRATA_SOCKET_NSTREAMS", 1, 16, &p.socketStreams);
   env.integer("STRATA_SOCKET_SPLIT_BYTES", 1, int64_t{1} << 40, &p.socketSplitBytes, " (bytes)");

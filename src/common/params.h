@@ -21,7 +21,8 @@ constexpr int64_t kMaxTimeoutMs = 1000000000000;
 
 struct Params {
   int64_t timeoutMs = 300000;         // STRATA_TIMEOUT_MS: deadline of every blocking wait
-  std::string transport = "auto";     // STRATA_TRANSPORT: auto | shm | tcp
+  std::string transport = "auto";     // STRATA_TRANSPORT: auto | shm | tcp | ucx (one transport for every peer)
+  std::string net = "auto";           // STRATA_NET: auto | tcp | ucx (between hosts under STRATA_TRANSPORT=auto)
   std::string socketIfname;           // STRATA_SOCKET_IFNAME: NCCL syntax (prefix, ^exclude, =exact)
   int socketStreams = 2;              // STRATA_SOCKET_NSTREAMS: TCP streams per peer
   int64_t socketSplitBytes = 262144;  // STRATA_SOCKET_SPLIT_BYTES: smallest message split over streams

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 
 #include "common/log.h"
 #include "topology/placement.h"
@@ -20,7 +21,8 @@ struct WireSettings {
   int64_t moePipelineBytes;
   int64_t splitBytes;
   int32_t streams;
-  int32_t transport;  // 0 auto, 1 shm, 2 tcp
+  int32_t transport;  // 0 auto, 1 shm, 2 tcp, 3 ucx
+  int32_t net;        // 0 auto, 1 tcp, 2 ucx
   uint64_t algoDigest;
   uint64_t tunerDigest;
 };
@@ -33,6 +35,7 @@ struct WirePeerInfo {
   int32_t placed;      // 0: this rank could not read its rack metadata (it reports why)
   int32_t localOrder;
   int32_t cores;       // hardware threads of its host (0 unknown)
+  int32_t rdmaDevice;  // 1: its host has an RDMA device
   uint64_t pidNamespace;
   uint64_t shmNonce;
   uint8_t dataAddress[SocketAddress::kPackedBytes];
@@ -68,9 +71,24 @@ uint64_t digestOf(const std::string& text) {
 }
 
 WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
-  int32_t transport = params.transport == "shm" ? 1 : params.transport == "tcp" ? 2 : 0;
-  return {params.shmRingBytes, params.windowBytes, params.oneShotBytes, params.moePipelineBytes, params.socketSplitBytes,
-          params.socketStreams, transport, digestOf(params.algo), tunerDigest};
+  auto indexOf = [](const std::string& value, std::initializer_list<const char*> names) {
+    int32_t i = 0;
+    for (const char* name : names) {
+      if (value == name) return i;
+      ++i;
+    }
+    return int32_t{-1};
+  };
+  return {params.shmRingBytes,
+          params.windowBytes,
+          params.oneShotBytes,
+          params.moePipelineBytes,
+          params.socketSplitBytes,
+          params.socketStreams,
+          indexOf(params.transport, {"auto", "shm", "tcp", "ucx"}),
+          indexOf(params.net, {"auto", "tcp", "ucx"}),
+          digestOf(params.algo),
+          tunerDigest};
 }
 
 // The first setting in which `theirs` differs from `ours`, as an error naming it.
@@ -90,6 +108,10 @@ Status compareSettings(const WireSettings& ours, const WireSettings& theirs, int
   if (ours.streams != theirs.streams) return differs("STRATA_SOCKET_NSTREAMS", ours.streams, theirs.streams);
   if (ours.transport != theirs.transport) {
     return invalidUsage("STRATA_TRANSPORT differs between ranks: rank " + std::to_string(rank) + " and rank " +
+                        std::to_string(peer) + "; every rank of a communicator must use the same value");
+  }
+  if (ours.net != theirs.net) {
+    return invalidUsage("STRATA_NET differs between ranks: rank " + std::to_string(rank) + " and rank " +
                         std::to_string(peer) + "; every rank of a communicator must use the same value");
   }
   if (ours.algoDigest != theirs.algoDigest) {
@@ -169,6 +191,7 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   mine.pid = static_cast<int32_t>(getpid());
   mine.pidNamespace = pidNamespaceId();
   mine.shmNonce = facts.shmNonce;
+  mine.rdmaDevice = facts.rdmaDevice ? 1 : 0;
   facts.dataAddress.pack(mine.dataAddress);
   mine.settings = settingsOf(params, facts.tunerDigest);
   // Emulated hosts (STRATA_HOSTID) are looked up in rack metadata under that name.
@@ -218,7 +241,7 @@ Result<std::vector<PeerInfo>> decodePeerInfos(const std::byte* data, size_t byte
     peers[static_cast<size_t>(r)] = {getField(w.hostId), getField(w.hostname), static_cast<pid_t>(w.pid),
                                      w.pidNamespace, address.value(), w.shmNonce,
                                      splitSwitchPath(getField(w.switches)), getField(w.placementSource), w.localOrder,
-                                     getField(w.hostSummary), w.cores};
+                                     getField(w.hostSummary), w.cores, w.rdmaDevice != 0};
   }
   return peers;
 }

@@ -30,6 +30,7 @@ struct PeerInfo {
   int localOrder = 0;                 // order among the ranks of its host
   std::string hostSummary;            // its host's topology summary ("2 packages, ..., 8 GPUs, 4 NICs")
   int cores = 0;                      // hardware threads of its host (0 unknown)
+  bool rdmaDevice = false;            // its host has an RDMA device for ucx (transport_table.h)
 };
 
 // This rank's contribution, beyond what Params says.
@@ -37,6 +38,7 @@ struct LocalFacts {
   SocketAddress dataAddress;
   uint64_t shmNonce = 0;
   uint64_t tunerDigest = 0;  // what the tuner's choices depend on besides the topology (cost model)
+  bool rdmaDevice = false;
 };
 
 // This host's identity as used for transport choice.

@@ -232,7 +232,7 @@ TEST(Settings, BadValuesAreInitErrorsNamingVariableValueAndRange) {
       {"STRATA_TIMEOUT_MS", "10 ", "whole number"},       {"STRATA_BUFFSIZE", "1", "from 4096"},
       {"STRATA_SOCKET_NSTREAMS", "0", "from 1 to 16"},    {"STRATA_SOCKET_NSTREAMS", "1000", "from 1 to 16"},
       {"STRATA_SOCKET_SPLIT_BYTES", "-1", "from 1"},      {"STRATA_WINDOW_BYTES", "2G", "whole number"},
-      {"STRATA_ONESHOT_BYTES", "99999999", "from 0 to"},  {"STRATA_TRANSPORT", "udp", "auto, shm, tcp"},
+      {"STRATA_ONESHOT_BYTES", "99999999", "from 0 to"},  {"STRATA_TRANSPORT", "udp", "auto, shm, tcp, ucx"}, {"STRATA_NET", "shm", "auto, tcp, ucx"},
       {"STRATA_BIND", "yes", "0, 1"},                     {"STRATA_MOE_HIERARCHICAL", "2", "0, 1"},
       {"STRATA_DEBUG", "LOUD", "VERSION, WARN, INFO, TRACE"}, {"STRATA_DEBUG_SUBSYS", "INIT,NETWORK", "comma list"},
       {"STRATA_LOCAL_RANK", "-1", "from 0"},              {"STRATA_REDUCE_KERNELS", "sse", "auto, generic, avx2"},

@@ -1,0 +1,101 @@
+// Wiring the shm transport: every rank of a host creates its inbound segment, hands it to the
+// other ranks of its host over the descriptor exchange, and maps theirs; with the whole
+// communicator on one host, the segments' windows become its peer memory.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/transport_openers.h"
+#include "shm/descriptor_exchange.h"
+#include "shm/shm_transport.h"
+
+namespace strata {
+namespace {
+
+constexpr int64_t kHandoverWaitMs = 30000;
+
+}  // namespace
+
+Status openShmConnections(WiringInputs& in, const std::vector<bool>& useShm, Wiring& wiring) {
+  BootstrapClient& bootstrap = in.bootstrap;
+  const int rank = in.rank, nranks = in.nranks;
+  const Params& params = in.params;
+  const Deadline& deadline = in.deadline;
+  bool anyShm = false;
+  bool allShm = nranks > 1;
+  std::vector<DescriptorExchange::Peer> hostPeers;
+  for (int peer = 0; peer < nranks; ++peer) {
+    anyShm = anyShm || useShm[peer];
+    allShm = allShm && (peer == rank || useShm[peer]);
+    if (useShm[peer]) hostPeers.push_back({peer, wiring.peers[peer].shmNonce});
+  }
+  // Peer-memory windows only when the whole communicator shares this host (every rank makes
+  // the same choice, so segment sizes agree).
+  size_t windowHalf = allShm ? static_cast<size_t>(params.windowBytes) : 0;
+  ShmLayout layout{nranks, static_cast<size_t>(params.shmRingBytes), windowHalf};
+  std::shared_ptr<ShmSegment> inbound;
+  Status created;
+  if (anyShm) {
+    auto segment = createInboundSegment(rank, layout);
+    if (segment.ok()) inbound = segment.value();
+    created = segment.status();
+  }
+  STRATA_RETURN_IF_ERROR(agreeOnSuccess(bootstrap, created, "creating shared memory", deadline));
+  if (!anyShm) {
+    // A rank alone on its host still takes every round its peers take: the rounds are job-wide
+    // allgathers, and a skipped one would pair every later round with the wrong one.
+    STRATA_RETURN_IF_ERROR(agreeOnSuccess(bootstrap, Status::ok(), "sharing shared memory", deadline));
+    return agreeOnSuccess(bootstrap, Status::ok(), "mapping shared memory", deadline);
+  }
+  // Hand our segment to every rank of this host and take theirs. Every rank first agrees that
+  // it has a descriptor to give, so none waits in the handover for a rank that will not come.
+  auto shareable = inbound->shareableDescriptor();
+  Status readyToShare = agreeOnSuccess(bootstrap, shareable.status(), "sharing shared memory", deadline);
+  if (!readyToShare.isOk()) {
+    if (shareable.ok()) ::close(shareable.value());
+    return readyToShare;
+  }
+  // Everyone is at the handover now: it takes microseconds, so a rank that dies in it costs
+  // the others at most kHandoverWaitMs even under a long STRATA_TIMEOUT_MS.
+  Deadline handoverDeadline(std::min(deadline.remainingMs(), kHandoverWaitMs));
+  Status mapped;
+  std::vector<int> received;
+  auto exchanged = in.handover->exchange(rank, shareable.value(), hostPeers, handoverDeadline);
+  ::close(shareable.value());
+  if (exchanged.ok()) {
+    received = std::move(exchanged.value());
+  } else {
+    mapped = exchanged.status();
+  }
+  std::vector<std::shared_ptr<ShmSegment>> segments(static_cast<size_t>(nranks));
+  const uint64_t myNamespace = wiring.peers[rank].pidNamespace;
+  for (size_t i = 0; i < received.size(); ++i) {
+    const int peer = hostPeers[i].rank;
+    if (!mapped.isOk()) {
+      ::close(received[i]);
+      continue;
+    }
+    auto peerSegment = adoptPeerSegment(received[i], layout);
+    if (!peerSegment.ok()) {
+      mapped = peerSegment.status().withContext("shared memory of rank " + std::to_string(peer) + ": ");
+      continue;
+    }
+    segments[peer] = peerSegment.value();
+    const PeerInfo& info = wiring.peers[peer];
+    ShmPeer who{peer, info.pid, myNamespace != 0 && info.pidNamespace == myNamespace};
+    wiring.connections[peer] = makeShmConnection(rank, who, layout, inbound, peerSegment.value());
+    if (!wiring.connections[peer]) mapped = internalError("shared memory of rank " + std::to_string(peer) + " is malformed");
+  }
+  Status agreed = agreeOnSuccess(bootstrap, mapped, "mapping shared memory", deadline);
+  if (agreed.isOk()) {
+    wiring.doorbell = segmentDoorbell(*inbound);
+    wiring.doorbellMemory = inbound;
+  }
+  if (agreed.isOk() && windowHalf > 0) {
+    segments[rank] = inbound;
+    wiring.windows = makeShmWindows(rank, layout, segments);
+  }
+  return agreed;
+}
+
+}  // namespace strata

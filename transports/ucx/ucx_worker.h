@@ -1,0 +1,58 @@
+// The UCX side of one communicator: a UCP context and one worker, whose address the ranks
+// exchange through the bootstrap, and the endpoints made from those addresses. UCX chooses the
+// wires (rc/dc/ud verbs on RDMA hardware, tcp, shared memory) from its own configuration, so
+// UCX_TLS and UCX_NET_DEVICES work as UCX users expect.
+//
+// The worker runs in UCX's multi-thread mode: the executor progresses it from the thread that
+// runs a call, while strataCommAbort may close endpoints from another thread.
+#pragma once
+
+#include <ucp/api/ucp.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace strata {
+
+class UcxWorker {
+ public:
+  static Result<std::shared_ptr<UcxWorker>> create();
+  ~UcxWorker();
+  UcxWorker(const UcxWorker&) = delete;
+  UcxWorker& operator=(const UcxWorker&) = delete;
+
+  // What peers need to reach this worker (opaque bytes).
+  const std::vector<std::byte>& address() const { return address_; }
+
+  // An endpoint to the worker at `address`; `onError(arg, ep, status)` runs (inside progress())
+  // when UCX finds the peer unreachable, e.g. because its process died.
+  Result<ucp_ep_h> connect(const std::vector<std::byte>& address, ucp_err_handler_cb_t onError, void* arg);
+
+  // Runs UCX's progress engine once; true when it did something.
+  bool progress() { return ucp_worker_progress(worker_) != 0; }
+
+  ucp_worker_h handle() const { return worker_; }
+
+  // The transports UCX chose for an endpoint, as ucp_ep_print_info words them (for INFO logs).
+  static std::string describe(ucp_ep_h ep);
+
+ private:
+  UcxWorker() = default;
+  ucp_context_h context_ = nullptr;
+  ucp_worker_h worker_ = nullptr;
+  std::vector<std::byte> address_;
+};
+
+// Whether this host has an RDMA device for UCX's verbs transports to drive (an entry under
+// /sys/class/infiniband): under STRATA_NET=auto, ucx carries inter-host traffic only when every
+// rank has one.
+bool hostHasRdmaDevice();
+
+// "UCX <version>", for the INFO banner and errors.
+std::string ucxVersionText();
+
+}  // namespace strata
