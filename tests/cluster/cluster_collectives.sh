@@ -5,9 +5,10 @@
 # tuner's choices, then with each allreduce algorithm forced; then MoE dispatch/combine, forwarded
 # through one rank per remote host. Needs root and network namespaces: without them the test is
 # skipped (exit 77) and says why. The cluster is torn down on any exit.
-#   cluster_collectives.sh CLUSTER_SH MP_COLLECTIVES MOE_EXCHANGE
+# With a fourth argument "ucx", the tuner's run is repeated with ucx between the hosts.
+#   cluster_collectives.sh CLUSTER_SH MP_COLLECTIVES MOE_EXCHANGE [ucx]
 set -u
-cluster=$1 collectives=$2 moe=$3
+cluster=$1 collectives=$2 moe=$3 ucx=${4:-}
 export STRATA_CLUSTER_PREFIX=stt$$ STRATA_CLUSTER_DIR=/tmp/strata-cluster-test-$$
 if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root to create network namespaces"; exit 77; fi
 if ! ip netns add "stt$$-probe" 2>/dev/null; then echo "SKIP: cannot create network namespaces here"; exit 77; fi
@@ -23,6 +24,14 @@ for algo in "" ring hierarchical tree rabenseifner flat_ring recursive_doubling;
   [[ $rc -eq 0 ]] || { echo "FAIL: collectives with STRATA_ALGO=${algo:-<tuner>} (exit $rc)"; status=1; }
   [[ $(echo "$out" | grep -c "checks passed") -eq 8 ]] || { echo "FAIL: not all 8 ranks passed"; status=1; }
 done
+if [[ $ucx == ucx ]]; then
+  echo "== STRATA_NET=ucx (UCX_TLS=tcp)"
+  out=$(STRATA_NET=ucx UCX_TLS=tcp UCX_NET_DEVICES=eth0 STRATA_TIMEOUT_MS=60000 "$cluster" run --ranks-per-host 2 --timeout 240 -- "$collectives" --quick 2>&1)
+  rc=$?
+  echo "$out" | grep -E "checks passed|FAIL|error|failed" | head -12
+  [[ $rc -eq 0 ]] || { echo "FAIL: collectives over ucx (exit $rc)"; status=1; }
+  [[ $(echo "$out" | grep -c "checks passed") -eq 8 ]] || { echo "FAIL: not all 8 ranks passed over ucx"; status=1; }
+fi
 echo "== MoE dispatch/combine"
 out=$(STRATA_TIMEOUT_MS=60000 "$cluster" run --ranks-per-host 2 --timeout 240 -- "$moe" --quick 2>&1)
 rc=$?
