@@ -76,6 +76,18 @@ class Connection {
   // on its doorbell instead of polling.
   virtual bool wakesOwnerDoorbell() const { return false; }
 
+  // True when the last progress call moved bytes that the request does not show yet: transports
+  // that report a message only when it is whole (ucx) keep a waiter spinning, instead of napping,
+  // while they pump its pieces.
+  virtual bool movedUnseen() const { return false; }
+
+  // A descriptor that becomes readable when this connection may move again (-1: none), for
+  // transports whose progress is driven by the waiter (ucx): a waiter whose every pending
+  // transfer shares one such descriptor sleeps in poll() on it instead of napping.
+  virtual int wakeFd() const { return -1; }
+  // Called right before such a sleep: false when events are already pending (do not sleep).
+  virtual bool readyToSleep() { return false; }
+
   // Called by waiters that made no progress for a while: an error if the peer is known dead.
   virtual Status checkPeer() { return Status::ok(); }
 

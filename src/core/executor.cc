@@ -90,6 +90,8 @@ class StageRunner {
     std::byte* staging = c_.staging->data();
     transfers_.clear();
     sleepable_ = c_.doorbell != nullptr;
+    wakeSource_ = nullptr;
+    bool sharedWakeFd = true;
     int nranks = static_cast<int>(c_.connections.size());
     lastOnChannel_.assign(static_cast<size_t>(2 * nranks), -1);
     for (const Step& step : stage.steps) {
@@ -98,6 +100,9 @@ class StageRunner {
         return internalError("plan names peer " + std::to_string(step.peer) + " with no connection");
       }
       sleepable_ = sleepable_ && c_.connections[step.peer]->wakesOwnerDoorbell();
+      Connection* connection = c_.connections[step.peer];
+      if (wakeSource_ == nullptr && sharedWakeFd) wakeSource_ = connection;
+      sharedWakeFd = sharedWakeFd && connection->wakeFd() >= 0 && connection->wakeFd() == wakeSource_->wakeFd();
       ActiveTransfer t;
       t.step = &step;
       t.request.bytes = step.bytes;
@@ -124,6 +129,7 @@ class StageRunner {
       lastOnChannel_[channel] = static_cast<int>(transfers_.size());
       transfers_.push_back(t);
     }
+    if (!sharedWakeFd) wakeSource_ = nullptr;
     // Room for checkHealth's list now, while the plan is new: a stall later allocates nothing.
     if (watched_.capacity() < transfers_.size()) watched_.reserve(transfers_.size());
     return Status::ok();
@@ -223,6 +229,7 @@ class StageRunner {
     } else {
       Status st = isSend(t.step->kind) ? connection->progressSend(t.request) : connection->progressRecv(t.request);
       if (!st.isOk()) return failure(st, t);
+      if (connection->movedUnseen()) *progressed = true;
       if (t.step->kind == StepKind::RecvReduce) foldArrived(t);
     }
     if (t.request.done + t.request.frameDone != before) *progressed = true;
@@ -257,7 +264,7 @@ class StageRunner {
         STRATA_RETURN_IF_ERROR(checkHealth(idle.deadline()));
         healthCheckDue = false;
       } else {
-        healthCheckDue = idle.pauseUntilCheckDue(bell);
+        healthCheckDue = idle.pauseUntilCheckDue(bell, wakeSource_);
       }
     }
     return Status::ok();
@@ -292,6 +299,8 @@ class StageRunner {
   std::vector<int>& lastOnChannel_;
   std::vector<int>& watched_;
   bool sleepable_ = false;  // every peer of this stage rings our doorbell when it moves
+  // A connection whose wake descriptor every transfer of this stage shares (ucx), else null.
+  Connection* wakeSource_ = nullptr;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Paces one idle wait inside a plan. While nothing moves it spins, then yields its core, then
-// sleeps on this rank's doorbell when everything it waits for rings it (shared memory), else naps
-// in short steps (tcp, where a peer cannot ring us); the communicator's WaitPolicy says how long
+// sleeps on this rank's doorbell when everything it waits for rings it (shared memory), or in
+// poll() on a transport's wake descriptor when everything it waits for shares one (ucx), else
+// naps in short steps (tcp, where a peer cannot ring us); the communicator's WaitPolicy says how long
 // to spin and whether to yield. It says when it
 // is time to look at peer health, the abort flag and the deadline: once the spin is over, then
 // every kPeerCheckInterval; a sleep never outlasts the next check.
@@ -10,6 +11,7 @@
 // every wait two clock reads, a visible share of an 8-byte allreduce.
 #pragma once
 
+#include <poll.h>
 #include <sched.h>
 #include <time.h>
 
@@ -21,6 +23,7 @@
 #include "common/wait.h"
 #include "core/wait_policy.h"
 #include "memory/doorbell.h"
+#include "transport.h"
 
 namespace strata {
 
@@ -61,8 +64,9 @@ class IdleWait {
   }
 
   // Call after a pass that moved nothing. `bell`: this rank's doorbell when every peer it waits
-  // for rings it, else null. True when the checks are due (deadline() is set from then on).
-  bool pauseUntilCheckDue(DoorbellWord* bell) {
+  // for rings it, else null; `wakeSource`: a connection whose wakeFd() every transfer waited for
+  // shares, else null. True when the checks are due (deadline() is set from then on).
+  bool pauseUntilCheckDue(DoorbellWord* bell, Connection* wakeSource = nullptr) {
     ++rounds_;
     if (rounds_ <= spinRounds_) {
       cpuRelax();
@@ -106,6 +110,15 @@ class IdleWait {
       armDoorbell(*bell);
       armed_ = bell;
       return false;
+    } else if (wakeSource != nullptr) {
+      // The transport moves only when we progress it: sleep until it has events to progress.
+      if (wakeSource->readyToSleep()) {
+        const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(nextCheck_ - now).count();
+        timespec limit{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+        pollfd wake{wakeSource->wakeFd(), POLLIN, 0};
+        if (left > 0) ppoll(&wake, 1, &limit, nullptr);
+      }
+      now = Clock::now();
     } else {
       timespec nap{0, 20000};  // 20 us
       nanosleep(&nap, nullptr);

@@ -101,7 +101,7 @@ Status UcxConnection::progressSend(TransferRequest& request) {
                                    false, "send"));
     }
   }
-  worker_->progress();
+  progress();
   STRATA_RETURN_IF_ERROR(poll(sendFrame_, "frame send"));
   STRATA_RETURN_IF_ERROR(poll(sendPayload_, "send"));
   // UCX reports a send only as done or not: nothing in between is visible.
@@ -114,7 +114,7 @@ Status UcxConnection::progressSend(TransferRequest& request) {
 Status UcxConnection::takeFrame(TransferRequest& request) {
   if (request.frameBytes != kFrameHeaderBytes) return internalError("the ucx transport carries framed messages only");
   if (!frame_.posted) STRATA_RETURN_IF_ERROR(postFrameReceive());
-  worker_->progress();
+  progress();
   STRATA_RETURN_IF_ERROR(poll(frame_, "frame receive"));
   if (!frame_.finished) return Status::ok();
   if (frame_.info.length != sizeof(frameSlot_)) {
@@ -146,7 +146,7 @@ Status UcxConnection::progressRecv(TransferRequest& request) {
         payload_, ucp_tag_recv_nbx(worker_->handle(), request.data, request.bytes, payloadTag(peer_), kExactTag, &param),
         true, "receive"));
   }
-  worker_->progress();
+  progress();
   STRATA_RETURN_IF_ERROR(poll(payload_, "receive"));
   if (!payload_.finished) return Status::ok();
   if (payload_.info.length != request.bytes) {
@@ -162,10 +162,15 @@ Status UcxConnection::progressRecv(TransferRequest& request) {
 bool UcxConnection::peekFrame(std::byte* out) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_ || receiving_ != nullptr || !frame_.posted) return false;
-  worker_->progress();
+  progress();
   if (!poll(frame_, "frame receive").isOk() || !frame_.finished || frame_.info.length != sizeof(frameSlot_)) return false;
   std::memcpy(out, frameSlot_, sizeof(frameSlot_));
   return true;
+}
+
+bool UcxConnection::readyToSleep() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !closed_ && worker_->arm();
 }
 
 Status UcxConnection::checkPeer() {

@@ -38,6 +38,9 @@ class UcxConnection : public Connection {
   Status progressRecv(TransferRequest& request) override;
   Status progressFrame(TransferRequest& request) override;
   bool peekFrame(std::byte* out) override;
+  bool movedUnseen() const override { return movedUnseen_; }
+  int wakeFd() const override { return worker_->eventFd(); }
+  bool readyToSleep() override;
   Status checkPeer() override;
   void close() override;
   const char* kind() const override { return "ucx"; }
@@ -60,6 +63,7 @@ class UcxConnection : public Connection {
   Status failure(const char* what, ucs_status_t status) const;
   Status closedError() const;
   Status postFrameReceive();
+  void progress() { movedUnseen_ = worker_->progress(); }
   Status takeFrame(TransferRequest& request);
   // Ends the endpoint (flushing it first unless `force`) and cancels the posted receives.
   void shutDown(bool force);
@@ -73,6 +77,7 @@ class UcxConnection : public Connection {
   std::mutex mutex_;  // close() may come from another thread (strataCommAbort)
   bool closed_ = false;
   std::atomic<int> peerStatus_{UCS_OK};  // set by onPeerError inside progress
+  bool movedUnseen_ = false;             // the last progress call did work in UCX
 
   // Send side: the message in flight and its two operations.
   const TransferRequest* sending_ = nullptr;

@@ -25,7 +25,7 @@ Result<std::shared_ptr<UcxWorker>> UcxWorker::create() {
   if (status != UCS_OK) return ucxError("reading its configuration (UCX_* variables)", status);
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_NAME;
-  params.features = UCP_FEATURE_TAG;
+  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
   params.name = "strata";
   status = ucp_init(&params, config, &w->context_);
   ucp_config_release(config);
@@ -42,6 +42,8 @@ Result<std::shared_ptr<UcxWorker>> UcxWorker::create() {
   if (attr.thread_mode != UCS_THREAD_MODE_MULTI) {
     return internalError("ucx: this UCX build has no thread-safe workers (configure it with --enable-mt)");
   }
+  status = ucp_worker_get_efd(w->worker_, &w->eventFd_);
+  if (status != UCS_OK) return ucxError("reading the worker's event descriptor", status);
   ucp_address_t* address = nullptr;
   size_t bytes = 0;
   status = ucp_worker_get_address(w->worker_, &address, &bytes);

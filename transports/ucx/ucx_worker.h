@@ -37,6 +37,11 @@ class UcxWorker {
 
   ucp_worker_h handle() const { return worker_; }
 
+  // Readable when the worker has events to progress; arm() before sleeping on it (false: events
+  // are pending already, progress instead).
+  int eventFd() const { return eventFd_; }
+  bool arm() { return ucp_worker_arm(worker_) == UCS_OK; }
+
   // The transports UCX chose for an endpoint, as ucp_ep_print_info words them (for INFO logs).
   static std::string describe(ucp_ep_h ep);
 
@@ -45,6 +50,7 @@ class UcxWorker {
   ucp_context_h context_ = nullptr;
   ucp_worker_h worker_ = nullptr;
   std::vector<std::byte> address_;
+  int eventFd_ = -1;
 };
 
 // Whether this host has an RDMA device for UCX's verbs transports to drive (an entry under
