@@ -8,11 +8,13 @@
 namespace strata {
 namespace {
 
-// Tag = which of a message's two parts | the sending rank. Every tag is matched exactly.
+// Tag = which of a message's two parts, or a notice | the sending rank. Every tag is matched exactly.
 constexpr ucp_tag_t kPayloadBit = ucp_tag_t{1} << 63;
+constexpr ucp_tag_t kNoticeBit = ucp_tag_t{1} << 62;
 constexpr ucp_tag_t kExactTag = ~ucp_tag_t{0};
 ucp_tag_t frameTag(int sender) { return static_cast<uint32_t>(sender); }
 ucp_tag_t payloadTag(int sender) { return kPayloadBit | static_cast<uint32_t>(sender); }
+ucp_tag_t noticeTag(int sender) { return kNoticeBit | static_cast<uint32_t>(sender); }
 
 // Receives always return a request, whose test reports the length that arrived (UCX 1.13 leaves
 // the receive-info of an immediately completed receive unset).
@@ -22,8 +24,10 @@ ucp_request_param_t receiveParam() {
   return param;
 }
 
-// How long destruction waits for an endpoint's flush and for cancelled operations to end.
-constexpr auto kDrainLimit = std::chrono::seconds(2);
+// How long destruction waits for an endpoint's flush and for cancelled operations to end, and
+// how long a closing rank waits for its notice to leave.
+constexpr auto kDrainLimit = std::chrono::seconds(1);
+constexpr auto kNoticeLimit = std::chrono::milliseconds(50);
 
 }  // namespace
 
@@ -41,6 +45,9 @@ void UcxConnection::attach(ucp_ep_h ep) {
   ep_ = ep;
   // A failure here shows on the first frame the executor waits for.
   (void)postFrameReceive();
+  const ucp_request_param_t param = receiveParam();
+  (void)start(notice_, ucp_tag_recv_nbx(worker_->handle(), noticeSlot_, sizeof(noticeSlot_), noticeTag(peer_), kExactTag, &param),
+              true, "notice receive");
 }
 
 void UcxConnection::onPeerError(void* self, ucp_ep_h /*ep*/, ucs_status_t status) {
@@ -175,19 +182,43 @@ bool UcxConnection::readyToSleep() {
 
 Status UcxConnection::checkPeer() {
   const ucs_status_t status = static_cast<ucs_status_t>(peerStatus_.load());
-  if (status == UCS_OK) return Status::ok();
-  return remoteError("rank " + std::to_string(peer_) + " is unreachable over ucx (" + ucs_status_string(status) +
-                     "): its process died or its network failed");
+  if (status != UCS_OK) {
+    return remoteError("rank " + std::to_string(peer_) + " is unreachable over ucx (" + ucs_status_string(status) +
+                       "): its process died or its network failed");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return closedError();
+  progress();
+  if (poll(notice_, "notice receive").isOk() && notice_.finished) {
+    return remoteError("rank " + std::to_string(peer_) + " gave up the call (an error on its side, or strataCommAbort)");
+  }
+  return Status::ok();
 }
 
 void UcxConnection::close() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!closed_) shutDown(true);
+  if (closed_) return;
+  if (ep_ != nullptr && peerStatus_.load() == UCS_OK) sendNotice();
+  shutDown(true);
+}
+
+void UcxConnection::sendNotice() {
+  const std::byte notice[1] = {std::byte{1}};
+  ucp_request_param_t param{};
+  if (!start(noticeSent_, ucp_tag_send_nbx(ep_, notice, sizeof(notice), noticeTag(rank_), &param), false, "notice").isOk()) {
+    return;
+  }
+  // A forced close drops what UCX has not handed to the wire yet.
+  const auto limit = std::chrono::steady_clock::now() + kNoticeLimit;
+  while (noticeSent_.inFlight() && std::chrono::steady_clock::now() < limit) {
+    worker_->progress();
+    (void)poll(noticeSent_, "notice");
+  }
 }
 
 void UcxConnection::shutDown(bool force) {
   closed_ = true;
-  for (Operation* op : {&frame_, &payload_}) {
+  for (Operation* op : {&frame_, &payload_, &notice_}) {
     if (op->inFlight()) ucp_request_cancel(worker_->handle(), op->handle);
   }
   if (ep_ == nullptr) return;
@@ -201,14 +232,15 @@ void UcxConnection::shutDown(bool force) {
 }
 
 void UcxConnection::drain() {
-  Operation* ops[] = {&frame_, &payload_, &sendFrame_, &sendPayload_, &closing_};
+  Operation* ops[] = {&frame_, &payload_, &notice_, &sendFrame_, &sendPayload_, &noticeSent_, &closing_};
   const auto limit = std::chrono::steady_clock::now() + kDrainLimit;
   auto busy = [&] {
+    bool waiting = false;
     for (Operation* op : ops) {
       (void)poll(*op, "close");
-      if (op->inFlight()) return true;
+      waiting = waiting || (op->inFlight() && !op->receive);
     }
-    return false;
+    return waiting;
   };
   while (busy() && std::chrono::steady_clock::now() < limit) worker_->progress();
   // Whatever is still in flight: UCX frees a request once it completes (or the worker goes).

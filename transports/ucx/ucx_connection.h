@@ -10,7 +10,9 @@
 //
 // Progress is the executor's: each call runs the worker's progress engine; UCX may run threads
 // of its own. A dead peer fails the endpoint (UCX's peer error mode): its sends fail, and
-// checkPeer() reports it to waiters that stopped moving.
+// checkPeer() reports it to waiters that stopped moving. A rank that gives up a call (an error,
+// strataCommAbort) sends each peer a one-byte notice before closing; the peer's pre-posted
+// notice receive makes its checkPeer() fail at once instead of at the deadline.
 #pragma once
 
 #include <atomic>
@@ -67,7 +69,10 @@ class UcxConnection : public Connection {
   Status takeFrame(TransferRequest& request);
   // Ends the endpoint (flushing it first unless `force`) and cancels the posted receives.
   void shutDown(bool force);
-  // Runs progress until every operation and the close are over (bounded), and frees them.
+  // Tells the peer this rank gave up (waits a moment for the notice to leave).
+  void sendNotice();
+  // Runs progress until the sends and the close are over (bounded), and frees every operation
+  // (a cancelled receive that had matched a message from a dead peer never ends: UCX frees it).
   void drain();
 
   std::shared_ptr<UcxWorker> worker_;
@@ -87,6 +92,9 @@ class UcxConnection : public Connection {
   Operation frame_;
   const TransferRequest* receiving_ = nullptr;
   Operation payload_;
+  // The peer's notice that it gave up, and ours to it.
+  std::byte noticeSlot_[1] = {};
+  Operation notice_, noticeSent_;
   Operation closing_;  // the endpoint's close
 };
 
