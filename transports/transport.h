@@ -15,8 +15,6 @@
 
 namespace strata {
 
-constexpr int kMaxStreamsPerPeer = 16;
-
 // Bytes of the frame that may travel in front of a message (core/call_tag.h says what is in it;
 // to a transport it is opaque). A multiple of 8, so payloads stay 8-byte aligned in the rings.
 constexpr size_t kFrameHeaderBytes = 40;
@@ -29,8 +27,6 @@ struct TransferRequest {
   // Bytes that have arrived without gaps from the start (a split message fills several ranges at
   // once); what a receive-and-reduce may already fold in.
   size_t contiguous = 0;
-  // Per-stream progress for transports that split a message over several streams.
-  size_t streamDone[kMaxStreamsPerPeer] = {};
   // Framing (frameBytes = kFrameHeaderBytes; 0: an unframed message). A sender fills `frame` and
   // the transport sends it ahead of the payload. A receiver gets the frame first (progressFrame)
   // and no payload byte is taken until the caller has checked it and set `frameAccepted`.

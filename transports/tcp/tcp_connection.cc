@@ -25,13 +25,19 @@ void TcpConnection::streamRange(const TransferRequest& request, int stream, size
   *end = request.bytes * static_cast<size_t>(stream + 1) / parts;
 }
 
+TcpConnection::StreamProgress& TcpConnection::progressOf(StreamProgress& progress, const TransferRequest& request) {
+  if (request.done == 0) progress.fill(0);
+  return progress;
+}
+
 Status TcpConnection::progressSend(TransferRequest& request) {
+  StreamProgress& streamSent = progressOf(sent_, request);
   int parts = streamsFor(request);
   for (int s = 0; s < parts; ++s) {
     size_t begin;
     size_t end;
     streamRange(request, s, &begin, &end);
-    size_t& sent = request.streamDone[s];
+    size_t& sent = streamSent[s];
     while (begin + sent < end || (s == 0 && !request.frameComplete())) {
       // Stream 0 sends what is left of the frame and of its part in one call.
       iovec pieces[2];
@@ -82,12 +88,13 @@ Status TcpConnection::progressFrame(TransferRequest& request) {
 Status TcpConnection::progressRecv(TransferRequest& request) {
   if (!request.frameComplete()) return progressFrame(request);
   if (request.frameBytes > 0 && !request.frameAccepted) return Status::ok();
+  StreamProgress& streamReceived = progressOf(received_, request);
   int parts = streamsFor(request);
   for (int s = 0; s < parts; ++s) {
     size_t begin;
     size_t end;
     streamRange(request, s, &begin, &end);
-    size_t& received = request.streamDone[s];
+    size_t& received = streamReceived[s];
     while (begin + received < end) {
       ssize_t n = ::recv(streams_[s].fd(), request.data + begin + received,
                          end - begin - received, MSG_DONTWAIT);
@@ -108,8 +115,8 @@ Status TcpConnection::progressRecv(TransferRequest& request) {
     size_t begin;
     size_t end;
     streamRange(request, s, &begin, &end);
-    request.contiguous = begin + request.streamDone[s];
-    if (begin + request.streamDone[s] < end) break;
+    request.contiguous = begin + streamReceived[s];
+    if (begin + streamReceived[s] < end) break;
   }
   if (request.complete()) receiving_ = false;
   return Status::ok();

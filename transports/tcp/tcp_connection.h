@@ -5,12 +5,15 @@
 // travels on stream 0 in front of part 0 (one sendmsg for both).
 #pragma once
 
+#include <array>
 #include <vector>
 
 #include "tcp/socket.h"
 #include "transport.h"
 
 namespace strata {
+
+constexpr int kMaxStreamsPerPeer = 16;
 
 class TcpConnection : public Connection {
  public:
@@ -28,8 +31,14 @@ class TcpConnection : public Connection {
   void streamRange(const TransferRequest& request, int stream, size_t* begin, size_t* end) const;
   int streamsFor(const TransferRequest& request) const;
 
+  // Bytes of the current message each stream has moved, per direction (one message per direction
+  // is in progress at a time; a message that has moved nothing yet starts them afresh).
+  using StreamProgress = std::array<size_t, kMaxStreamsPerPeer>;
+  static StreamProgress& progressOf(StreamProgress& progress, const TransferRequest& request);
+
   std::vector<Socket> streams_;
   size_t splitBytes_;
+  StreamProgress sent_{}, received_{};
   bool receiving_ = false;  // a message has been started on the receive side and is not finished
 };
 
