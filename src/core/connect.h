@@ -14,7 +14,7 @@
 #include "core/host_analysis.h"
 #include "core/peer_info.h"
 #include "memory/doorbell.h"
-#include "shm/peer_windows.h"
+#include "memory/peer_windows.h"
 #include "transport.h"
 
 namespace strata {
@@ -22,7 +22,7 @@ namespace strata {
 struct Wiring {
   std::vector<PeerInfo> peers;                       // by rank
   std::vector<std::unique_ptr<Connection>> connections;  // by rank; [rank] is self
-  std::shared_ptr<PeerWindows> windows;              // when every rank is on this host over shm
+  std::shared_ptr<PeerWindows> windows;              // peer memory, when a transport offers it to the whole communicator
   HostAnalysis host;                                 // this rank's host topology and device
   DoorbellWord* doorbell = nullptr;                  // ours, rung by the peers on this host (shm)
   std::shared_ptr<void> doorbellMemory;              // keeps it mapped

@@ -21,7 +21,7 @@
 #include "core/plan.h"
 #include "core/wait_policy.h"
 #include "memory/doorbell.h"
-#include "shm/peer_windows.h"
+#include "memory/peer_windows.h"
 #include "transport.h"
 
 namespace strata {

@@ -14,7 +14,7 @@
 #include "core/wait_policy.h"
 #include "memory/doorbell.h"
 #include "memory/ring_connection.h"
-#include "shm/peer_windows.h"
+#include "memory/peer_windows.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 
 #include "core/executor.h"
 #include "moe/window_exchange.h"
-#include "shm/peer_windows.h"
+#include "memory/peer_windows.h"
 #include "thread_ranks.h"
 
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "memory/doorbell.h"
-#include "shm/peer_windows.h"
+#include "memory/peer_windows.h"
 #include "shm/shm_segment.h"
 #include "transport.h"
 

@@ -1,4 +1,4 @@
-#include "shm/peer_windows.h"
+#include "memory/peer_windows.h"
 
 #include <atomic>
 #include <algorithm>

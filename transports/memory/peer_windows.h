@@ -6,6 +6,10 @@
 // from there. A rank raises `done` when it has finished reading everyone's windows. Each window
 // has two halves used alternately, so operation s may write its half as soon as every rank is
 // done with operation s-2.
+//
+// This is the executor's peer memory whatever maps the regions: a transport whose table entry
+// offers peer memory (core/transport_table.h; shm today, from its segments) builds one, and tests
+// build one over process memory.
 #pragma once
 
 #include <atomic>
