@@ -40,7 +40,13 @@ Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdConten
   WiringInputs inputs{bootstrap, id, rank, nranks, params, listener.value(), handover ? &*handover : nullptr, deadline};
   for (const TransportEntry* transport : choice.value().usedInJob) {
     std::vector<bool> reached(static_cast<size_t>(nranks), false);
-    for (int peer = 0; peer < nranks; ++peer) reached[peer] = choice.value().byPeer[peer] == transport;
+    bool everyPeer = nranks > 1;
+    for (int peer = 0; peer < nranks; ++peer) {
+      reached[peer] = choice.value().byPeer[peer] == transport;
+      everyPeer = everyPeer && (peer == rank || reached[peer]);
+    }
+    // Every rank reaches all others through it exactly when all ranks do: the same choice everywhere.
+    inputs.peerMemory = everyPeer && transport->peerMemory;
     STRATA_RETURN_IF_ERROR(transport->open(inputs, reached, wiring));
   }
   // A last round proves every rank finished wiring before anyone sends data.

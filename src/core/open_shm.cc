@@ -22,16 +22,14 @@ Status openShmConnections(WiringInputs& in, const std::vector<bool>& useShm, Wir
   const Params& params = in.params;
   const Deadline& deadline = in.deadline;
   bool anyShm = false;
-  bool allShm = nranks > 1;
   std::vector<DescriptorExchange::Peer> hostPeers;
   for (int peer = 0; peer < nranks; ++peer) {
     anyShm = anyShm || useShm[peer];
-    allShm = allShm && (peer == rank || useShm[peer]);
     if (useShm[peer]) hostPeers.push_back({peer, wiring.peers[peer].shmNonce});
   }
   // Peer-memory windows only when the whole communicator shares this host (every rank makes
   // the same choice, so segment sizes agree).
-  size_t windowHalf = allShm ? static_cast<size_t>(params.windowBytes) : 0;
+  size_t windowHalf = in.peerMemory ? static_cast<size_t>(params.windowBytes) : 0;
   ShmLayout layout{nranks, static_cast<size_t>(params.shmRingBytes), windowHalf};
   std::shared_ptr<ShmSegment> inbound;
   Status created;

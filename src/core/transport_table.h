@@ -31,6 +31,9 @@ struct WiringInputs {
   Socket& listener;               // tcp: where peers dial us (its address is in PeerInfo)
   DescriptorExchange* handover;   // shm: where peers hand us their segments (null: shm unused)
   const Deadline& deadline;
+  // This transport reaches every peer of a communicator of several ranks and offers peer memory:
+  // it builds the windows (Wiring::windows). The same on every rank.
+  bool peerMemory = false;
 };
 
 struct TransportEntry {
