@@ -84,6 +84,7 @@ Status UcxConnection::poll(Operation& op, const char* what) {
   ucp_request_free(op.handle);
   op.handle = nullptr;
   op.finished = true;
+  releaseLease(op);
   return status == UCS_OK ? Status::ok() : failure(what, status);
 }
 
@@ -91,6 +92,20 @@ Status UcxConnection::postFrameReceive() {
   const ucp_request_param_t param = receiveParam();
   return start(frame_, ucp_tag_recv_nbx(worker_->handle(), frameSlot_, sizeof(frameSlot_), frameTag(peer_), kExactTag, &param),
                true, "frame receive");
+}
+
+RegistrationCache::Lease UcxConnection::withRegistration(ucp_request_param_t& param, const TransferRequest& request) {
+  RegistrationCache::Lease lease = worker_->registration(request.data, request.bytes);
+  if (lease) {
+    param.op_attr_mask |= UCP_OP_ATTR_FIELD_MEMH;
+    param.memh = static_cast<ucp_mem_h>(lease.handle);
+  }
+  return lease;
+}
+
+void UcxConnection::releaseLease(Operation& op) {
+  worker_->release(op.lease);
+  op.lease = {};
 }
 
 Status UcxConnection::progressSend(TransferRequest& request) {
@@ -104,8 +119,11 @@ Status UcxConnection::progressSend(TransferRequest& request) {
                                  false, "frame send"));
     sendPayload_ = Operation{};
     if (request.bytes > 0) {
-      STRATA_RETURN_IF_ERROR(start(sendPayload_, ucp_tag_send_nbx(ep_, request.data, request.bytes, payloadTag(rank_), &param),
-                                   false, "send"));
+      const RegistrationCache::Lease lease = withRegistration(param, request);
+      Status posted = start(sendPayload_, ucp_tag_send_nbx(ep_, request.data, request.bytes, payloadTag(rank_), &param), false, "send");
+      sendPayload_.lease = lease;
+      if (!sendPayload_.inFlight()) releaseLease(sendPayload_);
+      STRATA_RETURN_IF_ERROR(posted);
     }
   }
   progress();
@@ -148,10 +166,14 @@ Status UcxConnection::progressRecv(TransferRequest& request) {
   if (!request.frameComplete()) return takeFrame(request);
   if (!request.frameAccepted || request.done == request.bytes) return Status::ok();
   if (!payload_.posted) {
-    const ucp_request_param_t param = receiveParam();
-    STRATA_RETURN_IF_ERROR(start(
+    ucp_request_param_t param = receiveParam();
+    const RegistrationCache::Lease lease = withRegistration(param, request);
+    Status posted = start(
         payload_, ucp_tag_recv_nbx(worker_->handle(), request.data, request.bytes, payloadTag(peer_), kExactTag, &param),
-        true, "receive"));
+        true, "receive");
+    payload_.lease = lease;
+    if (!payload_.inFlight()) releaseLease(payload_);
+    STRATA_RETURN_IF_ERROR(posted);
   }
   progress();
   STRATA_RETURN_IF_ERROR(poll(payload_, "receive"));
@@ -246,6 +268,7 @@ void UcxConnection::drain() {
   // Whatever is still in flight: UCX frees a request once it completes (or the worker goes).
   for (Operation* op : ops) {
     if (op->inFlight()) ucp_request_free(op->handle);
+    releaseLease(*op);
   }
 }
 

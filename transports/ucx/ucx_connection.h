@@ -55,6 +55,7 @@ class UcxConnection : public Connection {
     bool posted = false;
     bool finished = false;
     ucp_tag_recv_info_t info{};  // a receive's length, once finished
+    RegistrationCache::Lease lease;  // the payload buffer's cached registration, while in flight
     bool inFlight() const { return posted && !finished; }
   };
 
@@ -65,6 +66,11 @@ class UcxConnection : public Connection {
   Status failure(const char* what, ucs_status_t status) const;
   Status closedError() const;
   Status postFrameReceive();
+  // Hands UCX the cached registration of the payload buffer, when there is one (to be kept in the
+  // operation's lease until it finishes).
+  RegistrationCache::Lease withRegistration(ucp_request_param_t& param, const TransferRequest& request);
+  // Returns an operation's registration to the cache.
+  void releaseLease(Operation& op);
   void progress() { movedUnseen_ = worker_->progress(); }
   Status takeFrame(TransferRequest& request);
   // Ends the endpoint (flushing it first unless `force`) and cancels the posted receives.

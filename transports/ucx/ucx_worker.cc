@@ -61,10 +61,36 @@ Result<std::shared_ptr<UcxWorker>> UcxWorker::create() {
   const auto* first = reinterpret_cast<const std::byte*>(address);
   w->address_.assign(first, first + bytes);
   ucp_worker_release_address(w->worker_, address);
+  w->startRegistrationCache();
   return w;
 }
 
+void UcxWorker::startRegistrationCache() {
+  // Without word of unmaps a cached registration could outlive its pages: no cache then.
+  if (ucm_set_event_handler(UCM_EVENT_VM_UNMAPPED, 0, &UcxWorker::onUnmap, this) != UCS_OK) return;
+  watchingUnmaps_ = true;
+  ucp_context_h context = context_;
+  registrations_ = std::make_unique<RegistrationCache>(
+      RegistrationCache::Limits{},
+      [context](void* address, size_t length) -> void* {
+        ucp_mem_map_params_t params{};
+        params.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
+        params.address = address;
+        params.length = length;
+        ucp_mem_h memh = nullptr;
+        return ucp_mem_map(context, &params, &memh) == UCS_OK ? memh : nullptr;
+      },
+      [context](void* handle) { ucp_mem_unmap(context, static_cast<ucp_mem_h>(handle)); });
+}
+
+void UcxWorker::onUnmap(ucm_event_type_t /*type*/, ucm_event_t* event, void* self) {
+  auto* worker = static_cast<UcxWorker*>(self);
+  if (worker->registrations_) worker->registrations_->unmapped(event->vm_unmapped.address, event->vm_unmapped.size);
+}
+
 UcxWorker::~UcxWorker() {
+  if (watchingUnmaps_) ucm_unset_event_handler(UCM_EVENT_VM_UNMAPPED, &UcxWorker::onUnmap, this);
+  registrations_.reset();
   if (worker_ != nullptr) ucp_worker_destroy(worker_);
   if (context_ != nullptr) ucp_cleanup(context_);
 }

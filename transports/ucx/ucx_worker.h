@@ -7,6 +7,7 @@
 // runs a call, while strataCommAbort may close endpoints from another thread.
 #pragma once
 
+#include <ucm/api/ucm.h>
 #include <ucp/api/ucp.h>
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "ucx/registration_cache.h"
 
 namespace strata {
 
@@ -42,15 +44,32 @@ class UcxWorker {
   int eventFd() const { return eventFd_; }
   bool arm() { return ucp_worker_arm(worker_) == UCS_OK; }
 
+  // A registration (ucp_mem_map) covering a payload buffer, from the worker's cache, for one
+  // operation (release it when the operation is over); empty for small buffers or when the cache
+  // is off (UCX then registers on its own, per operation).
+  RegistrationCache::Lease registration(const void* address, size_t bytes) {
+    return registrations_ ? registrations_->acquire(address, bytes) : RegistrationCache::Lease{};
+  }
+  void release(const RegistrationCache::Lease& lease) {
+    if (registrations_) registrations_->release(lease);
+  }
+  // Null when the cache is off (UCX cannot report unmaps here: UCX_MEM_EVENTS=no, a static binary).
+  const RegistrationCache* registrations() const { return registrations_.get(); }
+
   // The transports UCX chose for an endpoint, as ucp_ep_print_info words them (for INFO logs).
   static std::string describe(ucp_ep_h ep);
 
  private:
   UcxWorker() = default;
+  void startRegistrationCache();
+  static void onUnmap(ucm_event_type_t type, ucm_event_t* event, void* self);
+
   ucp_context_h context_ = nullptr;
   ucp_worker_h worker_ = nullptr;
   std::vector<std::byte> address_;
   int eventFd_ = -1;
+  std::unique_ptr<RegistrationCache> registrations_;
+  bool watchingUnmaps_ = false;
 };
 
 // Whether this host has an RDMA device for UCX's verbs transports to drive (an entry under

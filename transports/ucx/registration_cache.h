@@ -1,0 +1,88 @@
+// Registrations of the buffers a communicator sends from and receives into, kept for reuse. RDMA
+// moves only registered memory, and registering (pinning pages, telling the NIC) costs far more
+// than a lookup; training steps reuse the same buffers call after call. Bounded in entries and
+// bytes, the least recently used going first.
+//
+// A registration names pages, not an address: once the process unmaps a range (munmap, mremap,
+// a shrinking brk), a new buffer at the same address is other memory. The owner reports those
+// unmaps (UCX's memory hooks, see UcxWorker) and overlapping entries are dropped at once, so a
+// stale registration is never handed out.
+//
+// The mapping itself is a pair of functions (ucp_mem_map / ucp_mem_unmap in the ucx transport,
+// fakes in the unit tests). Thread-safe: unmap reports come from whichever thread unmaps.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+namespace strata {
+
+class RegistrationCache {
+ public:
+  struct Limits {
+    size_t entries = 64;
+    size_t bytes = size_t{1} << 30;
+    size_t smallestBuffer = 64 << 10;  // below this, eager messages copy anyway: not worth a registration
+  };
+  // Registers [address, address + bytes); null when it cannot.
+  using MapFunction = std::function<void*(void* address, size_t bytes)>;
+  using UnmapFunction = std::function<void(void* handle)>;
+
+  struct Stats {
+    uint64_t hits = 0, misses = 0, evictions = 0, invalidations = 0;
+    size_t entries = 0, bytes = 0;
+  };
+
+  RegistrationCache(Limits limits, MapFunction map, UnmapFunction unmap);
+  ~RegistrationCache();
+  RegistrationCache(const RegistrationCache&) = delete;
+  RegistrationCache& operator=(const RegistrationCache&) = delete;
+
+  // A registration in use by one operation: hand `handle` to UCX, release() when the operation
+  // is over. An entry in use is never evicted or unmapped under it.
+  struct Lease {
+    void* handle = nullptr;
+    uint64_t id = 0;
+    explicit operator bool() const { return handle != nullptr; }
+  };
+
+  // A registration covering [address, address + bytes), made on a miss (whole pages); empty for
+  // a buffer below Limits::smallestBuffer or above Limits::bytes, when every entry is in use, or
+  // when registering fails.
+  Lease acquire(const void* address, size_t bytes);
+  void release(const Lease& lease);
+
+  // The process unmapped [address, address + bytes): no registration overlapping it is handed
+  // out again (one still in use is unmapped when released).
+  void unmapped(const void* address, size_t bytes);
+
+  Stats stats() const;
+
+ private:
+  struct Entry {
+    uintptr_t begin = 0, end = 0;  // whole pages
+    void* handle = nullptr;
+    uint64_t id = 0;
+    uint64_t lastUse = 0;
+    uint32_t users = 0;
+    bool stale = false;  // its pages were unmapped: never handed out again
+  };
+  // Unmaps entry `index` now if nobody uses it, else marks it stale.
+  void retireLocked(size_t index);
+  size_t registeredBytesLocked() const;
+
+  const Limits limits_;
+  MapFunction map_;
+  UnmapFunction unmap_;
+  // Recursive: registering may allocate, allocating may unmap, and an unmap reports back here.
+  mutable std::recursive_mutex mutex_;
+  std::vector<Entry> entries_;
+  uint64_t clock_ = 0;
+  uint64_t nextId_ = 1;
+  Stats stats_;
+};
+
+}  // namespace strata
