@@ -33,6 +33,9 @@ struct TransferRequest {
   size_t frameBytes = 0;
   size_t frameDone = 0;
   bool frameAccepted = false;
+  // The receive lands in Strata's own staging memory, not in a caller's buffer: a transport may
+  // take payload bytes before the frame is accepted (a mismatched message then only spoils staging).
+  bool intoStaging = false;
   std::byte frame[kFrameHeaderBytes] = {};
 
   bool frameComplete() const { return frameDone == frameBytes; }

@@ -114,6 +114,7 @@ class StageRunner {
           t.folding = c_.connections[step.peer]->canPeek();
           if (!t.folding) {
             t.request.data = staging;
+            t.request.intoStaging = true;
             staging += step.bytes;
           }
           t.foldsAfterOthers = overlapsEarlierFold(step);

@@ -148,8 +148,10 @@ Status UcxConnection::takeFrame(TransferRequest& request) {
   }
   std::memcpy(request.frame, frameSlot_, sizeof(frameSlot_));
   request.frameDone = request.frameBytes;
-  receiving_ = request.bytes > 0 ? &request : nullptr;
-  payload_ = Operation{};
+  if (receiving_ != &request) {  // else its payload receive was posted early (staging)
+    receiving_ = request.bytes > 0 ? &request : nullptr;
+    payload_ = Operation{};
+  }
   return postFrameReceive();  // the next message's frame
 }
 
@@ -157,24 +159,29 @@ Status UcxConnection::progressFrame(TransferRequest& request) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return closedError();
   if (request.frameComplete()) return Status::ok();
+  STRATA_RETURN_IF_ERROR(postEarly(request));
   return takeFrame(request);
+}
+
+Status UcxConnection::postEarly(TransferRequest& request) {
+  // Into staging the payload receive is posted before the frame arrives, so UCX delivers the
+  // payload straight into it (no unexpected-message copy); a caller's buffer waits for the
+  // frame's acceptance, so a mismatched message never touches it.
+  if (!request.intoStaging || request.bytes == 0 || receiving_ != nullptr) return Status::ok();
+  receiving_ = &request;
+  payload_ = Operation{};
+  return postPayloadReceive(request);
 }
 
 Status UcxConnection::progressRecv(TransferRequest& request) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (closed_) return closedError();
-  if (!request.frameComplete()) return takeFrame(request);
-  if (!request.frameAccepted || request.done == request.bytes) return Status::ok();
-  if (!payload_.posted) {
-    ucp_request_param_t param = receiveParam();
-    const RegistrationCache::Lease lease = withRegistration(param, request);
-    Status posted = start(
-        payload_, ucp_tag_recv_nbx(worker_->handle(), request.data, request.bytes, payloadTag(peer_), kExactTag, &param),
-        true, "receive");
-    payload_.lease = lease;
-    if (!payload_.inFlight()) releaseLease(payload_);
-    STRATA_RETURN_IF_ERROR(posted);
+  if (!request.frameComplete()) {
+    STRATA_RETURN_IF_ERROR(postEarly(request));
+    return takeFrame(request);
   }
+  if (!request.frameAccepted || request.done == request.bytes) return Status::ok();
+  if (!payload_.posted) STRATA_RETURN_IF_ERROR(postPayloadReceive(request));
   progress();
   STRATA_RETURN_IF_ERROR(poll(payload_, "receive"));
   if (!payload_.finished) return Status::ok();
@@ -188,9 +195,21 @@ Status UcxConnection::progressRecv(TransferRequest& request) {
   return Status::ok();
 }
 
+Status UcxConnection::postPayloadReceive(TransferRequest& request) {
+  ucp_request_param_t param = receiveParam();
+  const RegistrationCache::Lease lease = withRegistration(param, request);
+  Status posted = start(
+      payload_, ucp_tag_recv_nbx(worker_->handle(), request.data, request.bytes, payloadTag(peer_), kExactTag, &param),
+      true, "receive");
+  payload_.lease = lease;
+  if (!payload_.inFlight()) releaseLease(payload_);
+  return posted;
+}
+
 bool UcxConnection::peekFrame(std::byte* out) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_ || receiving_ != nullptr || !frame_.posted) return false;
+  // Not while a message's payload is under way (its frame taken): the next frame is not its.
+  if (closed_ || (receiving_ != nullptr && receiving_->frameComplete()) || !frame_.posted) return false;
   progress();
   if (!poll(frame_, "frame receive").isOk() || !frame_.finished || frame_.info.length != sizeof(frameSlot_)) return false;
   std::memcpy(out, frameSlot_, sizeof(frameSlot_));

@@ -73,6 +73,8 @@ class UcxConnection : public Connection {
   void releaseLease(Operation& op);
   void progress() { movedUnseen_ = worker_->progress(); }
   Status takeFrame(TransferRequest& request);
+  Status postPayloadReceive(TransferRequest& request);
+  Status postEarly(TransferRequest& request);
   // Ends the endpoint (flushing it first unless `force`) and cancels the posted receives.
   void shutDown(bool force);
   // Tells the peer this rank gave up (waits a moment for the notice to leave).
