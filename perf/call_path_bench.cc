@@ -14,8 +14,8 @@
 #include <cstring>
 #include <memory>
 
-#include "core/call_tag.h"
-#include "core/communicator.h"
+#include "src/core/call_tag.h"
+#include "src/core/communicator.h"
 
 namespace {
 

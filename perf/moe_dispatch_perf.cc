@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "common/datatype.h"
+#include "src/common/datatype.h"
 #include "common/moe_workload.h"
 #include "common/perf_values.h"
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
-#include "common/datatype.h"
-#include "reduce/reduce.h"
+#include "src/common/datatype.h"
+#include "src/reduce/reduce.h"
 
 namespace {
 

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "shm/shm_transport.h"
-#include "tcp/socket.h"
-#include "tcp/tcp_connection.h"
+#include "transports/shm/shm_transport.h"
+#include "transports/tcp/socket.h"
+#include "transports/tcp/tcp_connection.h"
 
 namespace {
 

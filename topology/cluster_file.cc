@@ -5,8 +5,8 @@
 #include <set>
 #include <sstream>
 
-#include "common/hostlist.h"
-#include "common/text_file.h"
+#include "src/common/hostlist.h"
+#include "src/common/text_file.h"
 
 namespace strata {
 namespace {

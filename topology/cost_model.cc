@@ -1,6 +1,6 @@
 #include "cost_model.h"
 
-#include "common/text_file.h"
+#include "src/common/text_file.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,6 +1,6 @@
 #include "hwloc_discovery.h"
 
-#include "common/text_file.h"
+#include "src/common/text_file.h"
 
 #if STRATA_HAVE_HWLOC
 #include <hwloc.h>

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "common/status.h"
+#include "src/common/status.h"
 #include "host_topology.h"
 
 namespace strata {

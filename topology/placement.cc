@@ -1,7 +1,7 @@
 #include "placement.h"
 
 #include "cluster_file.h"
-#include "common/strings.h"
+#include "src/common/strings.h"
 
 namespace strata {
 namespace {

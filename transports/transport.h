@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "common/status.h"
+#include "src/common/status.h"
 
 namespace strata {
 

@@ -1,4 +1,4 @@
-#include "common/perf_harness.h"
+#include "perf/common/perf_harness.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "common/datatype.h"
-#include "common/perf_options.h"
-#include "common/perf_report.h"
-#include "common/perf_values.h"
+#include "src/common/datatype.h"
+#include "perf/common/perf_options.h"
+#include "perf/common/perf_report.h"
+#include "perf/common/perf_values.h"
 
 namespace strata::perf {
 namespace {

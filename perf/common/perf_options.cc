@@ -1,4 +1,4 @@
-#include "common/perf_options.h"
+#include "perf/common/perf_options.h"
 
 #include <getopt.h>
 

@@ -1,4 +1,4 @@
-#include "common/perf_report.h"
+#include "perf/common/perf_report.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "common/perf_harness.h"
-#include "common/perf_options.h"
+#include "perf/common/perf_harness.h"
+#include "perf/common/perf_options.h"
 
 namespace strata::perf {
 

@@ -1,11 +1,11 @@
-#include "common/perf_values.h"
+#include "perf/common/perf_values.h"
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-#include "common/datatype.h"
-#include "reduce/float_formats.h"
+#include "src/common/datatype.h"
+#include "src/reduce/float_formats.h"
 
 namespace strata::perf {
 

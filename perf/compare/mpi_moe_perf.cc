@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/moe_workload.h"
+#include "perf/common/moe_workload.h"
 
 namespace {
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/collective.h"
-#include "algorithms/cost.h"
-#include "core/plan.h"
+#include "src/algorithms/collective.h"
+#include "src/algorithms/cost.h"
+#include "src/algorithms/plan.h"
 
 namespace strata {
 

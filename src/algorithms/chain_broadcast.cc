@@ -4,7 +4,7 @@
 // The tuner's broadcast for every size until trees arrive with the topology work.
 #include <cmath>
 
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

@@ -4,7 +4,7 @@
 // Intermediate results rotate through two chunk-sized scratch slots.
 #include <cmath>
 
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "core/plan.h"
+#include "src/algorithms/plan.h"
 #include "topology/hierarchy.h"
 
 namespace strata {

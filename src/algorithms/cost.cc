@@ -1,4 +1,4 @@
-#include "algorithms/cost.h"
+#include "src/algorithms/cost.h"
 
 #include <algorithm>
 #include <map>

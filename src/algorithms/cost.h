@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "algorithms/collective.h"
+#include "src/algorithms/collective.h"
 #include "topology/cost_model.h"
 #include "topology/hierarchy.h"
 

@@ -1,7 +1,7 @@
 // Direct gather and scatter: the root exchanges one block with every other rank, all at once.
 // Cost at the root: (n-1) overlapping latencies + (n-1)/n·S·beta through its one link, which is
 // optimal for a single root link. The only gather/scatter algorithm for now.
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

@@ -1,7 +1,7 @@
 // Dissemination barrier: in round k every rank signals rank + 2^k and waits for rank - 2^k; after
 // ceil(log2 n) rounds everyone has heard, transitively, from everyone. Cost: ceil(log2 n)·alpha.
 // One byte per signal, because a zero-byte message would carry no synchronisation.
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

@@ -1,4 +1,4 @@
-#include "algorithms/group_ring.h"
+#include "src/algorithms/group_ring.h"
 
 namespace strata {
 namespace {

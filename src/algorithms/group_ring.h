@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "algorithms/collective.h"
+#include "src/algorithms/collective.h"
 
 namespace strata {
 

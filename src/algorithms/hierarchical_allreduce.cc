@@ -7,9 +7,9 @@
 // as slices pipelined through the tiers, so the slowest tier (the uplinks) sets the pace. Needs a
 // uniform hierarchy (every host the same rank count, every rack the
 // same host count); elsewhere it runs as the topology ring.
-#include "algorithms/algorithms.h"
-#include "algorithms/group_ring.h"
-#include "algorithms/tiers.h"
+#include "src/algorithms/algorithms.h"
+#include "src/algorithms/group_ring.h"
+#include "src/algorithms/tiers.h"
 
 namespace strata {
 namespace {

@@ -6,8 +6,8 @@
 // sums kept in scratch, so each tier sends only the sums the next tier needs.
 // Cost: per tier, (m-1) ring steps of that tier's set size in blocks. Needs a uniform hierarchy;
 // elsewhere the ring algorithms run.
-#include "algorithms/algorithms.h"
-#include "algorithms/tiers.h"
+#include "src/algorithms/algorithms.h"
+#include "src/algorithms/tiers.h"
 
 namespace strata {
 namespace {

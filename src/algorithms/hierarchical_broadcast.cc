@@ -7,7 +7,7 @@
 #include <cmath>
 #include <map>
 
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 namespace {

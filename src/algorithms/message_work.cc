@@ -1,4 +1,4 @@
-#include "algorithms/message_work.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 

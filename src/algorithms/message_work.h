@@ -6,7 +6,7 @@
 // cannot tell apart differ in exactly that, so the tuner prefers the one with less of it.
 #pragma once
 
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

@@ -3,7 +3,7 @@
 // so every rank gets bit-identical results). Cost: 2 synchronisations (~2·alpha_shm) and n·S
 // bytes read per rank, no ring hops. Needs every rank on one host (the shm windows) and
 // S <= STRATA_ONESHOT_BYTES; the tuner picks it for messages that small.
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

@@ -3,7 +3,7 @@
 // blocks travel even when empty, so every pair checks the sizes it agreed on.
 // Cost: (n-1)·alpha + (n-1)/n·S·beta. Small exchanges post every transfer in one stage instead
 // (n-1 latencies overlap). In place, the input is first copied to scratch.
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 namespace {

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "algorithms/collective.h"
+#include "src/algorithms/collective.h"
 
 namespace strata {
 

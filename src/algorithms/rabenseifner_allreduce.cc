@@ -8,8 +8,8 @@
 // buffers run as slices of pow2 x kCacheSliceBytes, one after another.
 #include <algorithm>
 
-#include "algorithms/algorithms.h"
-#include "algorithms/power_of_two_fold.h"
+#include "src/algorithms/algorithms.h"
+#include "src/algorithms/power_of_two_fold.h"
 
 namespace strata {
 namespace {

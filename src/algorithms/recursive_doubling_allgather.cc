@@ -3,8 +3,8 @@
 // same bytes per rank ((p-1)/p·S). Latency-optimal for small blocks. Non-powers of two: the first
 // 2·rem ring positions pair up, the even one handing its block to the odd one first and getting
 // every block back at the end. Runs on ring positions (topology order); blocks stay indexed by rank.
-#include "algorithms/algorithms.h"
-#include "algorithms/power_of_two_fold.h"
+#include "src/algorithms/algorithms.h"
+#include "src/algorithms/power_of_two_fold.h"
 
 namespace strata {
 

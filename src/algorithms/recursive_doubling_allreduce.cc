@@ -2,8 +2,8 @@
 // (rank XOR 2^k) and reduces. Cost: log2(n) steps of the whole buffer: log2(n)·(alpha + S·beta).
 // Latency-optimal, so the tuner picks it for small messages. Non-powers of two: the first 2·rem
 // ranks pair up (even sends to odd) so a power of two remains, and get the result back at the end.
-#include "algorithms/algorithms.h"
-#include "algorithms/power_of_two_fold.h"
+#include "src/algorithms/algorithms.h"
+#include "src/algorithms/power_of_two_fold.h"
 
 namespace strata {
 

@@ -1,6 +1,6 @@
 #include <set>
 
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

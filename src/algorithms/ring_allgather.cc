@@ -1,7 +1,7 @@
 // Ring allgather: each rank passes the block it received last step to its right neighbour.
 // Cost: (n-1) steps; each rank sends (n-1)/n of the output: (n-1)·alpha + (n-1)/n·S·beta.
 // Large blocks run as consecutive slices so every step moves a cache-sized piece.
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

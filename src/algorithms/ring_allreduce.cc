@@ -2,7 +2,7 @@
 // Cost: 2(n-1) steps; each rank sends 2(n-1)/n of the buffer: 2(n-1)·alpha + 2(n-1)/n·S·beta.
 // Bandwidth-optimal, so the default above the small-message threshold. Buffers larger than
 // n × kCacheSliceBytes run as consecutive slices, keeping each step's chunk cache-sized.
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 namespace {

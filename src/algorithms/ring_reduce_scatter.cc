@@ -2,7 +2,7 @@
 // folds the left neighbour's partial of block (rank - s - 2) into its own data; after n-1 steps it
 // holds block `rank` fully reduced (the ring runs in topology order: positions, not ranks). Cost: (n-1)·alpha + (n-1)/n·S·beta (+ reduction).
 // Partials rotate through two slice-sized scratch slots; large blocks run as slices.
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 

@@ -1,11 +1,11 @@
-#include "algorithms/selection.h"
+#include "src/algorithms/selection.h"
 
 #include <algorithm>
 #include <cctype>
 #include <limits>
 
-#include "algorithms/message_work.h"
-#include "common/strings.h"
+#include "src/algorithms/message_work.h"
+#include "src/common/strings.h"
 
 namespace strata {
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/algorithms.h"
-#include "common/status.h"
+#include "src/algorithms/algorithms.h"
+#include "src/common/status.h"
 
 namespace strata {
 

@@ -1,4 +1,4 @@
-#include "algorithms/tiers.h"
+#include "src/algorithms/tiers.h"
 
 #include <algorithm>
 

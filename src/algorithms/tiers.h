@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "algorithms/group_ring.h"
+#include "src/algorithms/group_ring.h"
 #include "topology/hierarchy.h"
 
 namespace strata {

@@ -9,7 +9,7 @@
 // a higher number at the peer, so the two trees never deadlock each other.
 #include <cmath>
 
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 #include "topology/trees.h"
 
 namespace strata {

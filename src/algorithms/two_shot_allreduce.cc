@@ -8,7 +8,7 @@
 // (the windows' two halves make that safe).
 #include <cmath>
 
-#include "algorithms/algorithms.h"
+#include "src/algorithms/algorithms.h"
 
 namespace strata {
 namespace {

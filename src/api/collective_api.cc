@@ -1,9 +1,9 @@
 // C entry points for collectives and point-to-point: validate every argument, name the bad one in
 // the error, work out in-place-ness as NCCL defines it, then hand the call to group_state.
 
-#include "api/group_state.h"
-#include "api/handles.h"
-#include "common/datatype.h"
+#include "src/api/group_state.h"
+#include "src/api/handles.h"
+#include "src/common/datatype.h"
 
 namespace strata::api {
 namespace {

@@ -3,13 +3,13 @@
 #include <cstring>
 #include <thread>
 
-#include "api/group_state.h"
-#include "api/handles.h"
-#include "common/log.h"
-#include "common/params.h"
-#include "core/bootstrap.h"
-#include "core/comm_split.h"
-#include "core/env_init.h"
+#include "src/api/group_state.h"
+#include "src/api/handles.h"
+#include "src/common/log.h"
+#include "src/common/params.h"
+#include "src/core/bootstrap.h"
+#include "src/core/comm_split.h"
+#include "src/core/env_init.h"
 
 using strata::Status;
 using strata::api::report;

@@ -1,8 +1,8 @@
 #include <map>
 #include <vector>
 
-#include "api/group_state.h"
-#include "api/handles.h"
+#include "src/api/group_state.h"
+#include "src/api/handles.h"
 
 namespace strata::api {
 namespace {

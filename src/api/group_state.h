@@ -9,8 +9,8 @@
 #include <functional>
 #include <variant>
 
-#include "api/handles.h"
-#include "common/function_ref.h"
+#include "src/api/handles.h"
+#include "src/common/function_ref.h"
 
 namespace strata::api {
 

@@ -12,9 +12,9 @@
 
 #include <memory>
 
-#include "common/status.h"
-#include "core/communicator.h"
-#include "core/host_stream.h"
+#include "src/common/status.h"
+#include "src/core/communicator.h"
+#include "src/core/host_stream.h"
 
 struct strataComm {
   std::shared_ptr<strata::Communicator> impl;

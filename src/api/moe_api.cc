@@ -9,11 +9,11 @@
 #include <memory>
 #include <string>
 
-#include "api/group_state.h"
-#include "api/handles.h"
-#include "moe/moe_exchange.h"
-#include "moe/moe_handle.h"
-#include "moe/moe_routing.h"
+#include "src/api/group_state.h"
+#include "src/api/handles.h"
+#include "src/moe/moe_exchange.h"
+#include "src/moe/moe_handle.h"
+#include "src/moe/moe_routing.h"
 
 namespace strata::api {
 namespace {

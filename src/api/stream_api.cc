@@ -1,5 +1,5 @@
 // Host streams through the C API.
-#include "api/handles.h"
+#include "src/api/handles.h"
 
 using strata::api::report;
 

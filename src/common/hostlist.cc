@@ -1,4 +1,4 @@
-#include "common/hostlist.h"
+#include "src/common/hostlist.h"
 
 #include <cctype>
 #include <cstdint>

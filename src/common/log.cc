@@ -1,4 +1,4 @@
-#include "common/log.h"
+#include "src/common/log.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/params.h"
+#include "src/common/params.h"
 
 namespace strata {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/params.h"
+#include "src/common/params.h"
 
 #include <cctype>
 #include <cerrno>

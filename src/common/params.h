@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "src/common/status.h"
 
 namespace strata {
 

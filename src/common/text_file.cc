@@ -1,4 +1,4 @@
-#include "common/text_file.h"
+#include "src/common/text_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "common/errno_text.h"
+#include "src/common/errno_text.h"
 
 namespace strata {
 

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <string>
 
-#include "common/status.h"
+#include "src/common/status.h"
 
 namespace strata {
 

@@ -1,4 +1,4 @@
-#include "core/agreement.h"
+#include "src/core/agreement.h"
 
 #include <algorithm>
 

@@ -8,8 +8,8 @@
 
 #include <vector>
 
-#include "algorithms/collective.h"
-#include "core/plan.h"
+#include "src/algorithms/collective.h"
+#include "src/algorithms/plan.h"
 
 namespace strata {
 

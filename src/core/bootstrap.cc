@@ -1,4 +1,4 @@
-#include "core/bootstrap.h"
+#include "src/core/bootstrap.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,10 +10,10 @@
 #include <mutex>
 #include <thread>
 
-#include "common/errno_text.h"
-#include "common/log.h"
-#include "core/handshake_acceptor.h"
-#include "core/wire.h"
+#include "src/common/errno_text.h"
+#include "src/common/log.h"
+#include "src/core/handshake_acceptor.h"
+#include "src/core/wire.h"
 
 namespace strata {
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/unique_id.h"
-#include "tcp/socket.h"
+#include "src/core/unique_id.h"
+#include "transports/tcp/socket.h"
 
 namespace strata {
 

@@ -1,10 +1,10 @@
-#include "core/call_tag.h"
+#include "src/core/call_tag.h"
 
 #include <cstdio>
 #include <cstring>
 
-#include "algorithms/algorithms.h"
-#include "common/datatype.h"
+#include "src/algorithms/algorithms.h"
+#include "src/common/datatype.h"
 
 namespace strata {
 namespace {

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <string>
 
-#include "algorithms/collective.h"
-#include "transport.h"
+#include "src/algorithms/collective.h"
+#include "transports/transport.h"
 
 namespace strata {
 

@@ -1,9 +1,9 @@
-#include "core/comm_split.h"
+#include "src/core/comm_split.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/bootstrap.h"
+#include "src/core/bootstrap.h"
 
 namespace strata {
 namespace {

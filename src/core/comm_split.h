@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "core/communicator.h"
+#include "src/core/communicator.h"
 
 namespace strata {
 

@@ -1,14 +1,14 @@
-#include "core/communicator.h"
+#include "src/core/communicator.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <thread>
 
-#include "common/datatype.h"
-#include "common/log.h"
-#include "core/agreement.h"
-#include "core/executor.h"
-#include "reduce/reduce.h"
+#include "src/common/datatype.h"
+#include "src/common/log.h"
+#include "src/core/agreement.h"
+#include "src/core/executor.h"
+#include "src/reduce/reduce.h"
 
 namespace strata {
 namespace {

@@ -14,12 +14,12 @@
 #include <tuple>
 #include <vector>
 
-#include "algorithms/collective.h"
-#include "algorithms/selection.h"
-#include "common/params.h"
-#include "core/connect.h"
-#include "core/executor.h"
-#include "core/unique_id.h"
+#include "src/algorithms/collective.h"
+#include "src/algorithms/selection.h"
+#include "src/common/params.h"
+#include "src/core/connect.h"
+#include "src/core/executor.h"
+#include "src/core/unique_id.h"
 #include "topology/hierarchy.h"
 
 namespace strata {

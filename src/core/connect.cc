@@ -1,10 +1,10 @@
-#include "core/connect.h"
+#include "src/core/connect.h"
 
 #include <optional>
 
-#include "core/transport_table.h"
-#include "memory/ring_connection.h"
-#include "shm/descriptor_exchange.h"
+#include "src/core/transport_table.h"
+#include "transports/memory/ring_connection.h"
+#include "transports/shm/descriptor_exchange.h"
 
 namespace strata {
 

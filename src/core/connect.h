@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "common/params.h"
-#include "core/bootstrap.h"
-#include "core/host_analysis.h"
-#include "core/peer_info.h"
-#include "memory/doorbell.h"
-#include "memory/peer_windows.h"
-#include "transport.h"
+#include "src/common/params.h"
+#include "src/core/bootstrap.h"
+#include "src/core/host_analysis.h"
+#include "src/core/peer_info.h"
+#include "transports/memory/doorbell.h"
+#include "transports/memory/peer_windows.h"
+#include "transports/transport.h"
 
 namespace strata {
 

@@ -1,15 +1,15 @@
-#include "core/env_init.h"
+#include "src/core/env_init.h"
 
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 
-#include "common/params.h"
-#include "core/bootstrap.h"
-#include "core/mpi_bootstrap.h"
-#include "core/slurm_rendezvous.h"
-#include "core/unique_id.h"
+#include "src/common/params.h"
+#include "src/core/bootstrap.h"
+#include "src/core/mpi_bootstrap.h"
+#include "src/core/slurm_rendezvous.h"
+#include "src/core/unique_id.h"
 
 namespace strata {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <strata/strata.h>
 
-#include "common/status.h"
+#include "src/common/status.h"
 
 namespace strata {
 

@@ -1,12 +1,12 @@
-#include "core/executor.h"
+#include "src/core/executor.h"
 
 #include <algorithm>
 #include <cstring>
 #include <string>
 
-#include "common/datatype.h"
-#include "core/idle_wait.h"
-#include "reduce/reduce.h"
+#include "src/common/datatype.h"
+#include "src/core/idle_wait.h"
+#include "src/reduce/reduce.h"
 
 namespace strata {
 namespace {

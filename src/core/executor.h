@@ -14,15 +14,15 @@
 #include <string>
 #include <vector>
 
-#include "common/function_ref.h"
-#include "common/status.h"
-#include "common/wait.h"
-#include "core/call_tag.h"
-#include "core/plan.h"
-#include "core/wait_policy.h"
-#include "memory/doorbell.h"
-#include "memory/peer_windows.h"
-#include "transport.h"
+#include "src/common/function_ref.h"
+#include "src/common/status.h"
+#include "src/common/wait.h"
+#include "src/core/call_tag.h"
+#include "src/algorithms/plan.h"
+#include "src/core/wait_policy.h"
+#include "transports/memory/doorbell.h"
+#include "transports/memory/peer_windows.h"
+#include "transports/transport.h"
 
 namespace strata {
 

@@ -1,4 +1,4 @@
-#include "core/handshake_acceptor.h"
+#include "src/core/handshake_acceptor.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <thread>
 
-#include "common/errno_text.h"
-#include "common/log.h"
+#include "src/common/errno_text.h"
+#include "src/common/log.h"
 
 namespace strata {
 namespace {

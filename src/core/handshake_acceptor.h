@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "core/wire.h"
-#include "tcp/socket.h"
+#include "src/core/wire.h"
+#include "transports/tcp/socket.h"
 
 namespace strata {
 

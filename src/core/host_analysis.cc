@@ -1,4 +1,4 @@
-#include "core/host_analysis.h"
+#include "src/core/host_analysis.h"
 
 #include <map>
 #include <mutex>

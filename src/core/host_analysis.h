@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "common/params.h"
-#include "common/status.h"
+#include "src/common/params.h"
+#include "src/common/status.h"
 #include "topology/host_topology.h"
 #include "topology/nvml_links.h"
 #include "topology/rank_device.h"

@@ -1,4 +1,4 @@
-#include "core/host_stream.h"
+#include "src/core/host_stream.h"
 
 #include <exception>
 #include <new>

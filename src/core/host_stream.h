@@ -8,7 +8,7 @@
 #include <mutex>
 #include <thread>
 
-#include "common/status.h"
+#include "src/common/status.h"
 
 namespace strata {
 

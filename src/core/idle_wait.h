@@ -20,10 +20,10 @@
 #include <cstdint>
 #include <optional>
 
-#include "common/wait.h"
-#include "core/wait_policy.h"
-#include "memory/doorbell.h"
-#include "transport.h"
+#include "src/common/wait.h"
+#include "src/core/wait_policy.h"
+#include "transports/memory/doorbell.h"
+#include "transports/transport.h"
 
 namespace strata {
 

@@ -1,9 +1,9 @@
-#include "core/mpi_bootstrap.h"
+#include "src/core/mpi_bootstrap.h"
 
 #include <cstdlib>
 #include <cstring>
 
-#include "core/bootstrap.h"
+#include "src/core/bootstrap.h"
 
 #if defined(STRATA_HAVE_MPI)
 // The C API only: Open MPI's and MPICH's C++ bindings would need their C++ libraries.

@@ -6,8 +6,8 @@
 
 #include <strata/strata.h>
 
-#include "common/params.h"
-#include "common/status.h"
+#include "src/common/params.h"
+#include "src/common/status.h"
 
 namespace strata {
 

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
-#include "core/transport_openers.h"
-#include "shm/descriptor_exchange.h"
-#include "shm/shm_transport.h"
+#include "src/core/transport_openers.h"
+#include "transports/shm/descriptor_exchange.h"
+#include "transports/shm/shm_transport.h"
 
 namespace strata {
 namespace {

@@ -1,9 +1,9 @@
 // Wiring the tcp transport: STRATA_SOCKET_NSTREAMS sockets per peer; lower ranks are dialled,
 // higher ranks dial us, each stream introduced by an authenticated hello.
-#include "core/handshake_acceptor.h"
-#include "core/transport_openers.h"
-#include "core/wire.h"
-#include "tcp/tcp_connection.h"
+#include "src/core/handshake_acceptor.h"
+#include "src/core/transport_openers.h"
+#include "src/core/wire.h"
+#include "transports/tcp/tcp_connection.h"
 
 namespace strata {
 

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/log.h"
-#include "core/transport_openers.h"
-#include "ucx/ucx_connection.h"
+#include "src/common/log.h"
+#include "src/core/transport_openers.h"
+#include "transports/ucx/ucx_connection.h"
 
 namespace strata {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/peer_info.h"
+#include "src/core/peer_info.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <initializer_list>
 
-#include "common/log.h"
+#include "src/common/log.h"
 #include "topology/placement.h"
 
 namespace strata {

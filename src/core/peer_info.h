@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "common/params.h"
-#include "core/bootstrap.h"
-#include "core/host_analysis.h"
-#include "tcp/socket.h"
+#include "src/common/params.h"
+#include "src/core/bootstrap.h"
+#include "src/core/host_analysis.h"
+#include "transports/tcp/socket.h"
 
 namespace strata {
 

@@ -1,8 +1,8 @@
-#include "core/slurm_rendezvous.h"
+#include "src/core/slurm_rendezvous.h"
 
 #include <cstdlib>
 
-#include "common/hostlist.h"
+#include "src/common/hostlist.h"
 
 namespace strata {
 namespace {

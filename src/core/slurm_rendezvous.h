@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/params.h"
-#include "common/status.h"
+#include "src/common/params.h"
+#include "src/common/status.h"
 
 namespace strata {
 

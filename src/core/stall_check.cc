@@ -1,7 +1,7 @@
 // What a stalled wait looks at (executor.h): dead peers, peers in another call, abort, deadline.
 #include <string>
 
-#include "core/executor.h"
+#include "src/core/executor.h"
 
 namespace strata {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "core/connect.h"
-#include "core/transport_table.h"
+#include "src/core/connect.h"
+#include "src/core/transport_table.h"
 
 namespace strata {
 

@@ -1,10 +1,10 @@
-#include "core/transport_table.h"
+#include "src/core/transport_table.h"
 
 #include <map>
 
-#include "core/transport_openers.h"
+#include "src/core/transport_openers.h"
 #ifdef STRATA_HAVE_UCX
-#include "ucx/ucx_worker.h"
+#include "transports/ucx/ucx_worker.h"
 #endif
 
 namespace strata {

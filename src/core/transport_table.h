@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "common/params.h"
-#include "common/status.h"
-#include "core/bootstrap.h"
-#include "core/peer_info.h"
+#include "src/common/params.h"
+#include "src/common/status.h"
+#include "src/core/bootstrap.h"
+#include "src/core/peer_info.h"
 
 namespace strata {
 

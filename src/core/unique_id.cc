@@ -1,11 +1,11 @@
-#include "core/unique_id.h"
+#include "src/core/unique_id.h"
 
 #include <sys/random.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "common/errno_text.h"
+#include "src/common/errno_text.h"
 
 namespace strata {
 namespace {

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/status.h"
-#include "tcp/socket.h"
+#include "src/common/status.h"
+#include "transports/tcp/socket.h"
 
 namespace strata {
 

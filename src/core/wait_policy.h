@@ -26,7 +26,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "common/wait.h"
+#include "src/common/wait.h"
 
 namespace strata {
 

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/datatype.h"
-#include "core/executor.h"
-#include "core/idle_wait.h"
-#include "reduce/reduce.h"
+#include "src/common/datatype.h"
+#include "src/core/executor.h"
+#include "src/core/idle_wait.h"
+#include "src/reduce/reduce.h"
 
 namespace strata {
 namespace {

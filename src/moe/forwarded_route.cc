@@ -1,9 +1,9 @@
-#include "moe/forwarded_route.h"
+#include "src/moe/forwarded_route.h"
 
 #include <cstring>
 
-#include "common/datatype.h"
-#include "moe/moe_rows.h"
+#include "src/common/datatype.h"
+#include "src/moe/moe_rows.h"
 
 namespace strata::moe {
 namespace {

@@ -5,7 +5,7 @@
 // to gain run as one piece.
 #pragma once
 
-#include "moe/moe_route.h"
+#include "src/moe/moe_route.h"
 
 namespace strata::moe {
 

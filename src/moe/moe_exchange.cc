@@ -1,13 +1,13 @@
-#include "moe/moe_exchange.h"
+#include "src/moe/moe_exchange.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
-#include "common/datatype.h"
-#include "moe/moe_route.h"
-#include "moe/moe_rows.h"
+#include "src/common/datatype.h"
+#include "src/moe/moe_route.h"
+#include "src/moe/moe_rows.h"
 
 namespace strata::moe {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <cstddef>
 
-#include "moe/moe_handle.h"
+#include "src/moe/moe_handle.h"
 
 namespace strata::moe {
 

@@ -1,4 +1,4 @@
-#include "moe/moe_forwarding.h"
+#include "src/moe/moe_forwarding.h"
 
 #include <algorithm>
 #include <numeric>

@@ -6,8 +6,8 @@
 
 #include <vector>
 
-#include "common/status.h"
-#include "moe/moe_handle.h"
+#include "src/common/status.h"
+#include "src/moe/moe_handle.h"
 
 namespace strata::moe {
 

@@ -1,11 +1,11 @@
-#include "moe/moe_handle.h"
+#include "src/moe/moe_handle.h"
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
 
-#include "moe/moe_forwarding.h"
+#include "src/moe/moe_forwarding.h"
 
 namespace strata::moe {
 namespace {

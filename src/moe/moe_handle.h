@@ -13,10 +13,10 @@
 #include <memory>
 #include <vector>
 
-#include "common/status.h"
-#include "moe/moe_routing.h"
-#include "moe/row_exchange.h"
-#include "moe/token_rows.h"
+#include "src/common/status.h"
+#include "src/moe/moe_routing.h"
+#include "src/moe/row_exchange.h"
+#include "src/moe/token_rows.h"
 
 namespace strata::moe {
 

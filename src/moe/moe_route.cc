@@ -1,11 +1,11 @@
-#include "moe/moe_route.h"
+#include "src/moe/moe_route.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "common/datatype.h"
-#include "moe/forwarded_route.h"
-#include "moe/window_exchange.h"
+#include "src/common/datatype.h"
+#include "src/moe/forwarded_route.h"
+#include "src/moe/window_exchange.h"
 
 namespace strata::moe {
 namespace {

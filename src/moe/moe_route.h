@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/function_ref.h"
-#include "moe/moe_handle.h"
+#include "src/common/function_ref.h"
+#include "src/moe/moe_handle.h"
 
 namespace strata::moe {
 

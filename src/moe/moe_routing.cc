@@ -1,4 +1,4 @@
-#include "moe/moe_routing.h"
+#include "src/moe/moe_routing.h"
 
 #include <cmath>
 #include <string>

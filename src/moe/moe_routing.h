@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/status.h"
+#include "src/common/status.h"
 
 namespace strata::moe {
 

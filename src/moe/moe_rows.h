@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "reduce/float_formats.h"
+#include "src/reduce/float_formats.h"
 
 namespace strata::moe {
 

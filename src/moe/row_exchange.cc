@@ -1,4 +1,4 @@
-#include "moe/row_exchange.h"
+#include "src/moe/row_exchange.h"
 
 namespace strata::moe {
 

@@ -9,9 +9,9 @@
 #include <tuple>
 #include <vector>
 
-#include "common/status.h"
-#include "core/call_tag.h"
-#include "core/communicator.h"
+#include "src/common/status.h"
+#include "src/core/call_tag.h"
+#include "src/core/communicator.h"
 
 namespace strata::moe {
 

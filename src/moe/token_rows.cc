@@ -1,11 +1,11 @@
-#include "moe/token_rows.h"
+#include "src/moe/token_rows.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "common/datatype.h"
-#include "moe/moe_rows.h"
-#include "reduce/reduce.h"
+#include "src/common/datatype.h"
+#include "src/moe/moe_rows.h"
+#include "src/reduce/reduce.h"
 
 namespace strata::moe {
 

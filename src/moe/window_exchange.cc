@@ -1,7 +1,7 @@
 // Plans of window row exchanges: a sender's rows for the other ranks form one stream in its
 // window, cut into chunks of a window half; a receiver knows where its rows lie in every
 // sender's stream from the shared send counts.
-#include "moe/window_exchange.h"
+#include "src/moe/window_exchange.h"
 
 #include <algorithm>
 

@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "common/function_ref.h"
-#include "core/plan.h"
+#include "src/common/function_ref.h"
+#include "src/algorithms/plan.h"
 
 namespace strata::moe {
 

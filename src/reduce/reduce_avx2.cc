@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "reduce/float_formats.h"
+#include "src/reduce/float_formats.h"
 
 namespace strata::reduce_avx2 {
-#include "reduce/reduce_kernels.inc"
+#include "src/reduce/reduce_kernels.inc"
 }  // namespace strata::reduce_avx2

@@ -1,6 +1,6 @@
-#include "reduce/reduce.h"
+#include "src/reduce/reduce.h"
 
-#include "common/params.h"
+#include "src/common/params.h"
 
 #if defined(STRATA_HAVE_AVX2_KERNELS)
 #include <cpuid.h>

@@ -8,9 +8,9 @@
 #include <cstring>
 #include <vector>
 
-#include "core/peer_info.h"
-#include "core/wire.h"
-#include "shm/descriptor_exchange.h"
+#include "src/core/peer_info.h"
+#include "src/core/wire.h"
+#include "transports/shm/descriptor_exchange.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/call_tag.h"
+#include "src/core/call_tag.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   strata::CallTag expected;

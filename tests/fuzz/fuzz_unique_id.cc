@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "core/unique_id.h"
+#include "src/core/unique_id.h"
 
 namespace {
 

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "api_ranks.h"
-#include "core/handshake_acceptor.h"
-#include "core/host_stream.h"
-#include "core/unique_id.h"
+#include "src/core/handshake_acceptor.h"
+#include "src/core/host_stream.h"
+#include "src/core/unique_id.h"
 #include "strata/strata.h"
 
 namespace {

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "narrow_reference.h"
-#include "reduce/float_formats.h"
+#include "src/reduce/float_formats.h"
 
 namespace {
 

@@ -1,8 +1,8 @@
 // Slurm hostlist expansion and the Slurm rendezvous (first node, reserved or derived port).
 #include <gtest/gtest.h>
 
-#include "common/hostlist.h"
-#include "core/slurm_rendezvous.h"
+#include "src/common/hostlist.h"
+#include "src/core/slurm_rendezvous.h"
 
 namespace {
 

@@ -12,9 +12,9 @@
 #include <random>
 #include <thread>
 
-#include "algorithms/algorithms.h"
-#include "common/datatype.h"
-#include "reduce/reduce.h"
+#include "src/algorithms/algorithms.h"
+#include "src/common/datatype.h"
+#include "src/reduce/reduce.h"
 #include "reference_values.h"
 #include "thread_ranks.h"
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <random>
 
-#include "common/datatype.h"
-#include "reduce/reduce.h"
+#include "src/common/datatype.h"
+#include "src/reduce/reduce.h"
 #include "reference_values.h"
 
 namespace {

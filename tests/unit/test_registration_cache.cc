@@ -9,9 +9,9 @@
 #include <map>
 #include <vector>
 
-#include "ucx/registration_cache.h"
+#include "transports/ucx/registration_cache.h"
 #ifdef STRATA_TEST_UCX
-#include "ucx/ucx_worker.h"
+#include "transports/ucx/ucx_worker.h"
 #endif
 
 namespace strata {

@@ -5,8 +5,8 @@
 #include <memory>
 #include <stdexcept>
 
-#include "algorithms/message_work.h"
-#include "algorithms/selection.h"
+#include "src/algorithms/message_work.h"
+#include "src/algorithms/selection.h"
 
 namespace {
 

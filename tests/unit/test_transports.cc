@@ -9,13 +9,13 @@
 #include <numeric>
 #include <thread>
 
-#include "memory/ring_connection.h"
-#include "shm/descriptor_exchange.h"
-#include "shm/process_liveness.h"
-#include "shm/shm_segment.h"
-#include "shm/shm_transport.h"
-#include "tcp/socket.h"
-#include "tcp/tcp_connection.h"
+#include "transports/memory/ring_connection.h"
+#include "transports/shm/descriptor_exchange.h"
+#include "transports/shm/process_liveness.h"
+#include "transports/shm/shm_segment.h"
+#include "transports/shm/shm_transport.h"
+#include "transports/tcp/socket.h"
+#include "transports/tcp/tcp_connection.h"
 
 namespace {
 

@@ -10,11 +10,11 @@
 #include <cstring>
 #include <thread>
 
-#include "core/executor.h"
-#include "core/wait_policy.h"
-#include "memory/doorbell.h"
-#include "memory/ring_connection.h"
-#include "memory/peer_windows.h"
+#include "src/core/executor.h"
+#include "src/core/wait_policy.h"
+#include "transports/memory/doorbell.h"
+#include "transports/memory/ring_connection.h"
+#include "transports/memory/peer_windows.h"
 
 namespace {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "core/executor.h"
-#include "moe/window_exchange.h"
-#include "memory/peer_windows.h"
+#include "src/core/executor.h"
+#include "src/moe/window_exchange.h"
+#include "transports/memory/peer_windows.h"
 #include "thread_ranks.h"
 
 namespace {

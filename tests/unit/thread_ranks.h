@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/executor.h"
-#include "memory/ring_connection.h"
+#include "src/core/executor.h"
+#include "transports/memory/ring_connection.h"
 
 namespace testing_support {
 

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/unique_id.h"
+#include "src/core/unique_id.h"
 #include "output_forwarder.h"
 #include "strata/strata.h"
 

@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include "algorithms/selection.h"
-#include "common/hostlist.h"
+#include "src/algorithms/selection.h"
+#include "src/common/hostlist.h"
 #include "topology/cluster_file.h"
 #include "topology/hwloc_discovery.h"
 #include "topology/nvml_links.h"

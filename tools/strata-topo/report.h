@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/cost.h"
-#include "common/status.h"
+#include "src/algorithms/cost.h"
+#include "src/common/status.h"
 #include "topology/host_topology.h"
 #include "topology/hierarchy.h"
 #include "topology/trees.h"

@@ -1,4 +1,4 @@
-#include "memory/doorbell.h"
+#include "transports/memory/doorbell.h"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>

@@ -1,4 +1,4 @@
-#include "memory/peer_windows.h"
+#include "transports/memory/peer_windows.h"
 
 #include <atomic>
 #include <algorithm>

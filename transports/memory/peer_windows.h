@@ -18,7 +18,7 @@
 #include <memory>
 #include <vector>
 
-#include "memory/doorbell.h"
+#include "transports/memory/doorbell.h"
 
 namespace strata {
 

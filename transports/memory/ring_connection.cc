@@ -1,4 +1,4 @@
-#include "memory/ring_connection.h"
+#include "transports/memory/ring_connection.h"
 
 #include <algorithm>
 #include <cstdlib>

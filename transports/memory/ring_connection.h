@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "memory/spsc_byte_ring.h"
-#include "transport.h"
+#include "transports/memory/spsc_byte_ring.h"
+#include "transports/transport.h"
 
 namespace strata {
 

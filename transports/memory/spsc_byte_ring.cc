@@ -1,4 +1,4 @@
-#include "memory/spsc_byte_ring.h"
+#include "transports/memory/spsc_byte_ring.h"
 
 #include <algorithm>
 #include <cstring>

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "memory/doorbell.h"
+#include "transports/memory/doorbell.h"
 
 namespace strata {
 

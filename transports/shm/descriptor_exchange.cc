@@ -1,4 +1,4 @@
-#include "shm/descriptor_exchange.h"
+#include "transports/shm/descriptor_exchange.h"
 
 #include <poll.h>
 #include <sys/random.h>
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "common/errno_text.h"
+#include "src/common/errno_text.h"
 
 namespace strata {
 namespace {

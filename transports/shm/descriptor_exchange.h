@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
-#include "common/wait.h"
-#include "tcp/socket.h"
+#include "src/common/status.h"
+#include "src/common/wait.h"
+#include "transports/tcp/socket.h"
 
 namespace strata {
 

@@ -1,4 +1,4 @@
-#include "shm/process_liveness.h"
+#include "transports/shm/process_liveness.h"
 
 #include <signal.h>
 

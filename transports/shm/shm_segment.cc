@@ -1,4 +1,4 @@
-#include "shm/shm_segment.h"
+#include "transports/shm/shm_segment.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "common/errno_text.h"
+#include "src/common/errno_text.h"
 
 namespace strata {
 namespace {

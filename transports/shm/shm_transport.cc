@@ -1,9 +1,9 @@
-#include "shm/shm_transport.h"
+#include "transports/shm/shm_transport.h"
 
 #include <new>
 
-#include "memory/ring_connection.h"
-#include "shm/process_liveness.h"
+#include "transports/memory/ring_connection.h"
+#include "transports/shm/process_liveness.h"
 
 namespace strata {
 

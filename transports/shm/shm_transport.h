@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "memory/doorbell.h"
-#include "memory/peer_windows.h"
-#include "shm/shm_segment.h"
-#include "transport.h"
+#include "transports/memory/doorbell.h"
+#include "transports/memory/peer_windows.h"
+#include "transports/shm/shm_segment.h"
+#include "transports/transport.h"
 
 namespace strata {
 

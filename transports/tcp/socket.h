@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
-#include "common/wait.h"
+#include "src/common/status.h"
+#include "src/common/wait.h"
 
 namespace strata {
 

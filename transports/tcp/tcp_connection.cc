@@ -1,4 +1,4 @@
-#include "tcp/tcp_connection.h"
+#include "transports/tcp/tcp_connection.h"
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "common/errno_text.h"
+#include "src/common/errno_text.h"
 
 namespace strata {
 

@@ -8,8 +8,8 @@
 #include <array>
 #include <vector>
 
-#include "tcp/socket.h"
-#include "transport.h"
+#include "transports/tcp/socket.h"
+#include "transports/transport.h"
 
 namespace strata {
 

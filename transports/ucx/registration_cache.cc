@@ -1,4 +1,4 @@
-#include "ucx/registration_cache.h"
+#include "transports/ucx/registration_cache.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "ucx/ucx_connection.h"
+#include "transports/ucx/ucx_connection.h"
 
 #include <chrono>
 #include <cstring>

@@ -19,8 +19,8 @@
 #include <memory>
 #include <mutex>
 
-#include "transport.h"
-#include "ucx/ucx_worker.h"
+#include "transports/transport.h"
+#include "transports/ucx/ucx_worker.h"
 
 namespace strata {
 

@@ -1,4 +1,4 @@
-#include "ucx/ucx_worker.h"
+#include "transports/ucx/ucx_worker.h"
 
 #include <dirent.h>
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
-#include "ucx/registration_cache.h"
+#include "src/common/status.h"
+#include "transports/ucx/registration_cache.h"
 
 namespace strata {
 

@@ -1,4 +1,4 @@
-#include "core/plan.h"
+#include "src/algorithms/plan.h"
 
 #include <algorithm>
 
