@@ -182,9 +182,10 @@ bool meetsMinimumBandwidth(const Context& c, double averageBusbw) {
     return false;
   }
   if (averageBusbw >= floor * 0.9) return true;
-  if (c.rank == 0) {
-    std::fprintf(stderr, "%s: average busbw %.3f is below 90%% of STRATA_TESTS_MIN_BW=%s\n", c.test.name, averageBusbw, minBw);
-  }
+  // Every rank says so: a launcher stops the others when the first failing rank exits, and that
+  // may come before rank 0 has written a word.
+  std::fprintf(stderr, "%s: rank %d: average busbw %.3f is below 90%% of STRATA_TESTS_MIN_BW=%s\n", c.test.name, c.rank,
+               averageBusbw, minBw);
   return false;
 }
 
