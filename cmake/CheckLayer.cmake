@@ -1,28 +1,55 @@
 # Fails the build when a file of one layer includes a header of a layer it may not use.
 #   cmake -DLAYER=core -DDIR=<root>/src/core -DROOT=<root> -DALLOWED="core;common;..." -P CheckLayer.cmake
 # Every internal include names its header from the project root ("src/core/plan.h",
-# "transports/tcp/socket.h"), so the path says which layer a header belongs to.
+# "transports/tcp/socket.h"), so the path says which layer a header belongs to. Also refused: a
+# path with "..", which could reach any layer, and an internal header in angle brackets, which
+# would hide it from this check's spelling.
 cmake_minimum_required(VERSION 3.22)
 set(layer_dirs
   common=src/common reduce=src/reduce topology=topology transports=transports
   algorithms=src/algorithms core=src/core moe=src/moe api=src/api)
+set(internal_roots src/ topology/ transports/ perf/ tests/ tools/ examples/ plugins/)
 
-file(GLOB_RECURSE files "${DIR}/*.h" "${DIR}/*.cc")
+file(GLOB_RECURSE files "${DIR}/*.h" "${DIR}/*.hpp" "${DIR}/*.inl" "${DIR}/*.cc" "${DIR}/*.cpp" "${DIR}/*.c")
 set(problems "")
 foreach(file ${files})
-  file(STRINGS "${file}" includes REGEX "^#include \"")
+  file(RELATIVE_PATH shown "${ROOT}" "${file}")
+  file(STRINGS "${file}" includes REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
   foreach(line ${includes})
-    string(REGEX REPLACE "^#include \"([^\"]+)\".*" "\\1" header "${line}")
+    string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"].*" "\\1" header "${line}")
+    string(REGEX MATCH "^[ \t]*#[ \t]*include[ \t]*<" angled "${line}")
+    if(header MATCHES "(^|/)\\.\\.(/|$)")
+      string(APPEND problems "\n  ${shown} includes ${header}: name internal headers from the project root, without ..")
+      continue()
+    endif()
+    set(internal FALSE)
+    foreach(prefix ${internal_roots})
+      string(FIND "${header}" "${prefix}" at)
+      if(at EQUAL 0)
+        set(internal TRUE)
+      endif()
+    endforeach()
+    if(internal AND angled)
+      string(APPEND problems "\n  ${shown} includes <${header}>: internal headers take quotes")
+    endif()
+    if(NOT internal)
+      continue()  # a system, library or public header, or one next to the file
+    endif()
+    set(owner "")
     foreach(pair ${layer_dirs})
       string(REPLACE "=" ";" pair "${pair}")
       list(GET pair 0 other)
       list(GET pair 1 other_dir)
       string(FIND "${header}" "${other_dir}/" at)
-      if(at EQUAL 0 AND NOT other IN_LIST ALLOWED)
-        file(RELATIVE_PATH shown "${ROOT}" "${file}")
-        string(APPEND problems "\n  ${shown} includes ${header} (layer ${other})")
+      if(at EQUAL 0)
+        set(owner ${other})
       endif()
     endforeach()
+    if(owner STREQUAL "")
+      string(APPEND problems "\n  ${shown} includes ${header}, which belongs to no library layer")
+    elseif(NOT owner IN_LIST ALLOWED)
+      string(APPEND problems "\n  ${shown} includes ${header} (layer ${owner})")
+    endif()
   endforeach()
 endforeach()
 if(problems)

@@ -20,9 +20,20 @@ endif()
 if(PkgConfig_FOUND)
   pkg_check_modules(UCX IMPORTED_TARGET ucx)
 endif()
-if(UCX_FOUND)
+# UCX's memory hooks patch the process's mmap/munmap/malloc: under ThreadSanitizer every test
+# program that linked UCX crashed inside libtsan. TSan builds leave the ucx transport out, and so
+# do the libFuzzer builds (sanitizer interceptors too, and their targets never use it).
+set(strata_ucx_default ON)
+if(STRATA_SANITIZE STREQUAL "thread" OR STRATA_SANITIZE STREQUAL "fuzzer")
+  set(strata_ucx_default OFF)
+endif()
+option(STRATA_WITH_UCX "Build the ucx transport when libucx-dev is found" ${strata_ucx_default})
+if(UCX_FOUND AND NOT STRATA_WITH_UCX)
+  set(UCX_FOUND FALSE)
+  strata_feature("ucx" OFF "STRATA_WITH_UCX=OFF (off by default in TSan and fuzz builds: UCX's memory hooks crash TSan's interceptors)")
+elseif(UCX_FOUND)
   strata_feature("ucx" ON "UCX ${UCX_VERSION}: the ucx transport (STRATA_NET=ucx, STRATA_TRANSPORT=ucx)")
-else()
+elseif(NOT UCX_FOUND)
   strata_feature("ucx" OFF "libucx-dev not found: no ucx transport")
 endif()
 

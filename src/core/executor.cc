@@ -230,7 +230,8 @@ class StageRunner {
     } else {
       Status st = isSend(t.step->kind) ? connection->progressSend(t.request) : connection->progressRecv(t.request);
       if (!st.isOk()) return failure(st, t);
-      if (connection->movedUnseen()) *progressed = true;
+      // Work the request does not show yet keeps the wait from sleeping, not from its checks.
+      if (connection->movedUnseen()) transportBusy_ = true;
       if (t.step->kind == StepKind::RecvReduce) foldArrived(t);
     }
     if (t.request.done + t.request.frameDone != before) *progressed = true;
@@ -250,6 +251,7 @@ class StageRunner {
     bool healthCheckDue = false;
     while (remaining > 0) {
       bool progressed = false;
+      transportBusy_ = false;
       for (ActiveTransfer& t : transfers_) {
         if (t.finished) continue;
         if (t.predecessor >= 0 && !transfers_[t.predecessor].finished) continue;
@@ -265,7 +267,7 @@ class StageRunner {
         STRATA_RETURN_IF_ERROR(checkHealth(idle.deadline()));
         healthCheckDue = false;
       } else {
-        healthCheckDue = idle.pauseUntilCheckDue(bell, wakeSource_);
+        healthCheckDue = idle.pauseUntilCheckDue(bell, wakeSource_, transportBusy_);
       }
     }
     return Status::ok();
@@ -302,6 +304,7 @@ class StageRunner {
   bool sleepable_ = false;  // every peer of this stage rings our doorbell when it moves
   // A connection whose wake descriptor every transfer of this stage shares (ucx), else null.
   Connection* wakeSource_ = nullptr;
+  bool transportBusy_ = false;  // the last pass's transports did work their requests do not show
 };
 
 }  // namespace

@@ -65,8 +65,9 @@ class IdleWait {
 
   // Call after a pass that moved nothing. `bell`: this rank's doorbell when every peer it waits
   // for rings it, else null; `wakeSource`: a connection whose wakeFd() every transfer waited for
-  // shares, else null. True when the checks are due (deadline() is set from then on).
-  bool pauseUntilCheckDue(DoorbellWord* bell, Connection* wakeSource = nullptr) {
+  // shares, else null; `transportBusy`: a transport did work the requests do not show yet (keep
+  // the core, do not sleep). True when the checks are due (deadline() is set from then on).
+  bool pauseUntilCheckDue(DoorbellWord* bell, Connection* wakeSource = nullptr, bool transportBusy = false) {
     ++rounds_;
     if (rounds_ <= spinRounds_) {
       cpuRelax();
@@ -92,6 +93,8 @@ class IdleWait {
         nextCheck_ = now + kPeerCheckInterval;
         return true;
       }
+    } else if (transportBusy) {
+      cpuRelax();
     } else if (yielding_ && now - spinEnd_ < WaitPolicy::kYieldPhase) {
       sched_yield();
       const auto after = Clock::now();
@@ -119,6 +122,10 @@ class IdleWait {
         if (left > 0) ppoll(&wake, 1, &limit, nullptr);
       }
       now = Clock::now();
+      if (abortFlag_ != nullptr && abortFlag_->load(std::memory_order_relaxed)) {
+        nextCheck_ = now + kPeerCheckInterval;
+        return true;
+      }
     } else {
       timespec nap{0, 20000};  // 20 us
       nanosleep(&nap, nullptr);

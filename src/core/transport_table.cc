@@ -67,13 +67,16 @@ Result<const TransportEntry*> networkTransport(const Params& params, const std::
 }  // namespace
 
 Result<TransportChoice> chooseTransports(const Params& params, const std::vector<PeerInfo>& peers, int rank) {
+  std::map<std::string, size_t> ranksPerHost;
+  for (const PeerInfo& p : peers) ++ranksPerHost[p.hostId];
   const TransportEntry* sameHost = findTransport("shm");
-  const TransportEntry* otherHost = nullptr;
+  const TransportEntry* otherHost = findTransport("tcp");
   if (params.transport != "auto") {
     auto forced = named("STRATA_TRANSPORT", params.transport);
     if (!forced.ok()) return forced.status();
     sameHost = otherHost = forced.value();
-  } else {
+  } else if (ranksPerHost.size() > 1) {
+    // Only a job across hosts needs a network transport (and STRATA_NET's to be built).
     auto net = networkTransport(params, peers);
     if (!net.ok()) return net.status();
     otherHost = net.value();
@@ -90,8 +93,6 @@ Result<TransportChoice> chooseTransports(const Params& params, const std::vector
     choice.byPeer[peer] = local ? sameHost : otherHost;
   }
   // Used in the job: between two ranks of one host, or of two hosts (the same on every rank).
-  std::map<std::string, size_t> ranksPerHost;
-  for (const PeerInfo& p : peers) ++ranksPerHost[p.hostId];
   bool sharedHost = false;
   for (const auto& entry : ranksPerHost) sharedHost = sharedHost || entry.second > 1;
   for (const TransportEntry& t : transportTable()) {

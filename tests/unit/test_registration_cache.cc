@@ -1,7 +1,8 @@
 // The ucx transport's registration cache: hits, the bounds (entries, bytes, smallest buffer),
-// least-recently-used eviction that never takes an entry in use, and unmaps that drop overlapping
-// registrations (at once, or when the last user releases them). With UCX, the same on a real
-// worker: ucp_mem_map registrations, and UCX's memory hooks reporting a munmap.
+// least-recently-used eviction that never takes an entry in use, and unmaps that make overlapping
+// registrations stale (never handed out again, unmapped once unused, nothing done inside the
+// report). With UCX, the same on a real worker: ucp_mem_map registrations, and UCX's memory
+// hooks reporting a munmap.
 #include <sys/mman.h>
 
 #include <gtest/gtest.h>
@@ -76,31 +77,45 @@ TEST(RegistrationCache, SmallOrHugeBuffersAndFailuresAreNotCached) {
   EXPECT_TRUE(fake.live.empty());
 }
 
-TEST(RegistrationCache, EvictsTheLeastRecentlyUsedWithinTheEntryAndByteBounds) {
+TEST(RegistrationCache, EvictsTheLeastRecentlyUsedAtTheEntryBound) {
   FakeRegistrar fake;
-  RegistrationCache cache = fake.make(smallLimits());
+  RegistrationCache cache = fake.make(smallLimits());  // 3 entries
   std::vector<RegistrationCache::Lease> leases;
   for (uintptr_t i = 0; i < 3; ++i) {
     leases.push_back(cache.acquire(at(0x1000000 * (i + 1)), kPage));
     cache.release(leases.back());
   }
   cache.release(cache.acquire(at(0x1000000), kPage));  // the first is now the most recent
-  auto fourth = cache.acquire(at(0x9000000), kPage);  // entry bound: the second goes
+  auto fourth = cache.acquire(at(0x9000000), kPage);  // the second goes
   ASSERT_TRUE(fourth);
   cache.release(fourth);
   EXPECT_EQ(fake.live.count(leases[1].handle), 0u);
   EXPECT_EQ(fake.live.count(leases[0].handle), 1u);
+  EXPECT_EQ(fake.live.count(leases[2].handle), 1u);
   EXPECT_EQ(cache.stats().evictions, 1u);
-  // Byte bound (64 pages): 62 more fit beside two of the three single pages, so the least
-  // recently used of them (the third) goes, and only it.
+  EXPECT_EQ(cache.stats().entries, 3u);
+}
+
+TEST(RegistrationCache, EvictsTheLeastRecentlyUsedAtTheByteBound) {
+  FakeRegistrar fake;
+  RegistrationCache::Limits limits = smallLimits();
+  limits.entries = 4;  // room for a fourth entry: only the 64 pages bound the next one
+  RegistrationCache cache = fake.make(limits);
+  std::vector<RegistrationCache::Lease> leases;
+  for (uintptr_t i = 0; i < 3; ++i) {
+    leases.push_back(cache.acquire(at(0x1000000 * (i + 1)), kPage));
+    cache.release(leases.back());
+  }
+  cache.release(cache.acquire(at(0x1000000), kPage));
+  // 62 pages fit beside two of the three single pages: the least recently used (the second) goes.
   auto big = cache.acquire(at(0x20000000), 62 * kPage);
   ASSERT_TRUE(big);
   EXPECT_EQ(cache.stats().entries, 3u);
   EXPECT_EQ(cache.stats().bytes, 64 * kPage);
-  EXPECT_EQ(fake.live.count(leases[2].handle), 0u);
+  EXPECT_EQ(fake.live.count(leases[1].handle), 0u);
   EXPECT_EQ(fake.live.count(leases[0].handle), 1u);
-  EXPECT_EQ(fake.live.count(fourth.handle), 1u);
-  EXPECT_EQ(cache.stats().evictions, 2u);
+  EXPECT_EQ(fake.live.count(leases[2].handle), 1u);
+  EXPECT_EQ(cache.stats().evictions, 1u);
   cache.release(big);
 }
 
@@ -117,7 +132,7 @@ TEST(RegistrationCache, NeverEvictsARegistrationInUse) {
   EXPECT_EQ(fake.live.count(held[0].handle), 1u);
 }
 
-TEST(RegistrationCache, AnUnmapDropsOverlappingRegistrationsAtOnceOrWhenReleased) {
+TEST(RegistrationCache, AnUnmappedRangeIsNeverHandedOutAgainAndIsUnmappedOnceUnused) {
   FakeRegistrar fake;
   RegistrationCache cache = fake.make(smallLimits());
   auto idle = cache.acquire(at(0x100000), 2 * kPage);
@@ -125,15 +140,19 @@ TEST(RegistrationCache, AnUnmapDropsOverlappingRegistrationsAtOnceOrWhenReleased
   auto busy = cache.acquire(at(0x200000), 2 * kPage);
   auto apart = cache.acquire(at(0x300000), kPage);
   cache.release(apart);
+  // The report (inside the process's munmap) only marks: nothing is unmapped from there.
   cache.unmapped(at(0x101000), 0x100000 + kPage);  // overlaps the first two, not the third
-  EXPECT_EQ(fake.live.count(idle.handle), 0u) << "an idle registration goes at once";
-  EXPECT_EQ(fake.live.count(busy.handle), 1u) << "one in use stays mapped until released";
-  EXPECT_EQ(fake.live.count(apart.handle), 1u);
   EXPECT_EQ(cache.stats().invalidations, 2u);
-  // Memory at the same address later is other memory: a new registration, not the stale one.
+  EXPECT_EQ(cache.stats().entries, 1u);
+  EXPECT_EQ(fake.live.size(), 3u);
+  // Memory at the same address later is other memory: a new registration, not the stale one;
+  // and the idle stale one is unmapped on the way.
   auto again = cache.acquire(at(0x200000), 2 * kPage);
   ASSERT_TRUE(again);
   EXPECT_NE(again.handle, busy.handle);
+  EXPECT_EQ(fake.live.count(idle.handle), 0u);
+  EXPECT_EQ(fake.live.count(busy.handle), 1u) << "one in use stays mapped until released";
+  EXPECT_EQ(fake.live.count(apart.handle), 1u);
   cache.release(busy);
   EXPECT_EQ(fake.live.count(busy.handle), 0u);
   cache.release(again);
@@ -158,6 +177,17 @@ TEST(RegistrationCacheOnUcx, RegistersWithUcxAndForgetsWhatTheProcessUnmaps) {
   ASSERT_EQ(munmap(buffer, bytes), 0);
   EXPECT_EQ(cache->stats().invalidations, 1u) << "UCX's memory hooks did not report the munmap";
   EXPECT_EQ(cache->stats().entries, 0u);
+  // New memory at the old address gets a registration of its own.
+  void* again = mmap(buffer, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (again == buffer) {
+    auto third = worker.value()->registration(again, bytes);
+    ASSERT_TRUE(third);
+    EXPECT_EQ(cache->stats().misses, 2u);
+    worker.value()->release(third);
+    munmap(again, bytes);
+  } else if (again != MAP_FAILED) {
+    munmap(again, bytes);
+  }
 }
 #endif
 

@@ -12,7 +12,10 @@
 namespace strata {
 
 TcpConnection::TcpConnection(std::vector<Socket> streams, size_t splitBytes)
-    : streams_(std::move(streams)), splitBytes_(splitBytes) {}
+    : streams_(std::move(streams)), splitBytes_(splitBytes) {
+  // STRATA_SOCKET_NSTREAMS is checked to 1..16 where it is read; the progress arrays hold 16.
+  if (streams_.size() > static_cast<size_t>(kMaxStreamsPerPeer)) streams_.resize(kMaxStreamsPerPeer);
+}
 
 int TcpConnection::streamsFor(const TransferRequest& request) const {
   return request.bytes >= splitBytes_ ? static_cast<int>(streams_.size()) : 1;

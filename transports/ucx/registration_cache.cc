@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
-
 namespace strata {
 namespace {
 
@@ -16,16 +14,14 @@ uintptr_t pageSize() {
 
 RegistrationCache::RegistrationCache(Limits limits, MapFunction map, UnmapFunction unmap)
     : limits_(limits), map_(std::move(map)), unmap_(std::move(unmap)) {
-  entries_.reserve(limits_.entries + 1);
+  // Never grown under the lock (see mutex_): at most `entries` live entries plus stale ones that
+  // wait for their users, each of which holds a lease from before.
+  entries_.reserve(kMaxEntries);
 }
 
 RegistrationCache::~RegistrationCache() {
-  std::lock_guard<std::recursive_mutex> lock(mutex_);
-  while (!entries_.empty()) {
-    void* handle = entries_.back().handle;
-    entries_.pop_back();
-    unmap_(handle);
-  }
+  // The owner makes sure nothing uses a registration any more (UCX's worker is gone).
+  for (const Entry& e : entries_) unmap_(e.handle);
 }
 
 size_t RegistrationCache::registeredBytesLocked() const {
@@ -34,86 +30,123 @@ size_t RegistrationCache::registeredBytesLocked() const {
   return total;
 }
 
+void RegistrationCache::takeRetiredLocked(std::vector<void*>* out) {
+  for (size_t i = entries_.size(); i-- > 0;) {
+    if (!entries_[i].stale || entries_[i].users > 0) continue;
+    out->push_back(entries_[i].handle);
+    entries_[i] = entries_.back();
+    entries_.pop_back();
+  }
+}
+
 RegistrationCache::Lease RegistrationCache::acquire(const void* address, size_t bytes) {
   if (bytes < limits_.smallestBuffer || bytes > limits_.bytes || limits_.entries == 0) return {};
   const uintptr_t begin = reinterpret_cast<uintptr_t>(address);
   const uintptr_t end = begin + bytes;
-  std::lock_guard<std::recursive_mutex> lock(mutex_);
-  for (Entry& e : entries_) {
-    if (!e.stale && e.begin <= begin && end <= e.end) {
-      e.lastUse = ++clock_;
-      ++e.users;
-      ++stats_.hits;
-      return {e.handle, e.id};
+  const uintptr_t first = begin & ~(pageSize() - 1);
+  const uintptr_t last = (end + pageSize() - 1) & ~(pageSize() - 1);
+  std::vector<void*> retired;  // unmapped after the lock is let go
+  retired.reserve(kMaxEntries);
+  bool room = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (Entry& e : entries_) {
+      if (!e.stale && e.begin <= begin && end <= e.end) {
+        e.lastUse = ++clock_;
+        ++e.users;
+        ++stats_.hits;
+        return {e.handle, e.id};
+      }
     }
+    ++stats_.misses;
+    // Room first: at most `entries` live registrations and `bytes` of them, the least recently
+    // used of those nobody is using going first.
+    auto live = [&] {
+      size_t count = 0;
+      for (const Entry& e : entries_) count += e.stale ? 0 : 1;
+      return count;
+    };
+    while (live() >= limits_.entries || registeredBytesLocked() + (last - first) > limits_.bytes) {
+      Entry* oldest = nullptr;
+      for (Entry& e : entries_) {
+        if (!e.stale && e.users == 0 && (oldest == nullptr || e.lastUse < oldest->lastUse)) oldest = &e;
+      }
+      if (oldest == nullptr) break;
+      oldest->stale = true;
+      ++stats_.evictions;
+      takeRetiredLocked(&retired);
+    }
+    takeRetiredLocked(&retired);
+    room = live() < limits_.entries && registeredBytesLocked() + (last - first) <= limits_.bytes &&
+           entries_.size() < kMaxEntries;
   }
-  ++stats_.misses;
+  for (void* handle : retired) unmap_(handle);
+  if (!room) return {};  // every entry is in use
+  // Registering may allocate, and an allocation may unmap and report here: no lock is held.
+  void* handle = map_(reinterpret_cast<void*>(first), last - first);
+  if (handle == nullptr) return {};
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (entries_.size() >= kMaxEntries) {
+    // Another thread filled the table meanwhile: use the registration once, uncached.
+    return {handle, 0};
+  }
   Entry fresh;
-  fresh.begin = begin & ~(pageSize() - 1);
-  fresh.end = (end + pageSize() - 1) & ~(pageSize() - 1);
-  // Room first: at most `entries` registrations and `bytes` of them, evicting the least recently
-  // used of those nobody is using.
-  while (entries_.size() >= limits_.entries || registeredBytesLocked() + (fresh.end - fresh.begin) > limits_.bytes) {
-    size_t oldest = entries_.size();
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      if (entries_[i].users == 0 && (oldest == entries_.size() || entries_[i].lastUse < entries_[oldest].lastUse)) oldest = i;
-    }
-    if (oldest == entries_.size()) return {};  // all in use
-    retireLocked(oldest);
-    ++stats_.evictions;
-  }
-  fresh.handle = map_(reinterpret_cast<void*>(fresh.begin), fresh.end - fresh.begin);
-  if (fresh.handle == nullptr) return {};
+  fresh.begin = first;
+  fresh.end = last;
+  fresh.handle = handle;
   fresh.id = nextId_++;
   fresh.lastUse = ++clock_;
   fresh.users = 1;
   entries_.push_back(fresh);
-  return {fresh.handle, fresh.id};
+  return {handle, fresh.id};
 }
 
 void RegistrationCache::release(const Lease& lease) {
   if (!lease) return;
-  std::lock_guard<std::recursive_mutex> lock(mutex_);
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (entries_[i].id != lease.id) continue;
-    if (entries_[i].users > 0) --entries_[i].users;
-    if (entries_[i].stale && entries_[i].users == 0) retireLocked(i);
+  if (lease.id == 0) {
+    unmap_(lease.handle);  // an uncached one
     return;
   }
+  std::vector<void*> retired;
+  retired.reserve(kMaxEntries);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (Entry& e : entries_) {
+      if (e.id != lease.id) continue;
+      if (e.users > 0) --e.users;
+      break;
+    }
+    takeRetiredLocked(&retired);
+  }
+  for (void* handle : retired) unmap_(handle);
 }
 
 void RegistrationCache::unmapped(const void* address, size_t bytes) {
+  // Called inside the process's unmap (UCX's memory hook): no allocation, no call into UCX, and a
+  // lock that nobody holds while allocating. The entries are only marked; acquire() and release()
+  // unmap them later, on their callers' threads.
   const uintptr_t begin = reinterpret_cast<uintptr_t>(address);
   const uintptr_t end = begin + bytes;
-  std::lock_guard<std::recursive_mutex> lock(mutex_);
-  for (size_t i = entries_.size(); i-- > 0;) {
-    // An unmap below may report back here and shorten the list.
-    if (i >= entries_.size() || entries_[i].stale) continue;
-    if (entries_[i].begin < end && begin < entries_[i].end) {
-      retireLocked(i);
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (Entry& e : entries_) {
+    if (!e.stale && e.begin < end && begin < e.end) {
+      e.stale = true;
       ++stats_.invalidations;
     }
   }
 }
 
 RegistrationCache::Stats RegistrationCache::stats() const {
-  std::lock_guard<std::recursive_mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   Stats s = stats_;
-  s.entries = entries_.size();
-  s.bytes = registeredBytesLocked();
-  return s;
-}
-
-void RegistrationCache::retireLocked(size_t index) {
-  if (entries_[index].users > 0) {
-    entries_[index].stale = true;
-    return;
+  s.entries = 0;
+  s.bytes = 0;
+  for (const Entry& e : entries_) {
+    if (e.stale) continue;
+    ++s.entries;
+    s.bytes += e.end - e.begin;
   }
-  // Out of the list before unmapping: the unmap may report an unmap back into the cache.
-  void* handle = entries_[index].handle;
-  entries_[index] = entries_.back();
-  entries_.pop_back();
-  unmap_(handle);
+  return s;
 }
 
 }  // namespace strata

@@ -5,11 +5,13 @@
 //
 // A registration names pages, not an address: once the process unmaps a range (munmap, mremap,
 // a shrinking brk), a new buffer at the same address is other memory. The owner reports those
-// unmaps (UCX's memory hooks, see UcxWorker) and overlapping entries are dropped at once, so a
-// stale registration is never handed out.
+// unmaps (UCX's memory hooks, see UcxWorker): overlapping entries are marked stale at once and
+// never handed out again, and unmapped by the next acquire() or release() once nobody uses them.
 //
 // The mapping itself is a pair of functions (ucp_mem_map / ucp_mem_unmap in the ucx transport,
-// fakes in the unit tests). Thread-safe: unmap reports come from whichever thread unmaps.
+// fakes in the unit tests). Thread-safe. An unmap report runs inside the process's unmap, maybe
+// inside the allocator with its locks held: it only marks entries, under a lock that is never held
+// while anything allocates, maps or unmaps (which could wait for those allocator locks).
 #pragma once
 
 #include <cstddef>
@@ -33,7 +35,7 @@ class RegistrationCache {
 
   struct Stats {
     uint64_t hits = 0, misses = 0, evictions = 0, invalidations = 0;
-    size_t entries = 0, bytes = 0;
+    size_t entries = 0, bytes = 0;  // live (not stale) entries
   };
 
   RegistrationCache(Limits limits, MapFunction map, UnmapFunction unmap);
@@ -45,18 +47,18 @@ class RegistrationCache {
   // is over. An entry in use is never evicted or unmapped under it.
   struct Lease {
     void* handle = nullptr;
-    uint64_t id = 0;
+    uint64_t id = 0;  // 0: a registration made for this use only (the table was full)
     explicit operator bool() const { return handle != nullptr; }
   };
 
   // A registration covering [address, address + bytes), made on a miss (whole pages); empty for
   // a buffer below Limits::smallestBuffer or above Limits::bytes, when every entry is in use, or
-  // when registering fails.
+  // when registering fails. Call it from no unmap report.
   Lease acquire(const void* address, size_t bytes);
   void release(const Lease& lease);
 
   // The process unmapped [address, address + bytes): no registration overlapping it is handed
-  // out again (one still in use is unmapped when released).
+  // out again. Allocates nothing and calls nothing (safe inside a memory hook).
   void unmapped(const void* address, size_t bytes);
 
   Stats stats() const;
@@ -68,17 +70,19 @@ class RegistrationCache {
     uint64_t id = 0;
     uint64_t lastUse = 0;
     uint32_t users = 0;
-    bool stale = false;  // its pages were unmapped: never handed out again
+    bool stale = false;  // evicted, or its pages were unmapped: never handed out again
   };
-  // Unmaps entry `index` now if nobody uses it, else marks it stale.
-  void retireLocked(size_t index);
+  // Takes the stale entries nobody uses out of the table (their handles into `out`, to be unmapped
+  // once the lock is let go).
+  void takeRetiredLocked(std::vector<void*>* out);
   size_t registeredBytesLocked() const;
+
+  static constexpr size_t kMaxEntries = 256;  // live and stale together
 
   const Limits limits_;
   MapFunction map_;
   UnmapFunction unmap_;
-  // Recursive: registering may allocate, allocating may unmap, and an unmap reports back here.
-  mutable std::recursive_mutex mutex_;
+  mutable std::mutex mutex_;
   std::vector<Entry> entries_;
   uint64_t clock_ = 0;
   uint64_t nextId_ = 1;

@@ -202,6 +202,7 @@ Status UcxConnection::postPayloadReceive(TransferRequest& request) {
       payload_, ucp_tag_recv_nbx(worker_->handle(), request.data, request.bytes, payloadTag(peer_), kExactTag, &param),
       true, "receive");
   payload_.lease = lease;
+  payload_.intoCaller = !request.intoStaging;
   if (!payload_.inFlight()) releaseLease(payload_);
   return posted;
 }
@@ -241,10 +242,20 @@ void UcxConnection::close() {
   if (closed_) return;
   if (ep_ != nullptr && peerStatus_.load() == UCS_OK) sendNotice();
   shutDown(true);
+  worker_->signal();  // a wait asleep on the worker looks again now
+}
+
+void UcxConnection::stopCallerWrites() {
+  // A receive that matched a message cannot be cancelled: the rest of the message would still be
+  // written where it points whenever the worker progresses. Into a caller's buffer that must not
+  // happen once the failed call has returned, so the worker never progresses again (the
+  // communicator is failed; only its destruction remains, which needs no progress).
+  if (payload_.inFlight() && payload_.intoCaller) worker_->freeze();
 }
 
 void UcxConnection::sendNotice() {
-  const std::byte notice[1] = {std::byte{1}};
+  // Static: UCX may read it after this returns, from whichever thread progresses the worker.
+  static const std::byte notice[1] = {std::byte{1}};
   ucp_request_param_t param{};
   if (!start(noticeSent_, ucp_tag_send_nbx(ep_, notice, sizeof(notice), noticeTag(rank_), &param), false, "notice").isOk()) {
     return;
@@ -262,6 +273,7 @@ void UcxConnection::shutDown(bool force) {
   for (Operation* op : {&frame_, &payload_, &notice_}) {
     if (op->inFlight()) ucp_request_cancel(worker_->handle(), op->handle);
   }
+  stopCallerWrites();
   if (ep_ == nullptr) return;
   ucp_request_param_t param{};
   if (force) {
@@ -283,11 +295,15 @@ void UcxConnection::drain() {
     }
     return waiting;
   };
-  while (busy() && std::chrono::steady_clock::now() < limit) worker_->progress();
-  // Whatever is still in flight: UCX frees a request once it completes (or the worker goes).
+  while (!worker_->frozen() && busy() && std::chrono::steady_clock::now() < limit) worker_->progress();
+  // Whatever is still in flight: UCX frees a request once it completes (or the worker goes), and
+  // its registration stays leased until then (the worker is destroyed before the cache).
   for (Operation* op : ops) {
-    if (op->inFlight()) ucp_request_free(op->handle);
-    releaseLease(*op);
+    if (op->inFlight()) {
+      ucp_request_free(op->handle);
+    } else {
+      releaseLease(*op);
+    }
   }
 }
 

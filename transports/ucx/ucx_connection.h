@@ -56,6 +56,7 @@ class UcxConnection : public Connection {
     bool finished = false;
     ucp_tag_recv_info_t info{};  // a receive's length, once finished
     RegistrationCache::Lease lease;  // the payload buffer's cached registration, while in flight
+    bool intoCaller = false;         // a payload receive into a caller's buffer (not staging)
     bool inFlight() const { return posted && !finished; }
   };
 
@@ -77,6 +78,8 @@ class UcxConnection : public Connection {
   Status postEarly(TransferRequest& request);
   // Ends the endpoint (flushing it first unless `force`) and cancels the posted receives.
   void shutDown(bool force);
+  // Freezes the worker when a payload receive into a caller's buffer cannot be stopped.
+  void stopCallerWrites();
   // Tells the peer this rank gave up (waits a moment for the notice to leave).
   void sendNotice();
   // Runs progress until the sends and the close are over (bounded), and frees every operation

@@ -66,11 +66,8 @@ Result<std::shared_ptr<UcxWorker>> UcxWorker::create() {
 }
 
 void UcxWorker::startRegistrationCache() {
-  // Without word of unmaps a cached registration could outlive its pages: no cache then.
-  if (ucm_set_event_handler(UCM_EVENT_VM_UNMAPPED, 0, &UcxWorker::onUnmap, this) != UCS_OK) return;
-  watchingUnmaps_ = true;
   ucp_context_h context = context_;
-  registrations_ = std::make_unique<RegistrationCache>(
+  auto cache = std::make_unique<RegistrationCache>(
       RegistrationCache::Limits{},
       [context](void* address, size_t length) -> void* {
         ucp_mem_map_params_t params{};
@@ -81,6 +78,14 @@ void UcxWorker::startRegistrationCache() {
         return ucp_mem_map(context, &params, &memh) == UCS_OK ? memh : nullptr;
       },
       [context](void* handle) { ucp_mem_unmap(context, static_cast<ucp_mem_h>(handle)); });
+  registrations_ = std::move(cache);
+  // Without word of unmaps a cached registration could outlive its pages: no cache then. The
+  // cache exists before the hook can call into it.
+  if (ucm_set_event_handler(UCM_EVENT_VM_UNMAPPED, 0, &UcxWorker::onUnmap, this) != UCS_OK) {
+    registrations_.reset();
+    return;
+  }
+  watchingUnmaps_ = true;
 }
 
 void UcxWorker::onUnmap(ucm_event_type_t /*type*/, ucm_event_t* event, void* self) {
@@ -90,8 +95,10 @@ void UcxWorker::onUnmap(ucm_event_type_t /*type*/, ucm_event_t* event, void* sel
 
 UcxWorker::~UcxWorker() {
   if (watchingUnmaps_) ucm_unset_event_handler(UCM_EVENT_VM_UNMAPPED, &UcxWorker::onUnmap, this);
-  registrations_.reset();
+  // The worker first: its requests may still hold registrations; then the registrations, while
+  // the context they belong to lives.
   if (worker_ != nullptr) ucp_worker_destroy(worker_);
+  registrations_.reset();
   if (context_ != nullptr) ucp_cleanup(context_);
 }
 

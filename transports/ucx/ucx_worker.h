@@ -10,6 +10,7 @@
 #include <ucm/api/ucm.h>
 #include <ucp/api/ucp.h>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -34,8 +35,12 @@ class UcxWorker {
   // when UCX finds the peer unreachable, e.g. because its process died.
   Result<ucp_ep_h> connect(const std::vector<std::byte>& address, ucp_err_handler_cb_t onError, void* arg);
 
-  // Runs UCX's progress engine once; true when it did something.
-  bool progress() { return ucp_worker_progress(worker_) != 0; }
+  // Runs UCX's progress engine once; true when it did something. Nothing once frozen.
+  bool progress() { return !frozen() && ucp_worker_progress(worker_) != 0; }
+  // Never progresses again: a receive into a caller's buffer that could not be cancelled must not
+  // complete after the call that posted it returned (the communicator has failed).
+  void freeze() { frozen_.store(true); }
+  bool frozen() const { return frozen_.load(); }
 
   ucp_worker_h handle() const { return worker_; }
 
@@ -43,6 +48,8 @@ class UcxWorker {
   // are pending already, progress instead).
   int eventFd() const { return eventFd_; }
   bool arm() { return ucp_worker_arm(worker_) == UCS_OK; }
+  // Wakes a waiter asleep on eventFd() (an abort from another thread).
+  void signal() { ucp_worker_signal(worker_); }
 
   // A registration (ucp_mem_map) covering a payload buffer, from the worker's cache, for one
   // operation (release it when the operation is over); empty for small buffers or when the cache
@@ -68,6 +75,7 @@ class UcxWorker {
   ucp_worker_h worker_ = nullptr;
   std::vector<std::byte> address_;
   int eventFd_ = -1;
+  std::atomic<bool> frozen_{false};
   std::unique_ptr<RegistrationCache> registrations_;
   bool watchingUnmaps_ = false;
 };
