@@ -65,9 +65,8 @@ class IdleWait {
 
   // Call after a pass that moved nothing. `bell`: this rank's doorbell when every peer it waits
   // for rings it, else null; `wakeSource`: a connection whose wakeFd() every transfer waited for
-  // shares, else null; `transportBusy`: a transport did work the requests do not show yet (keep
-  // the core, do not sleep). True when the checks are due (deadline() is set from then on).
-  bool pauseUntilCheckDue(DoorbellWord* bell, Connection* wakeSource = nullptr, bool transportBusy = false) {
+  // shares, else null. True when the checks are due (deadline() is set from then on).
+  bool pauseUntilCheckDue(DoorbellWord* bell, Connection* wakeSource = nullptr) {
     ++rounds_;
     if (rounds_ <= spinRounds_) {
       cpuRelax();
@@ -93,8 +92,6 @@ class IdleWait {
         nextCheck_ = now + kPeerCheckInterval;
         return true;
       }
-    } else if (transportBusy) {
-      cpuRelax();
     } else if (yielding_ && now - spinEnd_ < WaitPolicy::kYieldPhase) {
       sched_yield();
       const auto after = Clock::now();
