@@ -30,10 +30,14 @@ size_t RegistrationCache::registeredBytesLocked() const {
   return total;
 }
 
-void RegistrationCache::takeRetiredLocked(std::vector<void*>* out) {
+void RegistrationCache::unmapAll(const Retired& retired) const {
+  for (size_t i = 0; i < retired.count; ++i) unmap_(retired.handles[i]);
+}
+
+void RegistrationCache::takeRetiredLocked(Retired* out) {
   for (size_t i = entries_.size(); i-- > 0;) {
     if (!entries_[i].stale || entries_[i].users > 0) continue;
-    out->push_back(entries_[i].handle);
+    out->handles[out->count++] = entries_[i].handle;  // at most kMaxEntries entries exist
     entries_[i] = entries_.back();
     entries_.pop_back();
   }
@@ -45,8 +49,7 @@ RegistrationCache::Lease RegistrationCache::acquire(const void* address, size_t 
   const uintptr_t end = begin + bytes;
   const uintptr_t first = begin & ~(pageSize() - 1);
   const uintptr_t last = (end + pageSize() - 1) & ~(pageSize() - 1);
-  std::vector<void*> retired;  // unmapped after the lock is let go
-  retired.reserve(kMaxEntries);
+  Retired retired;  // unmapped after the lock is let go
   bool room = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -74,13 +77,13 @@ RegistrationCache::Lease RegistrationCache::acquire(const void* address, size_t 
       if (oldest == nullptr) break;
       oldest->stale = true;
       ++stats_.evictions;
-      takeRetiredLocked(&retired);
+      takeRetiredLocked(&retired);  // out of the table, so the byte count drops
     }
-    takeRetiredLocked(&retired);
+    takeRetiredLocked(&retired);  // stale from unmap reports
     room = live() < limits_.entries && registeredBytesLocked() + (last - first) <= limits_.bytes &&
            entries_.size() < kMaxEntries;
   }
-  for (void* handle : retired) unmap_(handle);
+  unmapAll(retired);
   if (!room) return {};  // every entry is in use
   // Registering may allocate, and an allocation may unmap and report here: no lock is held.
   void* handle = map_(reinterpret_cast<void*>(first), last - first);
@@ -107,8 +110,7 @@ void RegistrationCache::release(const Lease& lease) {
     unmap_(lease.handle);  // an uncached one
     return;
   }
-  std::vector<void*> retired;
-  retired.reserve(kMaxEntries);
+  Retired retired;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (Entry& e : entries_) {
@@ -118,7 +120,7 @@ void RegistrationCache::release(const Lease& lease) {
     }
     takeRetiredLocked(&retired);
   }
-  for (void* handle : retired) unmap_(handle);
+  unmapAll(retired);
 }
 
 void RegistrationCache::unmapped(const void* address, size_t bytes) {

@@ -14,6 +14,7 @@
 // while anything allocates, maps or unmaps (which could wait for those allocator locks).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -72,12 +73,18 @@ class RegistrationCache {
     uint32_t users = 0;
     bool stale = false;  // evicted, or its pages were unmapped: never handed out again
   };
-  // Takes the stale entries nobody uses out of the table (their handles into `out`, to be unmapped
-  // once the lock is let go).
-  void takeRetiredLocked(std::vector<void*>* out);
-  size_t registeredBytesLocked() const;
-
   static constexpr size_t kMaxEntries = 256;  // live and stale together
+
+  // Handles taken out of the table under the lock, unmapped once it is let go. On the stack: a
+  // send or receive acquires and releases, and must not allocate for it.
+  struct Retired {
+    std::array<void*, kMaxEntries> handles{};
+    size_t count = 0;
+  };
+  // Takes the stale entries nobody uses out of the table.
+  void takeRetiredLocked(Retired* out);
+  void unmapAll(const Retired& retired) const;
+  size_t registeredBytesLocked() const;
 
   const Limits limits_;
   MapFunction map_;
