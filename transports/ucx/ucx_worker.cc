@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "transports/ucx/ucx_defaults.h"
+
 namespace strata {
 namespace {
 
@@ -23,15 +25,11 @@ Result<std::shared_ptr<UcxWorker>> UcxWorker::create() {
   // Reads UCX_* from the environment (UCX_TLS, UCX_NET_DEVICES, ...).
   ucs_status_t status = ucp_config_read(nullptr, nullptr, &config);
   if (status != UCS_OK) return ucxError("reading its configuration (UCX_* variables)", status);
-  // Without an RDMA device UCX's wires copy anyway (tcp, shared memory): a rendezvous only adds
-  // round trips before the data moves (2 ranks over UCX's tcp, 32 KiB allreduce: 98 -> 33 us,
-  // 16 MiB: 34 -> 22 ms), so every message goes eagerly unless the user says otherwise.
-  if (!hostHasRdmaDevice() && std::getenv("UCX_RNDV_THRESH") == nullptr) {
-    status = ucp_config_modify(config, "RNDV_THRESH", "inf");
-    if (status != UCS_OK) {
-      ucp_config_release(config);
-      return ucxError("setting the rendezvous threshold", status);
-    }
+  std::string failedSetting;
+  status = applyUcxDefaults(config, &failedSetting);
+  if (status != UCS_OK) {
+    ucp_config_release(config);
+    return ucxError(("setting " + failedSetting).c_str(), status);
   }
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_NAME;
