@@ -111,6 +111,14 @@ Result<ucp_ep_h> UcxWorker::connect(const std::vector<std::byte>& address, ucp_e
   params.err_handler.arg = arg;
   ucp_ep_h ep = nullptr;
   ucs_status_t status = ucp_ep_create(worker_, &params, &ep);
+  if (status == UCS_ERR_UNREACHABLE) {
+    // Not a fault of ours: UCX's configuration leaves no wire to that peer that can report the
+    // peer's failure (shared memory alone cannot, e.g. UCX_TLS=sm).
+    const char* tls = std::getenv("UCX_TLS");
+    return systemError(std::string("ucx: no wire UCX offers reaches that rank with peer-failure reporting (UCX_TLS=") +
+                       (tls != nullptr ? tls : "unset") + "; UCX's shared-memory wires cannot report a dead peer: " +
+                       "add tcp or an RDMA wire, or use STRATA_TRANSPORT=shm on one host)");
+  }
   if (status != UCS_OK) return ucxError("creating an endpoint", status);
   return ep;
 }
