@@ -63,15 +63,7 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   comm->hierarchy_ = Hierarchy(placements);
   comm->topology_ = PlanTopology::withRing(rank, comm->hierarchy_.ring());
   comm->topology_.hierarchy = &comm->hierarchy_;
-  const HostGroup& myHost = comm->hierarchy_.hosts()[static_cast<size_t>(comm->hierarchy_.hostOf(rank))];
-  LocalRanks local;
-  local.count = static_cast<int>(myHost.ranks.size());
-  local.index = static_cast<int>(std::find(myHost.ranks.begin(), myHost.ranks.end(), rank) - myHost.ranks.begin());
-  for (int r : myHost.ranks) {
-    if (r != rank && comm->peers_[static_cast<size_t>(r)].pid == comm->peers_[static_cast<size_t>(rank)].pid) {
-      local.separateProcesses = false;
-    }
-  }
+  const LocalRanks local = ranksSharingCores(comm->peers_, comm->hierarchy_, rank);
   comm->bindingNote_ = bindNearDevice(comm->params_, comm->host_, local);
   const int cores = comm->peers_[static_cast<size_t>(rank)].cores;
   if (cores > 0 && local.count > cores) comm->waitPolicy_.ranksOutnumberCores();

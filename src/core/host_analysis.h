@@ -8,6 +8,7 @@
 
 #include "src/common/params.h"
 #include "src/common/status.h"
+#include "src/core/local_ranks.h"
 #include "topology/host_topology.h"
 #include "topology/nvml_links.h"
 #include "topology/rank_device.h"
@@ -26,12 +27,6 @@ struct HostAnalysis {
 // says "unknown: ...").
 Result<HostAnalysis> analyseHost(const Params& params);
 
-// Where this rank stands among the ranks of its host.
-struct LocalRanks {
-  int index = 0;
-  int count = 1;
-  bool separateProcesses = true;  // false: thread ranks sharing one process
-};
 
 // Applies STRATA_BIND: binds the process near its device (a GPU's NUMA node; for CPU-only ranks,
 // one process each and no more than the cores, a core of its own) unless told not to or already

@@ -31,6 +31,7 @@ struct WireSettings {
 struct WirePeerInfo {
   char hostId[160];
   char hostname[64];
+  char machineId[40];  // boot id (36 characters)
   int32_t pid;
   int32_t placed;      // 0: this rank could not read its rack metadata (it reports why)
   int32_t localOrder;
@@ -140,11 +141,15 @@ Result<SwitchPlacement> placeThisProcess(const Params& params, const std::string
 
 }  // namespace
 
-std::string localHostId(const Params& params) {
-  if (!params.hostId.empty()) return params.hostId;
+std::string localMachineId() {
   std::string bootId;
   std::ifstream("/proc/sys/kernel/random/boot_id") >> bootId;
-  return currentHostname() + "/" + bootId;
+  return bootId;
+}
+
+std::string localHostId(const Params& params) {
+  if (!params.hostId.empty()) return params.hostId;
+  return currentHostname() + "/" + localMachineId();
 }
 
 uint64_t pidNamespaceId() {
@@ -188,6 +193,7 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   std::string hostname = currentHostname();
   std::strncpy(mine.hostId, hostId.c_str(), sizeof(mine.hostId) - 1);
   std::strncpy(mine.hostname, hostname.c_str(), sizeof(mine.hostname) - 1);
+  (void)putField(mine.machineId, localMachineId());  // one too long stays unknown
   mine.pid = static_cast<int32_t>(getpid());
   mine.pidNamespace = pidNamespaceId();
   mine.shmNonce = facts.shmNonce;
@@ -241,7 +247,7 @@ Result<std::vector<PeerInfo>> decodePeerInfos(const std::byte* data, size_t byte
     peers[static_cast<size_t>(r)] = {getField(w.hostId), getField(w.hostname), static_cast<pid_t>(w.pid),
                                      w.pidNamespace, address.value(), w.shmNonce,
                                      splitSwitchPath(getField(w.switches)), getField(w.placementSource), w.localOrder,
-                                     getField(w.hostSummary), w.cores, w.rdmaDevice != 0};
+                                     getField(w.hostSummary), w.cores, w.rdmaDevice != 0, getField(w.machineId)};
   }
   return peers;
 }

@@ -31,6 +31,9 @@ struct PeerInfo {
   std::string hostSummary;            // its host's topology summary ("2 packages, ..., 8 GPUs, 4 NICs")
   int cores = 0;                      // hardware threads of its host (0 unknown)
   bool rdmaDevice = false;            // its host has an RDMA device for ucx (transport_table.h)
+  // The kernel it runs on (its boot id, empty when unknown): emulated hosts (STRATA_HOSTID,
+  // network namespaces) on one machine share it, and with it the machine's cores.
+  std::string machineId;
 };
 
 // This rank's contribution, beyond what Params says.
@@ -43,6 +46,8 @@ struct LocalFacts {
 
 // This host's identity as used for transport choice.
 std::string localHostId(const Params& params);
+// This machine's kernel (/proc/sys/kernel/random/boot_id), empty when unknown.
+std::string localMachineId();
 // This process's PID namespace (the inode of /proc/self/ns/pid), 0 when unknown.
 uint64_t pidNamespaceId();
 
