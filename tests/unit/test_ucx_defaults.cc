@@ -63,10 +63,10 @@ TEST_F(UcxDefaults, TcpPollsOneEventAtATime) {
   EXPECT_NE(configuredText().find("MAX_POLL=1"), std::string::npos);
 }
 
-TEST_F(UcxDefaults, WithoutRdmaEverySendIsEagerAndCopied) {
+TEST_F(UcxDefaults, WithoutRdmaLargeMessagesRendezvousAndEagerOnesAreCopied) {
   if (hostHasRdmaDevice()) GTEST_SKIP() << "this host has an RDMA device: UCX keeps its own thresholds";
   const std::string text = configuredText();
-  EXPECT_NE(text.find("UCX_RNDV_THRESH=inf"), std::string::npos) << text;
+  EXPECT_NE(text.find("UCX_RNDV_THRESH=256K"), std::string::npos) << text;
   EXPECT_NE(text.find("UCX_ZCOPY_THRESH=inf"), std::string::npos) << text;
   EXPECT_NE(text.find("TX_SEG_SIZE=64k"), std::string::npos) << text;
 }

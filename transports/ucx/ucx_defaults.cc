@@ -16,16 +16,22 @@ struct UcxDefault {
   const char* value;
 };
 
-// Without an RDMA device UCX's wires copy anyway (tcp, shared memory).
+// Without an RDMA device UCX's wires are tcp and shared memory.
 constexpr UcxDefault kWithoutRdma[] = {
-    // A rendezvous only adds round trips before the data moves (2 ranks over UCX's tcp, 32 KiB
-    // allreduce: 98 -> 33 us, 16 MiB: 34 -> 22 ms): every message goes eagerly.
-    {"RNDV_THRESH", "UCX_RNDV_THRESH", "inf"},
+    // Below 256 KiB a rendezvous only adds a round trip; above, its zero-copy put (the receiver
+    // reads straight into the posted buffer) saves the two copies of an eager message (2 ranks
+    // over UCX's tcp, each on its own core, interleaved A/B against every message eager: 128 KiB
+    // allreduce 80 -> 85 us, 2 MiB 1.71 -> 1.34 ms, 4 MiB 4.3 -> 2.8 ms, 64 MiB 77 -> 57 ms; a
+    // 64 KiB threshold cost 25 % at 128 KiB). An earlier A/B that chose eager only ran with both
+    // ranks on one core.
+    {"RNDV_THRESH", "UCX_RNDV_THRESH", "256k"},
     // UCX 1.13's tcp wire completes a zero-copy send twice when the socket fails under it (a peer
     // died or closed while we sent to it: uct_tcp_ep_sendv calls the completion after
     // uct_tcp_ep_handle_send_err already did), and its assertion aborts the survivor (2 of 600
-    // dead-peer runs). Copied sends have no such path; in 64 KiB segments rather than 8 KiB they
-    // cost 0-15 % at 4-64 MiB (2 ranks, interleaved A/B), where 8 KiB segments cost 1.8x.
+    // dead-peer runs with every message eager). Eager messages are copied, which has no such
+    // path, in 64 KiB segments rather than 8 KiB (8 KiB cost 1.8x at 64 MiB when every message
+    // was eager). A rendezvous's put is zero-copy over the same path, but only once the receiver
+    // asked for the data: 0 of 600 dead-peer and 0 of 300 call-mismatch runs aborted with it.
     {"ZCOPY_THRESH", "UCX_ZCOPY_THRESH", "inf"},
 };
 constexpr UcxDefault kCopiedSegments = {"TX_SEG_SIZE", "UCX_TCP_TX_SEG_SIZE", "64k"};
