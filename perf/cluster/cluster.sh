@@ -115,12 +115,14 @@ up() {
   echo "SwitchName=spine Switches=rack[0-$((racks - 1))]" >> "$STATE/topology.conf"
   echo "$racks $hosts $host_rate $uplink_rate" > "$STATE/shape"
   # The cost model of this cluster, for the tuner (STRATA_COST_FILE): link rates in GB/s and the
-  # uplink's oversubscription as the model defines it (hosts x host rate / uplink rate).
+  # uplink's oversubscription as the model defines it (hosts x host rate / uplink rate). Alpha:
+  # 4 ranks on 4 hosts, 8-byte allreduce, 44 us in recursive doubling's 2 steps and 129 us in the
+  # flat ring's 6 (2026-11-30; it was 70 while every emulated host's rank was bound to core 0).
   local host_bits uplink_bits
   host_bits=$(rate_bits "$host_rate")
   uplink_bits=$(rate_bits "$uplink_rate")
   awk -v h="$host_bits" -v u="$uplink_bits" -v n="$hosts" 'BEGIN {
-    printf "# written by cluster.sh up; alpha measured with the ranks sharing this 2-core VM\nnet_alpha_us = 70\ninterrack_alpha_us = 70\n";
+    printf "# written by cluster.sh up; alpha measured with the ranks sharing this 2-core VM\nnet_alpha_us = 22\ninterrack_alpha_us = 22\n";
     printf "net_beta_gbps = %g\ninterrack_beta_gbps = %g\nuplink_oversubscription = %g\n", h / 8e9, h / 8e9, n * h / u }' \
     > "$STATE/cost.conf"
   echo "cluster up: $racks racks x $hosts hosts, host links $host_rate, rack uplinks $uplink_rate ($STATE)"
