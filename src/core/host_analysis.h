@@ -27,7 +27,6 @@ struct HostAnalysis {
 // says "unknown: ...").
 Result<HostAnalysis> analyseHost(const Params& params);
 
-
 // Applies STRATA_BIND: binds the process near its device (a GPU's NUMA node; for CPU-only ranks,
 // one process each and no more than the cores, a core of its own) unless told not to or already
 // bound. Returns what happened, for INFO.

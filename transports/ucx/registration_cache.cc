@@ -30,6 +30,16 @@ size_t RegistrationCache::registeredBytesLocked() const {
   return total;
 }
 
+RegistrationCache::Usage RegistrationCache::liveUsageLocked() const {
+  Usage usage;
+  for (const Entry& e : entries_) {
+    if (e.stale) continue;
+    ++usage.entries;
+    usage.bytes += e.end - e.begin;
+  }
+  return usage;
+}
+
 void RegistrationCache::unmapAll(const Retired& retired) const {
   for (size_t i = 0; i < retired.count; ++i) unmap_(retired.handles[i]);
 }
@@ -64,12 +74,7 @@ RegistrationCache::Lease RegistrationCache::acquire(const void* address, size_t 
     ++stats_.misses;
     // Room first: at most `entries` live registrations and `bytes` of them, the least recently
     // used of those nobody is using going first.
-    auto live = [&] {
-      size_t count = 0;
-      for (const Entry& e : entries_) count += e.stale ? 0 : 1;
-      return count;
-    };
-    while (live() >= limits_.entries || registeredBytesLocked() + (last - first) > limits_.bytes) {
+    while (liveUsageLocked().entries >= limits_.entries || registeredBytesLocked() + (last - first) > limits_.bytes) {
       Entry* oldest = nullptr;
       for (Entry& e : entries_) {
         if (!e.stale && e.users == 0 && (oldest == nullptr || e.lastUse < oldest->lastUse)) oldest = &e;
@@ -80,7 +85,7 @@ RegistrationCache::Lease RegistrationCache::acquire(const void* address, size_t 
       takeRetiredLocked(&retired);  // out of the table, so the byte count drops
     }
     takeRetiredLocked(&retired);  // stale from unmap reports
-    room = live() < limits_.entries && registeredBytesLocked() + (last - first) <= limits_.bytes &&
+    room = liveUsageLocked().entries < limits_.entries && registeredBytesLocked() + (last - first) <= limits_.bytes &&
            entries_.size() < kMaxEntries;
   }
   unmapAll(retired);
@@ -141,13 +146,9 @@ void RegistrationCache::unmapped(const void* address, size_t bytes) {
 RegistrationCache::Stats RegistrationCache::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Stats s = stats_;
-  s.entries = 0;
-  s.bytes = 0;
-  for (const Entry& e : entries_) {
-    if (e.stale) continue;
-    ++s.entries;
-    s.bytes += e.end - e.begin;
-  }
+  const Usage live = liveUsageLocked();
+  s.entries = live.entries;
+  s.bytes = live.bytes;
   return s;
 }
 

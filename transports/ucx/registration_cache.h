@@ -84,7 +84,13 @@ class RegistrationCache {
   // Takes the stale entries nobody uses out of the table.
   void takeRetiredLocked(Retired* out);
   void unmapAll(const Retired& retired) const;
+  // Bytes of every entry, stale ones still in use included (they stay registered): the bound.
   size_t registeredBytesLocked() const;
+  // The entries that may still be handed out, and their bytes.
+  struct Usage {
+    size_t entries = 0, bytes = 0;
+  };
+  Usage liveUsageLocked() const;
 
   const Limits limits_;
   MapFunction map_;
