@@ -1,5 +1,6 @@
 #include "src/common/params.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -187,6 +188,8 @@ Result<Params> Params::fromEnvironment() {
   p.shmRingBytes = p.shmRingBytes / 8 * 8;
   p.oneShotBytes = p.oneShotBytes / 64 * 64;
   p.windowBytes = p.windowBytes / 64 * 64;
+  p.windowBytesSet = std::any_of(p.setVariables.begin(), p.setVariables.end(),
+                                 [](const auto& set) { return set.first == "STRATA_WINDOW_BYTES"; });
   env.text("STRATA_TOPO_FILE", &p.topoFile);
   env.text("STRATA_RACK", &p.rack, 255);
   env.text("STRATA_TOPO_XML", &p.topoXml);

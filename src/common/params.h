@@ -30,6 +30,7 @@ struct Params {
   int64_t shmRingBytes = 4 << 20;     // STRATA_BUFFSIZE: bytes of each shared-memory FIFO
   int64_t oneShotBytes = 16 << 10;    // STRATA_ONESHOT_BYTES: largest one-shot allreduce (0: off)
   int64_t windowBytes = 512 << 10;    // STRATA_WINDOW_BYTES: each half of a rank's peer-memory window (0: none)
+  bool windowBytesSet = false;        // STRATA_WINDOW_BYTES was given (else the wiring sizes windows for the host)
   int64_t moePipelineBytes = 1 << 20;  // STRATA_MOE_PIPELINE_BYTES: forwarded MoE hops pipelined from here
   // Topology (topology/placement.h says which wins).
   std::string topoFile;               // STRATA_TOPO_FILE: Slurm topology.conf

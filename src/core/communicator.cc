@@ -133,7 +133,7 @@ void Communicator::logBanner() const {
               "in effect: STRATA_TIMEOUT_MS=%lld STRATA_TRANSPORT=%s STRATA_SOCKET_NSTREAMS=%d STRATA_BUFFSIZE=%lld "
               "STRATA_WINDOW_BYTES=%lld STRATA_ONESHOT_BYTES=%lld",
               static_cast<long long>(params_.timeoutMs), params_.transport.c_str(), params_.socketStreams,
-              static_cast<long long>(params_.shmRingBytes), static_cast<long long>(params_.windowBytes),
+              static_cast<long long>(params_.shmRingBytes), static_cast<long long>(windowHalfBytes()),
               static_cast<long long>(params_.oneShotBytes));
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "src/core/transport_openers.h"
+#include "transports/memory/peer_windows.h"
 #include "transports/shm/descriptor_exchange.h"
 #include "transports/shm/shm_transport.h"
 
@@ -13,6 +14,17 @@ namespace strata {
 namespace {
 
 constexpr int64_t kHandoverWaitMs = 30000;
+
+// The window half: STRATA_WINDOW_BYTES, else sized for the host. Every rank computes the same
+// size from the allgathered peer facts (segment sizes must agree).
+size_t windowHalfBytes(const Params& params, const std::vector<PeerInfo>& peers) {
+  if (params.windowBytesSet) return static_cast<size_t>(params.windowBytes);
+  int cores = 0;  // the fewest any rank reports (0: none knows)
+  for (const PeerInfo& peer : peers) {
+    if (peer.cores > 0 && (cores == 0 || peer.cores < cores)) cores = peer.cores;
+  }
+  return PeerWindows::defaultHalfBytes(peers.size(), cores);
+}
 
 }  // namespace
 
@@ -29,7 +41,7 @@ Status openShmConnections(WiringInputs& in, const std::vector<bool>& useShm, Wir
   }
   // Peer-memory windows only when the whole communicator shares this host (every rank makes
   // the same choice, so segment sizes agree).
-  size_t windowHalf = in.peerMemory ? static_cast<size_t>(params.windowBytes) : 0;
+  size_t windowHalf = in.peerMemory ? windowHalfBytes(params, wiring.peers) : 0;
   ShmLayout layout{nranks, static_cast<size_t>(params.shmRingBytes), windowHalf};
   std::shared_ptr<ShmSegment> inbound;
   Status created;

@@ -80,8 +80,10 @@ WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
     }
     return int32_t{-1};
   };
+  // An unset STRATA_WINDOW_BYTES travels as -1 ("sized for the host"): a rank that sets the
+  // default explicitly would size its windows otherwise where ranks outnumber cores.
   return {params.shmRingBytes,
-          params.windowBytes,
+          params.windowBytesSet ? params.windowBytes : -1,
           params.oneShotBytes,
           params.moePipelineBytes,
           params.socketSplitBytes,
@@ -94,9 +96,11 @@ WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
 
 // The first setting in which `theirs` differs from `ours`, as an error naming it.
 Status compareSettings(const WireSettings& ours, const WireSettings& theirs, int rank, int peer) {
+  // -1: the variable is unset and Strata sizes it (STRATA_WINDOW_BYTES).
+  auto value = [](long long v) { return v == -1 ? std::string("it unset") : std::to_string(v); };
   auto differs = [&](const char* name, long long mine, long long other) {
     return invalidUsage(std::string(name) + " differs between ranks: rank " + std::to_string(rank) + " has " +
-                        std::to_string(mine) + ", rank " + std::to_string(peer) + " has " + std::to_string(other) +
+                        value(mine) + ", rank " + std::to_string(peer) + " has " + value(other) +
                         "; every rank of a communicator must use the same value");
   };
   if (ours.ringBytes != theirs.ringBytes) return differs("STRATA_BUFFSIZE", ours.ringBytes, theirs.ringBytes);

@@ -5,11 +5,13 @@
 // place, and several exchanges in a row on the same windows (their sequence numbers).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "src/common/params.h"
 #include "src/core/executor.h"
 #include "src/moe/window_exchange.h"
 #include "transports/memory/peer_windows.h"
@@ -165,5 +167,26 @@ TEST_P(WindowExchangeTest, EveryRowLandsWhereTheReferenceSays) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, WindowExchangeTest, ::testing::Range(1, 9));
+
+TEST(WindowHalves, AreLargerOnlyWhereRanksOutnumberCores) {
+  EXPECT_EQ(strata::PeerWindows::defaultHalfBytes(2, 2), size_t{512} << 10);
+  EXPECT_EQ(strata::PeerWindows::defaultHalfBytes(8, 64), size_t{512} << 10);
+  EXPECT_EQ(strata::PeerWindows::defaultHalfBytes(4, 2), size_t{2} << 20);
+  EXPECT_EQ(strata::PeerWindows::defaultHalfBytes(3, 2), size_t{2} << 20);
+  EXPECT_EQ(strata::PeerWindows::defaultHalfBytes(64, 0), size_t{512} << 10);  // cores unknown
+}
+
+TEST(WindowHalves, AnExplicitSizeIsTold) {
+  unsetenv("STRATA_WINDOW_BYTES");
+  auto unset = strata::Params::fromEnvironment();
+  ASSERT_TRUE(unset.ok());
+  EXPECT_FALSE(unset.value().windowBytesSet);
+  setenv("STRATA_WINDOW_BYTES", "524288", 1);
+  auto set = strata::Params::fromEnvironment();
+  unsetenv("STRATA_WINDOW_BYTES");
+  ASSERT_TRUE(set.ok());
+  EXPECT_TRUE(set.value().windowBytesSet);
+  EXPECT_EQ(set.value().windowBytes, 524288);
+}
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "topology/cluster_file.h"
 #include "topology/hwloc_discovery.h"
 #include "topology/nvml_links.h"
+#include "transports/memory/peer_windows.h"
 
 namespace strata::topo {
 namespace {
@@ -102,7 +103,9 @@ Result<Report> buildReport(const Options& o) {
   cost.topology = &ring;
   cost.coresPerHost = report.coresPerHost;
   // Peer-memory windows exist only when every rank shares one host.
-  cost.windowBytes = H == 1 && perHost > 1 ? o.windowBytes : 0;
+  const size_t windowBytes =
+      o.windowBytes ? *o.windowBytes : PeerWindows::defaultHalfBytes(static_cast<size_t>(perHost), report.coresPerHost);
+  cost.windowBytes = H == 1 && perHost > 1 ? windowBytes : 0;
   const size_t oneShotBytes = cost.windowBytes > 0 ? std::min<size_t>(16384, cost.windowBytes) : 0;
   const int n = report.hierarchy.nranks();
   for (CollectiveKind kind : {CollectiveKind::AllReduce, CollectiveKind::Broadcast, CollectiveKind::Reduce,

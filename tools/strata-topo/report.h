@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@ struct Options {
   int ranksPerHost = 0;      // --ranks-per-host (default: GPUs, else cores)
   bool roundRobin = false;   // --numbering round-robin: rank r on host r mod H (the order that hurts rings)
   int cores = 0;             // --cores per host (default: from the host topology)
-  size_t windowBytes = 512 << 10;  // --window-bytes on single-host runs (0: no peer memory)
+  // --window-bytes on single-host runs (0: no peer memory; unset: the library's default for the host)
+  std::optional<size_t> windowBytes;
   std::string costFile;      // --cost-file
   size_t predictBytes = 0;   // --predict BYTES: every allreduce algorithm's prediction at that size
 };
