@@ -1,5 +1,6 @@
 #include "src/api/handles.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -25,6 +26,21 @@ std::map<strataStream_t, StreamRef>& streams() {
 }
 thread_local std::string tlsLastError;
 
+// Bumped (under the registry mutex) whenever a communicator handle is registered or unregistered.
+std::atomic<uint64_t> commRegistryGeneration{1};
+
+// The handle this thread found live last, and the registry generation it was found in. A training
+// loop calls one communicator over and over: while no handle has come or gone since, the handle
+// is still live, and the lookup skips the registry mutex (two of the per-call profile's largest
+// entries). The communicator is held weakly, so a cached entry never keeps a destroyed one's
+// connections open; the handle itself is only compared, never read.
+struct LastLiveComm {
+  const strataComm* handle = nullptr;
+  std::weak_ptr<Communicator> comm;
+  uint64_t generation = 0;
+};
+thread_local LastLiveComm tlsLastLiveComm;
+
 std::string pointerText(const void* p) {
   std::ostringstream out;
   out << p;
@@ -36,20 +52,31 @@ std::string pointerText(const void* p) {
 void registerComm(strataComm* comm) {
   std::lock_guard<std::mutex> lock(registryMutex());
   comms().insert(comm);
+  commRegistryGeneration.fetch_add(1, std::memory_order_release);
 }
 
 bool unregisterComm(strataComm* comm) {
   std::lock_guard<std::mutex> lock(registryMutex());
-  return comms().erase(comm) == 1;
+  const bool erased = comms().erase(comm) == 1;
+  commRegistryGeneration.fetch_add(1, std::memory_order_release);
+  return erased;
 }
 
 Result<CommRef> liveComm(strataComm_t comm, const char* function) {
   if (comm == nullptr) return invalidArgument(std::string(function) + ": comm is NULL");
+  LastLiveComm& last = tlsLastLiveComm;
+  if (last.handle == comm) {
+    // Take the reference first, then check that nothing was unregistered: a destroy that
+    // starts after the check finds our reference, as it would after a registry lookup.
+    CommRef held = last.comm.lock();
+    if (held && commRegistryGeneration.load(std::memory_order_acquire) == last.generation) return held;
+  }
   std::lock_guard<std::mutex> lock(registryMutex());
   if (comms().count(comm) == 0) {
     return invalidArgument(std::string(function) + ": comm " + pointerText(comm) +
                            " is not a live communicator (destroyed, aborted, or never created)");
   }
+  last = {comm, comm->impl, commRegistryGeneration.load(std::memory_order_relaxed)};
   return comm->impl;
 }
 
