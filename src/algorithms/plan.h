@@ -44,6 +44,14 @@ enum class StepKind : uint8_t {
   WindowWrite,  // copy src into our window at dst.offset (after every rank released this half); no flag
   WindowGet,    // wait until `peer` published this operation, check its tag; copy its window
                 // [src.offset, +bytes) to dst (zero bytes: the check alone)
+  // Single-copy exchanges (when PeerWindows::singleCopy(): every rank may read every other's
+  // memory): a publisher's buffer is read where it lies, one copy per row instead of two.
+  WindowPublishSource,  // after every rank released this half: publish where src.buffer lies
+  WindowReadSource,     // wait until `peer` published this operation, check its tag; read
+                        // [src.offset, +bytes) of the buffer it published into dst (a run of
+                        // reads from one peer is one system call; zero bytes: the check alone)
+  WindowAwaitReaders,   // wait until every rank is done reading this operation (before our
+                        // buffer may change: the call returns)
 };
 
 // Step::dtype when the step moves elements of the call's datatype (every collective).
@@ -113,6 +121,16 @@ struct Plan {
   }
   static void windowGet(Stage& s, uint32_t op, int peer, BufferSlice dst, size_t windowOffset, size_t bytes) {
     s.steps.push_back({StepKind::WindowGet, kCallDatatype, peer, dst, {kSendBuffer, windowOffset}, bytes, op});
+  }
+  static void windowPublishSource(Stage& s, uint32_t op, uint16_t buffer) {
+    s.steps.push_back({StepKind::WindowPublishSource, kCallDatatype, -1, {}, {buffer, 0}, 0, op});
+  }
+  // Reads bytes [sourceOffset, +bytes) of the buffer `peer` published in operation `op`.
+  static void windowReadSource(Stage& s, uint32_t op, int peer, BufferSlice dst, size_t sourceOffset, size_t bytes) {
+    s.steps.push_back({StepKind::WindowReadSource, kCallDatatype, peer, dst, {kSendBuffer, sourceOffset}, bytes, op});
+  }
+  static void windowAwaitReaders(Stage& s, uint32_t op) {
+    s.steps.push_back({StepKind::WindowAwaitReaders, kCallDatatype, -1, {}, {}, 0, op});
   }
   static bool isWindowStep(StepKind k) { return k >= StepKind::WindowPublish; }
   static bool isTransfer(StepKind k) { return k != StepKind::Copy && !isWindowStep(k); }

@@ -40,6 +40,7 @@ struct Params {
   std::string costFile;               // STRATA_COST_FILE: cost-model overrides
   std::string topoXml;                // STRATA_TOPO_XML: hwloc XML instead of discovering this host
   bool bind = true;                   // STRATA_BIND=0: leave the process's CPU binding alone
+  bool singleCopy = true;             // STRATA_SINGLE_COPY=0: MoE exchanges on one host copy through the windows
   int localRank = -1;                 // STRATA_LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, LOCAL_RANK
   int moeHierarchical = -1;           // STRATA_MOE_HIERARCHICAL: 0 | 1 (unset: the handle config decides)
   std::string hostId;                 // STRATA_HOSTID: host identity instead of hostname + boot id

@@ -69,6 +69,8 @@ class Communicator {
   // Bytes of one half of each rank's peer-memory window; 0 when there are none (ranks on
   // several hosts, or STRATA_WINDOW_BYTES=0). The same on every rank.
   size_t windowHalfBytes() const;
+  // Whether window exchanges may read straight from the ranks' buffers (PeerWindows::singleCopy).
+  bool singleCopyReads() const { return windows_ && windows_->singleCopy(); }
   // All operations progress together in one stage (grouped send/recv).
   Status runPointToPoint(const std::vector<PointToPointCall>& calls);
 

@@ -57,8 +57,21 @@ class StageRunner {
         watched_(watched) {}
 
   Status run(const Stage& stage) {
-    for (const Step& step : stage.steps) {
+    const std::vector<Step>& steps = stage.steps;
+    for (size_t i = 0; i < steps.size();) {
+      const Step& step = steps[i];
+      if (step.kind == StepKind::WindowReadSource) {
+        size_t end = i + 1;
+        while (end < steps.size() && steps[end].kind == StepKind::WindowReadSource && steps[end].peer == step.peer &&
+               steps[end].windowOp == step.windowOp) {
+          ++end;
+        }
+        STRATA_RETURN_IF_ERROR(readPublishedSources(&steps[i], end - i, c_, plan_.algorithm));
+        i = end;
+        continue;
+      }
       if (Plan::isWindowStep(step.kind)) STRATA_RETURN_IF_ERROR(runWindowStep(step, c_, plan_.algorithm));
+      ++i;
     }
     runLocalCopies(stage);
     // Peer-memory and local stages (a one-shot allreduce is all of them) move no messages.

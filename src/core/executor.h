@@ -84,5 +84,8 @@ Status checkStalledWait(const ExecutionContext& c, const Deadline& deadline, Fun
 // Window steps (peer memory), run by the executor before a stage's transfers. `where` names the
 // plan for error messages.
 Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& where);
+// A run of WindowReadSource steps from one peer and operation, read in as few system calls as
+// possible.
+Status readPublishedSources(const Step* reads, size_t count, ExecutionContext& c, const std::string& where);
 
 }  // namespace strata

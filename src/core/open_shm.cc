@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "src/common/log.h"
 #include "src/core/transport_openers.h"
 #include "transports/memory/peer_windows.h"
 #include "transports/shm/descriptor_exchange.h"
@@ -24,6 +25,31 @@ size_t windowHalfBytes(const Params& params, const std::vector<PeerInfo>& peers)
     if (peer.cores > 0 && (cores == 0 || peer.cores < cores)) cores = peer.cores;
   }
   return PeerWindows::defaultHalfBytes(peers.size(), cores);
+}
+
+// Single-copy reads (memory/single_copy.h) are used only if every rank can read every other:
+// each probes its peers (same pid namespace, and the kernel lets it read them), and one
+// allgather round tells everyone the verdicts. A rank with STRATA_SINGLE_COPY=0 votes no.
+Status agreeOnSingleCopy(WiringInputs& in, Wiring& wiring) {
+  const int rank = in.rank, nranks = in.nranks;
+  const uint64_t myNamespace = wiring.peers[rank].pidNamespace;
+  std::vector<pid_t> pids;
+  uint8_t canRead = in.params.singleCopy ? 1 : 0;
+  for (int peer = 0; peer < nranks; ++peer) {
+    const PeerInfo& info = wiring.peers[peer];
+    pids.push_back(static_cast<pid_t>(info.pid));
+    if (peer == rank || canRead == 0) continue;
+    const bool samePidNamespace = myNamespace != 0 && info.pidNamespace == myNamespace;
+    if (!samePidNamespace || !wiring.windows->canReadDirectly(peer, pids.back())) canRead = 0;
+  }
+  auto verdicts = in.bootstrap.allgather(&canRead, sizeof(canRead), in.deadline);
+  if (!verdicts.ok()) return verdicts.status();
+  bool everyone = true;
+  for (std::byte verdict : verdicts.value()) everyone = everyone && verdict == std::byte{1};
+  if (everyone) wiring.windows->enableSingleCopy(std::move(pids));
+  STRATA_INFO(Init, "single-copy reads between this host's ranks: %s",
+              everyone ? "on" : "off (STRATA_SINGLE_COPY=0 on some rank, or a rank cannot read another's memory)");
+  return Status::ok();
 }
 
 }  // namespace
@@ -104,6 +130,7 @@ Status openShmConnections(WiringInputs& in, const std::vector<bool>& useShm, Wir
   if (agreed.isOk() && windowHalf > 0) {
     segments[rank] = inbound;
     wiring.windows = makeShmWindows(rank, layout, segments);
+    return agreeOnSingleCopy(in, wiring);
   }
   return agreed;
 }

@@ -10,6 +10,7 @@
 #include "src/core/executor.h"
 #include "src/core/idle_wait.h"
 #include "src/reduce/reduce.h"
+#include "transports/memory/single_copy.h"
 
 namespace strata {
 namespace {
@@ -65,6 +66,8 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
   PeerWindows* w = c.windows;
   size_t windowEnd = step.kind == StepKind::WindowPublish ? step.bytes : step.src.offset + step.bytes;
   if (step.kind == StepKind::WindowShare || step.kind == StepKind::WindowWrite) windowEnd = step.dst.offset + step.bytes;
+  if (step.kind == StepKind::WindowPublishSource) windowEnd = sizeof(uint64_t);
+  if (step.kind == StepKind::WindowAwaitReaders) windowEnd = 0;
   if (w == nullptr || windowEnd > w->halfBytes()) {
     return internalError(where + " needs a peer-memory window of " + std::to_string(windowEnd) + " bytes");
   }
@@ -137,8 +140,50 @@ Status runWindowStep(const Step& step, ExecutionContext& c, const std::string& w
     case StepKind::WindowRelease:
       w->raise(&WindowFlags::done, sequence);
       return Status::ok();
+    case StepKind::WindowPublishSource: {
+      if (!w->singleCopy()) return internalError(where + " reads buffers directly, which this host's ranks cannot");
+      STRATA_RETURN_IF_ERROR(waitUntil(c, [&] { return halfReleased(*w, sequence); }, where,
+                                       "see every rank finish reading the previous window"));
+      w->writeSourceAddress(sequence, reinterpret_cast<uint64_t>(c.buffers[step.src.buffer]));
+      std::byte tag[kWindowTagBytes] = {};
+      encodeFrame({c.call, FrameRole::Data, sequence}, tag);
+      w->publish(sequence, tag, nullptr, 0);
+      *c.windowSequence = std::max(*c.windowSequence, sequence);
+      return Status::ok();
+    }
+    case StepKind::WindowAwaitReaders:
+      return waitUntil(c, [&] { return w->allDone(sequence); }, where, "see every rank finish reading our buffer");
     default: return Status::ok();
   }
+}
+
+Status readPublishedSources(const Step* reads, size_t count, ExecutionContext& c, const std::string& where) {
+  PeerWindows* w = c.windows;
+  if (w == nullptr || !w->singleCopy()) return internalError(where + " reads buffers directly, which this host's ranks cannot");
+  const int peer = reads[0].peer;
+  const uint64_t sequence = c.windowSequenceAtPlanStart + reads[0].windowOp + 1;
+  auto& peerFlags = w->flags(peer);
+  auto published = [&] { return peerFlags.ready.load(std::memory_order_acquire) >= sequence; };
+  if (!published()) STRATA_RETURN_IF_ERROR(waitUntil(c, published, where, "see a rank publish its buffer"));
+  STRATA_RETURN_IF_ERROR(checkPeerTag(c, *w, peer, sequence));
+  const uint64_t source = w->sourceAddress(peer, sequence);
+  // Batches on the stack: a steady call allocates nothing.
+  constexpr size_t kBatch = 128;
+  static_assert(kBatch <= kMaxPiecesPerRead, "one system call per batch");
+  iovec local[kBatch], remote[kBatch];
+  size_t pieces = 0;
+  auto flush = [&] {
+    Status st = readFromProcess(w->pid(peer), "rank " + std::to_string(peer), local, remote, pieces);
+    pieces = 0;
+    return st;
+  };
+  for (size_t i = 0; i < count; ++i) {
+    if (reads[i].bytes == 0) continue;  // the tag check alone
+    local[pieces] = {resolve(c, reads[i].dst), reads[i].bytes};
+    remote[pieces] = {reinterpret_cast<void*>(source + reads[i].src.offset), reads[i].bytes};
+    if (++pieces == kBatch) STRATA_RETURN_IF_ERROR(flush());
+  }
+  return pieces > 0 ? flush() : Status::ok();
 }
 
 }  // namespace strata

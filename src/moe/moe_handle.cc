@@ -41,6 +41,15 @@ Status shareSendRows(const MoeRun& run, strataMoeHandle& h) {
   }
   h.windowHalfBytes = halfBytes;
   h.routesFingerprint = fingerprint(all);
+  if (!run.comm.singleCopyReads()) return Status::ok();
+  // Every rank takes this exchange (the choice is agreed at init): which of each sender's tokens
+  // come here, so that a receiver knows where their rows lie in the sender's input.
+  std::vector<uint32_t> tokens;
+  for (const auto& to : h.routing.tokensTo) tokens.insert(tokens.end(), to.begin(), to.end());
+  h.tokensFrom.assign(h.numRecv, 0);
+  STRATA_RETURN_IF_ERROR(exchangeRows(run, nullptr, Exchange::Setup, h.sendRows, tokens.data(), h.recvFrom,
+                                      h.tokensFrom.data(), sizeof(uint32_t)));
+  h.singleCopy = true;
   return Status::ok();
 }
 

@@ -93,6 +93,11 @@ struct strataMoeHandle {
   std::vector<std::vector<size_t>> rowsBetween;
   size_t windowHalfBytes = 0;
   uint32_t routesFingerprint = 0;  // of rowsBetween, in the window exchanges' call tags
+  // With single-copy reads (every rank may read every other's memory): the tokens each rank
+  // sends this one, in the receive layout (sender by sender, in the sender's tokensTo order), so
+  // that rows are read straight from the senders' token-ordered inputs.
+  bool singleCopy = false;
+  std::vector<uint32_t> tokensFrom;
   // Working memory of the sums, kept between operations like the staging buffers: each token's
   // returned rows; float32 sums of rows held at a forwarder, of weight gradients, of one row.
   mutable strata::moe::TokenRows returned;

@@ -42,7 +42,18 @@ const Plan& windowPlan(const strataMoeHandle& h, Exchange which, size_t rowBytes
     x.rowBytes = rowBytes;
     x.halfBytes = h.windowHalfBytes;
     x.copySelf = !back;
-    return planWindowRowExchange(x, sendOffset, recvOffset);
+    if (!h.singleCopy) return planWindowRowExchange(x, sendOffset, recvOffset);
+    // Where a sender keeps the rows it sends `dest`: out, its tokensTo order in its input
+    // (token-ordered, as tokensFrom tells) or packed by destination; back, its receive layout.
+    auto senderOffset = [&](int sender, int dest, size_t i) -> size_t {
+      if (sender == h.rank) return sendOffset(dest, i);
+      const auto s = static_cast<size_t>(sender), d = static_cast<size_t>(dest);
+      if (!back && layout == SendLayout::TokenRows) return h.tokensFrom[recvStarts[s] + i] * rowBytes;
+      size_t before = 0;
+      for (size_t r = 0; r < d; ++r) before += back ? h.rowsBetween[r][s] : h.rowsBetween[s][r];
+      return (before + i) * rowBytes;
+    };
+    return planSingleCopyRowExchange(x, senderOffset, recvOffset);
   });
 }
 

@@ -133,4 +133,38 @@ Plan planWindowRowExchange(const WindowExchange& x, RowOffset sendOffset, RowOff
   return plan;
 }
 
+Plan planSingleCopyRowExchange(const WindowExchange& x, SenderOffset senderOffset, RowOffset recvOffset) {
+  const Streams streams(x);
+  const int n = streams.nranks();
+  const int me = x.rank;
+  const size_t rowBytes = x.rowBytes;
+  Plan plan;
+  plan.algorithm = "single-copy row exchange";
+  if (x.copySelf) {
+    Stage& stage = plan.newStage();
+    auto copy = [&](size_t src, size_t dst, size_t bytes) {
+      Plan::copy(stage, {kRecvBuffer, dst}, {kSendBuffer, src}, bytes);
+    };
+    RunCollector copies(copy);
+    for (size_t i = 0; i < streams.rows(me, me); ++i) copies.add(senderOffset(me, me, i), recvOffset(me, i), rowBytes);
+  }
+  Stage& stage = plan.newStage();
+  constexpr uint32_t kOp = 0;
+  Plan::windowPublishSource(stage, kOp, kSendBuffer);
+  for (int j = 1; j < n; ++j) {
+    const int s = (me - j + n) % n;
+    const size_t count = streams.rows(s, me);
+    // Every peer is read or at least checked: a rank in another call fails on its tag.
+    if (count == 0) Plan::windowReadSource(stage, kOp, s, {kRecvBuffer, 0}, 0, 0);
+    auto read = [&](size_t source, size_t dst, size_t bytes) {
+      Plan::windowReadSource(stage, kOp, s, {kRecvBuffer, dst}, source, bytes);
+    };
+    RunCollector reads(read);
+    for (size_t i = 0; i < count; ++i) reads.add(senderOffset(s, me, i), recvOffset(s, i), rowBytes);
+  }
+  Plan::windowRelease(stage, kOp);
+  Plan::windowAwaitReaders(stage, kOp);
+  return plan;
+}
+
 }  // namespace strata::moe

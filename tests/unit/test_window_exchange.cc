@@ -4,6 +4,7 @@
 // one, packed and scattered (gathered) send layouts, the reversed direction, own rows left in
 // place, and several exchanges in a row on the same windows (their sequence numbers).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -28,6 +29,7 @@ struct Case {
   bool reversed;
   bool copySelf;
   bool scattered;  // send rows lie every other row slot in the send buffer, in reverse order
+  bool singleCopy;  // rows read straight from the senders' buffers (thread ranks: this process)
 };
 
 // Rows rank `from` sends rank `to` in this case's direction.
@@ -56,6 +58,12 @@ void runExchanges(const Case& c, const std::vector<Matrix>& matrices) {
   std::vector<strata::DoorbellWord*> bells;
   for (auto& bell : *doorbells) bells.push_back(&bell);
   auto windows = strata::makeMemoryWindows(n, c.halfBytes, bells);
+  if (c.singleCopy) {
+    for (auto& w : windows) {
+      ASSERT_TRUE(w->canReadDirectly(0, getpid())) << "this process cannot read itself with process_vm_readv";
+      w->enableSingleCopy(std::vector<pid_t>(static_cast<size_t>(n), getpid()));
+    }
+  }
   std::vector<uint64_t> sequences(static_cast<size_t>(n), 0);
   std::mutex failureMutex;
   std::string failure;
@@ -69,10 +77,12 @@ void runExchanges(const Case& c, const std::vector<Matrix>& matrices) {
       const std::vector<size_t> sendAt = starts(m, c, r, true), recvAt = starts(m, c, r, false);
       const size_t sendRows = sendAt.back(), recvRows = recvAt.back();
       // Scattered: row k of the packed order lies at slot 2 * (sendRows - 1 - k) + 1.
-      auto sendOffset = [&](int dest, size_t i) {
-        const size_t k = sendAt[static_cast<size_t>(dest)] + i;
-        return (c.scattered ? 2 * (sendRows - 1 - k) + 1 : k) * c.rowBytes;
+      auto offsetIn = [&](int sender, int dest, size_t i) {
+        const std::vector<size_t> at = starts(m, c, sender, true);
+        const size_t k = at[static_cast<size_t>(dest)] + i;
+        return (c.scattered ? 2 * (at.back() - 1 - k) + 1 : k) * c.rowBytes;
       };
+      auto sendOffset = [&](int dest, size_t i) { return offsetIn(r, dest, i); };
       auto recvOffset = [&](int source, size_t i) { return (recvAt[static_cast<size_t>(source)] + i) * c.rowBytes; };
       std::vector<std::byte> send((c.scattered ? 2 * sendRows : sendRows) * c.rowBytes + 1);
       std::vector<std::byte> recv(recvRows * c.rowBytes + 1, std::byte{0xEE});
@@ -88,7 +98,8 @@ void runExchanges(const Case& c, const std::vector<Matrix>& matrices) {
       exchange.rowBytes = c.rowBytes;
       exchange.halfBytes = c.halfBytes;
       exchange.copySelf = c.copySelf;
-      const strata::Plan plan = strata::moe::planWindowRowExchange(exchange, sendOffset, recvOffset);
+      const strata::Plan plan = c.singleCopy ? strata::moe::planSingleCopyRowExchange(exchange, offsetIn, recvOffset)
+                                             : strata::moe::planWindowRowExchange(exchange, sendOffset, recvOffset);
       std::vector<std::byte> staging;
       std::atomic<bool> abortFlag{false};
       strata::WaitPolicy waitPolicy;
@@ -149,8 +160,8 @@ TEST_P(WindowExchangeTest, EveryRowLandsWhereTheReferenceSays) {
   for (size_t rowBytes : {size_t{8}, size_t{24}, size_t{200}}) {
     for (size_t rowsPerChunk : {size_t{1}, size_t{3}, size_t{1000}}) {
       const size_t halfBytes = (rowBytes * rowsPerChunk + 63) / 64 * 64;
-      for (int variant = 0; variant < 4; ++variant) {
-        const Case c{n, rowBytes, halfBytes, variant == 1, variant != 2, variant == 3};
+      for (int variant = 0; variant < 8; ++variant) {
+        const Case c{n, rowBytes, halfBytes, variant % 4 == 1, variant % 4 != 2, variant % 4 == 3, variant >= 4};
         std::vector<Matrix> matrices = {randomCounts(n, 9, random), randomCounts(n, 2, random),
                                         Matrix(static_cast<size_t>(n), std::vector<size_t>(static_cast<size_t>(n), 0))};
         // All rows from one rank (skew).

@@ -1,10 +1,14 @@
 #include "transports/memory/peer_windows.h"
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include "transports/memory/single_copy.h"
 
 namespace strata {
 
@@ -13,6 +17,26 @@ void PeerWindows::format(std::byte* region) {
   flags->ready.store(0, std::memory_order_relaxed);
   flags->shared.store(0, std::memory_order_relaxed);
   flags->done.store(0, std::memory_order_relaxed);
+  flags->probe.ownerAddress = reinterpret_cast<uint64_t>(region);
+  flags->probe.nonce = (reinterpret_cast<uint64_t>(region) * 0x9e3779b97f4a7c15ull) ^
+                       static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+bool PeerWindows::canReadDirectly(int owner, pid_t pid) const {
+  const WindowProbe& probe = flags(owner).probe;
+  return readsBackEqual(pid, probe.ownerAddress + offsetof(WindowFlags, probe), &probe, 2 * sizeof(uint64_t));
+}
+
+// The address travels through the half's first data bytes: the publish that follows orders it
+// for the readers, who take it after seeing `ready`.
+void PeerWindows::writeSourceAddress(uint64_t sequence, uint64_t address) const {
+  std::memcpy(data(rank_, sequence), &address, sizeof(address));
+}
+
+uint64_t PeerWindows::sourceAddress(int owner, uint64_t sequence) const {
+  uint64_t address;
+  std::memcpy(&address, data(owner, sequence), sizeof(address));
+  return address;
 }
 
 PeerWindows::PeerWindows(int rank, std::vector<std::byte*> regions, size_t halfBytes, std::shared_ptr<void> keepAlive,

@@ -12,6 +12,8 @@
 // build one over process memory.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +43,15 @@ struct alignas(64) WindowHalfHeader {
 };
 static_assert(sizeof(WindowHalfHeader) == 64, "a half's header is one cache line");
 
+// Written once by the window's owner when it formats the region: where the region lies in the
+// owner's address space and a value to find there. A peer that reads the same two words from
+// the owner with a single-copy read (memory/single_copy.h) knows those reads work.
+struct alignas(64) WindowProbe {
+  uint64_t ownerAddress;
+  uint64_t nonce;
+  char pad[48];
+};
+
 struct alignas(64) WindowFlags {
   std::atomic<uint64_t> ready;
   char padReady[56];
@@ -49,8 +60,9 @@ struct alignas(64) WindowFlags {
   std::atomic<uint64_t> done;
   char padDone[56];
   WindowHalfHeader halves[2];
+  WindowProbe probe;
 };
-static_assert(sizeof(WindowFlags) == 320, "window flags layout is shared between processes");
+static_assert(sizeof(WindowFlags) == 384, "window flags layout is shared between processes");
 
 class PeerWindows {
  public:
@@ -66,7 +78,7 @@ class PeerWindows {
     const bool outnumbered = cores > 0 && ranks > static_cast<size_t>(cores);
     return outnumbered ? size_t{2} << 20 : size_t{512} << 10;
   }
-  // Zeroes the flags of a window region.
+  // Zeroes the flags of a window region and writes its probe.
   static void format(std::byte* region);
 
   // `regions[r]` is rank r's window as mapped here; `keepAlive` owns the mappings. With
@@ -98,6 +110,18 @@ class PeerWindows {
   // True when a rank waiting on window flags may sleep on its doorbell (every raise rings it).
   bool wakesWaiters() const { return !doorbells_.empty(); }
 
+  // Single-copy reads (memory/single_copy.h). Whether this rank can read `owner`'s memory, whose
+  // process is `pid` here: the owner's probe read back through the kernel.
+  bool canReadDirectly(int owner, pid_t pid) const;
+  // From now on exchanges may read straight from the ranks' buffers (every rank of the host
+  // found every other's readable); pids[r] is rank r's process as this process sees it.
+  void enableSingleCopy(std::vector<pid_t> pids) { pids_ = std::move(pids); }
+  bool singleCopy() const { return !pids_.empty(); }
+  pid_t pid(int owner) const { return pids_[static_cast<size_t>(owner)]; }
+  // A single-copy publish puts the address of the publisher's buffer where its data would go.
+  void writeSourceAddress(uint64_t sequence, uint64_t address) const;
+  uint64_t sourceAddress(int owner, uint64_t sequence) const;
+
   // True when every rank has published operation `sequence` (read from the half's header: the
   // line its tag and first bytes are in) or a later one.
   bool allReady(uint64_t sequence) const;
@@ -111,6 +135,7 @@ class PeerWindows {
   size_t halfBytes_;
   std::shared_ptr<void> keepAlive_;
   std::vector<DoorbellWord*> doorbells_;
+  std::vector<pid_t> pids_;  // set when single-copy reads are on
 };
 
 // Windows in process memory for N thread ranks (tests): result[r] is rank r's view; `doorbells`
