@@ -37,10 +37,14 @@ Status dispatchRows(const MoeRun& run, const strataMoeHandle& h, const DispatchA
       std::memset(row + scaleBytes, 0, weightBytes);
     }
   };
-  // A weight reaches only the rank hosting its expert; elsewhere it reads 0.
+  // A weight reaches only the rank hosting its expert; elsewhere it reads 0. (Rank dest hosts
+  // experts [dest * localExperts, (dest + 1) * localExperts): a range check per slot instead of
+  // a division, in a loop over every routed row.)
+  const int32_t localExperts = h.routing.localExperts;
   auto keepLocalWeights = [&](unsigned char* row, int dest, const int32_t* experts) {
+    const int32_t first = dest * localExperts, last = first + localExperts;
     for (size_t j = 0; j < k; ++j) {
-      if (experts[j] < 0 || h.routing.rankOfExpert(experts[j]) != dest) {
+      if (experts[j] < first || experts[j] >= last) {
         std::memset(row + scaleBytes + j * sizeof(float), 0, sizeof(float));
       }
     }
