@@ -70,6 +70,15 @@ class Streams {
   int n_;
 };
 
+// A stage of local copies of the rows a rank sends itself (the i-th from sendOffset(i)).
+void addSelfCopies(Plan& plan, size_t rows, size_t rowBytes, FunctionRef<size_t(size_t)> sendOffset, RowOffset recvOffset,
+                   int me) {
+  Stage& stage = plan.newStage();
+  auto copy = [&](size_t src, size_t dst, size_t bytes) { Plan::copy(stage, {kRecvBuffer, dst}, {kSendBuffer, src}, bytes); };
+  RunCollector copies(copy);
+  for (size_t i = 0; i < rows; ++i) copies.add(sendOffset(i), recvOffset(me, i), rowBytes);
+}
+
 }  // namespace
 
 Plan planWindowRowExchange(const WindowExchange& x, RowOffset sendOffset, RowOffset recvOffset) {
@@ -80,14 +89,7 @@ Plan planWindowRowExchange(const WindowExchange& x, RowOffset sendOffset, RowOff
   const size_t perChunk = x.halfBytes / rowBytes;
   Plan plan;
   plan.algorithm = "window row exchange";
-  if (x.copySelf) {
-    Stage& stage = plan.newStage();
-    auto copy = [&](size_t src, size_t dst, size_t bytes) {
-      Plan::copy(stage, {kRecvBuffer, dst}, {kSendBuffer, src}, bytes);
-    };
-    RunCollector copies(copy);
-    for (size_t i = 0; i < streams.rows(me, me); ++i) copies.add(sendOffset(me, i), recvOffset(me, i), rowBytes);
-  }
+  if (x.copySelf) addSelfCopies(plan, streams.rows(me, me), rowBytes, [&](size_t i) { return sendOffset(me, i); }, recvOffset, me);
   size_t longest = 0;
   for (int s = 0; s < n; ++s) longest = std::max(longest, streams.length(s));
   // At least one chunk, so that every rank checks every peer's tag even when no rows move.
@@ -141,12 +143,7 @@ Plan planSingleCopyRowExchange(const WindowExchange& x, SenderOffset senderOffse
   Plan plan;
   plan.algorithm = "single-copy row exchange";
   if (x.copySelf) {
-    Stage& stage = plan.newStage();
-    auto copy = [&](size_t src, size_t dst, size_t bytes) {
-      Plan::copy(stage, {kRecvBuffer, dst}, {kSendBuffer, src}, bytes);
-    };
-    RunCollector copies(copy);
-    for (size_t i = 0; i < streams.rows(me, me); ++i) copies.add(senderOffset(me, me, i), recvOffset(me, i), rowBytes);
+    addSelfCopies(plan, streams.rows(me, me), rowBytes, [&](size_t i) { return senderOffset(me, me, i); }, recvOffset, me);
   }
   Stage& stage = plan.newStage();
   constexpr uint32_t kOp = 0;
