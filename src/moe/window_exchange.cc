@@ -70,10 +70,9 @@ class Streams {
   int n_;
 };
 
-// A stage of local copies of the rows a rank sends itself (the i-th from sendOffset(i)).
-void addSelfCopies(Plan& plan, size_t rows, size_t rowBytes, FunctionRef<size_t(size_t)> sendOffset, RowOffset recvOffset,
+// Local copies of the rows a rank sends itself (the i-th from sendOffset(i)) into `stage`.
+void addSelfCopies(Stage& stage, size_t rows, size_t rowBytes, FunctionRef<size_t(size_t)> sendOffset, RowOffset recvOffset,
                    int me) {
-  Stage& stage = plan.newStage();
   auto copy = [&](size_t src, size_t dst, size_t bytes) { Plan::copy(stage, {kRecvBuffer, dst}, {kSendBuffer, src}, bytes); };
   RunCollector copies(copy);
   for (size_t i = 0; i < rows; ++i) copies.add(sendOffset(i), recvOffset(me, i), rowBytes);
@@ -89,7 +88,9 @@ Plan planWindowRowExchange(const WindowExchange& x, RowOffset sendOffset, RowOff
   const size_t perChunk = x.halfBytes / rowBytes;
   Plan plan;
   plan.algorithm = "window row exchange";
-  if (x.copySelf) addSelfCopies(plan, streams.rows(me, me), rowBytes, [&](size_t i) { return sendOffset(me, i); }, recvOffset, me);
+  if (x.copySelf) {
+    addSelfCopies(plan.newStage(), streams.rows(me, me), rowBytes, [&](size_t i) { return sendOffset(me, i); }, recvOffset, me);
+  }
   size_t longest = 0;
   for (int s = 0; s < n; ++s) longest = std::max(longest, streams.length(s));
   // At least one chunk, so that every rank checks every peer's tag even when no rows move.
@@ -142,12 +143,15 @@ Plan planSingleCopyRowExchange(const WindowExchange& x, SenderOffset senderOffse
   const size_t rowBytes = x.rowBytes;
   Plan plan;
   plan.algorithm = "single-copy row exchange";
+  // The publish goes first (a stage runs its window steps before its copies): the others read
+  // our rows while we copy our own.
+  constexpr uint32_t kOp = 0;
+  Stage& first = plan.newStage();
+  Plan::windowPublishSource(first, kOp, kSendBuffer);
   if (x.copySelf) {
-    addSelfCopies(plan, streams.rows(me, me), rowBytes, [&](size_t i) { return senderOffset(me, me, i); }, recvOffset, me);
+    addSelfCopies(first, streams.rows(me, me), rowBytes, [&](size_t i) { return senderOffset(me, me, i); }, recvOffset, me);
   }
   Stage& stage = plan.newStage();
-  constexpr uint32_t kOp = 0;
-  Plan::windowPublishSource(stage, kOp, kSendBuffer);
   for (int j = 1; j < n; ++j) {
     const int s = (me - j + n) % n;
     const size_t count = streams.rows(s, me);
