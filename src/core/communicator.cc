@@ -72,12 +72,7 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   comm->cost_.topology = &comm->topology_;
   // Every input of the tuner must be the same on all ranks, or they would pick different plans:
   // the smallest host's core count, from the allgathered peer information.
-  comm->cost_.coresPerHost = 0;
-  for (const PeerInfo& peer : comm->peers_) {
-    if (peer.cores > 0 && (comm->cost_.coresPerHost == 0 || peer.cores < comm->cost_.coresPerHost)) {
-      comm->cost_.coresPerHost = peer.cores;
-    }
-  }
+  comm->cost_.coresPerHost = fewestCores(comm->peers_);
   comm->connections_ = std::move(wiring.value().connections);
   comm->windows_ = std::move(wiring.value().windows);
   comm->doorbellMemory_ = std::move(wiring.value().doorbellMemory);

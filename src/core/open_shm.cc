@@ -20,11 +20,7 @@ constexpr int64_t kHandoverWaitMs = 30000;
 // size from the allgathered peer facts (segment sizes must agree).
 size_t windowHalfBytes(const Params& params, const std::vector<PeerInfo>& peers) {
   if (params.windowBytesSet) return static_cast<size_t>(params.windowBytes);
-  int cores = 0;  // the fewest any rank reports (0: none knows)
-  for (const PeerInfo& peer : peers) {
-    if (peer.cores > 0 && (cores == 0 || peer.cores < cores)) cores = peer.cores;
-  }
-  return PeerWindows::defaultHalfBytes(peers.size(), cores);
+  return PeerWindows::defaultHalfBytes(peers.size(), fewestCores(peers));
 }
 
 // Single-copy reads (memory/single_copy.h) are used only if every rank can read every other:

@@ -226,6 +226,14 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   return decodePeerInfos(all.value().data(), all.value().size(), nranks, rank);
 }
 
+int fewestCores(const std::vector<PeerInfo>& peers) {
+  int cores = 0;
+  for (const PeerInfo& peer : peers) {
+    if (peer.cores > 0 && (cores == 0 || peer.cores < cores)) cores = peer.cores;
+  }
+  return cores;
+}
+
 size_t peerInfoWireBytes() { return sizeof(WirePeerInfo); }
 
 Result<std::vector<PeerInfo>> decodePeerInfos(const std::byte* data, size_t bytes, int nranks, int rank) {

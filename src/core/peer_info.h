@@ -64,6 +64,10 @@ Result<std::vector<PeerInfo>> decodePeerInfos(const std::byte* data, size_t byte
 // Bytes of one rank's entry in that allgather.
 size_t peerInfoWireBytes();
 
+// The fewest hardware threads any rank reports (0: none knows). Every rank computes it from the
+// same allgathered facts, so choices made from it (tuner, window size) agree.
+int fewestCores(const std::vector<PeerInfo>& peers);
+
 // One status byte per rank, gathered: any failure fails everyone with the first failing rank named.
 Status agreeOnSuccess(BootstrapClient& bootstrap, const Status& mine, const char* step, const Deadline& deadline);
 
