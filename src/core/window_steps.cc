@@ -173,7 +173,7 @@ Status readPublishedSources(const Step* reads, size_t count, ExecutionContext& c
   iovec local[kBatch], remote[kBatch];
   size_t pieces = 0;
   auto flush = [&] {
-    Status st = readFromProcess(w->pid(peer), "rank " + std::to_string(peer), local, remote, pieces);
+    Status st = readFromProcess(w->pid(peer), peer, local, remote, pieces);
     pieces = 0;
     return st;
   };

@@ -13,7 +13,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 
 #include "src/common/status.h"
 
@@ -24,10 +23,10 @@ inline constexpr size_t kMaxPiecesPerRead = 1024;
 
 // Reads remote[i] of process `pid` (its pid as this process sees it) into local[i], the two
 // lists alike in lengths, count <= kMaxPiecesPerRead, finishing short reads (the lists are
-// used up in the process). `owner` names the process in errors (e.g. "rank 3"). A process that
+// used up in the process). `ownerRank` names the process in errors. A process that
 // has exited is a remoteError, an address the owner does not map an invalidUsage (its buffer
 // is shorter than the call says), anything else a systemError.
-Status readFromProcess(pid_t pid, const std::string& owner, iovec* local, iovec* remote, size_t count);
+Status readFromProcess(pid_t pid, int ownerRank, iovec* local, iovec* remote, size_t count);
 
 // Whether `bytes` at `address` in process `pid` read back equal to `expected` (the probe).
 bool readsBackEqual(pid_t pid, uint64_t address, const void* expected, size_t bytes);
