@@ -53,14 +53,11 @@ inline uint16_t floatToHalf(float f) {
 // ---- bfloat16 ----
 inline float bfloat16ToFloat(uint16_t b) { return bitsToFloat(static_cast<uint32_t>(b) << 16); }
 
-// Round to nearest even; a NaN stays a (quiet) NaN. Both results are computed and one is
-// selected, without a branch, so that loops over it vectorise (the early return they replaced
-// kept the bfloat16 reduction at a sixth of memcpy's speed).
 inline uint16_t floatToBfloat16(float f) {
-  const uint32_t u = floatBits(f);
-  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-  const uint32_t quietNan = (u >> 16) | 0x40u;
-  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? quietNan : rounded);
+  uint32_t u = floatBits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
 }
 
 // ---- 8-bit formats ----
