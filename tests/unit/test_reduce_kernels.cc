@@ -81,6 +81,17 @@ TEST(ReduceKernel, VariantFollowsTheSwitch) {
 // of every kind, element for element equal to the scalar conversions, for every op and average.
 class SixteenBitFloatTest : public ::testing::TestWithParam<strataDataType_t> {};
 
+// The kernels' ops on widened values, as the scalar code applies them (max/min keep `a` unless
+// `b` is strictly beyond it).
+float scalarOp(strataRedOp_t op, float a, float b) {
+  switch (op) {
+    case strataSum: return a + b;
+    case strataProd: return a * b;
+    case strataMax: return a < b ? b : a;
+    default: return b < a ? b : a;
+  }
+}
+
 float widen16(strataDataType_t t, uint16_t v) {
   return t == strataFloat16 ? strata::halfToFloat(v) : strata::bfloat16ToFloat(v);
 }
@@ -113,13 +124,7 @@ TEST_P(SixteenBitFloatTest, EveryPatternMatchesTheScalarConversions) {
       strata::reduceBuffers(out.data(), a.data(), partner->data(), a.size(), t, op);
       for (size_t i = 0; i < a.size(); ++i) {
         const float x = widen16(t, a[i]), y = widen16(t, (*partner)[i]);
-        float r = 0;
-        switch (op) {
-          case strataSum: r = x + y; break;
-          case strataProd: r = x * y; break;
-          case strataMax: r = x < y ? y : x; break;
-          default: r = y < x ? y : x; break;
-        }
+        const float r = scalarOp(op, x, y);
         const uint16_t want = narrow16(t, r);
         ASSERT_TRUE(sameResult(out[i], want))
             << strata::dataTypeName(t) << " " << strata::redOpName(op) << " of 0x" << std::hex << a[i] << " and 0x"
@@ -160,13 +165,7 @@ TEST_P(EightBitFloatTest, EveryPairMatchesTheScalarConversions) {
     strata::reduceBuffers(out.data(), a.data(), b.data(), a.size(), t, op);
     for (size_t i = 0; i < a.size(); ++i) {
       const float x = widen(a[i]), y = widen(b[i]);
-      float r = 0;
-      switch (op) {
-        case strataSum: r = x + y; break;
-        case strataProd: r = x * y; break;
-        case strataMax: r = x < y ? y : x; break;
-        default: r = y < x ? y : x; break;
-      }
+      const float r = scalarOp(op, x, y);
       const uint8_t want = narrow(r);
       ASSERT_TRUE(std::isnan(widen(want)) ? std::isnan(widen(out[i])) : out[i] == want)
           << strata::dataTypeName(t) << " " << strata::redOpName(op) << " of 0x" << std::hex << unsigned{a[i]} << " and 0x"
