@@ -5,7 +5,14 @@
 #   slurm_env.sh HELLO
 set -u
 hello=$1
-job=$(( 100000 + RANDOM ))
+# The port is derived from the job id (20000 + (job * 64 + step) % 30000, slurm_rendezvous.cc):
+# pick a job whose port no socket on this machine holds, or a parallel test's connection may
+# make the root's bind fail with EADDRINUSE (seen in CI).
+for _ in $(seq 100); do
+  job=$(( 100000 + RANDOM ))
+  port=$(( 20000 + (job * 64) % 30000 ))
+  [[ -z $(ss -Htan "( sport = :$port )" 2>/dev/null) ]] && break
+done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 common=(env -u STRATA_UNIQUE_ID -u MASTER_ADDR -u MASTER_PORT -u RANK -u WORLD_SIZE -u OMPI_COMM_WORLD_RANK
