@@ -215,6 +215,7 @@ Result<Params> Params::fromEnvironment() {
   env.text("STRATA_JOB_SECRET", &secret);
   for (const char* name : {"STRATA_RANK", "STRATA_NRANKS"}) env.raw(name);  // checked by strataCommInitFromEnv
   if (const char* v = std::getenv("SLURM_TOPOLOGY_ADDR")) p.slurmTopologyAddr = v;
+  if (const char* v = std::getenv("NCCL_SOCKET_IFNAME")) p.ncclSocketIfname = v;
   if (const char* v = std::getenv("SLURM_TOPOLOGY_ADDR_PATTERN")) p.slurmTopologyPattern = v;
   p.unknownVariables = unknownStrataVariables();
   if (!env.status().isOk()) return env.status();

@@ -24,6 +24,7 @@ struct Params {
   std::string transport = "auto";     // STRATA_TRANSPORT: auto | shm | tcp | ucx (one transport for every peer)
   std::string net = "auto";           // STRATA_NET: auto | tcp | ucx (between hosts under STRATA_TRANSPORT=auto)
   std::string socketIfname;           // STRATA_SOCKET_IFNAME: NCCL syntax (prefix, ^exclude, =exact)
+  std::string ncclSocketIfname;       // NCCL_SOCKET_IFNAME: the NCCL net plugin's interfaces when the above is unset
   int socketStreams = 2;              // STRATA_SOCKET_NSTREAMS: TCP streams per peer
   int64_t socketSplitBytes = 262144;  // STRATA_SOCKET_SPLIT_BYTES: smallest message split over streams
   std::string algo;                   // STRATA_ALGO: forced algorithm(s)

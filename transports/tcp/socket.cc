@@ -198,6 +198,29 @@ Result<Socket> connectWithRetry(const SocketAddress& address, const Deadline& de
   }
 }
 
+Result<Socket> startConnect(const SocketAddress& address) {
+  Socket s(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s.valid()) return systemError("socket() failed: " + errnoText(errno));
+  if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0 &&
+      errno != EINPROGRESS && errno != EINTR) {
+    return systemError("connect to " + address.toString() + " failed: " + errnoText(errno));
+  }
+  setNoDelay(s.fd());
+  return s;
+}
+
+Result<bool> connectFinished(int fd, const SocketAddress& address) {
+  pollfd p{fd, POLLOUT, 0};
+  int rc = ::poll(&p, 1, 0);
+  if (rc < 0 && errno != EINTR) return systemError("poll() failed while connecting: " + errnoText(errno));
+  if (rc <= 0) return false;
+  int soError = 0;
+  socklen_t length = sizeof(soError);
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length);
+  if (soError != 0) return systemError("connect to " + address.toString() + " failed: " + errnoText(soError));
+  return true;
+}
+
 Result<Socket> acceptPending(int listenFd) {
   int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) {
@@ -284,41 +307,71 @@ bool interfaceNameMatches(const std::string& spec, const std::string& name) {
   return exclude ? !matched : matched;
 }
 
-Result<InterfaceAddress> chooseInterface(const std::string& spec) {
+namespace {
+
+// Every address of an interface that is up, in the kernel's order: IPv4 and IPv6 (link-local IPv6
+// needs a scope id, so it is left out).
+Result<std::vector<InterfaceAddress>> upAddresses() {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return systemError("getifaddrs() failed: " + errnoText(errno));
-  const std::string defaultSpec = "^lo,docker,virbr";
-  InterfaceAddress chosen;
-  InterfaceAddress loopback;
-  bool found = false;
-  bool haveLoopback = false;
-  for (ifaddrs* it = list; it != nullptr && !found; it = it->ifa_next) {
+  std::vector<InterfaceAddress> addresses;
+  for (ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
     if (it->ifa_addr == nullptr || !(it->ifa_flags & IFF_UP)) continue;
     int family = it->ifa_addr->sa_family;
     if (family != AF_INET && family != AF_INET6) continue;
     if (family == AF_INET6) {
       auto* sin6 = reinterpret_cast<sockaddr_in6*>(it->ifa_addr);
-      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;  // needs a scope id; skip
+      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;
     }
     InterfaceAddress candidate;
     candidate.name = it->ifa_name;
     candidate.address.length = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
     std::memcpy(&candidate.address.storage, it->ifa_addr, candidate.address.length);
     candidate.address.setPort(0);
-    if (!haveLoopback && spec.empty() && candidate.name == "lo" && family == AF_INET) {
-      loopback = candidate;
-      haveLoopback = true;
-    }
-    if (interfaceNameMatches(spec.empty() ? defaultSpec : spec, candidate.name)) {
-      chosen = candidate;
-      found = true;
-    }
+    addresses.push_back(std::move(candidate));
   }
   freeifaddrs(list);
-  if (found) return chosen;
-  if (haveLoopback) return loopback;
+  return addresses;
+}
+
+const char* const kDefaultInterfaceSpec = "^lo,docker,virbr";
+
+}  // namespace
+
+Result<InterfaceAddress> chooseInterface(const std::string& spec) {
+  auto addresses = upAddresses();
+  if (!addresses.ok()) return addresses.status();
+  for (const auto& candidate : addresses.value()) {
+    if (interfaceNameMatches(spec.empty() ? kDefaultInterfaceSpec : spec, candidate.name)) return candidate;
+  }
+  if (spec.empty()) {
+    for (const auto& candidate : addresses.value()) {
+      if (candidate.name == "lo" && candidate.address.family() == AF_INET) return candidate;
+    }
+  }
   return systemError("no network interface matches STRATA_SOCKET_IFNAME='" + spec +
                      "'; list the interfaces with 'ip addr' and set STRATA_SOCKET_IFNAME");
+}
+
+Result<std::vector<InterfaceAddress>> matchingInterfaces(const std::string& spec) {
+  auto addresses = upAddresses();
+  if (!addresses.ok()) return addresses.status();
+  auto pick = [&](const std::string& pattern) {
+    std::vector<InterfaceAddress> chosen;
+    for (const auto& candidate : addresses.value()) {
+      if (!interfaceNameMatches(pattern, candidate.name)) continue;
+      auto same = std::find_if(chosen.begin(), chosen.end(), [&](const auto& c) { return c.name == candidate.name; });
+      if (same == chosen.end()) {
+        chosen.push_back(candidate);
+      } else if (same->address.family() != AF_INET && candidate.address.family() == AF_INET) {
+        *same = candidate;  // IPv4 first, as NCCL's socket code does
+      }
+    }
+    return chosen;
+  };
+  std::vector<InterfaceAddress> chosen = pick(spec.empty() ? kDefaultInterfaceSpec : spec);
+  if (chosen.empty() && spec.empty()) chosen = pick("=lo");
+  return chosen;
 }
 
 }  // namespace strata

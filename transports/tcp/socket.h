@@ -71,6 +71,11 @@ Result<Socket> listenOn(const SocketAddress& address, SocketAddress* bound);
 // non-blocking.
 Result<Socket> connectWithRetry(const SocketAddress& address, const Deadline& deadline,
                                 const std::atomic<bool>* abortFlag = nullptr);
+// A connect that is polled instead of waited for (the NCCL plugin's connect must never block):
+// startConnect issues it on a non-blocking socket; connectFinished says whether it has completed
+// (true) or is still under way (false), or why it failed.
+Result<Socket> startConnect(const SocketAddress& address);
+Result<bool> connectFinished(int fd, const SocketAddress& address);
 // Accepts one pending connection, or an invalid Socket when none is pending (non-blocking).
 Result<Socket> acceptPending(int listenFd);
 
@@ -90,5 +95,8 @@ struct InterfaceAddress {
   SocketAddress address;
 };
 Result<InterfaceAddress> chooseInterface(const std::string& spec);
+// Every interface that is up and matches `spec` (empty: the default above, else loopback), one
+// address each, IPv4 before IPv6; empty when none matches.
+Result<std::vector<InterfaceAddress>> matchingInterfaces(const std::string& spec);
 
 }  // namespace strata

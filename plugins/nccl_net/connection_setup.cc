@@ -1,0 +1,180 @@
+#include "plugins/nccl_net/connection_setup.h"
+
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "plugins/nccl_net/plugin_log.h"
+#include "src/common/errno_text.h"
+#include "transports/tcp/tcp_connection.h"
+
+namespace strata::nccl_net {
+namespace {
+
+uint64_t randomWord() {
+  uint64_t word = 0;
+  while (getrandom(&word, sizeof(word), 0) != static_cast<ssize_t>(sizeof(word))) {
+  }
+  return word;
+}
+
+std::string peerName(int fd) {
+  SocketAddress address;
+  address.length = sizeof(address.storage);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address.storage), &address.length) != 0) return "a peer";
+  return address.toString();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connector>> Connector::start(const ListenHandle& handle, int64_t timeoutMs) {
+  if (handle.magic != kHandleMagic) {
+    return internalError("connect() was given a handle that listen() of this plugin did not make");
+  }
+  if (handle.streams < 1 || handle.streams > kMaxStreamsPerPeer || handle.splitBytes == 0) {
+    return internalError("connect() was given a handle with " + std::to_string(handle.streams) +
+                         " streams and split size " + std::to_string(handle.splitBytes));
+  }
+  auto address = SocketAddress::unpack(handle.address);
+  if (!address.ok()) return address.status().withContext("connect() handle: ");
+  std::unique_ptr<Connector> connector(new Connector(address.value(), handle.splitBytes, timeoutMs));
+  const uint64_t connection = randomWord();
+  for (int s = 0; s < handle.streams; ++s) {
+    auto socket = startConnect(address.value());
+    if (!socket.ok()) return socket.status();
+    Stream stream;
+    stream.socket = std::move(socket.value());
+    stream.hello = StreamHello{kHelloMagic, static_cast<uint16_t>(s), handle.streams, handle.secret, connection};
+    connector->streams_.push_back(std::move(stream));
+  }
+  return connector;
+}
+
+Result<std::unique_ptr<SendComm>> Connector::poll() {
+  bool allIntroduced = true;
+  for (auto& stream : streams_) {
+    if (!stream.connected) {
+      auto finished = connectFinished(stream.socket.fd(), address_);
+      if (!finished.ok()) return finished.status();
+      stream.connected = finished.value();
+    }
+    if (stream.connected && stream.helloSent < sizeof(StreamHello)) {
+      const auto* bytes = reinterpret_cast<const uint8_t*>(&stream.hello);
+      ssize_t n = ::send(stream.socket.fd(), bytes + stream.helloSent, sizeof(StreamHello) - stream.helloSent,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) stream.helloSent += static_cast<size_t>(n);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        return remoteError("sending the hello to " + address_.toString() + " failed: " + errnoText(errno));
+      }
+    }
+    allIntroduced = allIntroduced && stream.helloSent == sizeof(StreamHello);
+  }
+  if (!allIntroduced) {
+    if (deadline_.expired()) {
+      return timeoutError("connecting to " + address_.toString() + " did not finish within " +
+                          std::to_string(deadline_.timeoutMs()) + " ms (STRATA_TIMEOUT_MS)");
+    }
+    return std::unique_ptr<SendComm>();
+  }
+  std::vector<Socket> sockets;
+  for (auto& stream : streams_) sockets.push_back(std::move(stream.socket));
+  NET_PLUGIN_INFO(ncclabi::NCCL_NET, "connected to %s over tcp, %zu stream(s), messages from %zu bytes split over them",
+                  address_.toString().c_str(), sockets.size(), splitBytes_);
+  return std::make_unique<SendComm>(std::make_unique<TcpConnection>(std::move(sockets), splitBytes_),
+                                    address_.toString());
+}
+
+Result<std::unique_ptr<ListenComm>> ListenComm::open(const SocketAddress& address, int streams, size_t splitBytes,
+                                                     ListenHandle* handle) {
+  SocketAddress bound;
+  auto listener = listenOn(address, &bound);
+  if (!listener.ok()) return listener.status();
+  const uint64_t secret = randomWord();
+  std::memset(handle, 0, sizeof(*handle));
+  handle->magic = kHandleMagic;
+  handle->streams = static_cast<uint16_t>(streams);
+  handle->secret = secret;
+  handle->splitBytes = splitBytes;
+  bound.pack(handle->address);
+  return std::unique_ptr<ListenComm>(new ListenComm(std::move(listener.value()), secret, streams, splitBytes));
+}
+
+void ListenComm::acceptArrivals() {
+  while (arrivals_.size() < kMaxUnidentifiedStreams) {
+    auto accepted = acceptPending(listener_.fd());
+    if (!accepted.ok()) {
+      NET_PLUGIN_WARN("%s", accepted.status().message().c_str());
+      return;
+    }
+    if (!accepted.value().valid()) return;
+    if (!setNonBlocking(accepted.value().fd()).isOk()) continue;
+    Arrival arrival;
+    arrival.socket = std::move(accepted.value());
+    arrival.since = std::chrono::steady_clock::now();
+    arrivals_.push_back(std::move(arrival));
+  }
+}
+
+void ListenComm::readHellos() {
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < arrivals_.size();) {
+    Arrival& arrival = arrivals_[i];
+    auto* bytes = reinterpret_cast<uint8_t*>(&arrival.hello);
+    ssize_t n = ::recv(arrival.socket.fd(), bytes + arrival.helloReceived, sizeof(StreamHello) - arrival.helloReceived,
+                       MSG_DONTWAIT);
+    if (n > 0) arrival.helloReceived += static_cast<size_t>(n);
+    std::string drop;
+    const StreamHello& hello = arrival.hello;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      drop = "closed before its hello";
+    } else if (arrival.helloReceived == sizeof(StreamHello) &&
+               (hello.magic != kHelloMagic || hello.secret != secret_ || hello.streams != streams_ ||
+                hello.stream >= streams_)) {
+      drop = "sent a hello that does not match this listen handle";
+    } else if (arrival.helloReceived < sizeof(StreamHello) &&
+               now - arrival.since > std::chrono::milliseconds(kHelloPatienceMs)) {
+      drop = "sent no hello within " + std::to_string(kHelloPatienceMs) + " ms";
+    }
+    if (!drop.empty()) {
+      NET_PLUGIN_WARN("dropped a connection from %s: it %s", peerName(arrival.socket.fd()).c_str(), drop.c_str());
+      arrivals_.erase(arrivals_.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    if (arrival.helloReceived < sizeof(StreamHello)) {
+      ++i;
+      continue;
+    }
+    std::vector<Socket>& streams = partial_[hello.connection];
+    streams.resize(static_cast<size_t>(streams_));
+    if (streams[hello.stream].valid()) {
+      NET_PLUGIN_WARN("dropped a connection from %s: stream %d of its connection arrived twice",
+                      peerName(arrival.socket.fd()).c_str(), hello.stream);
+    } else {
+      streams[hello.stream] = std::move(arrival.socket);
+      bool whole = true;
+      for (const auto& s : streams) whole = whole && s.valid();
+      if (whole) {
+        complete_.push_back(std::move(streams));
+        partial_.erase(hello.connection);
+      }
+    }
+    arrivals_.erase(arrivals_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+Result<std::unique_ptr<RecvComm>> ListenComm::poll() {
+  acceptArrivals();
+  readHellos();
+  if (complete_.empty()) return std::unique_ptr<RecvComm>();
+  std::vector<Socket> sockets = std::move(complete_.front());
+  complete_.pop_front();
+  std::string peer = peerName(sockets[0].fd());
+  NET_PLUGIN_INFO(ncclabi::NCCL_NET, "accepted a connection from %s over tcp, %zu stream(s)", peer.c_str(),
+                  sockets.size());
+  return std::make_unique<RecvComm>(std::make_unique<TcpConnection>(std::move(sockets), splitBytes_),
+                                    std::move(peer));
+}
+
+}  // namespace strata::nccl_net

@@ -1,0 +1,112 @@
+#include "plugins/nccl_net/recv_comm.h"
+
+#include <cstring>
+
+#include "plugins/nccl_net/live_objects.h"
+#include "plugins/nccl_net/wire_format.h"
+
+namespace strata::nccl_net {
+namespace {
+
+TransferRequest awaitingHeader() {
+  TransferRequest incoming;
+  incoming.frameBytes = kFrameHeaderBytes;
+  return incoming;
+}
+
+}  // namespace
+
+RecvComm::RecvComm(std::unique_ptr<Connection> connection, std::string peer)
+    : connection_(std::move(connection)), peer_(std::move(peer)), incoming_(awaitingHeader()) {
+  free_.reserve(pool_.size());
+  for (auto it = pool_.rbegin(); it != pool_.rend(); ++it) free_.push_back(&*it);
+}
+
+RecvComm::~RecvComm() {
+  for (auto& request : pool_) {
+    if (request.comm != nullptr) forgetObject(&request);
+  }
+  connection_->close();
+}
+
+RecvRequest* RecvComm::post(int count, void* const* data, const size_t* sizes, const int* tags) {
+  if (free_.empty()) return nullptr;
+  RecvRequest* request = free_.back();
+  free_.pop_back();
+  request->comm = this;
+  request->count = count;
+  request->filled = 0;
+  for (int i = 0; i < count; ++i) {
+    request->slots[i] = ReceiveSlot{static_cast<std::byte*>(data[i]), sizes[i], tags[i], 0, false};
+  }
+  unfinished_.push_back(request);
+  rememberObject(request, ObjectKind::RecvRequest);
+  return request;
+}
+
+Result<bool> RecvComm::placeIncoming() {
+  if (unfinished_.empty()) return false;
+  MessageHeader header;
+  std::memcpy(&header, incoming_.frame, sizeof(header));
+  if (header.magic != kMessageMagic) {
+    return internalError("a message from " + peer_ + " does not start with the plugin's header (a stranger, or a "
+                         "stream out of step)");
+  }
+  RecvRequest* group = unfinished_.front();
+  for (int i = 0; i < group->count; ++i) {
+    ReceiveSlot& slot = group->slots[i];
+    if (slot.filled || slot.tag != header.tag) continue;
+    if (header.bytes > slot.capacity) {
+      return internalError("a message of " + std::to_string(header.bytes) + " bytes with tag " +
+                           std::to_string(header.tag) + " arrived from " + peer_ + " for a receive of " +
+                           std::to_string(slot.capacity) + " bytes (a receive may be larger than the send, never smaller)");
+    }
+    incomingSlot_ = &slot;
+    incoming_.data = slot.data;
+    incoming_.bytes = header.bytes;
+    incoming_.frameAccepted = true;
+    return true;
+  }
+  std::string expected;
+  for (int i = 0; i < group->count; ++i) {
+    if (!group->slots[i].filled) expected += (expected.empty() ? "" : ", ") + std::to_string(group->slots[i].tag);
+  }
+  return internalError("a message with tag " + std::to_string(header.tag) + " arrived from " + peer_ +
+                       " while the oldest posted receive waits for tag(s) " + expected +
+                       " (messages match receives in posting order)");
+}
+
+Status RecvComm::progress() {
+  if (!failure_.isOk()) return failure_;
+  auto fail = [&](const Status& status) {
+    failure_ = status.withContext("receiving from " + peer_ + ": ");
+    return failure_;
+  };
+  while (true) {
+    if (incomingSlot_ == nullptr) {
+      Status moved = connection_->progressFrame(incoming_);
+      if (!moved.isOk()) return fail(moved);
+      if (!incoming_.frameComplete()) return Status::ok();
+      auto placed = placeIncoming();
+      if (!placed.ok()) return fail(placed.status());
+      if (!placed.value()) return Status::ok();
+    }
+    Status moved = connection_->progressRecv(incoming_);
+    if (!moved.isOk()) return fail(moved);
+    if (!incoming_.complete()) return Status::ok();
+    incomingSlot_->received = incoming_.bytes;
+    incomingSlot_->filled = true;
+    RecvRequest* group = unfinished_.front();
+    if (++group->filled == group->count) unfinished_.pop_front();
+    incomingSlot_ = nullptr;
+    incoming_ = awaitingHeader();
+  }
+}
+
+void RecvComm::release(RecvRequest* request) {
+  forgetObject(request);
+  request->comm = nullptr;
+  free_.push_back(request);
+}
+
+}  // namespace strata::nccl_net

@@ -1,0 +1,68 @@
+// The receiving end of one NCCL connection. irecv posts a group of up to kMaxGroupedReceives
+// buffers, each with a tag; incoming messages fill the oldest unfinished group, the tag picking
+// the slot (NCCL's rule: no matching across groups), and a buffer may be larger than what
+// arrives (test reports the size). A message whose tag has no free slot in that group, or that is
+// larger than its buffer, is a protocol error: nothing of it is written anywhere.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plugins/nccl_net/send_comm.h"
+#include "src/common/status.h"
+#include "transports/transport.h"
+
+namespace strata::nccl_net {
+
+class RecvComm;
+
+struct ReceiveSlot {
+  std::byte* data = nullptr;
+  size_t capacity = 0;
+  int tag = 0;
+  size_t received = 0;
+  bool filled = false;
+};
+
+struct RecvRequest {
+  RecvComm* comm = nullptr;
+  int count = 0;
+  int filled = 0;
+  std::array<ReceiveSlot, kMaxGroupedReceives> slots;
+  bool done() const { return filled == count; }
+};
+
+class RecvComm {
+ public:
+  RecvComm(std::unique_ptr<Connection> connection, std::string peer);
+  ~RecvComm();
+  RecvComm(const RecvComm&) = delete;
+  RecvComm& operator=(const RecvComm&) = delete;
+
+  // Posts a group of `count` (1..kMaxGroupedReceives) buffers; null when
+  // NCCL_NET_MAX_REQUESTS groups are pending.
+  RecvRequest* post(int count, void* const* data, const size_t* sizes, const int* tags);
+  Status progress();
+  void release(RecvRequest* request);
+
+  const std::string& peer() const { return peer_; }
+
+ private:
+  // Fits the message whose header has arrived into the oldest unfinished group: false while no
+  // group is posted.
+  Result<bool> placeIncoming();
+
+  std::unique_ptr<Connection> connection_;
+  std::string peer_;
+  std::array<RecvRequest, ncclabi::NCCL_NET_MAX_REQUESTS> pool_;
+  std::vector<RecvRequest*> free_;
+  std::deque<RecvRequest*> unfinished_;  // in posting order
+  TransferRequest incoming_;             // the message being received
+  ReceiveSlot* incomingSlot_ = nullptr;  // where it goes, once placed
+  Status failure_;
+};
+
+}  // namespace strata::nccl_net

@@ -1,0 +1,52 @@
+// What the plugin puts on the wire besides payload: the listen handle NCCL carries from the
+// receiver to the sender, the hello that opens each TCP stream, and the header in front of each
+// message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "plugins/nccl_net/nccl_net_abi.h"
+#include "transports/tcp/socket.h"
+#include "transports/transport.h"
+
+namespace strata::nccl_net {
+
+constexpr uint32_t kHandleMagic = 0x53544e48;  // "STNH"
+constexpr uint32_t kHelloMagic = 0x53544e4f;   // "STNO"
+constexpr uint32_t kMessageMagic = 0x53544e4d;  // "STNM"
+
+// The receiver's listen handle. The receiver decides the stream count and the split size so both
+// ends cut a message the same way (transports/tcp/tcp_connection.h).
+struct ListenHandle {
+  uint32_t magic;
+  uint16_t streams;
+  uint16_t reserved;
+  uint64_t secret;      // every stream's hello must carry it
+  uint64_t splitBytes;  // smallest message split over the streams
+  uint8_t address[SocketAddress::kPackedBytes];
+  uint8_t padding[4];
+  // The sender's connect-in-progress, written by connect() between NCCL's polls of it (NCCL keeps
+  // the handle until connect returns a comm, as its own socket plugin relies on); 0 at first.
+  uint64_t connector;
+};
+static_assert(sizeof(ListenHandle) <= static_cast<size_t>(ncclabi::NCCL_NET_HANDLE_MAXSIZE));
+
+// First bytes on every stream of a connection.
+struct StreamHello {
+  uint32_t magic;
+  uint16_t stream;
+  uint16_t streams;
+  uint64_t secret;
+  uint64_t connection;  // random per connection: groups a connection's streams at the listener
+};
+
+// In the frame in front of each message (the transport's opaque frame bytes).
+struct MessageHeader {
+  uint64_t bytes;
+  int32_t tag;
+  uint32_t magic;
+};
+static_assert(sizeof(MessageHeader) <= kFrameHeaderBytes);
+
+}  // namespace strata::nccl_net
