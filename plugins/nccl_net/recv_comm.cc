@@ -82,7 +82,9 @@ Status RecvComm::progress() {
     failure_ = status.withContext("receiving from " + peer_ + ": ");
     return failure_;
   };
-  while (true) {
+  // No reading ahead: once every posted receive is filled the socket is left alone, so a sender
+  // that closes after its last message is not mistaken for one that died.
+  while (!unfinished_.empty()) {
     if (incomingSlot_ == nullptr) {
       Status moved = connection_->progressFrame(incoming_);
       if (!moved.isOk()) return fail(moved);
@@ -101,6 +103,7 @@ Status RecvComm::progress() {
     incomingSlot_ = nullptr;
     incoming_ = awaitingHeader();
   }
+  return Status::ok();
 }
 
 void RecvComm::release(RecvRequest* request) {

@@ -1,0 +1,700 @@
+// The conformance harness: NCCL's sequence against libnccl-net-strata.so between two processes
+// (init, devices, getProperties, listen, polled connect/accept, regMr, isend/irecv with up to the
+// limit in flight, test, iflush, deregMr, close, finalize), every version of the table, and the
+// ways NCCL or a broken peer can get it wrong. No GPU: the plugin offers host memory.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "plugins/nccl_net/wire_format.h"
+#include "tests/plugin/plugin_harness.h"
+
+namespace plugin_test {
+namespace {
+
+constexpr size_t kSlack = 13;  // receives are this much larger than the sends: NCCL allows it
+
+TEST(NetPluginLoading, NcclFindsEveryVersionByName) {
+  const PluginLibrary& p = plugin();
+  ASSERT_NE(p.library, nullptr);
+  ASSERT_NE(p.v11, nullptr);
+  ASSERT_NE(p.v10, nullptr);
+  ASSERT_NE(p.v9, nullptr);
+  ASSERT_NE(p.v8, nullptr);
+  for (const char* name : {p.v11->name, p.v10->name, p.v9->name, p.v8->name}) EXPECT_STREQ(name, "Strata");
+  EXPECT_NE(p.v11->finalize, nullptr);
+  EXPECT_NE(p.v11->setNetAttr, nullptr);
+  EXPECT_EQ(dlsym(p.library, "ncclNetPlugin_v7"), nullptr) << "only v8..v11 are offered";
+  // Nothing of Strata's own leaks out of the plugin (it may share a process with libstrata.so).
+  EXPECT_EQ(dlsym(p.library, "strataAllReduce"), nullptr);
+}
+
+TEST(NetPluginLoading, PropertiesDescribeAHostMemoryNic) {
+  Endpoint e = initV11();
+  int ndev = 0;
+  ASSERT_EQ(e.net->devices(&ndev), ncclSuccess);
+  ASSERT_GT(ndev, 0);
+  ncclNetProperties_v11_t props;
+  std::memset(&props, 0xff, sizeof(props));
+  ASSERT_EQ(e.net->getProperties(0, &props), ncclSuccess);
+  ASSERT_NE(props.name, nullptr);
+  EXPECT_GT(std::strlen(props.name), 0u);
+  EXPECT_EQ(props.ptrSupport, NCCL_PTR_HOST);
+  EXPECT_EQ(props.maxRecvs, 8);
+  EXPECT_GT(props.speed, 0);
+  EXPECT_GE(props.latency, 0.0f);
+  EXPECT_GT(props.maxComms, 0);
+  EXPECT_EQ(props.netDeviceType, NCCL_NET_DEVICE_HOST);
+  EXPECT_EQ(props.vProps.ndevs, 1);
+  EXPECT_GE(props.maxP2pBytes, size_t{1} << 20);
+  EXPECT_EQ(props.maxMultiRequestSize, 1);
+  EXPECT_NE(e.net->getProperties(ndev, &props), ncclSuccess);
+  EXPECT_NE(e.net->getProperties(-1, &props), ncclSuccess);
+  EXPECT_EQ(e.net->finalize(e.ctx), ncclSuccess);
+}
+
+// Sizes 0 B to 64 MiB, each into a receive kSlack bytes larger: the size test() reports, the bytes,
+// and the slack left untouched.
+TEST(NetPluginTransfers, EverySizeArrivesWhole) {
+  const std::vector<size_t> sizes = {0, 1, 7, 1023, 4096, 65537, (1u << 20) + 3, 4u << 20, 64u << 20};
+  runPair(
+      [&](Channel& channel) {  // receiver
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        void* recvComm = acceptPolling(e, listenComm);
+        ASSERT_NE(recvComm, nullptr);
+        std::vector<unsigned char> buffer(sizes.back() + kSlack);
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        for (size_t i = 0; i < sizes.size(); ++i) {
+          std::fill(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(sizes[i] + kSlack), 0xA5);
+          void* data = buffer.data();
+          size_t capacity = sizes[i] + kSlack;
+          int tag = 5;
+          void* request = irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle);
+          int received = -1;
+          ASSERT_EQ(testUntilDone(e.net, request, &received), ncclSuccess);
+          EXPECT_EQ(received, static_cast<int>(sizes[i]));
+          EXPECT_TRUE(matchesPattern(buffer.data(), sizes[i], static_cast<int>(i))) << sizes[i] << " bytes";
+          for (size_t k = 0; k < kSlack; ++k) ASSERT_EQ(buffer[sizes[i] + k], 0xA5) << "written past the message";
+        }
+        void* flush = reinterpret_cast<void*>(1);
+        int flushSize = 4;
+        void* data = buffer.data();
+        EXPECT_EQ(e.net->iflush(recvComm, 1, &data, &flushSize, &mhandle, &flush), ncclSuccess);
+        EXPECT_EQ(flush, nullptr) << "host memory has nothing to flush";
+        EXPECT_EQ(e.net->deregMr(recvComm, mhandle), ncclSuccess);
+        EXPECT_EQ(e.net->closeRecv(recvComm), ncclSuccess);
+        EXPECT_EQ(e.net->closeListen(listenComm), ncclSuccess);
+        EXPECT_EQ(e.net->finalize(e.ctx), ncclSuccess);
+      },
+      [&](Channel& channel) {  // sender
+        Endpoint e = initV11();
+        void* sendComm = connectFromPeer(e, channel);
+        ASSERT_NE(sendComm, nullptr);
+        std::vector<unsigned char> buffer(sizes.back());
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        for (size_t i = 0; i < sizes.size(); ++i) {
+          fillPattern(buffer, sizes[i], static_cast<int>(i));
+          void* request = isendPosted(e, sendComm, buffer.data(), sizes[i], 5, mhandle);
+          int sent = -1;
+          ASSERT_EQ(testUntilDone(e.net, request, &sent), ncclSuccess);
+          EXPECT_EQ(sent, static_cast<int>(sizes[i]));
+        }
+        EXPECT_EQ(e.net->deregMr(sendComm, mhandle), ncclSuccess);
+        EXPECT_EQ(e.net->closeSend(sendComm), ncclSuccess);
+        EXPECT_EQ(e.net->finalize(e.ctx), ncclSuccess);
+      });
+}
+
+// NCCL keeps up to NCCL_NET_MAX_REQUESTS receives and 32 × maxRecvs sends in flight per comm;
+// one more is refused with a null request (NCCL retries), never an error.
+TEST(NetPluginTransfers, RequestsInFlightUpToTheLimit) {
+  constexpr int kSends = NCCL_NET_MAX_REQUESTS * 8;
+  constexpr size_t kBytes = 3000;
+  runPair(
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        void* recvComm = acceptPolling(e, listenComm);
+        ASSERT_NE(recvComm, nullptr);
+        std::vector<unsigned char> buffer(kSends * kBytes);
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        for (int round = 0; round < kSends / NCCL_NET_MAX_REQUESTS; ++round) {
+          std::vector<void*> requests;
+          for (int r = 0; r < NCCL_NET_MAX_REQUESTS; ++r) {
+            int index = round * NCCL_NET_MAX_REQUESTS + r;
+            void* data = buffer.data() + static_cast<size_t>(index) * kBytes;
+            size_t capacity = kBytes;
+            int tag = 0;
+            void* request = nullptr;
+            ASSERT_EQ(e.net->irecv(recvComm, 1, &data, &capacity, &tag, &mhandle, nullptr, &request), ncclSuccess);
+            ASSERT_NE(request, nullptr) << "receive " << r << " of " << NCCL_NET_MAX_REQUESTS << " refused";
+            requests.push_back(request);
+          }
+          void* data = buffer.data();
+          size_t capacity = kBytes;
+          int tag = 0;
+          void* extra = reinterpret_cast<void*>(0x2);
+          ASSERT_EQ(e.net->irecv(recvComm, 1, &data, &capacity, &tag, &mhandle, nullptr, &extra), ncclSuccess);
+          EXPECT_EQ(extra, nullptr) << "a receive beyond NCCL_NET_MAX_REQUESTS must come back null";
+          for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
+        }
+        for (int i = 0; i < kSends; ++i) {
+          ASSERT_TRUE(matchesPattern(buffer.data() + static_cast<size_t>(i) * kBytes, kBytes, i)) << "message " << i;
+        }
+        e.net->deregMr(recvComm, mhandle);
+        e.net->closeRecv(recvComm);
+        e.net->closeListen(listenComm);
+        e.net->finalize(e.ctx);
+      },
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* sendComm = connectFromPeer(e, channel);
+        ASSERT_NE(sendComm, nullptr);
+        std::vector<unsigned char> all(kSends * kBytes);
+        for (int i = 0; i < kSends; ++i) {
+          std::vector<unsigned char> one;
+          fillPattern(one, kBytes, i);
+          std::memcpy(all.data() + static_cast<size_t>(i) * kBytes, one.data(), kBytes);
+        }
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(sendComm, all.data(), all.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        std::vector<void*> requests;
+        for (int i = 0; i < kSends; ++i) {
+          void* request = nullptr;
+          ASSERT_EQ(e.net->isend(sendComm, all.data() + static_cast<size_t>(i) * kBytes, kBytes, 0, mhandle, nullptr,
+                                 &request),
+                    ncclSuccess);
+          ASSERT_NE(request, nullptr) << "send " << i << " of " << kSends << " refused";
+          requests.push_back(request);
+        }
+        void* extra = nullptr;
+        ASSERT_EQ(e.net->isend(sendComm, all.data(), kBytes, 0, mhandle, nullptr, &extra), ncclSuccess);
+        EXPECT_EQ(extra, nullptr) << "a send beyond 32 x maxRecvs must come back null";
+        for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
+        e.net->deregMr(sendComm, mhandle);
+        e.net->closeSend(sendComm);
+        e.net->finalize(e.ctx);
+      });
+}
+
+// One irecv of 8 buffers: eight messages sent in another order than the tags were posted, each
+// landing in the slot of its tag, with its own size.
+TEST(NetPluginGroupedReceives, TagsPickTheSlots) {
+  const int sendOrder[8] = {6, 2, 7, 0, 4, 1, 5, 3};
+  auto bytesOf = [](int tag) { return static_cast<size_t>(1000 * tag + 17); };
+  runPair(
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        void* recvComm = acceptPolling(e, listenComm);
+        ASSERT_NE(recvComm, nullptr);
+        std::vector<std::vector<unsigned char>> buffers(8, std::vector<unsigned char>(16384, 0));
+        void* data[8];
+        size_t capacity[8];
+        int tags[8];
+        void* mhandles[8];
+        for (int i = 0; i < 8; ++i) {
+          data[i] = buffers[i].data();
+          capacity[i] = buffers[i].size();
+          tags[i] = 100 + i;
+          ASSERT_EQ(e.net->regMr(recvComm, data[i], capacity[i], NCCL_PTR_HOST, &mhandles[i]), ncclSuccess);
+        }
+        void* request = irecvPosted(e, recvComm, 8, data, capacity, tags, mhandles);
+        int sizes[8] = {};
+        ASSERT_EQ(testUntilDone(e.net, request, sizes), ncclSuccess);
+        for (int i = 0; i < 8; ++i) {
+          EXPECT_EQ(sizes[i], static_cast<int>(bytesOf(i))) << "slot " << i;
+          EXPECT_TRUE(matchesPattern(buffers[i].data(), bytesOf(i), i)) << "slot " << i;
+          e.net->deregMr(recvComm, mhandles[i]);
+        }
+        e.net->closeRecv(recvComm);
+        e.net->closeListen(listenComm);
+        e.net->finalize(e.ctx);
+      },
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* sendComm = connectFromPeer(e, channel);
+        ASSERT_NE(sendComm, nullptr);
+        std::vector<std::vector<unsigned char>> buffers(8);
+        std::vector<void*> requests;
+        std::vector<void*> mhandles(8);
+        for (int tag : sendOrder) {
+          fillPattern(buffers[tag], bytesOf(tag), tag);
+          ASSERT_EQ(e.net->regMr(sendComm, buffers[tag].data(), bytesOf(tag), NCCL_PTR_HOST, &mhandles[tag]),
+                    ncclSuccess);
+          requests.push_back(isendPosted(e, sendComm, buffers[tag].data(), bytesOf(tag), 100 + tag, mhandles[tag]));
+        }
+        for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
+        for (void* mhandle : mhandles) e.net->deregMr(sendComm, mhandle);
+        e.net->closeSend(sendComm);
+        e.net->finalize(e.ctx);
+      });
+}
+
+// What a receiver must refuse: a tag the oldest receive does not wait for, and a message larger
+// than its buffer. Either is an error from test(), and the buffer is left as it was.
+void expectRefused(int sentTag, size_t sentBytes, int postedTag, size_t postedBytes) {
+  runPair(
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        void* recvComm = acceptPolling(e, listenComm);
+        ASSERT_NE(recvComm, nullptr);
+        std::vector<unsigned char> buffer(postedBytes + kSlack, 0x5A);
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        void* data = buffer.data();
+        size_t capacity = postedBytes;
+        int tag = postedTag;
+        void* request = irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle);
+        EXPECT_EQ(testUntilDone(e.net, request, nullptr), ncclInternalError);
+        EXPECT_TRUE(std::all_of(buffer.begin(), buffer.end(), [](unsigned char c) { return c == 0x5A; }));
+        channel.signal();
+        e.net->deregMr(recvComm, mhandle);
+        e.net->closeRecv(recvComm);
+        e.net->closeListen(listenComm);
+        e.net->finalize(e.ctx);
+      },
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* sendComm = connectFromPeer(e, channel);
+        ASSERT_NE(sendComm, nullptr);
+        std::vector<unsigned char> buffer(sentBytes, 1);
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        void* request = isendPosted(e, sendComm, buffer.data(), sentBytes, sentTag, mhandle);
+        channel.awaitSignal();
+        int done = 0;
+        e.net->test(request, &done, nullptr);  // sent or not: the receiver has refused it
+        e.net->deregMr(sendComm, mhandle);
+        e.net->closeSend(sendComm);
+        e.net->finalize(e.ctx);
+      });
+}
+
+TEST(NetPluginGroupedReceives, ATagNoReceiveWaitsForIsAnError) { expectRefused(99, 64, 1, 64); }
+TEST(NetPluginGroupedReceives, AMessageLargerThanItsReceiveIsAnError) { expectRefused(1, 4096, 1, 4095); }
+
+// One listen comm, three connects (each with its own copy of the handle, as NCCL gives each
+// connection its own): three receive comms, each carrying its own connection's messages.
+TEST(NetPluginConnections, OneListenAcceptsSeveralConnects) {
+  constexpr int kConnections = 3;
+  runPair(
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        std::vector<void*> comms;
+        for (int c = 0; c < kConnections; ++c) comms.push_back(acceptPolling(e, listenComm));
+        std::vector<bool> seen(kConnections, false);
+        for (void* comm : comms) {
+          ASSERT_NE(comm, nullptr);
+          unsigned char buffer[64] = {};
+          void* mhandle = nullptr;
+          ASSERT_EQ(e.net->regMr(comm, buffer, sizeof(buffer), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+          void* data = buffer;
+          size_t capacity = sizeof(buffer);
+          int tag = 0;
+          void* request = irecvPosted(e, comm, 1, &data, &capacity, &tag, &mhandle);
+          int size = 0;
+          ASSERT_EQ(testUntilDone(e.net, request, &size), ncclSuccess);
+          ASSERT_EQ(size, 1);
+          ASSERT_LT(buffer[0], kConnections);
+          EXPECT_FALSE(seen[buffer[0]]) << "two comms carried connection " << int(buffer[0]);
+          seen[buffer[0]] = true;
+          e.net->deregMr(comm, mhandle);
+          e.net->closeRecv(comm);
+        }
+        e.net->closeListen(listenComm);
+        e.net->finalize(e.ctx);
+      },
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        char published[NCCL_NET_HANDLE_MAXSIZE];
+        channel.receiveHandle(published);
+        for (int c = 0; c < kConnections; ++c) {
+          char handle[NCCL_NET_HANDLE_MAXSIZE];
+          std::memcpy(handle, published, sizeof(handle));
+          void* comm = connectWith(e, handle);
+          ASSERT_NE(comm, nullptr);
+          unsigned char id = static_cast<unsigned char>(c);
+          void* mhandle = nullptr;
+          ASSERT_EQ(e.net->regMr(comm, &id, 1, NCCL_PTR_HOST, &mhandle), ncclSuccess);
+          ASSERT_EQ(testUntilDone(e.net, isendPosted(e, comm, &id, 1, 0, mhandle), nullptr), ncclSuccess);
+          e.net->deregMr(comm, mhandle);
+          e.net->closeSend(comm);
+        }
+        e.net->finalize(e.ctx);
+      });
+}
+
+// Two NCCL communicators in one process: two contexts, each with its own connection, used
+// interleaved; finalize of one leaves the other working.
+TEST(NetPluginConnections, TwoContextsAtOnce) {
+  runPair(
+      [&](Channel& channel) {
+        Endpoint a = initV11();
+        Endpoint b = initV11();
+        ASSERT_NE(a.ctx, b.ctx);
+        void* listenA = listenAndPublish(a, channel);
+        void* listenB = listenAndPublish(b, channel);
+        void* commA = acceptPolling(a, listenA);
+        void* commB = acceptPolling(b, listenB);
+        ASSERT_NE(commA, nullptr);
+        ASSERT_NE(commB, nullptr);
+        int valueA = 0, valueB = 0;
+        void *mA = nullptr, *mB = nullptr;
+        a.net->regMr(commA, &valueA, sizeof(int), NCCL_PTR_HOST, &mA);
+        b.net->regMr(commB, &valueB, sizeof(int), NCCL_PTR_HOST, &mB);
+        void* dataA = &valueA;
+        void* dataB = &valueB;
+        size_t size = sizeof(int);
+        int tag = 0;
+        void* requestB = irecvPosted(b, commB, 1, &dataB, &size, &tag, &mB);
+        void* requestA = irecvPosted(a, commA, 1, &dataA, &size, &tag, &mA);
+        EXPECT_EQ(testUntilDone(b.net, requestB, nullptr), ncclSuccess);
+        EXPECT_EQ(testUntilDone(a.net, requestA, nullptr), ncclSuccess);
+        EXPECT_EQ(valueA, 111);
+        EXPECT_EQ(valueB, 222);
+        a.net->deregMr(commA, mA);
+        b.net->deregMr(commB, mB);
+        a.net->closeRecv(commA);
+        b.net->closeRecv(commB);
+        a.net->closeListen(listenA);
+        b.net->closeListen(listenB);
+        EXPECT_EQ(a.net->finalize(a.ctx), ncclSuccess);
+        EXPECT_EQ(b.net->finalize(b.ctx), ncclSuccess);
+        EXPECT_NE(a.net->finalize(a.ctx), ncclSuccess) << "a second finalize of one context";
+      },
+      [&](Channel& channel) {
+        Endpoint a = initV11();
+        Endpoint b = initV11();
+        void* commA = connectFromPeer(a, channel);
+        void* commB = connectFromPeer(b, channel);
+        ASSERT_NE(commA, nullptr);
+        ASSERT_NE(commB, nullptr);
+        int valueA = 111, valueB = 222;
+        void *mA = nullptr, *mB = nullptr;
+        a.net->regMr(commA, &valueA, sizeof(int), NCCL_PTR_HOST, &mA);
+        b.net->regMr(commB, &valueB, sizeof(int), NCCL_PTR_HOST, &mB);
+        void* requestA = isendPosted(a, commA, &valueA, sizeof(int), 0, mA);
+        void* requestB = isendPosted(b, commB, &valueB, sizeof(int), 0, mB);
+        EXPECT_EQ(testUntilDone(b.net, requestB, nullptr), ncclSuccess);
+        EXPECT_EQ(testUntilDone(a.net, requestA, nullptr), ncclSuccess);
+        a.net->deregMr(commA, mA);
+        b.net->deregMr(commB, mB);
+        a.net->closeSend(commA);
+        b.net->closeSend(commB);
+        a.net->finalize(a.ctx);
+        b.net->finalize(b.ctx);
+      });
+}
+
+// Closing with requests in flight is clean on both sides: the closer's requests become unknown
+// (an error from test, never a crash), and the other side's pending receive fails with an error
+// instead of waiting forever.
+TEST(NetPluginFailures, CloseWithRequestsInFlight) {
+  constexpr size_t kBytes = 8u << 20;
+  runPair(
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        void* recvComm = acceptPolling(e, listenComm);
+        ASSERT_NE(recvComm, nullptr);
+        std::vector<unsigned char> buffer(kBytes);
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        channel.awaitSignal();  // the sender has posted and closed
+        // irecv (which starts receiving at once) or test reports it.
+        ncclResult_t last = ncclSuccess;
+        for (int i = 0; i < 8 && last == ncclSuccess; ++i) {
+          void* data = buffer.data();
+          size_t capacity = kBytes;
+          int tag = 0;
+          void* request = nullptr;
+          last = e.net->irecv(recvComm, 1, &data, &capacity, &tag, &mhandle, nullptr, &request);
+          if (last == ncclSuccess) {
+            ASSERT_NE(request, nullptr);
+            last = testUntilDone(e.net, request, nullptr);
+          }
+        }
+        EXPECT_EQ(last, ncclRemoteError) << "receives from a closed sender must fail, not hang";
+        e.net->deregMr(recvComm, mhandle);
+        EXPECT_EQ(e.net->closeRecv(recvComm), ncclSuccess);
+        e.net->closeListen(listenComm);
+        e.net->finalize(e.ctx);
+      },
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* sendComm = connectFromPeer(e, channel);
+        ASSERT_NE(sendComm, nullptr);
+        std::vector<unsigned char> buffer(kBytes, 3);
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        std::vector<void*> requests;
+        for (int i = 0; i < 8; ++i) requests.push_back(isendPosted(e, sendComm, buffer.data(), kBytes, 0, mhandle));
+        EXPECT_EQ(e.net->closeSend(sendComm), ncclSuccess);
+        int done = 0;
+        EXPECT_EQ(e.net->test(requests.back(), &done, nullptr), ncclInternalError) << "a closed comm's request";
+        EXPECT_EQ(e.net->deregMr(sendComm, mhandle), ncclInternalError) << "a closed comm";
+        channel.signal();
+        e.net->finalize(e.ctx);
+      });
+}
+
+// A sender killed in the middle of a 256 MiB message: the receiver's test() returns an error
+// within seconds.
+TEST(NetPluginFailures, PeerKilledMidTransferIsAnError) {
+  constexpr size_t kBytes = 256u << 20;
+  runPair(
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        void* recvComm = acceptPolling(e, listenComm);
+        ASSERT_NE(recvComm, nullptr);
+        std::vector<unsigned char> buffer(kBytes);
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        void* data = buffer.data();
+        size_t capacity = kBytes;
+        int tag = 0;
+        void* request = irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle);
+        channel.awaitSignal();  // the sender is sending
+        int done = 0;
+        for (int i = 0; i < 100 && !done; ++i) ASSERT_EQ(e.net->test(request, &done, nullptr), ncclSuccess);
+        ASSERT_FALSE(done);
+        kill(childPid(), SIGKILL);
+        auto start = std::chrono::steady_clock::now();
+        EXPECT_EQ(testUntilDone(e.net, request, nullptr), ncclRemoteError);
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+        e.net->deregMr(recvComm, mhandle);
+        e.net->closeRecv(recvComm);
+        e.net->closeListen(listenComm);
+        e.net->finalize(e.ctx);
+      },
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* sendComm = connectFromPeer(e, channel);
+        ASSERT_NE(sendComm, nullptr);
+        std::vector<unsigned char> buffer(kBytes, 9);
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        void* request = isendPosted(e, sendComm, buffer.data(), kBytes, 0, mhandle);
+        channel.signal();
+        int done = 0;
+        while (!done && e.net->test(request, &done, nullptr) == ncclSuccess) {
+          usleep(5000);  // slowly: the receiver must see the kill mid-message
+        }
+      });
+}
+
+// Misuse NCCL could commit (or a corrupt pointer): error codes, never a crash.
+TEST(NetPluginMisuse, BadPointersAndArgumentsReturnErrors) {
+  Endpoint e = initV11();
+  ncclNet_v11_t* net = e.net;
+  int stackObject = 0;
+  void* bogus = &stackObject;
+  int done = 0;
+  void* request = nullptr;
+  void* comm = nullptr;
+  void* mhandle = nullptr;
+  EXPECT_EQ(net->test(nullptr, &done, nullptr), ncclInternalError);
+  EXPECT_EQ(net->test(bogus, &done, nullptr), ncclInternalError);
+  EXPECT_EQ(net->isend(bogus, &stackObject, 4, 0, bogus, nullptr, &request), ncclInternalError);
+  EXPECT_EQ(net->irecv(bogus, 1, &bogus, nullptr, nullptr, &bogus, nullptr, &request), ncclInternalError);
+  EXPECT_EQ(net->regMr(bogus, &stackObject, 4, NCCL_PTR_HOST, &mhandle), ncclInternalError);
+  EXPECT_EQ(net->closeSend(bogus), ncclInternalError);
+  EXPECT_EQ(net->closeRecv(nullptr), ncclInternalError);
+  EXPECT_EQ(net->closeListen(bogus), ncclInternalError);
+  EXPECT_EQ(net->accept(bogus, &comm, nullptr), ncclInternalError);
+  EXPECT_EQ(net->listen(bogus, 0, &stackObject, &comm), ncclInternalError) << "a context init() did not make";
+  char handle[NCCL_NET_HANDLE_MAXSIZE] = {};
+  EXPECT_EQ(net->listen(e.ctx, -1, handle, &comm), ncclInternalError);
+  EXPECT_EQ(net->connect(e.ctx, 0, handle, &comm, nullptr), ncclInternalError) << "a handle of zeros";
+  EXPECT_EQ(comm, nullptr);
+  EXPECT_EQ(net->setNetAttr(bogus, nullptr), ncclInternalError);
+  ncclNetAttr_v11_t attr{{-1, -1, -1, -1}, {-1, -1, -1, -1}, 0xffffffffu, 0xffffffffu, 0xffffffffu};
+  EXPECT_EQ(net->setNetAttr(e.ctx, &attr), ncclSuccess);
+
+  // A real connection to misuse: to ourselves, in one process (connect and accept interleaved).
+  void* listenComm = nullptr;
+  ASSERT_EQ(net->listen(e.ctx, 0, handle, &listenComm), ncclSuccess);
+  char stale[NCCL_NET_HANDLE_MAXSIZE];
+  std::memcpy(stale, handle, sizeof(stale));
+  void* sendComm = nullptr;
+  void* recvComm = nullptr;
+  for (int i = 0; i < 20000 && (sendComm == nullptr || recvComm == nullptr); ++i) {
+    if (sendComm == nullptr) {
+      ASSERT_EQ(net->connect(e.ctx, 0, handle, &sendComm, nullptr), ncclSuccess);
+    }
+    if (recvComm == nullptr) {
+      ASSERT_EQ(net->accept(listenComm, &recvComm, nullptr), ncclSuccess);
+    }
+  }
+  ASSERT_NE(sendComm, nullptr);
+  ASSERT_NE(recvComm, nullptr);
+  // Garbage where this plugin's handle keeps connect's state between polls.
+  std::memset(stale + offsetof(strata::nccl_net::ListenHandle, connector), 0x77, sizeof(uint64_t));
+  EXPECT_EQ(net->connect(e.ctx, 0, stale, &comm, nullptr), ncclInternalError);
+
+  std::vector<unsigned char> buffer(4096);
+  EXPECT_EQ(net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_CUDA, &mhandle), ncclInternalError);
+  EXPECT_EQ(net->regMrDmaBuf(sendComm, buffer.data(), buffer.size(), NCCL_PTR_DMABUF, 0, 3, &mhandle),
+            ncclInternalError);
+  ASSERT_EQ(net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+  EXPECT_EQ(net->isend(sendComm, buffer.data(), 4096, 0, bogus, nullptr, &request), ncclInternalError)
+      << "an unregistered memory handle";
+  EXPECT_EQ(net->isend(sendComm, buffer.data() + 1, 4096, 0, mhandle, nullptr, &request), ncclInternalError)
+      << "a send reaching past its registration";
+  EXPECT_EQ(net->isend(recvComm, buffer.data(), 8, 0, mhandle, nullptr, &request), ncclInternalError)
+      << "isend on a receive comm";
+  void* data[9];
+  size_t sizes[9];
+  int tags[9];
+  void* handles[9];
+  for (int i = 0; i < 9; ++i) {
+    data[i] = buffer.data();
+    sizes[i] = 8;
+    tags[i] = i;
+    handles[i] = mhandle;
+  }
+  EXPECT_EQ(net->irecv(recvComm, 9, data, sizes, tags, handles, nullptr, &request), ncclInternalError)
+      << "more buffers than maxRecvs";
+  EXPECT_EQ(net->irecv(recvComm, 0, data, sizes, tags, handles, nullptr, &request), ncclInternalError);
+  EXPECT_EQ(net->irecv(sendComm, 1, data, sizes, tags, handles, nullptr, &request), ncclInternalError)
+      << "irecv on a send comm";
+  EXPECT_EQ(net->deregMr(sendComm, mhandle), ncclSuccess);
+  EXPECT_EQ(net->deregMr(sendComm, mhandle), ncclInternalError) << "a second deregMr";
+  EXPECT_EQ(net->closeSend(sendComm), ncclSuccess);
+  EXPECT_EQ(net->closeSend(sendComm), ncclInternalError) << "a second close";
+  EXPECT_EQ(net->closeRecv(recvComm), ncclSuccess);
+  EXPECT_EQ(net->closeListen(listenComm), ncclSuccess);
+  EXPECT_EQ(net->finalize(e.ctx), ncclSuccess);
+  EXPECT_EQ(net->finalize(e.ctx), ncclInternalError);
+}
+
+// The older tables NCCL falls back to: one exchange each, with their own size types.
+template <typename Net, typename Size>
+void exchangeThroughOlderTable(Net* net) {
+  auto init = [&] {
+    if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
+      return net->init(testLogger, nullptr);
+    } else {
+      return net->init(testLogger);
+    }
+  };
+  runPair(
+      [&](Channel& channel) {
+        ASSERT_EQ(init(), ncclSuccess);
+        char handle[NCCL_NET_HANDLE_MAXSIZE] = {};
+        void* listenComm = nullptr;
+        ASSERT_EQ(net->listen(0, handle, &listenComm), ncclSuccess);
+        channel.sendHandle(handle);
+        void* recvComm = nullptr;
+        for (int i = 0; i < 2000000 && recvComm == nullptr; ++i) ASSERT_EQ(net->accept(listenComm, &recvComm, nullptr), ncclSuccess);
+        ASSERT_NE(recvComm, nullptr);
+        std::vector<unsigned char> a(5000), b(5000);
+        void* ma = nullptr;
+        void* mb = nullptr;
+        ASSERT_EQ(net->regMr(recvComm, a.data(), a.size(), NCCL_PTR_HOST, &ma), ncclSuccess);
+        ASSERT_EQ(net->regMr(recvComm, b.data(), b.size(), NCCL_PTR_HOST, &mb), ncclSuccess);
+        void* data[2] = {a.data(), b.data()};
+        Size sizes[2] = {5000, 5000};
+        int tags[2] = {1, 2};
+        void* mhandles[2] = {ma, mb};
+        void* request = nullptr;
+        for (int i = 0; i < 1000 && request == nullptr; ++i) {
+          if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
+            ASSERT_EQ(net->irecv(recvComm, 2, data, sizes, tags, mhandles, nullptr, &request), ncclSuccess);
+          } else {
+            ASSERT_EQ(net->irecv(recvComm, 2, data, sizes, tags, mhandles, &request), ncclSuccess);
+          }
+        }
+        int done = 0;
+        int received[2] = {};
+        while (!done) ASSERT_EQ(net->test(request, &done, received), ncclSuccess);
+        EXPECT_EQ(received[0], 4321);
+        EXPECT_EQ(received[1], 17);
+        EXPECT_TRUE(matchesPattern(a.data(), 4321, 1));
+        EXPECT_TRUE(matchesPattern(b.data(), 17, 2));
+        net->deregMr(recvComm, ma);
+        net->deregMr(recvComm, mb);
+        EXPECT_EQ(net->closeRecv(recvComm), ncclSuccess);
+        EXPECT_EQ(net->closeListen(listenComm), ncclSuccess);
+      },
+      [&](Channel& channel) {
+        ASSERT_EQ(init(), ncclSuccess);
+        char handle[NCCL_NET_HANDLE_MAXSIZE];
+        channel.receiveHandle(handle);
+        void* sendComm = nullptr;
+        for (int i = 0; i < 2000000 && sendComm == nullptr; ++i) {
+          if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
+            ncclNetCommConfig_t config{-1};
+            ASSERT_EQ(net->connect(0, &config, handle, &sendComm, nullptr), ncclSuccess);
+          } else {
+            ASSERT_EQ(net->connect(0, handle, &sendComm, nullptr), ncclSuccess);
+          }
+        }
+        ASSERT_NE(sendComm, nullptr);
+        std::vector<unsigned char> first, second;
+        fillPattern(first, 17, 2);
+        fillPattern(second, 4321, 1);
+        void* m1 = nullptr;
+        void* m2 = nullptr;
+        ASSERT_EQ(net->regMr(sendComm, first.data(), first.size(), NCCL_PTR_HOST, &m1), ncclSuccess);
+        ASSERT_EQ(net->regMr(sendComm, second.data(), second.size(), NCCL_PTR_HOST, &m2), ncclSuccess);
+        void* requests[2] = {};
+        for (int i = 0; i < 1000 && requests[0] == nullptr; ++i) {
+          if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
+            ASSERT_EQ(net->isend(sendComm, first.data(), Size(17), 2, m1, nullptr, &requests[0]), ncclSuccess);
+          } else {
+            ASSERT_EQ(net->isend(sendComm, first.data(), Size(17), 2, m1, &requests[0]), ncclSuccess);
+          }
+        }
+        for (int i = 0; i < 1000 && requests[1] == nullptr; ++i) {
+          if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
+            ASSERT_EQ(net->isend(sendComm, second.data(), Size(4321), 1, m2, nullptr, &requests[1]), ncclSuccess);
+          } else {
+            ASSERT_EQ(net->isend(sendComm, second.data(), Size(4321), 1, m2, &requests[1]), ncclSuccess);
+          }
+        }
+        for (void* request : requests) {
+          int done = 0;
+          while (!done) ASSERT_EQ(net->test(request, &done, nullptr), ncclSuccess);
+        }
+        net->deregMr(sendComm, m1);
+        net->deregMr(sendComm, m2);
+        EXPECT_EQ(net->closeSend(sendComm), ncclSuccess);
+      });
+}
+
+TEST(NetPluginOlderVersions, V10Exchange) { exchangeThroughOlderTable<ncclNet_v10_t, size_t>(plugin().v10); }
+TEST(NetPluginOlderVersions, V9Exchange) { exchangeThroughOlderTable<ncclNet_v9_t, size_t>(plugin().v9); }
+TEST(NetPluginOlderVersions, V8Exchange) { exchangeThroughOlderTable<ncclNet_v8_t, int>(plugin().v8); }
+
+TEST(NetPluginOlderVersions, V8PropertiesAreTheShortLayout) {
+  ASSERT_EQ(plugin().v8->init(testLogger), ncclSuccess);
+  // A v8 caller's struct is 64 bytes: the plugin must not write past it.
+  struct {
+    ncclNetProperties_v8_t props;
+    unsigned char guard[64];
+  } v8;
+  std::memset(&v8, 0xEE, sizeof(v8));
+  ASSERT_EQ(plugin().v8->getProperties(0, &v8.props), ncclSuccess);
+  EXPECT_EQ(v8.props.maxRecvs, 8);
+  EXPECT_EQ(v8.props.ptrSupport, NCCL_PTR_HOST);
+  for (unsigned char c : v8.guard) ASSERT_EQ(c, 0xEE);
+}
+
+}  // namespace
+}  // namespace plugin_test
