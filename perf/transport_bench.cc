@@ -167,7 +167,7 @@ void tcpBandwidth(benchmark::State& state) { streamOneWay(state, tcpPeer(static_
 BENCHMARK(shmLatency)->Name("shm_latency")->Arg(8)->Arg(4096)->Arg(65536)->UseRealTime();
 BENCHMARK(shmBandwidth)->Name("shm_bandwidth")->Arg(65536)->Arg(1 << 20)->Arg(16 << 20)->UseRealTime();
 BENCHMARK(tcpLatency)->Name("tcp_latency")->Arg(8)->Arg(4096)->Arg(65536)->UseRealTime();
-BENCHMARK(tcpBandwidth)->Name("tcp_bandwidth")->ArgsProduct({{1 << 20, 16 << 20}, {1, 2, 4}})->UseRealTime();
+BENCHMARK(tcpBandwidth)->Name("tcp_bandwidth")->ArgsProduct({{1 << 20, 4 << 20, 16 << 20, 64 << 20}, {1, 2, 4}})->UseRealTime();
 
 }  // namespace
 
