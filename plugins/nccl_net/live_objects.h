@@ -5,7 +5,7 @@
 
 namespace strata::nccl_net {
 
-enum class ObjectKind { Context, ListenComm, Connector, SendComm, RecvComm, Memory, SendRequest, RecvRequest };
+enum class ObjectKind { Context, ListenComm, Connector, SendComm, RecvComm, Memory, SendRequest, RecvRequest, Tuner };
 
 void rememberObject(const void* object, ObjectKind kind);
 void forgetObject(const void* object);

@@ -1,6 +1,6 @@
-// The NCCL net-plugin ABI as NCCL 2.28.9 loads it: versions 8 to 11 of ncclNet and the types they
-// use, declared from the member tables of NCCL's src/include/plugin/net/net_v{8,9,10,11}.h (tag
-// v2.28.9-1). Nothing here is NCCL's header: the names follow NCCL's so a reader can hold the two
+// The NCCL plugin ABI as NCCL 2.28.9 loads it: versions 8 to 11 of ncclNet, version 5 of the
+// tuner, and the types they use, declared from the member tables of NCCL's
+// src/include/plugin/net/net_v{8,9,10,11}.h and plugin/tuner/tuner_v5.h (tag v2.28.9-1). Nothing here is NCCL's header: the names follow NCCL's so a reader can hold the two
 // side by side, and the static_asserts at the end pin every size and the offsets NCCL reads, as
 // NCCL's own headers lay them out on x86-64 (worked out by compiling those headers).
 //
@@ -270,6 +270,67 @@ static_assert(sizeof(ncclNet_v11_t) == 176 && offsetof(ncclNet_v11_t, isend) == 
               offsetof(ncclNet_v11_t, finalize) == 160 && offsetof(ncclNet_v11_t, setNetAttr) == 168);
 static_assert(sizeof(ncclNet_v10_t) == 160 && offsetof(ncclNet_v10_t, makeVDevice) == 152);
 static_assert(sizeof(ncclNet_v9_t) == 160 && sizeof(ncclNet_v8_t) == 152);
+#endif
+
+// The tuner ABI (NCCL's src/include/plugin/tuner/tuner_v5.h): NCCL asks, per collective and size,
+// for its algorithm x protocol cost table (microseconds; -1.0 marks a combination NCCL will not
+// use) to be filled in.
+typedef enum {
+  ncclFuncBroadcast = 0,
+  ncclFuncReduce = 1,
+  ncclFuncAllGather = 2,
+  ncclFuncReduceScatter = 3,
+  ncclFuncAllReduce = 4,
+  ncclFuncSendRecv = 5,
+  ncclFuncSend = 6,
+  ncclFuncRecv = 7,
+  ncclFuncAlltoAll = 8,
+  ncclFuncScatter = 9,
+  ncclFuncGather = 10,
+} ncclFunc_t;
+
+constexpr int NCCL_ALGO_TREE = 0;
+constexpr int NCCL_ALGO_RING = 1;
+constexpr int NCCL_PROTO_LL = 0;
+constexpr int NCCL_PROTO_LL128 = 1;
+constexpr int NCCL_PROTO_SIMPLE = 2;
+constexpr float NCCL_ALGO_PROTO_IGNORE = -1.0f;
+constexpr int NCCL_HW_NVLINK = 0;
+constexpr int NCCL_HW_PCI = 1;
+constexpr int NCCL_HW_NET = 2;
+constexpr int NCCL_NUM_ALGORITHMS_V5 = 7;
+constexpr int NCCL_NUM_PROTOCOLS_V5 = 3;
+
+typedef struct {
+  int nNvlDomains;
+  int minRanksPerNvlDomain;
+  int maxRanksPerNvlDomain;
+} ncclNvlDomainInfo_v5_t;
+
+typedef struct {
+  double baseLatencies[NCCL_NUM_ALGORITHMS_V5][NCCL_NUM_PROTOCOLS_V5];
+  double hwLatencies[3][NCCL_NUM_ALGORITHMS_V5][NCCL_NUM_PROTOCOLS_V5];  // NVLINK, PCI, NET
+  double llMaxBws[4][3];
+  double perChMaxRingLL128Bws[4][3];
+  double perChMaxTreeLL128Bws[4][3];
+  double perChMaxTreeBws[4][3];
+  double perChMaxNVLSTreeBws[4][3];
+} ncclTunerConstants_v5_t;
+
+typedef struct {
+  const char* name;
+  ncclResult_t (*init)(void** ctx, uint64_t commId, size_t nRanks, size_t nNodes, ncclDebugLogger_t logFunction,
+                       ncclNvlDomainInfo_v5_t* nvlDomainInfo, ncclTunerConstants_v5_t* constants);
+  ncclResult_t (*getCollInfo)(void* context, ncclFunc_t collType, size_t nBytes, int numPipeOps, float** collCostTable,
+                              int numAlgo, int numProto, int regBuff, int* nChannels);
+  ncclResult_t (*finalize)(void* context);
+} ncclTuner_v5_t;
+
+#if defined(__x86_64__)
+static_assert(sizeof(ncclTunerConstants_v5_t) == 1152 && offsetof(ncclTunerConstants_v5_t, hwLatencies) == 168 &&
+              offsetof(ncclTunerConstants_v5_t, llMaxBws) == 672 &&
+              offsetof(ncclTunerConstants_v5_t, perChMaxNVLSTreeBws) == 1056);
+static_assert(sizeof(ncclNvlDomainInfo_v5_t) == 12 && sizeof(ncclTuner_v5_t) == 32);
 #endif
 
 }  // namespace ncclabi

@@ -26,11 +26,11 @@ void pluginLog(ncclabi::ncclDebugLogLevel level, unsigned long flags, const char
   vsnprintf(text, sizeof(text), format, args);
   va_end(args);
   if (auto logger = ncclLogger.load(std::memory_order_acquire)) {
-    logger(level, flags, file, line, "NET/Strata : %s", text);
+    logger(level, flags, file, line, "%s", text);
     return;
   }
   LogLevel ours = level == ncclabi::NCCL_LOG_WARN ? LogLevel::Warn : LogLevel::Info;
-  logMessage(ours, LogSubsystem::Net, "NET/Strata : %s", text);  // prints warnings even without STRATA_DEBUG
+  logMessage(ours, LogSubsystem::Net, "%s", text);  // prints warnings even without STRATA_DEBUG
 }
 
 }  // namespace strata::nccl_net

@@ -15,7 +15,14 @@ void pluginLog(ncclabi::ncclDebugLogLevel level, unsigned long flags, const char
 
 }  // namespace strata::nccl_net
 
-#define NET_PLUGIN_WARN(...) \
-  ::strata::nccl_net::pluginLog(ncclabi::NCCL_LOG_WARN, ncclabi::NCCL_NET, __FILE__, __LINE__, __VA_ARGS__)
-#define NET_PLUGIN_INFO(flags, ...) \
-  ::strata::nccl_net::pluginLog(ncclabi::NCCL_LOG_INFO, flags, __FILE__, __LINE__, __VA_ARGS__)
+#define NET_PLUGIN_WARN(format, ...)                                                                      \
+  ::strata::nccl_net::pluginLog(ncclabi::NCCL_LOG_WARN, ncclabi::NCCL_NET, __FILE__, __LINE__, "NET/Strata : " format, \
+                                ##__VA_ARGS__)
+#define NET_PLUGIN_INFO(flags, format, ...) \
+  ::strata::nccl_net::pluginLog(ncclabi::NCCL_LOG_INFO, flags, __FILE__, __LINE__, "NET/Strata : " format, ##__VA_ARGS__)
+#define TUNER_PLUGIN_WARN(format, ...)                                                                        \
+  ::strata::nccl_net::pluginLog(ncclabi::NCCL_LOG_WARN, ncclabi::NCCL_TUNING, __FILE__, __LINE__, "TUNER/Strata : " format, \
+                                ##__VA_ARGS__)
+#define TUNER_PLUGIN_INFO(format, ...)                                                                        \
+  ::strata::nccl_net::pluginLog(ncclabi::NCCL_LOG_INFO, ncclabi::NCCL_TUNING, __FILE__, __LINE__, "TUNER/Strata : " format, \
+                                ##__VA_ARGS__)

@@ -21,6 +21,15 @@ out=$("$topo" --hosts 'node[01-04]' --topology-file "$fixtures/topology/two_rack
 echo "$out" | grep -E "Cluster|Ring|allreduce +(8 B|64 MiB)"
 echo "$out" | grep -q "Ring (| host, || rack boundary): 0 4 | 1 5 || 2 6 | 3 7" || fail "ring order"
 
+# The NCCL plugin tuner's table: NCCL's ring crosses the two racks twice; trees for small
+# allreduces, the ring with Simple for 1 GiB; collectives NCCL has no tree for show "-".
+out=$("$topo" --hosts 'node[01-04]' --topology-file "$fixtures/topology/two_racks.conf" --ranks-per-host 8 --nccl-tuner)
+echo "$out" | sed -n '1,3p'
+echo "$out" | grep -q "ring crosses racks 2 times" || fail "tuner: ring crossings"
+echo "$out" | grep -Eq "^ +8 .* tree/LL$" || fail "tuner: 8-byte allreduce pick"
+echo "$out" | grep -Eq "^ +1073741824 .* ring/Simple$" || fail "tuner: 1 GiB allreduce pick"
+echo "$out" | sed -n '/^allgather/,$p' | grep -Eq "^ +8 +- +- +- " || fail "tuner: allgather has no tree entries"
+
 json=$("$topo" --hosts 'n[1-2]' --ranks-per-host 2 --numbering round-robin --json)
 echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ring"] == [0, 2, 1, 3], d["ring"]; assert d["choices"] and d["cluster"]["racks"]' \
   || fail "JSON ring and choices"

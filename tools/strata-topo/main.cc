@@ -3,7 +3,7 @@
 // its predicted time. On this machine by default, or on described inputs:
 //   strata-topo [--xml FILE] [--topology-file FILE] [--hosts HOSTLIST] [--ranks-per-host N]
 //               [--numbering block|round-robin] [--cores N] [--window-bytes N] [--cost-file FILE]
-//               [--json | --dot]
+//               [--json | --dot | --nccl-tuner]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +26,7 @@ void usage(FILE* out) {
                "                          the ranks outnumber the cores, as the library; 0: none)\n"
                "  --cost-file FILE        cost-model overrides (see STRATA_COST_FILE)\n"
                "  --json | --dot          JSON, or Graphviz DOT of the hierarchy (dot -Tsvg renders it)\n"
+               "  --nccl-tuner            the table the NCCL plugin's tuner gives NCCL for this cluster\n"
                "  --predict BYTES         only: 'allreduce BYTES ALGORITHM SECONDS BUSBW' for every allreduce algorithm\n"
                "  -h, --help              this text\n");
 }
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
       format = "predict";
     } else if (a == "--cost-file") {
       options.costFile = value();
-    } else if (a == "--json" || a == "--dot") {
+    } else if (a == "--json" || a == "--dot" || a == "--nccl-tuner") {
       format = a.substr(2);
     } else {
       std::fprintf(stderr, "strata-topo: unknown option '%s'\n", a.c_str());
@@ -106,6 +107,7 @@ int main(int argc, char** argv) {
   std::string text = format == "predict" ? strata::topo::renderPredictions(report.value())
                      : format == "json" ? strata::topo::renderJson(report.value())
                      : format == "dot" ? strata::topo::renderDot(report.value())
+                     : format == "nccl-tuner" ? strata::topo::renderNcclTunerTable(report.value())
                                        : strata::topo::renderText(report.value());
   std::fputs(text.c_str(), stdout);
   return 0;

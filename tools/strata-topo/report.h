@@ -56,5 +56,7 @@ std::string renderText(const Report& report);
 std::string renderJson(const Report& report);
 std::string renderDot(const Report& report);
 std::string renderPredictions(const Report& report);
+// --nccl-tuner: the NCCL plugin tuner's table for this cluster (nccl_tuner_table.cc).
+std::string renderNcclTunerTable(const Report& report);
 
 }  // namespace strata::topo
