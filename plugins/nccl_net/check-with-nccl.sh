@@ -51,7 +51,7 @@ run_pair() {  # label, then NCCL_* settings for both ranks
   local status=0
   wait || status=$?
   grep -v "NCCL INFO" "$work/$label.0.log" || true
-  grep -h "NET/Plugin\|NET/Strata\|Using network\|TUNER/Plugin\|tuner" "$work/$label.0.log" | sed 's/^/  /' | head -20
+  grep -h "NET/Plugin\|NET/Strata\|Using network\|TUNER/Plugin\|TUNER/Strata\|tuner" "$work/$label.0.log" | sed 's/^/  /' | head -20
   if [ $status -ne 0 ]; then
     echo "check-with-nccl: $label failed (logs follow)"; tail -30 "$work/$label.0.log" "$work/$label.1.log"; return 1
   fi
