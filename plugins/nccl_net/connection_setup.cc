@@ -29,7 +29,8 @@ std::string peerName(int fd) {
 
 }  // namespace
 
-Result<std::unique_ptr<Connector>> Connector::start(const ListenHandle& handle, int64_t timeoutMs) {
+Result<std::unique_ptr<Connector>> Connector::start(const ListenHandle& handle, int64_t timeoutMs,
+                                                    PluginUcxWorker worker) {
   if (handle.magic != kHandleMagic) {
     return internalError("connect() was given a handle that listen() of this plugin did not make");
   }
@@ -37,9 +38,16 @@ Result<std::unique_ptr<Connector>> Connector::start(const ListenHandle& handle, 
     return internalError("connect() was given a handle with " + std::to_string(handle.streams) +
                          " streams and split size " + std::to_string(handle.splitBytes));
   }
+  const bool ucx = handle.transport == HandleTransport::Ucx;
+  if (handle.transport != HandleTransport::Tcp && !ucx) return internalError("connect() was given a handle of an unknown transport");
+  if (ucx && worker == nullptr) {
+    return invalidUsage("the peer listens over ucx, but this process uses tcp (set STRATA_NET alike on every rank; "
+                        "a plugin built without libucx-dev has tcp only)");
+  }
   auto address = SocketAddress::unpack(handle.address);
   if (!address.ok()) return address.status().withContext("connect() handle: ");
-  std::unique_ptr<Connector> connector(new Connector(address.value(), handle.splitBytes, timeoutMs));
+  std::unique_ptr<Connector> connector(
+      new Connector(address.value(), handle.splitBytes, timeoutMs, ucx ? std::move(worker) : PluginUcxWorker()));
   const uint64_t connection = randomWord();
   for (int s = 0; s < handle.streams; ++s) {
     auto socket = startConnect(address.value());
@@ -78,6 +86,20 @@ Result<std::unique_ptr<SendComm>> Connector::poll() {
     }
     return std::unique_ptr<SendComm>();
   }
+#if STRATA_HAVE_UCX
+  if (worker_ != nullptr) {
+    // UCX sets up its own wires while its workers progress, on both sides: every poll does it.
+    worker_->progress();
+    if (handshake_ == nullptr) handshake_ = std::make_unique<UcxHandshake>(std::move(streams_[0].socket), worker_, true);
+    auto connection = handshake_->poll();
+    if (!connection.ok()) return connection.status().withContext("connecting to " + address_.toString() + ": ");
+    if (connection.value() == nullptr) {
+      if (deadline_.expired()) return timeoutError("connecting to " + address_.toString() + " over ucx did not finish in time");
+      return std::unique_ptr<SendComm>();
+    }
+    return std::make_unique<SendComm>(std::move(connection.value()), address_.toString() + " (ucx)");
+  }
+#endif
   std::vector<Socket> sockets;
   for (auto& stream : streams_) sockets.push_back(std::move(stream.socket));
   NET_PLUGIN_INFO(ncclabi::NCCL_NET, "connected to %s over tcp, %zu stream(s), messages from %zu bytes split over them",
@@ -87,7 +109,8 @@ Result<std::unique_ptr<SendComm>> Connector::poll() {
 }
 
 Result<std::unique_ptr<ListenComm>> ListenComm::open(const SocketAddress& address, int streams, size_t splitBytes,
-                                                     ListenHandle* handle) {
+                                                     PluginUcxWorker worker, ListenHandle* handle) {
+  if (worker != nullptr) streams = 1;  // ucx: the stream only carries the UCX addresses
   SocketAddress bound;
   auto listener = listenOn(address, &bound);
   if (!listener.ok()) return listener.status();
@@ -95,10 +118,12 @@ Result<std::unique_ptr<ListenComm>> ListenComm::open(const SocketAddress& addres
   std::memset(handle, 0, sizeof(*handle));
   handle->magic = kHandleMagic;
   handle->streams = static_cast<uint16_t>(streams);
+  handle->transport = worker != nullptr ? HandleTransport::Ucx : HandleTransport::Tcp;
   handle->secret = secret;
   handle->splitBytes = splitBytes;
   bound.pack(handle->address);
-  return std::unique_ptr<ListenComm>(new ListenComm(std::move(listener.value()), secret, streams, splitBytes));
+  return std::unique_ptr<ListenComm>(
+      new ListenComm(std::move(listener.value()), secret, streams, splitBytes, std::move(worker)));
 }
 
 void ListenComm::acceptArrivals() {
@@ -167,6 +192,36 @@ void ListenComm::readHellos() {
 Result<std::unique_ptr<RecvComm>> ListenComm::poll() {
   acceptArrivals();
   readHellos();
+  return nextConnection();
+}
+
+Result<std::unique_ptr<RecvComm>> ListenComm::nextConnection() {
+#if STRATA_HAVE_UCX
+  if (worker_ != nullptr) {
+    // UCX sets up its own wires while its workers progress, on both sides (a connection accepted
+    // earlier may still be wiring up while NCCL polls for the next): every poll does it.
+    worker_->progress();
+    while (!complete_.empty()) {
+      std::string peer = peerName(complete_.front()[0].fd());
+      handshakes_.push_back({std::make_unique<UcxHandshake>(std::move(complete_.front()[0]), worker_, false), peer});
+      complete_.pop_front();
+    }
+    for (auto it = handshakes_.begin(); it != handshakes_.end(); ++it) {
+      auto connection = it->handshake->poll();
+      if (!connection.ok()) {
+        // One peer's failed set-up is that peer's problem: drop it, keep listening.
+        NET_PLUGIN_WARN("dropped a ucx connection from %s: %s", it->peer.c_str(), connection.status().message().c_str());
+        handshakes_.erase(it);
+        return std::unique_ptr<RecvComm>();
+      }
+      if (connection.value() == nullptr) continue;
+      std::string peer = it->peer + " (ucx)";
+      handshakes_.erase(it);
+      return std::make_unique<RecvComm>(std::move(connection.value()), std::move(peer));
+    }
+    return std::unique_ptr<RecvComm>();
+  }
+#endif
   if (complete_.empty()) return std::unique_ptr<RecvComm>();
   std::vector<Socket> sockets = std::move(complete_.front());
   complete_.pop_front();

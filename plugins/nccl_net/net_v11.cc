@@ -7,6 +7,9 @@
 #include "plugins/nccl_net/live_objects.h"
 #include "plugins/nccl_net/plugin_log.h"
 #include "plugins/nccl_net/plugin_state.h"
+#if STRATA_HAVE_UCX
+#include "transports/ucx/ucx_worker.h"
+#endif
 
 namespace strata::nccl_net {
 namespace {
@@ -73,7 +76,17 @@ ncclResult_t netInit(void** ctx, uint64_t commId, ncclNetCommConfig_t* config, n
   if (ctx == nullptr) return misuse("init() was given no place for the context");
   const PluginState& state = pluginState();
   if (!state.failure.isOk()) return fail(state.failure.withContext("cannot start: "));
-  auto* context = new NetContext{commId, config != nullptr ? config->trafficClass : -1};
+  auto* context = new NetContext{commId, config != nullptr ? config->trafficClass : -1, PluginUcxWorker()};
+#if STRATA_HAVE_UCX
+  if (state.useUcx) {
+    auto worker = UcxWorker::create();
+    if (!worker.ok()) {
+      delete context;
+      return fail(worker.status().withContext("cannot start a UCX worker: "));
+    }
+    context->ucx = worker.value();
+  }
+#endif
   rememberObject(context, ObjectKind::Context);
   *ctx = context;
   NET_PLUGIN_INFO(NCCL_INIT | NCCL_NET, "init for communicator %016llx (traffic class %d)",
@@ -119,7 +132,8 @@ ncclResult_t netGetProperties(int dev, ncclNetProperties_v11_t* props) {
 }
 
 ncclResult_t netListen(void* ctx, int dev, void* handle, void** listenComm) {
-  if (liveObject<NetContext>(ctx, ObjectKind::Context) == nullptr) {
+  auto* context = liveObject<NetContext>(ctx, ObjectKind::Context);
+  if (context == nullptr) {
     return misuse("listen() was given a context that init() did not return (or one already finalized)");
   }
   auto device = deviceAt(dev, "listen");
@@ -127,7 +141,8 @@ ncclResult_t netListen(void* ctx, int dev, void* handle, void** listenComm) {
   if (handle == nullptr || listenComm == nullptr) return misuse("listen() was given a null pointer");
   const Params& params = pluginState().params;
   auto comm = ListenComm::open(device.value()->address, params.socketStreams,
-                               static_cast<size_t>(params.socketSplitBytes), static_cast<ListenHandle*>(handle));
+                               static_cast<size_t>(params.socketSplitBytes), context->ucx,
+                               static_cast<ListenHandle*>(handle));
   if (!comm.ok()) return fail(comm.status().withContext("listen on " + device.value()->name + ": "));
   *listenComm = comm.value().release();
   rememberObject(*listenComm, ObjectKind::ListenComm);
@@ -135,7 +150,8 @@ ncclResult_t netListen(void* ctx, int dev, void* handle, void** listenComm) {
 }
 
 ncclResult_t netConnect(void* ctx, int dev, void* handle, void** sendComm, ncclNetDeviceHandle_t** sendDevComm) {
-  if (liveObject<NetContext>(ctx, ObjectKind::Context) == nullptr) {
+  auto* context = liveObject<NetContext>(ctx, ObjectKind::Context);
+  if (context == nullptr) {
     return misuse("connect() was given a context that init() did not return (or one already finalized)");
   }
   auto device = deviceAt(dev, "connect");
@@ -146,7 +162,7 @@ ncclResult_t netConnect(void* ctx, int dev, void* handle, void** sendComm, ncclN
   auto* listenHandle = static_cast<ListenHandle*>(handle);
   Connector* connector = nullptr;
   if (listenHandle->connector == 0) {
-    auto started = Connector::start(*listenHandle, pluginState().params.timeoutMs);
+    auto started = Connector::start(*listenHandle, pluginState().params.timeoutMs, context->ucx);
     if (!started.ok()) return fail(started.status());
     connector = started.value().release();
     rememberObject(connector, ObjectKind::Connector);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "plugins/nccl_net/connection_setup.h"
 #include "plugins/nccl_net/net_devices.h"
 #include "src/common/params.h"
 #include "src/common/status.h"
@@ -16,6 +17,9 @@ struct PluginState {
   Status failure;  // why the plugin cannot run here, if it cannot
   Params params;
   std::vector<NetDevice> devices;
+  // Connections go over ucx (STRATA_NET or STRATA_TRANSPORT ucx, or auto on a host with an RDMA
+  // device in a build with UCX); else over the tcp transport.
+  bool useUcx = false;
 };
 
 const PluginState& pluginState();
@@ -23,6 +27,9 @@ const PluginState& pluginState();
 struct NetContext {
   uint64_t commId = 0;
   int trafficClass = -1;  // accepted and logged: TCP here has no traffic classes to map it to
+  // The context's UCX worker when connections go over ucx (one per NCCL communicator, as the
+  // library has one per communicator: a failed connection may freeze it).
+  PluginUcxWorker ucx;
 };
 
 }  // namespace strata::nccl_net

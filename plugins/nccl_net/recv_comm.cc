@@ -26,7 +26,9 @@ RecvComm::~RecvComm() {
   for (auto& request : pool_) {
     if (request.comm != nullptr) forgetObject(&request);
   }
-  connection_->close();
+  // Closing with messages still in flight tells the peer at once (its waits fail); an idle comm
+  // just goes, so nothing the peer has yet to take in is cut off (ucx flushes on destruction).
+  if (!unfinished_.empty()) connection_->close();
 }
 
 RecvRequest* RecvComm::post(int count, void* const* data, const size_t* sizes, const int* tags) {
@@ -84,18 +86,23 @@ Status RecvComm::progress() {
   };
   // No reading ahead: once every posted receive is filled the socket is left alone, so a sender
   // that closes after its last message is not mistaken for one that died.
+  // Transports that learn of a dead peer only when asked (ucx) are asked while a receive waits.
+  auto waiting = [&] {
+    Status peer = connection_->checkPeer();
+    return peer.isOk() ? Status::ok() : fail(peer);
+  };
   while (!unfinished_.empty()) {
     if (incomingSlot_ == nullptr) {
       Status moved = connection_->progressFrame(incoming_);
       if (!moved.isOk()) return fail(moved);
-      if (!incoming_.frameComplete()) return Status::ok();
+      if (!incoming_.frameComplete()) return waiting();
       auto placed = placeIncoming();
       if (!placed.ok()) return fail(placed.status());
       if (!placed.value()) return Status::ok();
     }
     Status moved = connection_->progressRecv(incoming_);
     if (!moved.isOk()) return fail(moved);
-    if (!incoming_.complete()) return Status::ok();
+    if (!incoming_.complete()) return waiting();
     incomingSlot_->received = incoming_.bytes;
     incomingSlot_->filled = true;
     RecvRequest* group = unfinished_.front();

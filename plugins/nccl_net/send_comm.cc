@@ -17,7 +17,9 @@ SendComm::~SendComm() {
   for (auto& request : pool_) {
     if (request.comm != nullptr) forgetObject(&request);
   }
-  connection_->close();
+  // Closing with messages still in flight tells the peer at once (its waits fail); an idle comm
+  // just goes, so nothing the peer has yet to take in is cut off (ucx flushes on destruction).
+  if (!unsent_.empty()) connection_->close();
 }
 
 SendRequest* SendComm::post(const void* data, size_t bytes, int tag) {
@@ -50,6 +52,12 @@ Status SendComm::progress() {
     if (!head->transfer.complete()) break;
     head->sent = true;
     unsent_.pop_front();
+  }
+  if (!unsent_.empty()) {
+    // Transports that learn of a dead peer only when asked (ucx) are asked while a send waits.
+    Status peer = connection_->checkPeer();
+    if (!peer.isOk()) failure_ = peer.withContext("sending to " + peer_ + ": ");
+    return failure_;
   }
   return Status::ok();
 }

@@ -16,12 +16,14 @@ constexpr uint32_t kHandleMagic = 0x53544e48;  // "STNH"
 constexpr uint32_t kHelloMagic = 0x53544e4f;   // "STNO"
 constexpr uint32_t kMessageMagic = 0x53544e4d;  // "STNM"
 
-// The receiver's listen handle. The receiver decides the stream count and the split size so both
-// ends cut a message the same way (transports/tcp/tcp_connection.h).
+// The receiver's listen handle. The receiver decides the transport, the stream count and the split
+// size, so both ends cut a message the same way (transports/tcp/tcp_connection.h).
+enum class HandleTransport : uint16_t { Tcp = 0, Ucx = 1 };
+
 struct ListenHandle {
   uint32_t magic;
   uint16_t streams;
-  uint16_t reserved;
+  HandleTransport transport;  // the receiver's choice; ucx: one stream, to exchange UCX addresses
   uint64_t secret;      // every stream's hello must carry it
   uint64_t splitBytes;  // smallest message split over the streams
   uint8_t address[SocketAddress::kPackedBytes];

@@ -89,6 +89,13 @@ void Channel::receive(void* data, size_t bytes) {
   }
 }
 
+bool Channel::signalled() {
+  pollfd ready{readFd_, POLLIN, 0};
+  if (::poll(&ready, 1, 0) <= 0) return false;
+  char c;
+  return ::read(readFd_, &c, 1) == 1;
+}
+
 void runPair(const std::function<void(Channel&)>& parent, const std::function<void(Channel&)>& child) {
   int toChild[2];
   int toParent[2];
@@ -130,6 +137,29 @@ void runPair(const std::function<void(Channel&)>& parent, const std::function<vo
 }
 
 int childPid() { return currentChild; }
+
+void inFreshProcess(const std::function<void()>& body) {
+  std::fflush(stderr);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    body();
+    std::fflush(stderr);
+    _exit(::testing::Test::HasFailure() ? 1 : 0);
+  }
+  int status = 0;
+  auto start = std::chrono::steady_clock::now();
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (!before(start, 60)) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << "the test's process did not finish within 60 s";
+      return;
+    }
+    usleep(1000);
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the test failed in its own process";
+}
 
 Endpoint initV11() {
   Endpoint e{plugin().v11, nullptr};
@@ -243,3 +273,17 @@ bool matchesPattern(const unsigned char* data, size_t bytes, int index) {
 }
 
 }  // namespace plugin_test
+
+// --over-ucx: the plugin's connections go over the ucx transport, on UCX's tcp wires over loopback
+// unless UCX_TLS / UCX_NET_DEVICES say otherwise (set before the plugin reads its settings).
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--over-ucx") == 0) {
+      setenv("STRATA_NET", "ucx", 1);
+      setenv("UCX_TLS", "tcp", 0);
+      setenv("UCX_NET_DEVICES", "lo", 0);
+    }
+  }
+  return RUN_ALL_TESTS();
+}

@@ -42,6 +42,8 @@ class Channel {
     char c;
     receive(&c, 1);
   }
+  // Takes a signal if one has come (never waits).
+  bool signalled();
 
  private:
   int readFd_;
@@ -52,6 +54,10 @@ class Channel {
 // test when either fails (the child's gtest failures come back as its exit status). The child
 // is killed if it outlives the parent's part by 30 s.
 void runPair(const std::function<void(Channel&)>& parent, const std::function<void(Channel&)>& child);
+// Runs `body` in a forked process and fails the test when it fails there. For the v8-v10 tables,
+// whose one context (and UCX worker) lives as long as the process: a fork after it exists would
+// share it with the child.
+void inFreshProcess(const std::function<void()>& body);
 // The child's pid inside `parent` (for the test that kills it).
 int childPid();
 

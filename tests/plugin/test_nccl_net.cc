@@ -280,9 +280,12 @@ void expectRefused(int sentTag, size_t sentBytes, int postedTag, size_t postedBy
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
         void* request = isendPosted(e, sendComm, buffer.data(), sentBytes, sentTag, mhandle);
-        channel.awaitSignal();
+        // Keep the send moving (as NCCL's proxy thread does) until the receiver has refused it.
         int done = 0;
-        e.net->test(request, &done, nullptr);  // sent or not: the receiver has refused it
+        auto start = std::chrono::steady_clock::now();
+        while (!channel.signalled() && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
+          if (!done && e.net->test(request, &done, nullptr) != ncclSuccess) done = 1;
+        }
         e.net->deregMr(sendComm, mhandle);
         e.net->closeSend(sendComm);
         e.net->finalize(e.ctx);
@@ -684,11 +687,17 @@ void exchangeThroughOlderTable(Net* net) {
       });
 }
 
-TEST(NetPluginOlderVersions, V10Exchange) { exchangeThroughOlderTable<ncclNet_v10_t, size_t>(plugin().v10); }
-TEST(NetPluginOlderVersions, V9Exchange) { exchangeThroughOlderTable<ncclNet_v9_t, size_t>(plugin().v9); }
-TEST(NetPluginOlderVersions, V8Exchange) { exchangeThroughOlderTable<ncclNet_v8_t, int>(plugin().v8); }
+TEST(NetPluginOlderVersions, V10Exchange) {
+  inFreshProcess([] { exchangeThroughOlderTable<ncclNet_v10_t, size_t>(plugin().v10); });
+}
+TEST(NetPluginOlderVersions, V9Exchange) {
+  inFreshProcess([] { exchangeThroughOlderTable<ncclNet_v9_t, size_t>(plugin().v9); });
+}
+TEST(NetPluginOlderVersions, V8Exchange) {
+  inFreshProcess([] { exchangeThroughOlderTable<ncclNet_v8_t, int>(plugin().v8); });
+}
 
-TEST(NetPluginOlderVersions, V8PropertiesAreTheShortLayout) {
+TEST(NetPluginOlderVersions, V8PropertiesAreTheShortLayout) { inFreshProcess([] {
   ASSERT_EQ(plugin().v8->init(testLogger), ncclSuccess);
   // A v8 caller's struct is 64 bytes: the plugin must not write past it.
   struct {
@@ -700,7 +709,7 @@ TEST(NetPluginOlderVersions, V8PropertiesAreTheShortLayout) {
   EXPECT_EQ(v8.props.maxRecvs, 8);
   EXPECT_EQ(v8.props.ptrSupport, NCCL_PTR_HOST);
   for (unsigned char c : v8.guard) ASSERT_EQ(c, 0xEE);
-}
+}); }
 
 }  // namespace
 }  // namespace plugin_test
