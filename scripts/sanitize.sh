@@ -5,8 +5,9 @@
 #               and the narrow-float sums, which the main build runs; the multi-process tests
 #               on shm and tcp (4 and 3 ranks), the MoE exchange (shm 3, tcp 4, forwarded in
 #               pieces on 2 emulated hosts), the mismatch,
-#               dead-peer and silent-peer tests, the C example and the MoE trainer's parallel,
-#               checkpoint and bad-input tests;
+#               dead-peer and silent-peer tests, the C example, the MoE trainer's parallel,
+#               checkpoint and bad-input tests, and the NCCL net plugin's harness over ucx
+#               (over tcp it is among the unit tests);
 #   TSan:       the unit tests that run ranks as threads (executor, transports, window exchanges,
 #               host streams, API);
 #   libFuzzer:  every fuzz target (clang, ASan+UBSan) for STRATA_FUZZ_SECONDS each (default 20),
@@ -21,7 +22,7 @@ cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs" >/dev/null
 (cd build-asan && ctest --output-on-failure -j 2 -L unit -E 'EveryAlgorithmMovesTheRightBytes/(3|8)$|ManyRanks|NarrowFloat')
 (cd build-asan && TRAINER_TESTS_MPIRUN=0 ctest --output-on-failure \
-  -R 'mp_collectives_(shm_4|tcp_3)|moe_exchange_(shm_3|tcp_4|hosts_4_on_2)|dead_peer|silent_peer|call_mismatch|example_hello|trainer_(parallel_equivalence|checkpoint|bad_input)')
+  -R 'mp_collectives_(shm_4|tcp_3)|moe_exchange_(shm_3|tcp_4|hosts_4_on_2)|dead_peer|silent_peer|call_mismatch|example_hello|trainer_(parallel_equivalence|checkpoint|bad_input)|ucx\.NetPlugin')
 
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 cmake --preset tsan >/dev/null
