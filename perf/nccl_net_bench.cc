@@ -1,7 +1,8 @@
 // The NCCL net plugin measured through its own interface, between this process and a forked
 // peer, over loopback: the numbers to hold beside transport_bench's tcp figures (the plugin is
 // an adapter over that transport, so the gap is what the adapter costs).
-//   plugin_latency/8      8-byte round trip (isend, the peer's irecv and isend back, irecv)
+//   plugin_latency/8      8-byte round trip (isend, the peer's irecv and isend back, irecv; each
+//                         side's receive posted before the data comes, as NCCL posts them)
 //   plugin_bandwidth/S    S-byte messages one way, one isend at a time (the peer keeps two
 //                         receives posted); the clock stops once the peer has every byte
 // Run with the same STRATA_SOCKET_NSTREAMS as the transport_bench row it is compared with
@@ -94,6 +95,13 @@ class PluginPeer {
     return request;
   }
   void receive() { wait(postReceive(0)); }
+  // Receives are announced to the sender when posted (as NCCL posts them ahead of the data): a
+  // round trip posts its receive before it sends.
+  void roundTrip(size_t bytes) {
+    void* reply = postReceive(0);
+    send(bytes);
+    wait(reply);
+  }
   void wait(void* request) {
     int done = 0;
     while (!done) check(net_->test(request, &done, nullptr), "test");
@@ -162,10 +170,7 @@ PluginPeer& sharedPeer() {
 void pluginLatency(benchmark::State& state) {
   PluginPeer& peer = sharedPeer();
   if (!peer.ready()) return state.SkipWithError("cannot open the plugin");
-  for (auto _ : state) {
-    peer.send(8);
-    peer.receive();
-  }
+  for (auto _ : state) peer.roundTrip(8);
 }
 
 void pluginBandwidth(benchmark::State& state) {
@@ -173,8 +178,7 @@ void pluginBandwidth(benchmark::State& state) {
   if (!peer.ready()) return state.SkipWithError("cannot open the plugin");
   const size_t bytes = static_cast<size_t>(state.range(0));
   for (auto _ : state) peer.send(bytes);
-  peer.send(0);  // every byte has arrived before the clock stops
-  peer.receive();
+  peer.roundTrip(0);  // every byte has arrived before the clock stops
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
 }
 

@@ -109,7 +109,7 @@ Result<std::unique_ptr<SendComm>> Connector::poll() {
 }
 
 Result<std::unique_ptr<ListenComm>> ListenComm::open(const SocketAddress& address, int streams, size_t splitBytes,
-                                                     PluginUcxWorker worker, ListenHandle* handle) {
+                                                     PluginUcxWorker worker, ListenHandle* handle, int64_t timeoutMs) {
   if (worker != nullptr) streams = 1;  // ucx: the stream only carries the UCX addresses
   SocketAddress bound;
   auto listener = listenOn(address, &bound);
@@ -123,7 +123,7 @@ Result<std::unique_ptr<ListenComm>> ListenComm::open(const SocketAddress& addres
   handle->splitBytes = splitBytes;
   bound.pack(handle->address);
   return std::unique_ptr<ListenComm>(
-      new ListenComm(std::move(listener.value()), secret, streams, splitBytes, std::move(worker)));
+      new ListenComm(std::move(listener.value()), secret, streams, splitBytes, std::move(worker), timeoutMs));
 }
 
 void ListenComm::acceptArrivals() {
@@ -203,18 +203,27 @@ Result<std::unique_ptr<RecvComm>> ListenComm::nextConnection() {
     worker_->progress();
     while (!complete_.empty()) {
       std::string peer = peerName(complete_.front()[0].fd());
-      handshakes_.push_back({std::make_unique<UcxHandshake>(std::move(complete_.front()[0]), worker_, false), peer});
+      handshakes_.push_back({std::make_unique<UcxHandshake>(std::move(complete_.front()[0]), worker_, false), peer,
+                             std::chrono::steady_clock::now()});
       complete_.pop_front();
     }
     for (auto it = handshakes_.begin(); it != handshakes_.end(); ++it) {
+      // The peer passed the secret: it is one NCCL waits for, so its failure is accept's.
       auto connection = it->handshake->poll();
       if (!connection.ok()) {
-        // One peer's failed set-up is that peer's problem: drop it, keep listening.
-        NET_PLUGIN_WARN("dropped a ucx connection from %s: %s", it->peer.c_str(), connection.status().message().c_str());
+        Status failed = connection.status().withContext("accepting a ucx connection from " + it->peer + ": ");
         handshakes_.erase(it);
-        return std::unique_ptr<RecvComm>();
+        return failed;
       }
-      if (connection.value() == nullptr) continue;
+      if (connection.value() == nullptr) {
+        if (std::chrono::steady_clock::now() - it->since > std::chrono::milliseconds(timeoutMs_)) {
+          Status late = timeoutError("accepting a ucx connection from " + it->peer + ": the UCX addresses did not "
+                                     "cross within " + std::to_string(timeoutMs_) + " ms (STRATA_TIMEOUT_MS)");
+          handshakes_.erase(it);
+          return late;
+        }
+        continue;
+      }
       std::string peer = it->peer + " (ucx)";
       handshakes_.erase(it);
       return std::make_unique<RecvComm>(std::move(connection.value()), std::move(peer));

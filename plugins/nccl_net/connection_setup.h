@@ -5,7 +5,9 @@
 // connect and accept until they return a comm.
 //
 // Strangers are bounded: at most kMaxUnidentifiedStreams accepted sockets may still owe their
-// hello, and one that has not sent it within kHelloPatienceMs is dropped.
+// hello, and one that has not sent it within kHelloPatienceMs is dropped. A peer that did send
+// the right hello is one NCCL waits for: if its ucx set-up fails or does not finish within the
+// timeout, accept() fails instead of waiting for it forever.
 #pragma once
 
 #include <chrono>
@@ -68,7 +70,8 @@ class ListenComm {
  public:
   // `worker` set: connections go over ucx (one stream each, to exchange UCX addresses).
   static Result<std::unique_ptr<ListenComm>> open(const SocketAddress& address, int streams, size_t splitBytes,
-                                                  PluginUcxWorker worker, ListenHandle* handle);
+                                                  PluginUcxWorker worker, ListenHandle* handle,
+                                                  int64_t timeoutMs = 300000);
   // The next connection whose streams are all in, oldest first; null while none is.
   Result<std::unique_ptr<RecvComm>> poll();
 
@@ -79,9 +82,10 @@ class ListenComm {
     size_t helloReceived = 0;
     std::chrono::steady_clock::time_point since;
   };
-  ListenComm(Socket listener, uint64_t secret, int streams, size_t splitBytes, PluginUcxWorker worker)
+  ListenComm(Socket listener, uint64_t secret, int streams, size_t splitBytes, PluginUcxWorker worker,
+             int64_t timeoutMs)
       : listener_(std::move(listener)), secret_(secret), streams_(streams), splitBytes_(splitBytes),
-        worker_(std::move(worker)) {}
+        worker_(std::move(worker)), timeoutMs_(timeoutMs) {}
   void acceptArrivals();
   void readHellos();
   // The next connection made of a complete group of streams (over ucx: once its addresses crossed).
@@ -95,10 +99,12 @@ class ListenComm {
   std::map<uint64_t, std::vector<Socket>> partial_;  // by connection id: streams so far, by index
   std::deque<std::vector<Socket>> complete_;        // every stream in, waiting for accept()
   PluginUcxWorker worker_;
+  int64_t timeoutMs_;
 #if STRATA_HAVE_UCX
   struct PendingUcx {
     std::unique_ptr<UcxHandshake> handshake;
     std::string peer;
+    std::chrono::steady_clock::time_point since;
   };
   std::deque<PendingUcx> handshakes_;  // ucx connections still exchanging addresses, oldest first
 #endif

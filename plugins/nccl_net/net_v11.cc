@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 
 #include "plugins/nccl_net/connection_setup.h"
 #include "plugins/nccl_net/live_objects.h"
@@ -15,10 +17,31 @@ namespace strata::nccl_net {
 namespace {
 
 // What regMr hands out: the registered range, checked against every isend/irecv that names it.
+// A region belongs to its comm: closing the comm frees the regions still registered with it.
 struct MemoryRegion {
   const std::byte* base;
   size_t size;
+  const void* comm;
 };
+
+std::mutex regionsMutex;
+std::unordered_set<MemoryRegion*>& regions() {
+  static auto* all = new std::unordered_set<MemoryRegion*>;  // never destroyed, as the registry
+  return *all;
+}
+
+void freeRegionsOf(const void* comm) {
+  std::lock_guard<std::mutex> lock(regionsMutex);
+  for (auto it = regions().begin(); it != regions().end();) {
+    if ((*it)->comm != comm) {
+      ++it;
+      continue;
+    }
+    forgetObject(*it);
+    delete *it;
+    it = regions().erase(it);
+  }
+}
 
 ncclResult_t codeOf(const Status& status) {
   switch (status.code()) {
@@ -140,10 +163,13 @@ ncclResult_t netListen(void* ctx, int dev, void* handle, void** listenComm) {
   if (!device.ok()) return fail(device.status());
   if (handle == nullptr || listenComm == nullptr) return misuse("listen() was given a null pointer");
   const Params& params = pluginState().params;
+  ListenHandle listenHandle;
   auto comm = ListenComm::open(device.value()->address, params.socketStreams,
-                               static_cast<size_t>(params.socketSplitBytes), context->ucx,
-                               static_cast<ListenHandle*>(handle));
+                               static_cast<size_t>(params.socketSplitBytes), context->ucx, &listenHandle,
+                               params.timeoutMs);
   if (!comm.ok()) return fail(comm.status().withContext("listen on " + device.value()->name + ": "));
+  std::memset(handle, 0, NCCL_NET_HANDLE_MAXSIZE);
+  std::memcpy(handle, &listenHandle, sizeof(listenHandle));
   *listenComm = comm.value().release();
   rememberObject(*listenComm, ObjectKind::ListenComm);
   return ncclSuccess;
@@ -159,23 +185,31 @@ ncclResult_t netConnect(void* ctx, int dev, void* handle, void** sendComm, ncclN
   if (handle == nullptr || sendComm == nullptr) return misuse("connect() was given a null pointer");
   *sendComm = nullptr;
   if (sendDevComm != nullptr) *sendDevComm = nullptr;
-  auto* listenHandle = static_cast<ListenHandle*>(handle);
+  // NCCL's handle is a char array: copied in and out, never accessed in place (alignment).
+  ListenHandle listenHandle;
+  std::memcpy(&listenHandle, handle, sizeof(listenHandle));
+  auto keepState = [&](uint64_t connector) {
+    listenHandle.connector = connector;
+    std::memcpy(handle, &listenHandle, sizeof(listenHandle));
+  };
   Connector* connector = nullptr;
-  if (listenHandle->connector == 0) {
-    auto started = Connector::start(*listenHandle, pluginState().params.timeoutMs, context->ucx);
+  if (listenHandle.connector == 0) {
+    auto started = Connector::start(listenHandle, pluginState().params.timeoutMs, context->ucx);
     if (!started.ok()) return fail(started.status());
     connector = started.value().release();
     rememberObject(connector, ObjectKind::Connector);
-    listenHandle->connector = reinterpret_cast<uintptr_t>(connector);
+    context->connecting.insert(connector);
+    keepState(reinterpret_cast<uintptr_t>(connector));
   } else {
-    connector = liveObject<Connector>(reinterpret_cast<void*>(listenHandle->connector), ObjectKind::Connector);
+    connector = liveObject<Connector>(reinterpret_cast<void*>(listenHandle.connector), ObjectKind::Connector);
     if (connector == nullptr) return misuse("connect() was given a handle whose connection state is not this plugin's");
   }
   auto comm = connector->poll();
   if (comm.ok() && comm.value() == nullptr) return ncclSuccess;  // NCCL calls again
   forgetObject(connector);
+  context->connecting.erase(connector);
   delete connector;
-  listenHandle->connector = 0;
+  keepState(0);
   if (!comm.ok()) return fail(comm.status());
   *sendComm = comm.value().release();
   rememberObject(*sendComm, ObjectKind::SendComm);
@@ -205,7 +239,11 @@ ncclResult_t netRegMr(void* comm, void* data, size_t size, int type, void** mhan
     return misuse("regMr() of memory type " + std::to_string(type) +
                   ": this plugin moves host memory only (ptrSupport is NCCL_PTR_HOST)");
   }
-  auto* region = new MemoryRegion{static_cast<const std::byte*>(data), size};
+  auto* region = new MemoryRegion{static_cast<const std::byte*>(data), size, comm};
+  {
+    std::lock_guard<std::mutex> lock(regionsMutex);
+    regions().insert(region);
+  }
   rememberObject(region, ObjectKind::Memory);
   *mhandle = region;
   return ncclSuccess;
@@ -223,6 +261,10 @@ ncclResult_t netDeregMr(void* comm, void* mhandle) {
   auto* region = liveObject<MemoryRegion>(mhandle, ObjectKind::Memory);
   if (region == nullptr) return misuse("deregMr() was given a handle that regMr() did not return (or one already deregistered)");
   forgetObject(region);
+  {
+    std::lock_guard<std::mutex> lock(regionsMutex);
+    regions().erase(region);
+  }
   delete region;
   return ncclSuccess;
 }
@@ -234,8 +276,10 @@ ncclResult_t netIsend(void* sendComm, void* data, size_t size, int tag, void* mh
   if (request == nullptr) return misuse("isend() was given no place for the request");
   Status registered = checkRegistered(mhandle, data, size, "isend");
   if (!registered.isOk()) return fail(registered);
-  *request = comm->post(data, size, tag);
-  if (*request == nullptr) return ncclSuccess;  // NCCL retries once a request completes
+  auto posted = comm->post(data, size, tag);
+  if (!posted.ok()) return fail(posted.status());
+  *request = posted.value();
+  if (*request == nullptr) return ncclSuccess;  // NCCL retries: no announced slot for the tag yet, or full
   // Start moving at once: a small message is often gone before the first test().
   Status moved = comm->progress();
   return moved.isOk() ? ncclSuccess : fail(moved);
@@ -315,6 +359,7 @@ ncclResult_t netCloseSend(void* sendComm) {
   auto* comm = liveObject<SendComm>(sendComm, ObjectKind::SendComm);
   if (comm == nullptr) return misuse("closeSend() was given a comm that connect() did not return (or one already closed)");
   forgetObject(comm);
+  freeRegionsOf(comm);
   delete comm;
   return ncclSuccess;
 }
@@ -323,6 +368,7 @@ ncclResult_t netCloseRecv(void* recvComm) {
   auto* comm = liveObject<RecvComm>(recvComm, ObjectKind::RecvComm);
   if (comm == nullptr) return misuse("closeRecv() was given a comm that accept() did not return (or one already closed)");
   forgetObject(comm);
+  freeRegionsOf(comm);
   delete comm;
   return ncclSuccess;
 }
@@ -338,6 +384,11 @@ ncclResult_t netCloseListen(void* listenComm) {
 ncclResult_t netFinalize(void* ctx) {
   auto* context = liveObject<NetContext>(ctx, ObjectKind::Context);
   if (context == nullptr) return misuse("finalize() was given a context that init() did not return (or one already finalized)");
+  // Connects NCCL stopped polling (an abort while connecting) end here.
+  for (Connector* connector : context->connecting) {
+    forgetObject(connector);
+    delete connector;
+  }
   forgetObject(context);
   delete context;
   return ncclSuccess;

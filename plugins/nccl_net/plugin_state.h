@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <vector>
 
 #include "plugins/nccl_net/connection_setup.h"
@@ -30,6 +31,8 @@ struct NetContext {
   // The context's UCX worker when connections go over ucx (one per NCCL communicator, as the
   // library has one per communicator: a failed connection may freeze it).
   PluginUcxWorker ucx;
+  // Connects under way (their state is also in NCCL's handles): finalize frees what NCCL abandoned.
+  std::set<Connector*> connecting;
 };
 
 }  // namespace strata::nccl_net

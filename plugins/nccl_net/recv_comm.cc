@@ -43,7 +43,23 @@ RecvRequest* RecvComm::post(int count, void* const* data, const size_t* sizes, c
   }
   unfinished_.push_back(request);
   rememberObject(request, ObjectKind::RecvRequest);
+  ReceiveCredit credit{kCreditMagic, static_cast<uint32_t>(count), {}};
+  for (int i = 0; i < count; ++i) credit.tags[i] = tags[i];
+  TransferRequest announcement;
+  announcement.frameBytes = kFrameHeaderBytes;
+  announcement.frameAccepted = true;
+  std::memcpy(announcement.frame, &credit, sizeof(credit));
+  announcements_.push_back(announcement);
   return request;
+}
+
+Status RecvComm::sendAnnouncements() {
+  while (!announcements_.empty()) {
+    STRATA_RETURN_IF_ERROR(connection_->progressSend(announcements_.front()));
+    if (!announcements_.front().complete()) return Status::ok();
+    announcements_.pop_front();
+  }
+  return Status::ok();
 }
 
 Result<bool> RecvComm::placeIncoming() {
@@ -86,6 +102,8 @@ Status RecvComm::progress() {
   };
   // No reading ahead: once every posted receive is filled the socket is left alone, so a sender
   // that closes after its last message is not mistaken for one that died.
+  Status announced = sendAnnouncements();
+  if (!announced.isOk()) return fail(announced);
   // Transports that learn of a dead peer only when asked (ucx) are asked while a receive waits.
   auto waiting = [&] {
     Status peer = connection_->checkPeer();

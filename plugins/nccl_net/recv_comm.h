@@ -1,8 +1,10 @@
 // The receiving end of one NCCL connection. irecv posts a group of up to kMaxGroupedReceives
-// buffers, each with a tag; incoming messages fill the oldest unfinished group, the tag picking
-// the slot (NCCL's rule: no matching across groups), and a buffer may be larger than what
-// arrives (test reports the size). A message whose tag has no free slot in that group, or that is
-// larger than its buffer, is a protocol error: nothing of it is written anywhere.
+// buffers, each with a tag, and announces the group's tags to the sender (wire_format.h,
+// ReceiveCredit), which sends only into announced groups. Incoming messages fill the oldest
+// unfinished group, the tag picking the slot (NCCL's rule: no matching across groups), and a
+// buffer may be larger than what arrives (test reports the size). A message whose tag has no free
+// slot in that group, or that is larger than its buffer, is a protocol error: nothing of it is
+// written anywhere.
 #pragma once
 
 #include <array>
@@ -55,8 +57,12 @@ class RecvComm {
   // group is posted.
   Result<bool> placeIncoming();
 
+  // Sends the announcements not yet sent, oldest first.
+  Status sendAnnouncements();
+
   std::unique_ptr<Connection> connection_;
   std::string peer_;
+  std::deque<TransferRequest> announcements_;  // to the sender, not yet wholly sent
   std::array<RecvRequest, ncclabi::NCCL_NET_MAX_REQUESTS> pool_;
   std::vector<RecvRequest*> free_;
   std::deque<RecvRequest*> unfinished_;  // in posting order

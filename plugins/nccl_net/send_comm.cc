@@ -7,8 +7,18 @@
 
 namespace strata::nccl_net {
 
+namespace {
+
+TransferRequest awaitingAnnouncement() {
+  TransferRequest announcement;
+  announcement.frameBytes = kFrameHeaderBytes;
+  return announcement;
+}
+
+}  // namespace
+
 SendComm::SendComm(std::unique_ptr<Connection> connection, std::string peer)
-    : connection_(std::move(connection)), peer_(std::move(peer)) {
+    : connection_(std::move(connection)), peer_(std::move(peer)), announcement_(awaitingAnnouncement()) {
   free_.reserve(pool_.size());
   for (auto it = pool_.rbegin(); it != pool_.rend(); ++it) free_.push_back(&*it);
 }
@@ -22,8 +32,39 @@ SendComm::~SendComm() {
   if (!unsent_.empty()) connection_->close();
 }
 
-SendRequest* SendComm::post(const void* data, size_t bytes, int tag) {
-  if (free_.empty()) return nullptr;
+Status SendComm::readAnnouncements() {
+  while (true) {
+    STRATA_RETURN_IF_ERROR(connection_->progressFrame(announcement_));
+    if (!announcement_.frameComplete()) return Status::ok();
+    AnnouncedGroup group;
+    std::memcpy(&group.credit, announcement_.frame, sizeof(group.credit));
+    if (group.credit.magic != kCreditMagic || group.credit.count < 1 ||
+        group.credit.count > static_cast<uint32_t>(kMaxGroupedReceives)) {
+      return internalError("the receiver sent something that is not a receive announcement (a stranger, or a "
+                           "stream out of step)");
+    }
+    announcement_.frameAccepted = true;  // a frame alone: nothing follows it
+    STRATA_RETURN_IF_ERROR(connection_->progressRecv(announcement_));
+    announced_.push_back(group);
+    announcement_ = awaitingAnnouncement();
+  }
+}
+
+Result<SendRequest*> SendComm::post(const void* data, size_t bytes, int tag) {
+  if (!failure_.isOk()) return failure_;
+  Status read = readAnnouncements();
+  if (!read.isOk()) {
+    failure_ = read.withContext("sending to " + peer_ + ": ");
+    return failure_;
+  }
+  if (free_.empty() || announced_.empty()) return static_cast<SendRequest*>(nullptr);
+  // NCCL's rule: only the oldest group the receiver announced, and only a slot of this tag.
+  AnnouncedGroup& group = announced_.front();
+  int slot = 0;
+  while (slot < static_cast<int>(group.credit.count) && (group.taken[slot] || group.credit.tags[slot] != tag)) ++slot;
+  if (slot == static_cast<int>(group.credit.count)) return static_cast<SendRequest*>(nullptr);
+  group.taken[slot] = true;
+  if (++group.takenCount == static_cast<int>(group.credit.count)) announced_.pop_front();
   SendRequest* request = free_.back();
   free_.pop_back();
   request->comm = this;

@@ -1,7 +1,9 @@
 // The sending end of one NCCL connection: messages posted by isend go out over a transport
-// Connection (tcp's, several streams) strictly in posting order, each behind a header with its
-// size and tag. NCCL may keep NCCL_NET_MAX_REQUESTS × maxRecvs sends in flight; a post beyond
-// that is refused (NCCL retries). Progress happens inside test(), on NCCL's proxy thread.
+// Connection (tcp's streams, or ucx) strictly in posting order, each behind a header with its size
+// and tag. A message is accepted only into a receive group the receiver has announced
+// (wire_format.h, ReceiveCredit) with a free slot of its tag; NCCL keeps at most
+// NCCL_NET_MAX_REQUESTS × maxRecvs sends in flight. A post that cannot be taken is refused with a
+// null request (NCCL retries). Progress happens inside isend and test, on NCCL's proxy thread.
 #pragma once
 
 #include <array>
@@ -11,12 +13,12 @@
 #include <vector>
 
 #include "plugins/nccl_net/nccl_net_abi.h"
+#include "plugins/nccl_net/wire_format.h"
 #include "src/common/status.h"
 #include "transports/transport.h"
 
 namespace strata::nccl_net {
 
-constexpr int kMaxGroupedReceives = 8;  // maxRecvs the plugin advertises
 constexpr int kMaxSendsInFlight = ncclabi::NCCL_NET_MAX_REQUESTS * kMaxGroupedReceives;
 
 class SendComm;
@@ -34,8 +36,9 @@ class SendComm {
   SendComm(const SendComm&) = delete;
   SendComm& operator=(const SendComm&) = delete;
 
-  // Queues a message; null when kMaxSendsInFlight are in flight.
-  SendRequest* post(const void* data, size_t bytes, int tag);
+  // Queues a message; null when no announced receive group takes its tag yet, or when
+  // kMaxSendsInFlight are in flight; an error when the connection has failed.
+  Result<SendRequest*> post(const void* data, size_t bytes, int tag);
   // Sends queued messages, oldest first, as far as the sockets take them. Once it fails it keeps
   // failing: the connection is gone.
   Status progress();
@@ -44,8 +47,19 @@ class SendComm {
   const std::string& peer() const { return peer_; }
 
  private:
+  // The receive groups the receiver has announced and this end has not filled, oldest first.
+  struct AnnouncedGroup {
+    ReceiveCredit credit;
+    std::array<bool, kMaxGroupedReceives> taken{};
+    int takenCount = 0;
+  };
+  // Takes in every announcement that has arrived.
+  Status readAnnouncements();
+
   std::unique_ptr<Connection> connection_;
   std::string peer_;
+  TransferRequest announcement_;  // the one arriving
+  std::deque<AnnouncedGroup> announced_;
   std::array<SendRequest, kMaxSendsInFlight> pool_;
   std::vector<SendRequest*> free_;
   std::deque<SendRequest*> unsent_;  // in posting order

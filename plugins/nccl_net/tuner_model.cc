@@ -104,8 +104,8 @@ int ncclTreeParent(int tree, int node, int nodes) {
 NcclJobShape describeNcclJob(int nRanks, int nNodes, const std::vector<std::string>& hosts, const SwitchTree* tree,
                              const CostModel& costs) {
   NcclJobShape job;
-  job.nRanks = std::max(nRanks, 1);
   job.nNodes = std::max(nNodes, 1);
+  job.nRanks = std::max(nRanks, job.nNodes);
   job.costs = costs;
   job.rackOfNode.assign(static_cast<size_t>(job.nNodes), 0);
   if (tree == nullptr || static_cast<int>(hosts.size()) != job.nNodes) {
@@ -113,6 +113,7 @@ NcclJobShape describeNcclJob(int nRanks, int nNodes, const std::vector<std::stri
     job.source = tree == nullptr ? "no topology file (STRATA_TOPO_FILE): one rack"
                                  : "the job's host list (SLURM_JOB_NODELIST) does not name " +
                                        std::to_string(job.nNodes) + " hosts: one rack";
+    job.structures = describeNcclStructures(job);
     return job;
   }
   std::map<std::string, int> rackIndex;
@@ -126,7 +127,25 @@ NcclJobShape describeNcclJob(int nRanks, int nNodes, const std::vector<std::stri
     job.rackOfNode[static_cast<size_t>(node)] = inserted.first->second;
   }
   job.source = "racks of the job's hosts from the topology file (" + std::to_string(job.racks.size()) + " racks)";
+  job.structures = describeNcclStructures(job);
   return job;
+}
+
+NcclJobShape withoutRacks(const NcclJobShape& job) {
+  NcclJobShape flat = job;
+  flat.rackOfNode.assign(flat.rackOfNode.size(), 0);
+  flat.racks = {""};
+  flat.source = "one rack";
+  flat.structures = describeNcclStructures(flat);
+  return flat;
+}
+
+double rackFactor(const NcclJobShape& job, const NcclJobShape& flat, const NcclLatencies& latencies, ncclFunc_t coll,
+                  int algorithm, int protocol, size_t bytes) {
+  const double racked = predictNcclMicroseconds(job, latencies, coll, algorithm, protocol, bytes);
+  const double alone = predictNcclMicroseconds(flat, latencies, coll, algorithm, protocol, bytes);
+  if (racked < 0 || alone <= 0) return -1;
+  return racked / alone;
 }
 
 NcclLatencies ncclDefaultLatencies() {
@@ -176,7 +195,7 @@ double predictNcclMicroseconds(const NcclJobShape& job, const NcclLatencies& lat
       coll != ncclFuncBroadcast && coll != ncclFuncReduce) {
     return -1;
   }
-  const NcclStructures s = describeNcclStructures(job);
+  const NcclStructures& s = job.structures;
   const CostModel& m = job.costs;
   // A step whose slowest hop crosses racks pays the difference in alpha.
   const double crossingUs = std::max(0.0, m.interRack.alphaUs - m.net.alphaUs);
@@ -195,7 +214,8 @@ double predictNcclMicroseconds(const NcclJobShape& job, const NcclLatencies& lat
   }
   const double ringCrossing = s.ringRackCrossings > 0 ? crossingUs : 0;
   if (coll == ncclFuncBroadcast || coll == ncclFuncReduce) {  // a pipelined chain along the ring
-    return latencies.base[a][p] + (R - 1) * (netHop + ringCrossing) + b / (s.ringRateGBps * efficiency * 1e3);
+    return latencies.base[a][p] + (R - n) * nvlinkHop + (n - 1) * (netHop + ringCrossing) +
+           b / (s.ringRateGBps * efficiency * 1e3);
   }
   const bool allReduce = coll == ncclFuncAllReduce;
   const int steps = allReduce ? 2 * (R - 1) : R - 1;

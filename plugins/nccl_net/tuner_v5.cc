@@ -1,9 +1,11 @@
 // ncclTunerPlugin_v5: NCCL finds it in this library when NCCL_TUNER_PLUGIN is unset (or names
 // this library). At init it learns the job's shape the way the rest of Strata does - the hosts in
 // NCCL's node order from Slurm's node list, their racks from STRATA_TOPO_FILE, the cost model
-// from STRATA_COST_FILE - and in getCollInfo it writes its prices (tuner_model.h) into NCCL's
-// algorithm x protocol table for the ring and tree entries NCCL has not ruled out. The channel
-// count is NCCL's: its own heuristic already scales channels with the size.
+// from STRATA_COST_FILE. In getCollInfo it multiplies NCCL's own estimate of each ring and tree
+// entry NCCL has not ruled out by how much the racks slow that entry down (tuner_model.h,
+// rackFactor): NCCL stays calibrated to its hardware (and its other algorithms stay comparable),
+// and learns what it is blind to. The channel count is NCCL's: its own heuristic already scales
+// channels with the size.
 #include "plugins/nccl_net/live_objects.h"
 #include "plugins/nccl_net/plugin_log.h"
 #include "plugins/nccl_net/tuner_model.h"
@@ -17,6 +19,7 @@ using namespace ncclabi;
 
 struct TunerContext {
   NcclJobShape job;
+  NcclJobShape flat;  // the same job in one rack
   NcclLatencies latencies;
 };
 
@@ -53,17 +56,21 @@ ncclResult_t tunerInit(void** ctx, uint64_t /*commId*/, size_t nRanks, size_t nN
     TUNER_PLUGIN_WARN("init() was given no place for the context");
     return ncclInternalError;
   }
+  // A problem with the rack metadata must not take NCCL down (NCCL fails the communicator when a
+  // tuner's init fails): it is a warning, and the job is priced as one rack with default costs.
   auto job = jobFromEnvironment(nRanks, nNodes);
   if (!job.ok()) {
-    TUNER_PLUGIN_WARN("%s", job.status().message().c_str());
-    return ncclInvalidUsage;
+    TUNER_PLUGIN_WARN("%s; pricing the job as one rack with the default cost model", job.status().message().c_str());
+    job = describeNcclJob(static_cast<int>(nRanks), static_cast<int>(nNodes), {}, nullptr, CostModel());
   }
-  auto* context = new TunerContext{job.value(), constants != nullptr ? latenciesFrom(*constants) : ncclDefaultLatencies()};
+  auto* context = new TunerContext{job.value(), withoutRacks(job.value()),
+                                   constants != nullptr ? latenciesFrom(*constants) : ncclDefaultLatencies()};
   rememberObject(context, ObjectKind::Tuner);
   *ctx = context;
-  const NcclStructures s = describeNcclStructures(context->job);
+  const NcclStructures& s = context->job.structures;
   TUNER_PLUGIN_INFO("%zu ranks on %zu nodes; %s. NCCL's ring crosses racks %d times (bottleneck %.2f GB/s), its two "
-                    "trees %d times (%.2f GB/s, up to %d crossings on a path); ring and tree entries priced for them%s",
+                    "trees %d times (%.2f GB/s, up to %d crossings on a path); NCCL's ring and tree estimates are scaled "
+                    "by what those crossings cost%s",
                     nRanks, nNodes, context->job.source.c_str(), s.ringRackCrossings, s.ringRateGBps,
                     s.treeRackCrossings, s.treeRateGBps, s.treeCrossingDepth,
                     nNodes < 2 ? " (one node: the table is left to NCCL)" : "");
@@ -84,8 +91,9 @@ ncclResult_t tunerGetCollInfo(void* ctx, ncclFunc_t collType, size_t nBytes, int
     for (int protocol = 0; protocol < std::min(numProto, NCCL_NUM_PROTOCOLS_V5); ++protocol) {
       float& entry = table[algorithm * numProto + protocol];
       if (entry == NCCL_ALGO_PROTO_IGNORE) continue;  // NCCL ruled it out; a tuner may not bring it back
-      const double us = predictNcclMicroseconds(context->job, context->latencies, collType, algorithm, protocol, nBytes);
-      if (us >= 0) entry = static_cast<float>(us);
+      const double factor =
+          rackFactor(context->job, context->flat, context->latencies, collType, algorithm, protocol, nBytes);
+      if (factor > 0 && entry > 0) entry = static_cast<float>(entry * factor);
     }
   }
   return ncclSuccess;

@@ -15,6 +15,8 @@ namespace strata::nccl_net {
 constexpr uint32_t kHandleMagic = 0x53544e48;  // "STNH"
 constexpr uint32_t kHelloMagic = 0x53544e4f;   // "STNO"
 constexpr uint32_t kMessageMagic = 0x53544e4d;  // "STNM"
+constexpr uint32_t kCreditMagic = 0x53544e43;   // "STNC"
+constexpr int kMaxGroupedReceives = 8;          // maxRecvs the plugin advertises
 
 // The receiver's listen handle. The receiver decides the transport, the stream count and the split
 // size, so both ends cut a message the same way (transports/tcp/tcp_connection.h).
@@ -50,5 +52,17 @@ struct MessageHeader {
   uint32_t magic;
 };
 static_assert(sizeof(MessageHeader) <= kFrameHeaderBytes);
+
+// A frame on its own, from the receiver back to the sender, for each receive group posted, in
+// posting order: the tags it waits for. The sender sends a message only into the oldest group
+// with a free slot of the message's tag (isend returns a null request otherwise, and NCCL
+// retries), as NCCL's IB plugin does: the ranks that share one connection (NCCL's shared comms)
+// then cannot run ahead of each other into a group they do not belong in.
+struct ReceiveCredit {
+  uint32_t magic;
+  uint32_t count;
+  int32_t tags[kMaxGroupedReceives];
+};
+static_assert(sizeof(ReceiveCredit) <= kFrameHeaderBytes);
 
 }  // namespace strata::nccl_net

@@ -29,6 +29,7 @@ echo "$out" | grep -q "ring crosses racks 2 times" || fail "tuner: ring crossing
 echo "$out" | grep -Eq "^ +8 .* tree/LL$" || fail "tuner: 8-byte allreduce pick"
 echo "$out" | grep -Eq "^ +1073741824 .* ring/Simple$" || fail "tuner: 1 GiB allreduce pick"
 echo "$out" | sed -n '/^allgather/,$p' | grep -Eq "^ +8 +- +- +- " || fail "tuner: allgather has no tree entries"
+echo "$out" | sed -n '/factor the tuner multiplies/,$p' | grep -Eq "^ +8 +1\.[0-9]*[1-9]" || fail "tuner: no rack factor above 1"
 
 json=$("$topo" --hosts 'n[1-2]' --ranks-per-host 2 --numbering round-robin --json)
 echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ring"] == [0, 2, 1, 3], d["ring"]; assert d["choices"] and d["cluster"]["racks"]' \

@@ -17,6 +17,7 @@ namespace plugin_test {
 namespace {
 
 int currentChild = -1;
+bool killedOnPurpose = false;
 
 bool before(std::chrono::steady_clock::time_point start, int seconds) {
   return std::chrono::steady_clock::now() - start < std::chrono::seconds(seconds);
@@ -132,26 +133,34 @@ void runPair(const std::function<void(Channel&)>& parent, const std::function<vo
     usleep(1000);
   }
   currentChild = -1;
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) return;  // killed on purpose (or above)
+  if (killedOnPurpose && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    killedOnPurpose = false;
+    return;
+  }
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child process of the pair failed";
 }
 
-int childPid() { return currentChild; }
+void killChild() {
+  killedOnPurpose = true;
+  kill(currentChild, SIGKILL);
+}
 
 void inFreshProcess(const std::function<void()>& body) {
   std::fflush(stderr);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
+    setpgid(0, 0);  // its own process group: a timeout below kills the pair it forks too
     body();
     std::fflush(stderr);
     _exit(::testing::Test::HasFailure() ? 1 : 0);
   }
+  setpgid(pid, pid);
   int status = 0;
   auto start = std::chrono::steady_clock::now();
   while (waitpid(pid, &status, WNOHANG) == 0) {
     if (!before(start, 60)) {
-      kill(pid, SIGKILL);
+      kill(-pid, SIGKILL);
       waitpid(pid, &status, 0);
       ADD_FAILURE() << "the test's process did not finish within 60 s";
       return;
@@ -225,6 +234,22 @@ ncclResult_t testUntilDone(ncclNet_v11_t* net, void* request, int* sizes) {
     if (result != ncclSuccess) return result;
     if (!before(start, 20)) {
       ADD_FAILURE() << "a request did not finish within 20 s";
+      return ncclInternalError;
+    }
+  }
+  return ncclSuccess;
+}
+
+ncclResult_t testUntilSignalled(ncclNet_v11_t* net, void* request, Channel& channel, int* done) {
+  *done = 0;
+  auto start = std::chrono::steady_clock::now();
+  while (!channel.signalled()) {
+    if (!*done) {
+      ncclResult_t result = net->test(request, done, nullptr);
+      if (result != ncclSuccess) return result;
+    }
+    if (!before(start, 20)) {
+      ADD_FAILURE() << "no signal from the other process within 20 s";
       return ncclInternalError;
     }
   }

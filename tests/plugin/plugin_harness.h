@@ -58,8 +58,8 @@ void runPair(const std::function<void(Channel&)>& parent, const std::function<vo
 // whose one context (and UCX worker) lives as long as the process: a fork after it exists would
 // share it with the child.
 void inFreshProcess(const std::function<void()>& body);
-// The child's pid inside `parent` (for the test that kills it).
-int childPid();
+// Kills the child from inside `parent` (the test of a dead peer); its death is then no failure.
+void killChild();
 
 // v11 helpers that poll as NCCL does (each bounded to 20 s, a test failure after that).
 struct Endpoint {
@@ -73,6 +73,10 @@ void* connectWith(const Endpoint& e, char (&handle)[NCCL_NET_HANDLE_MAXSIZE]);
 void* acceptPolling(const Endpoint& e, void* listenComm);
 // Tests until done or an error (returned); 20 s without either is a test failure.
 ncclResult_t testUntilDone(ncclNet_v11_t* net, void* request, int* sizes);
+// Waits for the other process's signal while testing `request` (as NCCL's proxy keeps testing:
+// over ucx nothing moves, a receive's announcement included, unless the plugin is called). Returns
+// the first error, or ncclSuccess with *done as the request left it.
+ncclResult_t testUntilSignalled(ncclNet_v11_t* net, void* request, Channel& channel, int* done);
 // Posts with retries while the plugin returns a null request.
 void* isendPosted(const Endpoint& e, void* comm, void* data, size_t size, int tag, void* mhandle);
 void* irecvPosted(const Endpoint& e, void* comm, int n, void** data, size_t* sizes, int* tags, void** mhandles);

@@ -115,10 +115,12 @@ TEST(NetPluginTransfers, EverySizeArrivesWhole) {
       });
 }
 
-// NCCL keeps up to NCCL_NET_MAX_REQUESTS receives and 32 × maxRecvs sends in flight per comm;
-// one more is refused with a null request (NCCL retries), never an error.
+// NCCL keeps up to NCCL_NET_MAX_REQUESTS receive groups and 32 × maxRecvs sends in flight per
+// comm; one more is refused with a null request (NCCL retries), never an error. A send waits for
+// a receive the receiver announced: before any, isend refuses too.
 TEST(NetPluginTransfers, RequestsInFlightUpToTheLimit) {
-  constexpr int kSends = NCCL_NET_MAX_REQUESTS * 8;
+  constexpr int kGroups = NCCL_NET_MAX_REQUESTS;
+  constexpr int kSends = kGroups * 8;
   constexpr size_t kBytes = 3000;
   runPair(
       [&](Channel& channel) {
@@ -126,29 +128,35 @@ TEST(NetPluginTransfers, RequestsInFlightUpToTheLimit) {
         void* listenComm = listenAndPublish(e, channel);
         void* recvComm = acceptPolling(e, listenComm);
         ASSERT_NE(recvComm, nullptr);
+        channel.awaitSignal();  // the sender found isend refused while nothing was posted
         std::vector<unsigned char> buffer(kSends * kBytes);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
-        for (int round = 0; round < kSends / NCCL_NET_MAX_REQUESTS; ++round) {
-          std::vector<void*> requests;
-          for (int r = 0; r < NCCL_NET_MAX_REQUESTS; ++r) {
-            int index = round * NCCL_NET_MAX_REQUESTS + r;
-            void* data = buffer.data() + static_cast<size_t>(index) * kBytes;
-            size_t capacity = kBytes;
-            int tag = 0;
-            void* request = nullptr;
-            ASSERT_EQ(e.net->irecv(recvComm, 1, &data, &capacity, &tag, &mhandle, nullptr, &request), ncclSuccess);
-            ASSERT_NE(request, nullptr) << "receive " << r << " of " << NCCL_NET_MAX_REQUESTS << " refused";
-            requests.push_back(request);
+        std::vector<void*> requests;
+        for (int g = 0; g < kGroups; ++g) {
+          void* data[8];
+          size_t capacity[8];
+          int tags[8];
+          void* mhandles[8];
+          for (int i = 0; i < 8; ++i) {
+            data[i] = buffer.data() + static_cast<size_t>(g * 8 + i) * kBytes;
+            capacity[i] = kBytes;
+            tags[i] = 0;  // one sender: the slots fill in order
+            mhandles[i] = mhandle;
           }
-          void* data = buffer.data();
-          size_t capacity = kBytes;
-          int tag = 0;
-          void* extra = reinterpret_cast<void*>(0x2);
-          ASSERT_EQ(e.net->irecv(recvComm, 1, &data, &capacity, &tag, &mhandle, nullptr, &extra), ncclSuccess);
-          EXPECT_EQ(extra, nullptr) << "a receive beyond NCCL_NET_MAX_REQUESTS must come back null";
-          for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
+          void* request = nullptr;
+          ASSERT_EQ(e.net->irecv(recvComm, 8, data, capacity, tags, mhandles, nullptr, &request), ncclSuccess);
+          ASSERT_NE(request, nullptr) << "receive group " << g << " of " << kGroups << " refused";
+          requests.push_back(request);
         }
+        void* data = buffer.data();
+        size_t capacity = kBytes;
+        int tag = 0;
+        void* extra = reinterpret_cast<void*>(0x2);
+        ASSERT_EQ(e.net->irecv(recvComm, 1, &data, &capacity, &tag, &mhandle, nullptr, &extra), ncclSuccess);
+        EXPECT_EQ(extra, nullptr) << "a receive beyond NCCL_NET_MAX_REQUESTS must come back null";
+        channel.signal();
+        for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
         for (int i = 0; i < kSends; ++i) {
           ASSERT_TRUE(matchesPattern(buffer.data() + static_cast<size_t>(i) * kBytes, kBytes, i)) << "message " << i;
         }
@@ -169,18 +177,75 @@ TEST(NetPluginTransfers, RequestsInFlightUpToTheLimit) {
         }
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, all.data(), all.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        void* early = reinterpret_cast<void*>(0x2);
+        ASSERT_EQ(e.net->isend(sendComm, all.data(), kBytes, 0, mhandle, nullptr, &early), ncclSuccess);
+        EXPECT_EQ(early, nullptr) << "a send before any receive was announced must come back null";
+        channel.signal();
+        channel.awaitSignal();  // every receive group is posted
         std::vector<void*> requests;
         for (int i = 0; i < kSends; ++i) {
-          void* request = nullptr;
-          ASSERT_EQ(e.net->isend(sendComm, all.data() + static_cast<size_t>(i) * kBytes, kBytes, 0, mhandle, nullptr,
-                                 &request),
-                    ncclSuccess);
-          ASSERT_NE(request, nullptr) << "send " << i << " of " << kSends << " refused";
-          requests.push_back(request);
+          requests.push_back(isendPosted(e, sendComm, all.data() + static_cast<size_t>(i) * kBytes, kBytes, 0, mhandle));
+          ASSERT_NE(requests.back(), nullptr) << "send " << i << " of " << kSends << " refused";
         }
-        void* extra = nullptr;
+        void* extra = reinterpret_cast<void*>(0x2);
         ASSERT_EQ(e.net->isend(sendComm, all.data(), kBytes, 0, mhandle, nullptr, &extra), ncclSuccess);
         EXPECT_EQ(extra, nullptr) << "a send beyond 32 x maxRecvs must come back null";
+        for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
+        e.net->deregMr(sendComm, mhandle);
+        e.net->closeSend(sendComm);
+        e.net->finalize(e.ctx);
+      });
+}
+
+// NCCL's shared comms: several ranks send through one connection, each with its tag, each at its
+// own pace, into groups of one slot per sender. A sender that runs ahead is held back (null
+// request) until the oldest group is complete, so nothing lands in a group it does not belong to.
+TEST(NetPluginTransfers, SendersSharingAConnectionCannotRunAhead) {
+  runPair(
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        void* recvComm = acceptPolling(e, listenComm);
+        ASSERT_NE(recvComm, nullptr);
+        int values[2][2] = {};  // [group][slot]
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(recvComm, values, sizeof(values), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        void* requests[2];
+        for (int g = 0; g < 2; ++g) {
+          void* data[2] = {&values[g][0], &values[g][1]};
+          size_t capacity[2] = {sizeof(int), sizeof(int)};
+          int tags[2] = {10, 20};  // sender ranks 10 and 20
+          void* mhandles[2] = {mhandle, mhandle};
+          requests[g] = irecvPosted(e, recvComm, 2, data, capacity, tags, mhandles);
+        }
+        channel.signal();
+        for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
+        EXPECT_EQ(values[0][0], 100);  // rank 10's step 0
+        EXPECT_EQ(values[0][1], 200);  // rank 20's step 0
+        EXPECT_EQ(values[1][0], 101);
+        EXPECT_EQ(values[1][1], 201);
+        e.net->deregMr(recvComm, mhandle);
+        e.net->closeRecv(recvComm);
+        e.net->closeListen(listenComm);
+        e.net->finalize(e.ctx);
+      },
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* sendComm = connectFromPeer(e, channel);
+        ASSERT_NE(sendComm, nullptr);
+        int steps[4] = {100, 101, 200, 201};
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(sendComm, steps, sizeof(steps), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        channel.awaitSignal();
+        usleep(100000);  // both announcements are here
+        std::vector<void*> requests;
+        requests.push_back(isendPosted(e, sendComm, &steps[0], sizeof(int), 10, mhandle));  // rank 10, step 0
+        void* ahead = reinterpret_cast<void*>(0x2);
+        ASSERT_EQ(e.net->isend(sendComm, &steps[1], sizeof(int), 10, mhandle, nullptr, &ahead), ncclSuccess);
+        EXPECT_EQ(ahead, nullptr) << "rank 10's step 1 must wait for rank 20's step 0";
+        requests.push_back(isendPosted(e, sendComm, &steps[2], sizeof(int), 20, mhandle));  // rank 20, step 0
+        requests.push_back(isendPosted(e, sendComm, &steps[1], sizeof(int), 10, mhandle));  // now rank 10, step 1
+        requests.push_back(isendPosted(e, sendComm, &steps[3], sizeof(int), 20, mhandle));
         for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
         e.net->deregMr(sendComm, mhandle);
         e.net->closeSend(sendComm);
@@ -242,21 +307,22 @@ TEST(NetPluginGroupedReceives, TagsPickTheSlots) {
       });
 }
 
-// What a receiver must refuse: a tag the oldest receive does not wait for, and a message larger
-// than its buffer. Either is an error from test(), and the buffer is left as it was.
-void expectRefused(int sentTag, size_t sentBytes, int postedTag, size_t postedBytes) {
+// A message larger than the receive it lands in is an error from the receiver's irecv or test,
+// and the buffer is left as it was.
+TEST(NetPluginGroupedReceives, AMessageLargerThanItsReceiveIsAnError) {
+  constexpr size_t kSent = 4096, kPosted = 4095;
   runPair(
       [&](Channel& channel) {
         Endpoint e = initV11();
         void* listenComm = listenAndPublish(e, channel);
         void* recvComm = acceptPolling(e, listenComm);
         ASSERT_NE(recvComm, nullptr);
-        std::vector<unsigned char> buffer(postedBytes + kSlack, 0x5A);
+        std::vector<unsigned char> buffer(kPosted + kSlack, 0x5A);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
         void* data = buffer.data();
-        size_t capacity = postedBytes;
-        int tag = postedTag;
+        size_t capacity = kPosted;
+        int tag = 1;
         void* request = nullptr;
         // irecv (which starts receiving at once) or test reports it.
         ncclResult_t result = e.net->irecv(recvComm, 1, &data, &capacity, &tag, &mhandle, nullptr, &request);
@@ -276,10 +342,10 @@ void expectRefused(int sentTag, size_t sentBytes, int postedTag, size_t postedBy
         Endpoint e = initV11();
         void* sendComm = connectFromPeer(e, channel);
         ASSERT_NE(sendComm, nullptr);
-        std::vector<unsigned char> buffer(sentBytes, 1);
+        std::vector<unsigned char> buffer(kSent, 1);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
-        void* request = isendPosted(e, sendComm, buffer.data(), sentBytes, sentTag, mhandle);
+        void* request = isendPosted(e, sendComm, buffer.data(), kSent, 1, mhandle);
         // Keep the send moving (as NCCL's proxy thread does) until the receiver has refused it.
         int done = 0;
         auto start = std::chrono::steady_clock::now();
@@ -292,8 +358,57 @@ void expectRefused(int sentTag, size_t sentBytes, int postedTag, size_t postedBy
       });
 }
 
-TEST(NetPluginGroupedReceives, ATagNoReceiveWaitsForIsAnError) { expectRefused(99, 64, 1, 64); }
-TEST(NetPluginGroupedReceives, AMessageLargerThanItsReceiveIsAnError) { expectRefused(1, 4096, 1, 4095); }
+// A message whose tag the oldest receive does not wait for is not sent at all: isend refuses it
+// (null request, no error) for as long as that is so, and the receive stays untouched.
+TEST(NetPluginGroupedReceives, ATagNoReceiveWaitsForIsHeldBack) {
+  runPair(
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* listenComm = listenAndPublish(e, channel);
+        void* recvComm = acceptPolling(e, listenComm);
+        ASSERT_NE(recvComm, nullptr);
+        int value = -1;
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(recvComm, &value, sizeof(value), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        void* data = &value;
+        size_t capacity = sizeof(value);
+        int tag = 1;
+        void* request = irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle);
+        channel.signal();
+        int done = 0;  // the sender tries tag 99 for a while
+        ASSERT_EQ(testUntilSignalled(e.net, request, channel, &done), ncclSuccess);
+        EXPECT_FALSE(done);
+        EXPECT_EQ(value, -1);
+        channel.signal();
+        ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
+        EXPECT_EQ(value, 7);
+        e.net->deregMr(recvComm, mhandle);
+        e.net->closeRecv(recvComm);
+        e.net->closeListen(listenComm);
+        e.net->finalize(e.ctx);
+      },
+      [&](Channel& channel) {
+        Endpoint e = initV11();
+        void* sendComm = connectFromPeer(e, channel);
+        ASSERT_NE(sendComm, nullptr);
+        int values[2] = {99, 7};
+        void* mhandle = nullptr;
+        ASSERT_EQ(e.net->regMr(sendComm, values, sizeof(values), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        channel.awaitSignal();
+        auto start = std::chrono::steady_clock::now();
+        while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(200)) {
+          void* request = nullptr;
+          ASSERT_EQ(e.net->isend(sendComm, &values[0], sizeof(int), 99, mhandle, nullptr, &request), ncclSuccess);
+          ASSERT_EQ(request, nullptr) << "tag 99 was sent while the receiver waits for tag 1";
+        }
+        channel.signal();
+        channel.awaitSignal();
+        ASSERT_EQ(testUntilDone(e.net, isendPosted(e, sendComm, &values[1], sizeof(int), 1, mhandle), nullptr), ncclSuccess);
+        e.net->deregMr(sendComm, mhandle);
+        e.net->closeSend(sendComm);
+        e.net->finalize(e.ctx);
+      });
+}
 
 // One listen comm, three connects (each with its own copy of the handle, as NCCL gives each
 // connection its own): three receive comms, each carrying its own connection's messages.
@@ -331,11 +446,17 @@ TEST(NetPluginConnections, OneListenAcceptsSeveralConnects) {
         Endpoint e = initV11();
         char published[NCCL_NET_HANDLE_MAXSIZE];
         channel.receiveHandle(published);
+        // All connections first, as NCCL sets up before it moves data (a send waits for the
+        // receiver's posted receive, which comes once it has accepted them all).
+        std::vector<void*> comms;
         for (int c = 0; c < kConnections; ++c) {
           char handle[NCCL_NET_HANDLE_MAXSIZE];
           std::memcpy(handle, published, sizeof(handle));
-          void* comm = connectWith(e, handle);
-          ASSERT_NE(comm, nullptr);
+          comms.push_back(connectWith(e, handle));
+          ASSERT_NE(comms.back(), nullptr);
+        }
+        for (int c = 0; c < kConnections; ++c) {
+          void* comm = comms[static_cast<size_t>(c)];
           unsigned char id = static_cast<unsigned char>(c);
           void* mhandle = nullptr;
           ASSERT_EQ(e.net->regMr(comm, &id, 1, NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -371,8 +492,19 @@ TEST(NetPluginConnections, TwoContextsAtOnce) {
         int tag = 0;
         void* requestB = irecvPosted(b, commB, 1, &dataB, &size, &tag, &mB);
         void* requestA = irecvPosted(a, commA, 1, &dataA, &size, &tag, &mA);
-        EXPECT_EQ(testUntilDone(b.net, requestB, nullptr), ncclSuccess);
-        EXPECT_EQ(testUntilDone(a.net, requestA, nullptr), ncclSuccess);
+        // Both tested in turn, as two NCCL communicators' proxies would (each context has its
+        // own progress: over ucx, its own worker).
+        int doneA = 0, doneB = 0;
+        for (auto t = std::chrono::steady_clock::now();
+             !(doneA && doneB) && std::chrono::steady_clock::now() - t < std::chrono::seconds(20);) {
+          if (!doneB) {
+            ASSERT_EQ(b.net->test(requestB, &doneB, nullptr), ncclSuccess);
+          }
+          if (!doneA) {
+            ASSERT_EQ(a.net->test(requestA, &doneA, nullptr), ncclSuccess);
+          }
+        }
+        EXPECT_TRUE(doneA && doneB);
         EXPECT_EQ(valueA, 111);
         EXPECT_EQ(valueB, 222);
         a.net->deregMr(commA, mA);
@@ -396,10 +528,23 @@ TEST(NetPluginConnections, TwoContextsAtOnce) {
         void *mA = nullptr, *mB = nullptr;
         a.net->regMr(commA, &valueA, sizeof(int), NCCL_PTR_HOST, &mA);
         b.net->regMr(commB, &valueB, sizeof(int), NCCL_PTR_HOST, &mB);
-        void* requestA = isendPosted(a, commA, &valueA, sizeof(int), 0, mA);
-        void* requestB = isendPosted(b, commB, &valueB, sizeof(int), 0, mB);
-        EXPECT_EQ(testUntilDone(b.net, requestB, nullptr), ncclSuccess);
-        EXPECT_EQ(testUntilDone(a.net, requestA, nullptr), ncclSuccess);
+        void* requestA = nullptr;
+        void* requestB = nullptr;
+        int doneA = 0, doneB = 0;
+        for (auto t = std::chrono::steady_clock::now();
+             !(doneA && doneB) && std::chrono::steady_clock::now() - t < std::chrono::seconds(20);) {
+          if (requestA == nullptr) {
+            ASSERT_EQ(a.net->isend(commA, &valueA, sizeof(int), 0, mA, nullptr, &requestA), ncclSuccess);
+          } else if (!doneA) {
+            ASSERT_EQ(a.net->test(requestA, &doneA, nullptr), ncclSuccess);
+          }
+          if (requestB == nullptr) {
+            ASSERT_EQ(b.net->isend(commB, &valueB, sizeof(int), 0, mB, nullptr, &requestB), ncclSuccess);
+          } else if (!doneB) {
+            ASSERT_EQ(b.net->test(requestB, &doneB, nullptr), ncclSuccess);
+          }
+        }
+        EXPECT_TRUE(doneA && doneB);
         a.net->deregMr(commA, mA);
         b.net->deregMr(commB, mB);
         a.net->closeSend(commA);
@@ -410,10 +555,12 @@ TEST(NetPluginConnections, TwoContextsAtOnce) {
 }
 
 // Closing with requests in flight is clean on both sides: the closer's requests become unknown
-// (an error from test, never a crash), and the other side's pending receive fails with an error
+// (an error from test, never a crash), and the other side's pending receives fail with an error
 // instead of waiting forever.
 TEST(NetPluginFailures, CloseWithRequestsInFlight) {
-  constexpr size_t kBytes = 8u << 20;
+  // Messages larger than any socket buffer: a close right after posting them is always mid-flight.
+  constexpr size_t kBytes = 256u << 20;
+  constexpr int kMessages = 2;
   runPair(
       [&](Channel& channel) {
         Endpoint e = initV11();
@@ -423,19 +570,18 @@ TEST(NetPluginFailures, CloseWithRequestsInFlight) {
         std::vector<unsigned char> buffer(kBytes);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
-        channel.awaitSignal();  // the sender has posted and closed
-        // irecv (which starts receiving at once) or test reports it.
-        ncclResult_t last = ncclSuccess;
-        for (int i = 0; i < 8 && last == ncclSuccess; ++i) {
+        std::vector<void*> requests;
+        for (int i = 0; i < kMessages; ++i) {
           void* data = buffer.data();
           size_t capacity = kBytes;
           int tag = 0;
-          void* request = nullptr;
-          last = e.net->irecv(recvComm, 1, &data, &capacity, &tag, &mhandle, nullptr, &request);
-          if (last == ncclSuccess) {
-            ASSERT_NE(request, nullptr);
-            last = testUntilDone(e.net, request, nullptr);
-          }
+          requests.push_back(irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle));
+        }
+        channel.signal();
+        ncclResult_t last = ncclSuccess;
+        for (void* request : requests) {
+          last = testUntilDone(e.net, request, nullptr);
+          if (last != ncclSuccess) break;
         }
         EXPECT_EQ(last, ncclRemoteError) << "receives from a closed sender must fail, not hang";
         e.net->deregMr(recvComm, mhandle);
@@ -450,13 +596,15 @@ TEST(NetPluginFailures, CloseWithRequestsInFlight) {
         std::vector<unsigned char> buffer(kBytes, 3);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        channel.awaitSignal();  // the receives are posted
         std::vector<void*> requests;
-        for (int i = 0; i < 8; ++i) requests.push_back(isendPosted(e, sendComm, buffer.data(), kBytes, 0, mhandle));
+        for (int i = 0; i < kMessages; ++i) requests.push_back(isendPosted(e, sendComm, buffer.data(), kBytes, 0, mhandle));
+        ASSERT_NE(requests.back(), nullptr);
+        EXPECT_EQ(e.net->deregMr(sendComm, mhandle), ncclSuccess);
         EXPECT_EQ(e.net->closeSend(sendComm), ncclSuccess);
         int done = 0;
         EXPECT_EQ(e.net->test(requests.back(), &done, nullptr), ncclInternalError) << "a closed comm's request";
-        EXPECT_EQ(e.net->deregMr(sendComm, mhandle), ncclInternalError) << "a closed comm";
-        channel.signal();
+        EXPECT_EQ(e.net->regMr(sendComm, buffer.data(), 8, NCCL_PTR_HOST, &mhandle), ncclInternalError) << "a closed comm";
         e.net->finalize(e.ctx);
       });
 }
@@ -478,11 +626,11 @@ TEST(NetPluginFailures, PeerKilledMidTransferIsAnError) {
         size_t capacity = kBytes;
         int tag = 0;
         void* request = irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle);
-        channel.awaitSignal();  // the sender is sending
-        int done = 0;
+        int done = 0;  // until the sender is sending
+        ASSERT_EQ(testUntilSignalled(e.net, request, channel, &done), ncclSuccess);
         for (int i = 0; i < 100 && !done; ++i) ASSERT_EQ(e.net->test(request, &done, nullptr), ncclSuccess);
         ASSERT_FALSE(done);
-        kill(childPid(), SIGKILL);
+        killChild();
         auto start = std::chrono::steady_clock::now();
         EXPECT_EQ(testUntilDone(e.net, request, nullptr), ncclRemoteError);
         EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
@@ -542,7 +690,9 @@ TEST(NetPluginMisuse, BadPointersAndArgumentsReturnErrors) {
   std::memcpy(stale, handle, sizeof(stale));
   void* sendComm = nullptr;
   void* recvComm = nullptr;
-  for (int i = 0; i < 20000 && (sendComm == nullptr || recvComm == nullptr); ++i) {
+  const auto connecting = std::chrono::steady_clock::now();
+  while ((sendComm == nullptr || recvComm == nullptr) &&
+         std::chrono::steady_clock::now() - connecting < std::chrono::seconds(20)) {
     if (sendComm == nullptr) {
       ASSERT_EQ(net->connect(e.ctx, 0, handle, &sendComm, nullptr), ncclSuccess);
     }
@@ -595,6 +745,10 @@ TEST(NetPluginMisuse, BadPointersAndArgumentsReturnErrors) {
 // The older tables NCCL falls back to: one exchange each, with their own size types.
 template <typename Net, typename Size>
 void exchangeThroughOlderTable(Net* net) {
+  // Every poll below gives up (and the test fails) 20 s after it began.
+  auto polling = [](std::chrono::steady_clock::time_point start) {
+    return std::chrono::steady_clock::now() - start < std::chrono::seconds(20);
+  };
   auto init = [&] {
     if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
       return net->init(testLogger, nullptr);
@@ -610,7 +764,9 @@ void exchangeThroughOlderTable(Net* net) {
         ASSERT_EQ(net->listen(0, handle, &listenComm), ncclSuccess);
         channel.sendHandle(handle);
         void* recvComm = nullptr;
-        for (int i = 0; i < 2000000 && recvComm == nullptr; ++i) ASSERT_EQ(net->accept(listenComm, &recvComm, nullptr), ncclSuccess);
+        for (auto t = std::chrono::steady_clock::now(); recvComm == nullptr && polling(t);) {
+          ASSERT_EQ(net->accept(listenComm, &recvComm, nullptr), ncclSuccess);
+        }
         ASSERT_NE(recvComm, nullptr);
         std::vector<unsigned char> a(5000), b(5000);
         void* ma = nullptr;
@@ -622,7 +778,7 @@ void exchangeThroughOlderTable(Net* net) {
         int tags[2] = {1, 2};
         void* mhandles[2] = {ma, mb};
         void* request = nullptr;
-        for (int i = 0; i < 1000 && request == nullptr; ++i) {
+        for (auto t = std::chrono::steady_clock::now(); request == nullptr && polling(t);) {
           if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
             ASSERT_EQ(net->irecv(recvComm, 2, data, sizes, tags, mhandles, nullptr, &request), ncclSuccess);
           } else {
@@ -631,7 +787,10 @@ void exchangeThroughOlderTable(Net* net) {
         }
         int done = 0;
         int received[2] = {};
-        while (!done) ASSERT_EQ(net->test(request, &done, received), ncclSuccess);
+        for (auto t = std::chrono::steady_clock::now(); !done && polling(t);) {
+          ASSERT_EQ(net->test(request, &done, received), ncclSuccess);
+        }
+        ASSERT_TRUE(done);
         EXPECT_EQ(received[0], 4321);
         EXPECT_EQ(received[1], 17);
         EXPECT_TRUE(matchesPattern(a.data(), 4321, 1));
@@ -646,7 +805,7 @@ void exchangeThroughOlderTable(Net* net) {
         char handle[NCCL_NET_HANDLE_MAXSIZE];
         channel.receiveHandle(handle);
         void* sendComm = nullptr;
-        for (int i = 0; i < 2000000 && sendComm == nullptr; ++i) {
+        for (auto t = std::chrono::steady_clock::now(); sendComm == nullptr && polling(t);) {
           if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
             ncclNetCommConfig_t config{-1};
             ASSERT_EQ(net->connect(0, &config, handle, &sendComm, nullptr), ncclSuccess);
@@ -663,14 +822,14 @@ void exchangeThroughOlderTable(Net* net) {
         ASSERT_EQ(net->regMr(sendComm, first.data(), first.size(), NCCL_PTR_HOST, &m1), ncclSuccess);
         ASSERT_EQ(net->regMr(sendComm, second.data(), second.size(), NCCL_PTR_HOST, &m2), ncclSuccess);
         void* requests[2] = {};
-        for (int i = 0; i < 1000 && requests[0] == nullptr; ++i) {
+        for (auto t = std::chrono::steady_clock::now(); requests[0] == nullptr && polling(t);) {
           if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
             ASSERT_EQ(net->isend(sendComm, first.data(), Size(17), 2, m1, nullptr, &requests[0]), ncclSuccess);
           } else {
             ASSERT_EQ(net->isend(sendComm, first.data(), Size(17), 2, m1, &requests[0]), ncclSuccess);
           }
         }
-        for (int i = 0; i < 1000 && requests[1] == nullptr; ++i) {
+        for (auto t = std::chrono::steady_clock::now(); requests[1] == nullptr && polling(t);) {
           if constexpr (std::is_same_v<Net, ncclNet_v10_t>) {
             ASSERT_EQ(net->isend(sendComm, second.data(), Size(4321), 1, m2, nullptr, &requests[1]), ncclSuccess);
           } else {
@@ -679,7 +838,10 @@ void exchangeThroughOlderTable(Net* net) {
         }
         for (void* request : requests) {
           int done = 0;
-          while (!done) ASSERT_EQ(net->test(request, &done, nullptr), ncclSuccess);
+          for (auto t = std::chrono::steady_clock::now(); !done && polling(t);) {
+            ASSERT_EQ(net->test(request, &done, nullptr), ncclSuccess);
+          }
+          ASSERT_TRUE(done);
         }
         net->deregMr(sendComm, m1);
         net->deregMr(sendComm, m2);

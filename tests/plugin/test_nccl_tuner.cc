@@ -139,6 +139,20 @@ TEST(NcclTunerModel, RackCrossingsArePriced) {
   EXPECT_NEAR(ringAt64M(interleaved) / ringAt64M(byRack), 4.0, 0.2);
 }
 
+TEST(NcclTunerModel, RackFactorIsOneOnOneRack) {
+  NcclJobShape oneRack = cluster(1, 8, 8, false);
+  NcclJobShape twoRacks = cluster(2, 4, 8, true);
+  for (int a : {NCCL_ALGO_TREE, NCCL_ALGO_RING}) {
+    for (int p = 0; p < 3; ++p) {
+      EXPECT_DOUBLE_EQ(rackFactor(oneRack, withoutRacks(oneRack), ncclDefaultLatencies(), ncclFuncAllReduce, a, p, MiB), 1.0);
+      EXPECT_GT(rackFactor(twoRacks, withoutRacks(twoRacks), ncclDefaultLatencies(), ncclFuncAllReduce, a, p, MiB), 1.0);
+    }
+  }
+  EXPECT_LT(rackFactor(twoRacks, withoutRacks(twoRacks), ncclDefaultLatencies(), ncclFuncAlltoAll, NCCL_ALGO_RING,
+                       NCCL_PROTO_SIMPLE, MiB),
+            0);
+}
+
 TEST(NcclTunerModel, OneNodeAndOtherAlgorithmsAreLeftToNccl) {
   NcclJobShape single = describeNcclJob(8, 1, {}, nullptr, CostModel());
   EXPECT_LT(predictNcclMicroseconds(single, ncclDefaultLatencies(), ncclFuncAllReduce, NCCL_ALGO_RING, NCCL_PROTO_SIMPLE, MiB), 0);
@@ -151,7 +165,8 @@ TEST(NcclTunerModel, OneNodeAndOtherAlgorithmsAreLeftToNccl) {
 }
 
 // Through the ABI, as NCCL calls it: the job's hosts from Slurm's node list, racks from a
-// topology file; ring and tree entries priced, NCCL's -1 entries and the other algorithms kept.
+// topology file; NCCL's ring and tree estimates scaled by the racks' cost, NCCL's -1 entries and
+// the other algorithms kept, and a job without rack metadata left as NCCL priced it.
 TEST(NcclTunerPlugin, FillsTheTableNcclPasses) {
   void* library = dlopen("libnccl-net-strata.so", RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(library, nullptr) << dlerror();
@@ -181,9 +196,9 @@ TEST(NcclTunerPlugin, FillsTheTableNcclPasses) {
                                NCCL_NUM_PROTOCOLS_V5, 0, &channels),
             ncclSuccess);
   EXPECT_EQ(table[NCCL_ALGO_TREE][NCCL_PROTO_LL128], NCCL_ALGO_PROTO_IGNORE);
-  EXPECT_NE(table[NCCL_ALGO_TREE][NCCL_PROTO_LL], 12345.0f);
-  EXPECT_NE(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE], 12345.0f);
-  EXPECT_LT(table[NCCL_ALGO_TREE][NCCL_PROTO_LL], table[NCCL_ALGO_RING][NCCL_PROTO_LL]) << "8 bytes on 8 nodes";
+  // Two racks: NCCL's own estimates of its ring and trees grow by what the crossings cost.
+  EXPECT_GT(table[NCCL_ALGO_TREE][NCCL_PROTO_LL], 12345.0f);
+  EXPECT_GT(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE], 12345.0f);
   for (int a = 2; a < NCCL_NUM_ALGORITHMS_V5; ++a) {
     for (int p = 0; p < NCCL_NUM_PROTOCOLS_V5; ++p) EXPECT_EQ(table[a][p], 12345.0f) << "algorithm " << a;
   }
@@ -194,9 +209,10 @@ TEST(NcclTunerPlugin, FillsTheTableNcclPasses) {
   std::vector<std::string> hosts;
   for (int i = 0; i < 8; ++i) hosts.push_back("n" + std::to_string(i));
   NcclJobShape job = describeNcclJob(64, 8, hosts, &tree, CostModel());
-  EXPECT_FLOAT_EQ(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE],
-                  static_cast<float>(predictNcclMicroseconds(job, ncclDefaultLatencies(), ncclFuncAllReduce, NCCL_ALGO_RING,
-                                                             NCCL_PROTO_SIMPLE, 8)));
+  const double factor =
+      rackFactor(job, withoutRacks(job), ncclDefaultLatencies(), ncclFuncAllReduce, NCCL_ALGO_RING, NCCL_PROTO_SIMPLE, 8);
+  EXPECT_GT(factor, 1.0);
+  EXPECT_FLOAT_EQ(table[NCCL_ALGO_RING][NCCL_PROTO_SIMPLE], static_cast<float>(12345.0 * factor));
 
   float untouched[NCCL_NUM_ALGORITHMS_V5][NCCL_NUM_PROTOCOLS_V5];
   for (auto& row : untouched) {
@@ -208,6 +224,20 @@ TEST(NcclTunerPlugin, FillsTheTableNcclPasses) {
   for (auto& row : untouched) {
     for (float entry : row) EXPECT_EQ(entry, 5.0f);
   }
+  // Without rack metadata (no topology file): one rack, NCCL's table as it was.
+  void* flatCtx = nullptr;
+  ASSERT_EQ(tuner->init(&flatCtx, 8, 64, 8, nullptr, nullptr, nullptr), ncclSuccess);
+  float flatTable[NCCL_NUM_ALGORITHMS_V5][NCCL_NUM_PROTOCOLS_V5];
+  for (auto& row : flatTable) {
+    for (float& entry : row) entry = 777.0f;
+  }
+  ASSERT_EQ(tuner->getCollInfo(flatCtx, ncclFuncAllReduce, 1 << 20, 1, reinterpret_cast<float**>(flatTable),
+                               NCCL_NUM_ALGORITHMS_V5, NCCL_NUM_PROTOCOLS_V5, 0, &channels),
+            ncclSuccess);
+  for (auto& row : flatTable) {
+    for (float entry : row) EXPECT_FLOAT_EQ(entry, 777.0f);
+  }
+  EXPECT_EQ(tuner->finalize(flatCtx), ncclSuccess);
   int local = 0;
   EXPECT_EQ(tuner->getCollInfo(&local, ncclFuncAllReduce, 8, 1, reinterpret_cast<float**>(table), 7, 3, 0, &channels),
             ncclInternalError);

@@ -1,6 +1,7 @@
-// strata-topo --nccl-tuner: the table the NCCL plugin's tuner would hand NCCL for the described
-// cluster (plugins/nccl_net/tuner_model.h): NCCL's ring and trees in its node order priced with
-// their rack crossings, per collective and size, and the entry NCCL would then pick among them.
+// strata-topo --nccl-tuner: what the NCCL plugin's tuner makes of the described cluster
+// (plugins/nccl_net/tuner_model.h): NCCL's ring and trees in its node order priced with their rack
+// crossings, per collective and size, with the entry that is cheapest among them, and the factor
+// by which the tuner scales NCCL's own estimate of each (the racks' cost).
 #include <cstdio>
 #include <sstream>
 
@@ -24,7 +25,7 @@ std::string renderNcclTunerTable(const Report& r) {
   const int nodes = static_cast<int>(hosts.size());
   nccl_net::NcclJobShape job =
       nccl_net::describeNcclJob(r.hierarchy.nranks(), nodes, hosts, racksKnown ? &tree : nullptr, r.model);
-  const nccl_net::NcclStructures s = nccl_net::describeNcclStructures(job);
+  const nccl_net::NcclStructures& s = job.structures;
   std::ostringstream out;
   out << "NCCL's algorithms as the Strata tuner prices them: " << r.hierarchy.nranks() << " ranks on " << nodes
       << " nodes, " << job.racks.size() << " rack(s)\n"
@@ -73,6 +74,27 @@ std::string renderNcclTunerTable(const Report& r) {
       }
       out << "  " << pick << "\n";
     }
+  }
+  // What the tuner actually does with NCCL's table: each estimate times the racks' cost.
+  const nccl_net::NcclJobShape flat = nccl_net::withoutRacks(job);
+  out << "\nallreduce: the factor the tuner multiplies NCCL's own estimate by (the racks' cost)\n";
+  std::snprintf(line, sizeof(line), "%12s", "bytes");
+  out << line;
+  for (const char* n : names) {
+    std::snprintf(line, sizeof(line), " %11s", n);
+    out << line;
+  }
+  out << "\n";
+  for (size_t bytes = 8; bytes <= (size_t{1} << 30); bytes *= 8) {
+    std::snprintf(line, sizeof(line), "%12zu", bytes);
+    out << line;
+    for (int i = 0; i < 6; ++i) {
+      double factor = nccl_net::rackFactor(job, flat, latencies, ncclFuncAllReduce,
+                                           i / 3 == 0 ? NCCL_ALGO_TREE : NCCL_ALGO_RING, i % 3, bytes);
+      std::snprintf(line, sizeof(line), " %11.3f", factor);
+      out << line;
+    }
+    out << "\n";
   }
   return out.str();
 }

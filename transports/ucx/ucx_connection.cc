@@ -223,6 +223,11 @@ bool UcxConnection::readyToSleep() {
 }
 
 Status UcxConnection::checkPeer() {
+  if (worker_->frozen()) {
+    // Another connection of this worker could not stop a receive: nothing moves on it any more.
+    return remoteError("the ucx worker was stopped after a failed connection; nothing more moves with rank " +
+                       std::to_string(peer_));
+  }
   const ucs_status_t status = static_cast<ucs_status_t>(peerStatus_.load());
   if (status != UCS_OK) {
     return remoteError("rank " + std::to_string(peer_) + " is unreachable over ucx (" + ucs_status_string(status) +
