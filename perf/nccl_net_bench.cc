@@ -3,8 +3,9 @@
 // an adapter over that transport, so the gap is what the adapter costs).
 //   plugin_latency/8      8-byte round trip (isend, the peer's irecv and isend back, irecv; each
 //                         side's receive posted before the data comes, as NCCL posts them)
-//   plugin_bandwidth/S    S-byte messages one way, one isend at a time (the peer keeps two
-//                         receives posted); the clock stops once the peer has every byte
+//   plugin_bandwidth/S    S-byte messages one way, one isend at a time (the peer keeps
+//                         kPostedReceives receives posted); the clock stops once the peer has
+//                         every byte
 // Run with the same STRATA_SOCKET_NSTREAMS as the transport_bench row it is compared with
 // (default 2: tcp_bandwidth/S/2), e.g. perf/compare/nccl_net.sh.
 // The plugin is opened as NCCL would: NCCL_NET_PLUGIN's path when it is one, else
@@ -28,6 +29,9 @@ namespace {
 using namespace ncclabi;
 
 constexpr size_t kLargest = size_t{64} << 20;
+// Receives the peer keeps posted. A send waits for a posted receive (the receiver announces each),
+// so this is the pipeline's depth; NCCL keeps up to NCCL_STEPS = 8 per connection.
+constexpr int kPostedReceives = 4;
 
 ncclNet_v11_t* openPlugin() {
   static ncclNet_v11_t* net = [] () -> ncclNet_v11_t* {
@@ -135,16 +139,17 @@ class PluginPeer {
       if (in_.comm == nullptr) check(net_->accept(listenComm, &in_.comm, nullptr), "accept");
     }
     out_.buffer.assign(kLargest, 1);
-    in_.buffer.assign(2 * kLargest, 0);
+    in_.buffer.assign(kPostedReceives * kLargest, 0);
     check(net_->regMr(out_.comm, out_.buffer.data(), out_.buffer.size(), NCCL_PTR_HOST, &out_.mhandle), "regMr");
     check(net_->regMr(in_.comm, in_.buffer.data(), in_.buffer.size(), NCCL_PTR_HOST, &in_.mhandle), "regMr");
   }
 
-  // The peer: two receives always posted; a message of 8 bytes is echoed, 0 bytes acknowledged
+  // The peer: kPostedReceives receives always posted; a message of 8 bytes is echoed, 0 bytes acknowledged
   // (the sender's flush), 1 byte ends it.
   [[noreturn]] void serve() {
-    void* pending[2] = {postReceive(0), postReceive(1)};
-    for (int slot = 0;; slot ^= 1) {
+    void* pending[kPostedReceives];
+    for (int slot = 0; slot < kPostedReceives; ++slot) pending[slot] = postReceive(slot);
+    for (int slot = 0;; slot = (slot + 1) % kPostedReceives) {
       int done = 0;
       int size = 0;
       while (!done) check(net_->test(pending[slot], &done, &size), "test");

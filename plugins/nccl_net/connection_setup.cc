@@ -27,6 +27,17 @@ std::string peerName(int fd) {
   return address.toString();
 }
 
+// A tcp connection's sockets: the data streams, and the last one, which carries the receiver's
+// announcements back on its own.
+std::pair<std::unique_ptr<Connection>, std::unique_ptr<Connection>> splitOffAnnouncements(std::vector<Socket> sockets,
+                                                                                          size_t splitBytes) {
+  std::vector<Socket> control;
+  control.push_back(std::move(sockets.back()));
+  sockets.pop_back();
+  return {std::make_unique<TcpConnection>(std::move(sockets), splitBytes),
+          std::make_unique<TcpConnection>(std::move(control), splitBytes)};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Connector>> Connector::start(const ListenHandle& handle, int64_t timeoutMs,
@@ -34,7 +45,8 @@ Result<std::unique_ptr<Connector>> Connector::start(const ListenHandle& handle, 
   if (handle.magic != kHandleMagic) {
     return internalError("connect() was given a handle that listen() of this plugin did not make");
   }
-  if (handle.streams < 1 || handle.streams > kMaxStreamsPerPeer || handle.splitBytes == 0) {
+  if (handle.streams < 1 || handle.streams > kMaxStreamsPerPeer + 1 || handle.splitBytes == 0 ||
+      (handle.transport == HandleTransport::Tcp && handle.streams < 2)) {
     return internalError("connect() was given a handle with " + std::to_string(handle.streams) +
                          " streams and split size " + std::to_string(handle.splitBytes));
   }
@@ -103,14 +115,16 @@ Result<std::unique_ptr<SendComm>> Connector::poll() {
   std::vector<Socket> sockets;
   for (auto& stream : streams_) sockets.push_back(std::move(stream.socket));
   NET_PLUGIN_INFO(ncclabi::NCCL_NET, "connected to %s over tcp, %zu stream(s), messages from %zu bytes split over them",
-                  address_.toString().c_str(), sockets.size(), splitBytes_);
-  return std::make_unique<SendComm>(std::make_unique<TcpConnection>(std::move(sockets), splitBytes_),
-                                    address_.toString());
+                  address_.toString().c_str(), sockets.size() - 1, splitBytes_);
+  auto [data, announcements] = splitOffAnnouncements(std::move(sockets), splitBytes_);
+  return std::make_unique<SendComm>(std::move(data), address_.toString(), std::move(announcements));
 }
 
 Result<std::unique_ptr<ListenComm>> ListenComm::open(const SocketAddress& address, int streams, size_t splitBytes,
                                                      PluginUcxWorker worker, ListenHandle* handle, int64_t timeoutMs) {
-  if (worker != nullptr) streams = 1;  // ucx: the stream only carries the UCX addresses
+  // ucx: one stream, which only carries the UCX addresses; tcp: the data streams and one more for
+  // the receiver's announcements.
+  streams = worker != nullptr ? 1 : streams + 1;
   SocketAddress bound;
   auto listener = listenOn(address, &bound);
   if (!listener.ok()) return listener.status();
@@ -236,9 +250,9 @@ Result<std::unique_ptr<RecvComm>> ListenComm::nextConnection() {
   complete_.pop_front();
   std::string peer = peerName(sockets[0].fd());
   NET_PLUGIN_INFO(ncclabi::NCCL_NET, "accepted a connection from %s over tcp, %zu stream(s)", peer.c_str(),
-                  sockets.size());
-  return std::make_unique<RecvComm>(std::make_unique<TcpConnection>(std::move(sockets), splitBytes_),
-                                    std::move(peer));
+                  sockets.size() - 1);
+  auto [data, announcements] = splitOffAnnouncements(std::move(sockets), splitBytes_);
+  return std::make_unique<RecvComm>(std::move(data), std::move(peer), std::move(announcements));
 }
 
 }  // namespace strata::nccl_net

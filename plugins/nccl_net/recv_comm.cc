@@ -16,8 +16,11 @@ TransferRequest awaitingHeader() {
 
 }  // namespace
 
-RecvComm::RecvComm(std::unique_ptr<Connection> connection, std::string peer)
-    : connection_(std::move(connection)), peer_(std::move(peer)), incoming_(awaitingHeader()) {
+RecvComm::RecvComm(std::unique_ptr<Connection> connection, std::string peer, std::unique_ptr<Connection> announcements)
+    : connection_(std::move(connection)),
+      peer_(std::move(peer)),
+      announcementConnection_(std::move(announcements)),
+      incoming_(awaitingHeader()) {
   free_.reserve(pool_.size());
   for (auto it = pool_.rbegin(); it != pool_.rend(); ++it) free_.push_back(&*it);
 }
@@ -55,7 +58,7 @@ RecvRequest* RecvComm::post(int count, void* const* data, const size_t* sizes, c
 
 Status RecvComm::sendAnnouncements() {
   while (!announcements_.empty()) {
-    STRATA_RETURN_IF_ERROR(connection_->progressSend(announcements_.front()));
+    STRATA_RETURN_IF_ERROR(announcementPath().progressSend(announcements_.front()));
     if (!announcements_.front().complete()) return Status::ok();
     announcements_.pop_front();
   }

@@ -39,7 +39,9 @@ struct RecvRequest {
 
 class RecvComm {
  public:
-  RecvComm(std::unique_ptr<Connection> connection, std::string peer);
+  // `announcements`: where announcements go, when not on `connection` (see SendComm).
+  RecvComm(std::unique_ptr<Connection> connection, std::string peer,
+           std::unique_ptr<Connection> announcements = nullptr);
   ~RecvComm();
   RecvComm(const RecvComm&) = delete;
   RecvComm& operator=(const RecvComm&) = delete;
@@ -60,8 +62,11 @@ class RecvComm {
   // Sends the announcements not yet sent, oldest first.
   Status sendAnnouncements();
 
+  Connection& announcementPath() { return announcementConnection_ ? *announcementConnection_ : *connection_; }
+
   std::unique_ptr<Connection> connection_;
   std::string peer_;
+  std::unique_ptr<Connection> announcementConnection_;
   std::deque<TransferRequest> announcements_;  // to the sender, not yet wholly sent
   std::array<RecvRequest, ncclabi::NCCL_NET_MAX_REQUESTS> pool_;
   std::vector<RecvRequest*> free_;

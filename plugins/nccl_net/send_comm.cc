@@ -17,8 +17,11 @@ TransferRequest awaitingAnnouncement() {
 
 }  // namespace
 
-SendComm::SendComm(std::unique_ptr<Connection> connection, std::string peer)
-    : connection_(std::move(connection)), peer_(std::move(peer)), announcement_(awaitingAnnouncement()) {
+SendComm::SendComm(std::unique_ptr<Connection> connection, std::string peer, std::unique_ptr<Connection> announcements)
+    : connection_(std::move(connection)),
+      peer_(std::move(peer)),
+      announcements_(std::move(announcements)),
+      announcement_(awaitingAnnouncement()) {
   free_.reserve(pool_.size());
   for (auto it = pool_.rbegin(); it != pool_.rend(); ++it) free_.push_back(&*it);
 }
@@ -34,7 +37,7 @@ SendComm::~SendComm() {
 
 Status SendComm::readAnnouncements() {
   while (true) {
-    STRATA_RETURN_IF_ERROR(connection_->progressFrame(announcement_));
+    STRATA_RETURN_IF_ERROR(announcementPath().progressFrame(announcement_));
     if (!announcement_.frameComplete()) return Status::ok();
     AnnouncedGroup group;
     std::memcpy(&group.credit, announcement_.frame, sizeof(group.credit));
@@ -44,7 +47,7 @@ Status SendComm::readAnnouncements() {
                            "stream out of step)");
     }
     announcement_.frameAccepted = true;  // a frame alone: nothing follows it
-    STRATA_RETURN_IF_ERROR(connection_->progressRecv(announcement_));
+    STRATA_RETURN_IF_ERROR(announcementPath().progressRecv(announcement_));
     announced_.push_back(group);
     announcement_ = awaitingAnnouncement();
   }
