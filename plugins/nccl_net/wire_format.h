@@ -24,7 +24,7 @@ enum class HandleTransport : uint16_t { Tcp = 0, Ucx = 1 };
 
 struct ListenHandle {
   uint32_t magic;
-  uint16_t streams;
+  uint16_t streams;  // sockets per connection: tcp, the data streams and the announcements' socket last
   HandleTransport transport;  // the receiver's choice; ucx: one stream, to exchange UCX addresses
   uint64_t secret;      // every stream's hello must carry it
   uint64_t splitBytes;  // smallest message split over the streams
