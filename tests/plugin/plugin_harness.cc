@@ -226,6 +226,32 @@ void* acceptPolling(const Endpoint& e, void* listenComm) {
   return recvComm;
 }
 
+ReceivingEnd::ReceivingEnd(Channel& channel) : e(initV11()) {
+  listenComm = listenAndPublish(e, channel);
+  if (listenComm != nullptr) comm = acceptPolling(e, listenComm);
+}
+
+ReceivingEnd::~ReceivingEnd() {
+  if (e.net == nullptr) return;
+  if (comm != nullptr) {
+    EXPECT_EQ(e.net->closeRecv(comm), ncclSuccess);
+  }
+  if (listenComm != nullptr) {
+    EXPECT_EQ(e.net->closeListen(listenComm), ncclSuccess);
+  }
+  EXPECT_EQ(e.net->finalize(e.ctx), ncclSuccess);
+}
+
+SendingEnd::SendingEnd(Channel& channel) : e(initV11()) { comm = connectFromPeer(e, channel); }
+
+SendingEnd::~SendingEnd() {
+  if (e.net == nullptr) return;
+  if (comm != nullptr) {
+    EXPECT_EQ(e.net->closeSend(comm), ncclSuccess);
+  }
+  EXPECT_EQ(e.net->finalize(e.ctx), ncclSuccess);
+}
+
 ncclResult_t testUntilDone(ncclNet_v11_t* net, void* request, int* sizes) {
   int done = 0;
   auto start = std::chrono::steady_clock::now();

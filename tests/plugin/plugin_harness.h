@@ -81,6 +81,28 @@ ncclResult_t testUntilSignalled(ncclNet_v11_t* net, void* request, Channel& chan
 void* isendPosted(const Endpoint& e, void* comm, void* data, size_t size, int tag, void* mhandle);
 void* irecvPosted(const Endpoint& e, void* comm, int n, void** data, size_t* sizes, int* tags, void** mhandles);
 
+// A test process's end of one v11 connection, opened as NCCL does: the receiving end inits,
+// listens, publishes the handle over the channel and accepts; the sending end inits and connects
+// with the peer's handle. Each closes what is still open and finalizes when it goes (a test that
+// closes its comm itself sets `comm` to null).
+struct ReceivingEnd {
+  explicit ReceivingEnd(Channel& channel);
+  ~ReceivingEnd();
+  ReceivingEnd(const ReceivingEnd&) = delete;
+  ReceivingEnd& operator=(const ReceivingEnd&) = delete;
+  Endpoint e;
+  void* listenComm = nullptr;
+  void* comm = nullptr;
+};
+struct SendingEnd {
+  explicit SendingEnd(Channel& channel);
+  ~SendingEnd();
+  SendingEnd(const SendingEnd&) = delete;
+  SendingEnd& operator=(const SendingEnd&) = delete;
+  Endpoint e;
+  void* comm = nullptr;
+};
+
 // Deterministic contents of message `index` (and a check of them).
 void fillPattern(std::vector<unsigned char>& buffer, size_t bytes, int index);
 bool matchesPattern(const unsigned char* data, size_t bytes, int index);

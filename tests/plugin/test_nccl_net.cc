@@ -66,10 +66,10 @@ TEST(NetPluginTransfers, EverySizeArrivesWhole) {
   const std::vector<size_t> sizes = {0, 1, 7, 1023, 4096, 65537, (1u << 20) + 3, 4u << 20, 64u << 20};
   runPair(
       [&](Channel& channel) {  // receiver
-        Endpoint e = initV11();
-        void* listenComm = listenAndPublish(e, channel);
-        void* recvComm = acceptPolling(e, listenComm);
-        ASSERT_NE(recvComm, nullptr);
+        ReceivingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* recvComm = end.comm;
         std::vector<unsigned char> buffer(sizes.back() + kSlack);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -91,14 +91,12 @@ TEST(NetPluginTransfers, EverySizeArrivesWhole) {
         EXPECT_EQ(e.net->iflush(recvComm, 1, &data, &flushSize, &mhandle, &flush), ncclSuccess);
         EXPECT_EQ(flush, nullptr) << "host memory has nothing to flush";
         EXPECT_EQ(e.net->deregMr(recvComm, mhandle), ncclSuccess);
-        EXPECT_EQ(e.net->closeRecv(recvComm), ncclSuccess);
-        EXPECT_EQ(e.net->closeListen(listenComm), ncclSuccess);
-        EXPECT_EQ(e.net->finalize(e.ctx), ncclSuccess);
       },
       [&](Channel& channel) {  // sender
-        Endpoint e = initV11();
-        void* sendComm = connectFromPeer(e, channel);
-        ASSERT_NE(sendComm, nullptr);
+        SendingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* sendComm = end.comm;
         std::vector<unsigned char> buffer(sizes.back());
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -110,8 +108,6 @@ TEST(NetPluginTransfers, EverySizeArrivesWhole) {
           EXPECT_EQ(sent, static_cast<int>(sizes[i]));
         }
         EXPECT_EQ(e.net->deregMr(sendComm, mhandle), ncclSuccess);
-        EXPECT_EQ(e.net->closeSend(sendComm), ncclSuccess);
-        EXPECT_EQ(e.net->finalize(e.ctx), ncclSuccess);
       });
 }
 
@@ -124,10 +120,10 @@ TEST(NetPluginTransfers, RequestsInFlightUpToTheLimit) {
   constexpr size_t kBytes = 3000;
   runPair(
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* listenComm = listenAndPublish(e, channel);
-        void* recvComm = acceptPolling(e, listenComm);
-        ASSERT_NE(recvComm, nullptr);
+        ReceivingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* recvComm = end.comm;
         channel.awaitSignal();  // the sender found isend refused while nothing was posted
         std::vector<unsigned char> buffer(kSends * kBytes);
         void* mhandle = nullptr;
@@ -160,15 +156,12 @@ TEST(NetPluginTransfers, RequestsInFlightUpToTheLimit) {
         for (int i = 0; i < kSends; ++i) {
           ASSERT_TRUE(matchesPattern(buffer.data() + static_cast<size_t>(i) * kBytes, kBytes, i)) << "message " << i;
         }
-        e.net->deregMr(recvComm, mhandle);
-        e.net->closeRecv(recvComm);
-        e.net->closeListen(listenComm);
-        e.net->finalize(e.ctx);
       },
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* sendComm = connectFromPeer(e, channel);
-        ASSERT_NE(sendComm, nullptr);
+        SendingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* sendComm = end.comm;
         std::vector<unsigned char> all(kSends * kBytes);
         for (int i = 0; i < kSends; ++i) {
           std::vector<unsigned char> one;
@@ -191,9 +184,6 @@ TEST(NetPluginTransfers, RequestsInFlightUpToTheLimit) {
         ASSERT_EQ(e.net->isend(sendComm, all.data(), kBytes, 0, mhandle, nullptr, &extra), ncclSuccess);
         EXPECT_EQ(extra, nullptr) << "a send beyond 32 x maxRecvs must come back null";
         for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
-        e.net->deregMr(sendComm, mhandle);
-        e.net->closeSend(sendComm);
-        e.net->finalize(e.ctx);
       });
 }
 
@@ -203,10 +193,10 @@ TEST(NetPluginTransfers, RequestsInFlightUpToTheLimit) {
 TEST(NetPluginTransfers, SendersSharingAConnectionCannotRunAhead) {
   runPair(
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* listenComm = listenAndPublish(e, channel);
-        void* recvComm = acceptPolling(e, listenComm);
-        ASSERT_NE(recvComm, nullptr);
+        ReceivingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* recvComm = end.comm;
         int values[2][2] = {};  // [group][slot]
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, values, sizeof(values), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -224,15 +214,12 @@ TEST(NetPluginTransfers, SendersSharingAConnectionCannotRunAhead) {
         EXPECT_EQ(values[0][1], 200);  // rank 20's step 0
         EXPECT_EQ(values[1][0], 101);
         EXPECT_EQ(values[1][1], 201);
-        e.net->deregMr(recvComm, mhandle);
-        e.net->closeRecv(recvComm);
-        e.net->closeListen(listenComm);
-        e.net->finalize(e.ctx);
       },
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* sendComm = connectFromPeer(e, channel);
-        ASSERT_NE(sendComm, nullptr);
+        SendingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* sendComm = end.comm;
         int steps[4] = {100, 101, 200, 201};
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, steps, sizeof(steps), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -247,9 +234,6 @@ TEST(NetPluginTransfers, SendersSharingAConnectionCannotRunAhead) {
         requests.push_back(isendPosted(e, sendComm, &steps[1], sizeof(int), 10, mhandle));  // now rank 10, step 1
         requests.push_back(isendPosted(e, sendComm, &steps[3], sizeof(int), 20, mhandle));
         for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
-        e.net->deregMr(sendComm, mhandle);
-        e.net->closeSend(sendComm);
-        e.net->finalize(e.ctx);
       });
 }
 
@@ -260,10 +244,10 @@ TEST(NetPluginGroupedReceives, TagsPickTheSlots) {
   auto bytesOf = [](int tag) { return static_cast<size_t>(1000 * tag + 17); };
   runPair(
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* listenComm = listenAndPublish(e, channel);
-        void* recvComm = acceptPolling(e, listenComm);
-        ASSERT_NE(recvComm, nullptr);
+        ReceivingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* recvComm = end.comm;
         std::vector<std::vector<unsigned char>> buffers(8, std::vector<unsigned char>(16384, 0));
         void* data[8];
         size_t capacity[8];
@@ -283,14 +267,12 @@ TEST(NetPluginGroupedReceives, TagsPickTheSlots) {
           EXPECT_TRUE(matchesPattern(buffers[i].data(), bytesOf(i), i)) << "slot " << i;
           e.net->deregMr(recvComm, mhandles[i]);
         }
-        e.net->closeRecv(recvComm);
-        e.net->closeListen(listenComm);
-        e.net->finalize(e.ctx);
       },
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* sendComm = connectFromPeer(e, channel);
-        ASSERT_NE(sendComm, nullptr);
+        SendingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* sendComm = end.comm;
         std::vector<std::vector<unsigned char>> buffers(8);
         std::vector<void*> requests;
         std::vector<void*> mhandles(8);
@@ -301,9 +283,7 @@ TEST(NetPluginGroupedReceives, TagsPickTheSlots) {
           requests.push_back(isendPosted(e, sendComm, buffers[tag].data(), bytesOf(tag), 100 + tag, mhandles[tag]));
         }
         for (void* request : requests) ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
-        for (void* mhandle : mhandles) e.net->deregMr(sendComm, mhandle);
-        e.net->closeSend(sendComm);
-        e.net->finalize(e.ctx);
+        for (void* mhandle : mhandles) EXPECT_EQ(e.net->deregMr(sendComm, mhandle), ncclSuccess);
       });
 }
 
@@ -313,10 +293,10 @@ TEST(NetPluginGroupedReceives, AMessageLargerThanItsReceiveIsAnError) {
   constexpr size_t kSent = 4096, kPosted = 4095;
   runPair(
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* listenComm = listenAndPublish(e, channel);
-        void* recvComm = acceptPolling(e, listenComm);
-        ASSERT_NE(recvComm, nullptr);
+        ReceivingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* recvComm = end.comm;
         std::vector<unsigned char> buffer(kPosted + kSlack, 0x5A);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -333,15 +313,12 @@ TEST(NetPluginGroupedReceives, AMessageLargerThanItsReceiveIsAnError) {
         EXPECT_EQ(result, ncclInternalError);
         EXPECT_TRUE(std::all_of(buffer.begin(), buffer.end(), [](unsigned char c) { return c == 0x5A; }));
         channel.signal();
-        e.net->deregMr(recvComm, mhandle);
-        e.net->closeRecv(recvComm);
-        e.net->closeListen(listenComm);
-        e.net->finalize(e.ctx);
       },
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* sendComm = connectFromPeer(e, channel);
-        ASSERT_NE(sendComm, nullptr);
+        SendingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* sendComm = end.comm;
         std::vector<unsigned char> buffer(kSent, 1);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -352,9 +329,6 @@ TEST(NetPluginGroupedReceives, AMessageLargerThanItsReceiveIsAnError) {
         while (!channel.signalled() && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
           if (!done && e.net->test(request, &done, nullptr) != ncclSuccess) done = 1;
         }
-        e.net->deregMr(sendComm, mhandle);
-        e.net->closeSend(sendComm);
-        e.net->finalize(e.ctx);
       });
 }
 
@@ -363,10 +337,10 @@ TEST(NetPluginGroupedReceives, AMessageLargerThanItsReceiveIsAnError) {
 TEST(NetPluginGroupedReceives, ATagNoReceiveWaitsForIsHeldBack) {
   runPair(
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* listenComm = listenAndPublish(e, channel);
-        void* recvComm = acceptPolling(e, listenComm);
-        ASSERT_NE(recvComm, nullptr);
+        ReceivingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* recvComm = end.comm;
         int value = -1;
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, &value, sizeof(value), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -382,15 +356,12 @@ TEST(NetPluginGroupedReceives, ATagNoReceiveWaitsForIsHeldBack) {
         channel.signal();
         ASSERT_EQ(testUntilDone(e.net, request, nullptr), ncclSuccess);
         EXPECT_EQ(value, 7);
-        e.net->deregMr(recvComm, mhandle);
-        e.net->closeRecv(recvComm);
-        e.net->closeListen(listenComm);
-        e.net->finalize(e.ctx);
       },
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* sendComm = connectFromPeer(e, channel);
-        ASSERT_NE(sendComm, nullptr);
+        SendingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* sendComm = end.comm;
         int values[2] = {99, 7};
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, values, sizeof(values), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -404,9 +375,6 @@ TEST(NetPluginGroupedReceives, ATagNoReceiveWaitsForIsHeldBack) {
         channel.signal();
         channel.awaitSignal();
         ASSERT_EQ(testUntilDone(e.net, isendPosted(e, sendComm, &values[1], sizeof(int), 1, mhandle), nullptr), ncclSuccess);
-        e.net->deregMr(sendComm, mhandle);
-        e.net->closeSend(sendComm);
-        e.net->finalize(e.ctx);
       });
 }
 
@@ -563,10 +531,10 @@ TEST(NetPluginFailures, CloseWithRequestsInFlight) {
   constexpr int kMessages = 2;
   runPair(
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* listenComm = listenAndPublish(e, channel);
-        void* recvComm = acceptPolling(e, listenComm);
-        ASSERT_NE(recvComm, nullptr);
+        ReceivingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* recvComm = end.comm;
         std::vector<unsigned char> buffer(kBytes);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -585,14 +553,12 @@ TEST(NetPluginFailures, CloseWithRequestsInFlight) {
         }
         EXPECT_EQ(last, ncclRemoteError) << "receives from a closed sender must fail, not hang";
         e.net->deregMr(recvComm, mhandle);
-        EXPECT_EQ(e.net->closeRecv(recvComm), ncclSuccess);
-        e.net->closeListen(listenComm);
-        e.net->finalize(e.ctx);
       },
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* sendComm = connectFromPeer(e, channel);
-        ASSERT_NE(sendComm, nullptr);
+        SendingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* sendComm = end.comm;
         std::vector<unsigned char> buffer(kBytes, 3);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -602,10 +568,10 @@ TEST(NetPluginFailures, CloseWithRequestsInFlight) {
         ASSERT_NE(requests.back(), nullptr);
         EXPECT_EQ(e.net->deregMr(sendComm, mhandle), ncclSuccess);
         EXPECT_EQ(e.net->closeSend(sendComm), ncclSuccess);
+        end.comm = nullptr;
         int done = 0;
         EXPECT_EQ(e.net->test(requests.back(), &done, nullptr), ncclInternalError) << "a closed comm's request";
         EXPECT_EQ(e.net->regMr(sendComm, buffer.data(), 8, NCCL_PTR_HOST, &mhandle), ncclInternalError) << "a closed comm";
-        e.net->finalize(e.ctx);
       });
 }
 
@@ -615,10 +581,10 @@ TEST(NetPluginFailures, PeerKilledMidTransferIsAnError) {
   constexpr size_t kBytes = 256u << 20;
   runPair(
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* listenComm = listenAndPublish(e, channel);
-        void* recvComm = acceptPolling(e, listenComm);
-        ASSERT_NE(recvComm, nullptr);
+        ReceivingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* recvComm = end.comm;
         std::vector<unsigned char> buffer(kBytes);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
@@ -634,15 +600,12 @@ TEST(NetPluginFailures, PeerKilledMidTransferIsAnError) {
         auto start = std::chrono::steady_clock::now();
         EXPECT_EQ(testUntilDone(e.net, request, nullptr), ncclRemoteError);
         EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
-        e.net->deregMr(recvComm, mhandle);
-        e.net->closeRecv(recvComm);
-        e.net->closeListen(listenComm);
-        e.net->finalize(e.ctx);
       },
       [&](Channel& channel) {
-        Endpoint e = initV11();
-        void* sendComm = connectFromPeer(e, channel);
-        ASSERT_NE(sendComm, nullptr);
+        SendingEnd end(channel);
+        ASSERT_NE(end.comm, nullptr);
+        const Endpoint& e = end.e;
+        void* sendComm = end.comm;
         std::vector<unsigned char> buffer(kBytes, 9);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
