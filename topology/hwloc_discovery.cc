@@ -1,12 +1,13 @@
 #include "hwloc_discovery.h"
 
+#include <fstream>
+
 #include "src/common/text_file.h"
 
 #if STRATA_HAVE_HWLOC
 #include <hwloc.h>
 
 #include <atomic>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,12 +55,6 @@ hwloc_obj_t nicOsDevice(hwloc_obj_t pci) {
     if (child->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK && network == nullptr) network = child;
   }
   return network;
-}
-
-int linuxNetSpeedMbps(const std::string& interface) {
-  std::ifstream in("/sys/class/net/" + interface + "/speed");
-  int speed = 0;
-  return in >> speed && speed > 0 ? speed : 0;
 }
 
 class Builder {
@@ -254,5 +249,11 @@ Result<HostTopology> discoverHostTopology(const std::string&) {
 Result<std::string> bindProcessToCpus(const std::string&) { return std::string("not bound: built without hwloc"); }
 
 #endif
+
+int linuxNetSpeedMbps(const std::string& interface) {
+  std::ifstream in("/sys/class/net/" + interface + "/speed");
+  int speed = 0;
+  return in >> speed && speed > 0 ? speed : 0;
+}
 
 }  // namespace strata

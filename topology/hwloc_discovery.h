@@ -23,4 +23,7 @@ Result<std::string> bindProcessToCpus(const std::string& cpuset);
 // True when the build has hwloc.
 bool haveHwloc();
 
+// A network interface's line rate as Linux reports it (/sys/class/net/IF/speed), 0 when unknown.
+int linuxNetSpeedMbps(const std::string& interface);
+
 }  // namespace strata

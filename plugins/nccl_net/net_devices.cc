@@ -2,7 +2,6 @@
 
 #include <climits>
 #include <cstdlib>
-#include <fstream>
 
 #include "topology/cost_model.h"
 #include "topology/hwloc_discovery.h"
@@ -14,12 +13,6 @@ std::string pciPathOf(const std::string& interface) {
   std::string link = "/sys/class/net/" + interface + "/device";
   char resolved[PATH_MAX];
   return realpath(link.c_str(), resolved) != nullptr ? std::string(resolved) : std::string();
-}
-
-int sysfsSpeedMbps(const std::string& interface) {
-  std::ifstream file("/sys/class/net/" + interface + "/speed");
-  int speed = 0;
-  return (file >> speed) && speed > 0 ? speed : 0;
 }
 
 }  // namespace
@@ -58,7 +51,7 @@ Result<std::vector<NetDevice>> discoverNetDevices(const Params& params) {
         device.speedSource = "hwloc";
       }
     }
-    if (device.speedMbps == 0 && (device.speedMbps = sysfsSpeedMbps(interface.name)) > 0) device.speedSource = "/sys";
+    if (device.speedMbps == 0 && (device.speedMbps = linuxNetSpeedMbps(interface.name)) > 0) device.speedSource = "/sys";
     if (device.speedMbps == 0) {
       device.speedMbps = static_cast<int>(costs.net.betaGBps * 8000);
       device.speedSource = "cost model";

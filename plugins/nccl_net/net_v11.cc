@@ -91,6 +91,20 @@ Status checkRegistered(void* mhandle, const void* data, size_t size, const char*
   return Status::ok();
 }
 
+// Ends a comm the plugin handed out (and the memory registered with it); misuse when `pointer` is
+// not a live comm of that kind.
+template <typename Comm>
+ncclResult_t closeComm(void* pointer, ObjectKind kind, const char* call, const char* maker) {
+  auto* comm = liveObject<Comm>(pointer, kind);
+  if (comm == nullptr) {
+    return misuse(std::string(call) + "() was given a comm that " + maker + "() did not return (or one already closed)");
+  }
+  forgetObject(comm);
+  freeRegionsOf(comm);
+  delete comm;
+  return ncclSuccess;
+}
+
 }  // namespace
 
 ncclResult_t netInit(void** ctx, uint64_t commId, ncclNetCommConfig_t* config, ncclDebugLogger_t logFunction,
@@ -355,30 +369,12 @@ ncclResult_t netTest(void* request, int* done, int* sizes) {
   return ncclSuccess;
 }
 
-ncclResult_t netCloseSend(void* sendComm) {
-  auto* comm = liveObject<SendComm>(sendComm, ObjectKind::SendComm);
-  if (comm == nullptr) return misuse("closeSend() was given a comm that connect() did not return (or one already closed)");
-  forgetObject(comm);
-  freeRegionsOf(comm);
-  delete comm;
-  return ncclSuccess;
-}
+ncclResult_t netCloseSend(void* sendComm) { return closeComm<SendComm>(sendComm, ObjectKind::SendComm, "closeSend", "connect"); }
 
-ncclResult_t netCloseRecv(void* recvComm) {
-  auto* comm = liveObject<RecvComm>(recvComm, ObjectKind::RecvComm);
-  if (comm == nullptr) return misuse("closeRecv() was given a comm that accept() did not return (or one already closed)");
-  forgetObject(comm);
-  freeRegionsOf(comm);
-  delete comm;
-  return ncclSuccess;
-}
+ncclResult_t netCloseRecv(void* recvComm) { return closeComm<RecvComm>(recvComm, ObjectKind::RecvComm, "closeRecv", "accept"); }
 
 ncclResult_t netCloseListen(void* listenComm) {
-  auto* comm = liveObject<ListenComm>(listenComm, ObjectKind::ListenComm);
-  if (comm == nullptr) return misuse("closeListen() was given a comm that listen() did not return (or one already closed)");
-  forgetObject(comm);
-  delete comm;
-  return ncclSuccess;
+  return closeComm<ListenComm>(listenComm, ObjectKind::ListenComm, "closeListen", "listen");
 }
 
 ncclResult_t netFinalize(void* ctx) {

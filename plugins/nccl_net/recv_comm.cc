@@ -1,8 +1,8 @@
 #include "plugins/nccl_net/recv_comm.h"
 
+#include <algorithm>
 #include <cstring>
 
-#include "plugins/nccl_net/live_objects.h"
 #include "plugins/nccl_net/wire_format.h"
 
 namespace strata::nccl_net {
@@ -20,47 +20,38 @@ RecvComm::RecvComm(std::unique_ptr<Connection> connection, std::string peer, std
     : connection_(std::move(connection)),
       peer_(std::move(peer)),
       announcementConnection_(std::move(announcements)),
-      incoming_(awaitingHeader()) {
-  free_.reserve(pool_.size());
-  for (auto it = pool_.rbegin(); it != pool_.rend(); ++it) free_.push_back(&*it);
-}
+      incoming_(awaitingHeader()) {}
 
 RecvComm::~RecvComm() {
-  for (auto& request : pool_) {
-    if (request.comm != nullptr) forgetObject(&request);
-  }
   // Closing with messages still in flight tells the peer at once (its waits fail); an idle comm
   // just goes, so nothing the peer has yet to take in is cut off (ucx flushes on destruction).
   if (!unfinished_.empty()) connection_->close();
 }
 
 RecvRequest* RecvComm::post(int count, void* const* data, const size_t* sizes, const int* tags) {
-  if (free_.empty()) return nullptr;
-  RecvRequest* request = free_.back();
-  free_.pop_back();
+  RecvRequest* request = pool_.take();
+  if (request == nullptr) return nullptr;
   request->comm = this;
   request->count = count;
-  request->filled = 0;
+  ReceiveCredit credit{kCreditMagic, static_cast<uint32_t>(count), {}};
   for (int i = 0; i < count; ++i) {
     request->slots[i] = ReceiveSlot{static_cast<std::byte*>(data[i]), sizes[i], tags[i], 0, false};
+    credit.tags[i] = tags[i];
   }
+  request->announcement.frameBytes = kFrameHeaderBytes;
+  request->announcement.frameAccepted = true;
+  std::memcpy(request->announcement.frame, &credit, sizeof(credit));
   unfinished_.push_back(request);
-  rememberObject(request, ObjectKind::RecvRequest);
-  ReceiveCredit credit{kCreditMagic, static_cast<uint32_t>(count), {}};
-  for (int i = 0; i < count; ++i) credit.tags[i] = tags[i];
-  TransferRequest announcement;
-  announcement.frameBytes = kFrameHeaderBytes;
-  announcement.frameAccepted = true;
-  std::memcpy(announcement.frame, &credit, sizeof(credit));
-  announcements_.push_back(announcement);
+  ++unannounced_;
   return request;
 }
 
 Status RecvComm::sendAnnouncements() {
-  while (!announcements_.empty()) {
-    STRATA_RETURN_IF_ERROR(announcementPath().progressSend(announcements_.front()));
-    if (!announcements_.front().complete()) return Status::ok();
-    announcements_.pop_front();
+  while (unannounced_ > 0) {
+    TransferRequest& announcement = unfinished_[unfinished_.size() - unannounced_]->announcement;
+    STRATA_RETURN_IF_ERROR(announcementPath().progressSend(announcement));
+    if (!announcement.complete()) return Status::ok();
+    --unannounced_;
   }
   return Status::ok();
 }
@@ -127,17 +118,16 @@ Status RecvComm::progress() {
     incomingSlot_->received = incoming_.bytes;
     incomingSlot_->filled = true;
     RecvRequest* group = unfinished_.front();
-    if (++group->filled == group->count) unfinished_.pop_front();
+    if (++group->filled == group->count) {
+      unfinished_.pop_front();
+      unannounced_ = std::min(unannounced_, unfinished_.size());  // only a stranger fills one unannounced
+    }
     incomingSlot_ = nullptr;
     incoming_ = awaitingHeader();
   }
   return Status::ok();
 }
 
-void RecvComm::release(RecvRequest* request) {
-  forgetObject(request);
-  request->comm = nullptr;
-  free_.push_back(request);
-}
+void RecvComm::release(RecvRequest* request) { pool_.give(request); }
 
 }  // namespace strata::nccl_net

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "plugins/nccl_net/request_pool.h"
 #include "plugins/nccl_net/send_comm.h"
 #include "src/common/status.h"
 #include "transports/transport.h"
@@ -34,6 +35,7 @@ struct RecvRequest {
   int count = 0;
   int filled = 0;
   std::array<ReceiveSlot, kMaxGroupedReceives> slots;
+  TransferRequest announcement;  // this group's tags, to the sender
   bool done() const { return filled == count; }
 };
 
@@ -59,7 +61,7 @@ class RecvComm {
   // group is posted.
   Result<bool> placeIncoming();
 
-  // Sends the announcements not yet sent, oldest first.
+  // Sends the announcements not yet sent, oldest first: those of the newest `unannounced_` groups.
   Status sendAnnouncements();
 
   Connection& announcementPath() { return announcementConnection_ ? *announcementConnection_ : *connection_; }
@@ -67,10 +69,11 @@ class RecvComm {
   std::unique_ptr<Connection> connection_;
   std::string peer_;
   std::unique_ptr<Connection> announcementConnection_;
-  std::deque<TransferRequest> announcements_;  // to the sender, not yet wholly sent
-  std::array<RecvRequest, ncclabi::NCCL_NET_MAX_REQUESTS> pool_;
-  std::vector<RecvRequest*> free_;
+  RequestPool<RecvRequest, ncclabi::NCCL_NET_MAX_REQUESTS, ObjectKind::RecvRequest> pool_;
   std::deque<RecvRequest*> unfinished_;  // in posting order
+  // Groups at the end of unfinished_ whose announcement has not wholly gone (a group is filled
+  // only after the sender read its announcement, so they are always the newest).
+  size_t unannounced_ = 0;
   TransferRequest incoming_;             // the message being received
   ReceiveSlot* incomingSlot_ = nullptr;  // where it goes, once placed
   Status failure_;

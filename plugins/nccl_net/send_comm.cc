@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "plugins/nccl_net/live_objects.h"
 #include "plugins/nccl_net/wire_format.h"
 
 namespace strata::nccl_net {
@@ -21,15 +20,9 @@ SendComm::SendComm(std::unique_ptr<Connection> connection, std::string peer, std
     : connection_(std::move(connection)),
       peer_(std::move(peer)),
       announcements_(std::move(announcements)),
-      announcement_(awaitingAnnouncement()) {
-  free_.reserve(pool_.size());
-  for (auto it = pool_.rbegin(); it != pool_.rend(); ++it) free_.push_back(&*it);
-}
+      announcement_(awaitingAnnouncement()) {}
 
 SendComm::~SendComm() {
-  for (auto& request : pool_) {
-    if (request.comm != nullptr) forgetObject(&request);
-  }
   // Closing with messages still in flight tells the peer at once (its waits fail); an idle comm
   // just goes, so nothing the peer has yet to take in is cut off (ucx flushes on destruction).
   if (!unsent_.empty()) connection_->close();
@@ -53,26 +46,33 @@ Status SendComm::readAnnouncements() {
   }
 }
 
-Result<SendRequest*> SendComm::post(const void* data, size_t bytes, int tag) {
-  if (!failure_.isOk()) return failure_;
-  Status read = readAnnouncements();
-  if (!read.isOk()) {
-    failure_ = read.withContext("sending to " + peer_ + ": ");
-    return failure_;
-  }
-  if (free_.empty() || announced_.empty()) return static_cast<SendRequest*>(nullptr);
+bool SendComm::takeAnnouncedSlot(int tag) {
+  if (announced_.empty()) return false;
   // NCCL's rule: only the oldest group the receiver announced, and only a slot of this tag.
   AnnouncedGroup& group = announced_.front();
+  const int count = static_cast<int>(group.credit.count);
   int slot = 0;
-  while (slot < static_cast<int>(group.credit.count) && (group.taken[slot] || group.credit.tags[slot] != tag)) ++slot;
-  if (slot == static_cast<int>(group.credit.count)) return static_cast<SendRequest*>(nullptr);
+  while (slot < count && (group.taken[slot] || group.credit.tags[slot] != tag)) ++slot;
+  if (slot == count) return false;
   group.taken[slot] = true;
-  if (++group.takenCount == static_cast<int>(group.credit.count)) announced_.pop_front();
-  SendRequest* request = free_.back();
-  free_.pop_back();
+  if (++group.takenCount == count) announced_.pop_front();
+  return true;
+}
+
+Result<SendRequest*> SendComm::post(const void* data, size_t bytes, int tag) {
+  if (!failure_.isOk()) return failure_;
+  if (pool_.empty()) return static_cast<SendRequest*>(nullptr);
+  // The announcement socket is read only when no group is known: most sends need no syscall.
+  if (announced_.empty()) {
+    Status read = readAnnouncements();
+    if (!read.isOk()) {
+      failure_ = read.withContext("sending to " + peer_ + ": ");
+      return failure_;
+    }
+  }
+  if (!takeAnnouncedSlot(tag)) return static_cast<SendRequest*>(nullptr);
+  SendRequest* request = pool_.take();
   request->comm = this;
-  request->sent = false;
-  request->transfer = TransferRequest{};
   request->transfer.data = static_cast<std::byte*>(const_cast<void*>(data));
   request->transfer.bytes = bytes;
   request->transfer.frameBytes = kFrameHeaderBytes;
@@ -80,7 +80,6 @@ Result<SendRequest*> SendComm::post(const void* data, size_t bytes, int tag) {
   MessageHeader header{bytes, tag, kMessageMagic};
   std::memcpy(request->transfer.frame, &header, sizeof(header));
   unsent_.push_back(request);
-  rememberObject(request, ObjectKind::SendRequest);
   return request;
 }
 
@@ -106,10 +105,6 @@ Status SendComm::progress() {
   return Status::ok();
 }
 
-void SendComm::release(SendRequest* request) {
-  forgetObject(request);
-  request->comm = nullptr;
-  free_.push_back(request);
-}
+void SendComm::release(SendRequest* request) { pool_.give(request); }
 
 }  // namespace strata::nccl_net

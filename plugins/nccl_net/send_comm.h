@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "plugins/nccl_net/nccl_net_abi.h"
+#include "plugins/nccl_net/request_pool.h"
 #include "plugins/nccl_net/wire_format.h"
 #include "src/common/status.h"
 #include "transports/transport.h"
@@ -36,7 +37,7 @@ class SendComm {
   // socket cost a third of its bandwidth at 4 MiB here).
   SendComm(std::unique_ptr<Connection> connection, std::string peer,
            std::unique_ptr<Connection> announcements = nullptr);
-  ~SendComm();  // forgets its requests: a later test() of one is an error, not a crash
+  ~SendComm();  // its requests are forgotten: a later test() of one is an error, not a crash
   SendComm(const SendComm&) = delete;
   SendComm& operator=(const SendComm&) = delete;
 
@@ -59,6 +60,8 @@ class SendComm {
   };
   // Takes in every announcement that has arrived.
   Status readAnnouncements();
+  // Takes the slot of `tag` in the oldest announced group; false when it has none free.
+  bool takeAnnouncedSlot(int tag);
 
   Connection& announcementPath() { return announcements_ ? *announcements_ : *connection_; }
 
@@ -67,8 +70,7 @@ class SendComm {
   std::unique_ptr<Connection> announcements_;
   TransferRequest announcement_;  // the one arriving
   std::deque<AnnouncedGroup> announced_;
-  std::array<SendRequest, kMaxSendsInFlight> pool_;
-  std::vector<SendRequest*> free_;
+  RequestPool<SendRequest, kMaxSendsInFlight, ObjectKind::SendRequest> pool_;
   std::deque<SendRequest*> unsent_;  // in posting order
   Status failure_;
 };

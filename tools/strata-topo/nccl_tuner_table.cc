@@ -44,15 +44,18 @@ std::string renderNcclTunerTable(const Report& r) {
                                                             {ncclFuncBroadcast, "broadcast"}};
   const nccl_net::NcclLatencies latencies = nccl_net::ncclDefaultLatencies();
   char line[256];
-  for (const auto& [coll, collName] : collectives) {
-    out << "\n" << collName << ", microseconds (- : left to NCCL)\n";
+  auto header = [&](const char* tail) {
     std::snprintf(line, sizeof(line), "%12s", "bytes");
     out << line;
     for (const char* n : names) {
       std::snprintf(line, sizeof(line), " %11s", n);
       out << line;
     }
-    out << "  pick\n";
+    out << tail << "\n";
+  };
+  for (const auto& [coll, collName] : collectives) {
+    out << "\n" << collName << ", microseconds (- : left to NCCL)\n";
+    header("  pick");
     for (size_t bytes = 8; bytes <= (size_t{1} << 30); bytes *= 8) {
       std::snprintf(line, sizeof(line), "%12zu", bytes);
       out << line;
@@ -78,13 +81,7 @@ std::string renderNcclTunerTable(const Report& r) {
   // What the tuner actually does with NCCL's table: each estimate times the racks' cost.
   const nccl_net::NcclJobShape flat = nccl_net::withoutRacks(job);
   out << "\nallreduce: the factor the tuner multiplies NCCL's own estimate by (the racks' cost)\n";
-  std::snprintf(line, sizeof(line), "%12s", "bytes");
-  out << line;
-  for (const char* n : names) {
-    std::snprintf(line, sizeof(line), " %11s", n);
-    out << line;
-  }
-  out << "\n";
+  header("");
   for (size_t bytes = 8; bytes <= (size_t{1} << 30); bytes *= 8) {
     std::snprintf(line, sizeof(line), "%12zu", bytes);
     out << line;
