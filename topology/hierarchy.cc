@@ -43,6 +43,7 @@ void walk(const Node& node, std::vector<std::string>& path, const Visit& visit) 
 Hierarchy::Hierarchy(const std::vector<RankPlacement>& placements) {
   const int n = static_cast<int>(placements.size());
   hostOfRank_.assign(static_cast<size_t>(n), 0);
+  indexInHost_.assign(static_cast<size_t>(n), 0);
   Node root;
   for (int r = 0; r < n; ++r) {
     const RankPlacement& p = placements[static_cast<size_t>(r)];
@@ -64,9 +65,14 @@ Hierarchy::Hierarchy(const std::vector<RankPlacement>& placements) {
       return placements[static_cast<size_t>(a)].localOrder < placements[static_cast<size_t>(b)].localOrder;
     });
     host.rack = it->second;
-    racks_[static_cast<size_t>(host.rack)].hosts.push_back(static_cast<int>(hosts_.size()));
-    for (int r : host.ranks) {
+    std::vector<int>& rackHosts = racks_[static_cast<size_t>(host.rack)].hosts;
+    indexInRack_.push_back(static_cast<int>(rackHosts.size()));
+    rackHosts.push_back(static_cast<int>(hosts_.size()));
+    largestHost_ = std::max(largestHost_, static_cast<int>(host.ranks.size()));
+    for (size_t i = 0; i < host.ranks.size(); ++i) {
+      const int r = host.ranks[i];
       hostOfRank_[static_cast<size_t>(r)] = static_cast<int>(hosts_.size());
+      indexInHost_[static_cast<size_t>(r)] = static_cast<int>(i);
       ring_.push_back(r);
     }
     hosts_.push_back(std::move(host));

@@ -39,6 +39,12 @@ class Hierarchy {
   const std::vector<RackGroup>& racks() const { return racks_; }
   int hostOf(int rank) const { return hostOfRank_[static_cast<size_t>(rank)]; }
   int rackOf(int rank) const { return hosts_[static_cast<size_t>(hostOf(rank))].rack; }
+  // Where a rank sits in its host's ranks, and a host in its rack's hosts (ring order), without
+  // searching: tiers and costs ask this for every rank of clusters of thousands of hosts.
+  int indexInHost(int rank) const { return indexInHost_[static_cast<size_t>(rank)]; }
+  int indexInRack(int host) const { return indexInRack_[static_cast<size_t>(host)]; }
+  // The most ranks any host has (1 when there are no ranks).
+  int largestHost() const { return largestHost_; }
   // Switch levels above hosts (0: flat, 1: racks only, 2: racks under spines, ...).
   int switchDepth() const { return switchDepth_; }
 
@@ -57,6 +63,9 @@ class Hierarchy {
   std::vector<RackGroup> racks_;
   std::vector<int> hostOfRank_;
   std::vector<int> ring_;
+  std::vector<int> indexInHost_;  // by rank
+  std::vector<int> indexInRack_;  // by host
+  int largestHost_ = 1;
   int switchDepth_ = 0;
 };
 

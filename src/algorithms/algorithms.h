@@ -15,6 +15,8 @@ namespace strata {
 using PlanGenerator = Plan (*)(const CollectiveShape&, const PlanTopology&);
 // Predicted seconds of one call, from the alpha-beta model (each algorithm file has its formula).
 using CostFunction = double (*)(const CollectiveShape&, const CostContext&);
+// Seconds of per-message work of one call over all ranks (message_work.h), counted analytically.
+using WorkFunction = double (*)(const CollectiveShape&, const CostContext&);
 
 Plan planRingAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
 Plan planFlatRingAllReduce(const CollectiveShape& shape, const PlanTopology& topo);
@@ -58,6 +60,27 @@ double costDirectGather(const CollectiveShape& shape, const CostContext& cost);
 double costDirectScatter(const CollectiveShape& shape, const CostContext& cost);
 double costDisseminationBarrier(const CollectiveShape& shape, const CostContext& cost);
 
+double workRingAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double workFlatRingAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double workHierarchicalAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double workRabenseifnerAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double workTreeAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double workRecursiveDoublingAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double workOneShotAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double workTwoShotAllReduce(const CollectiveShape& shape, const CostContext& cost);
+double workChainBroadcast(const CollectiveShape& shape, const CostContext& cost);
+double workHierarchicalBroadcast(const CollectiveShape& shape, const CostContext& cost);
+double workChainReduce(const CollectiveShape& shape, const CostContext& cost);
+double workRingAllGather(const CollectiveShape& shape, const CostContext& cost);
+double workRecursiveDoublingAllGather(const CollectiveShape& shape, const CostContext& cost);
+double workRingReduceScatter(const CollectiveShape& shape, const CostContext& cost);
+double workHierarchicalAllGather(const CollectiveShape& shape, const CostContext& cost);
+double workHierarchicalReduceScatter(const CollectiveShape& shape, const CostContext& cost);
+double workPairwiseAllToAll(const CollectiveShape& shape, const CostContext& cost);
+double workDirectGather(const CollectiveShape& shape, const CostContext& cost);
+double workDirectScatter(const CollectiveShape& shape, const CostContext& cost);
+double workDisseminationBarrier(const CollectiveShape& shape, const CostContext& cost);
+
 // A plan made with ring positions as ranks, its peers renamed to the ranks at those positions.
 inline Plan onRingPositions(Plan plan, const PlanTopology& topo) {
   for (Stage& stage : plan.stages) {
@@ -84,6 +107,7 @@ struct AlgorithmEntry {
   CollectiveKind kind;
   PlanGenerator generate;
   CostFunction predict;
+  WorkFunction work;
   PeerMemoryUse peerMemory = PeerMemoryUse::None;
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 
@@ -51,6 +52,15 @@ double costChainBroadcast(const CollectiveShape& shape, const CostContext& cost)
   const double chunk = std::min(bytes, static_cast<double>(pipelineChunkElements(shape) * shape.elementSize));
   const double chunks = chunk > 0 ? std::ceil(bytes / chunk) : 0;
   return cost.copySeconds(bytes) + (cost.nranks() - 1 + std::max(0.0, chunks - 1)) * cost.ringStepSeconds(chunk);
+}
+
+// Work: every chunk crosses every ring hop but the one into the root.
+double workChainBroadcast(const CollectiveShape& shape, const CostContext& cost) {
+  const PlanTopology& ring = *cost.topology;
+  if (ring.nranks == 1) return 0;
+  const double chunks = static_cast<double>(ceilDiv(shape.count, pipelineChunkElements(shape)));
+  const int rootPosition = ring.positionOf[static_cast<size_t>(shape.root)];
+  return chunks * (ringAlphaSum(cost, ring) - ringHopAlpha(cost, ring, rootPosition - 1));
 }
 
 }  // namespace strata

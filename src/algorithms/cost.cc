@@ -1,37 +1,67 @@
 #include "src/algorithms/cost.h"
 
 #include <algorithm>
-#include <map>
 
 namespace strata {
 
 double CostContext::contention() const {
   if (coresPerHost <= 0) return 1.0;
-  size_t busiest = 1;
-  for (const HostGroup& h : hierarchy->hosts()) busiest = std::max(busiest, h.ranks.size());
-  return std::max(1.0, static_cast<double>(busiest) / coresPerHost);
+  return std::max(1.0, static_cast<double>(hierarchy->largestHost()) / coresPerHost);
 }
 
 double CostContext::syncPenalty() const { return (contention() - 1.0) * model->contentionUs * 1e-6; }
 
+namespace {
+
+// How many transfers leave each host (or rack) at once. A dense table by group when the step has
+// about as many transfers as there are groups (a ring step), sorted ids otherwise (one transfer
+// of a gather): O(transfers + groups) or O(t log t), never O(transfers x groups).
+class LeavingCounts {
+ public:
+  LeavingCounts(std::vector<int> groupIds, size_t groups) {
+    if (groupIds.size() * 8 >= groups) {
+      dense_.assign(groups, 0);
+      for (int g : groupIds) ++dense_[static_cast<size_t>(g)];
+    } else {
+      sorted_ = std::move(groupIds);
+      std::sort(sorted_.begin(), sorted_.end());
+    }
+  }
+  int operator[](int group) const {
+    if (!dense_.empty()) return dense_[static_cast<size_t>(group)];
+    auto [first, last] = std::equal_range(sorted_.begin(), sorted_.end(), group);
+    return static_cast<int>(last - first);
+  }
+
+ private:
+  std::vector<int> dense_, sorted_;
+};
+
+}  // namespace
+
 double CostContext::stepSeconds(const std::vector<std::pair<int, int>>& transfers, double bytes) const {
   const Hierarchy& h = *hierarchy;
+  if (tally != nullptr) tally->transfers += transfers.size();
   // How many transfers leave each host and each rack at once: they share the NIC and uplink.
-  std::map<int, int> leavingHost, leavingRack;
+  std::vector<int> hostsLeft, racksLeft;
   for (const auto& [from, to] : transfers) {
-    if (h.hostOf(from) != h.hostOf(to)) ++leavingHost[h.hostOf(from)];
-    if (h.rackOf(from) != h.rackOf(to)) ++leavingRack[h.rackOf(from)];
+    if (h.hostOf(from) != h.hostOf(to)) hostsLeft.push_back(h.hostOf(from));
+    if (h.rackOf(from) != h.rackOf(to)) racksLeft.push_back(h.rackOf(from));
   }
+  const LeavingCounts leavingHost(std::move(hostsLeft), h.hosts().size());
+  const LeavingCounts leavingRack(std::move(racksLeft), h.racks().size());
+  const double ranksPerCore = contention();
+  const double syncSeconds = syncPenalty();
   double slowest = 0;
   for (const auto& [from, to] : transfers) {
     double seconds;
     if (h.hostOf(from) == h.hostOf(to)) {
       LinkCost shm = model->shm;
-      shm.betaGBps /= contention();
+      shm.betaGBps /= ranksPerCore;
       // Sliced algorithms keep each message cache-sized; one big message spills to memory.
       const double cached = model->shmCacheKiB * 1024;
       const double effective = bytes <= cached ? bytes : cached + 2 * (bytes - cached);
-      seconds = shm.seconds(effective) + syncPenalty();
+      seconds = shm.seconds(effective) + syncSeconds;
     } else {
       bool sameRack = h.rackOf(from) == h.rackOf(to);
       LinkCost link = linkBetween(from, to);

@@ -5,6 +5,7 @@
 // no globals, so a simulator can evaluate any cluster it describes.
 #pragma once
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -14,12 +15,19 @@
 
 namespace strata {
 
+// Counts of the tuner's work, for tests that bound it (no loop quadratic in the rank count).
+struct TunerTally {
+  uint64_t transfers = 0;     // transfers priced by stepSeconds
+  uint64_t messageTerms = 0;  // terms summed by the algorithms' message counts
+};
+
 struct CostContext {
   const Hierarchy* hierarchy = nullptr;
   const CostModel* model = nullptr;
   const PlanTopology* topology = nullptr;  // ring order (positions)
   int coresPerHost = 0;                    // 0: unknown, no contention assumed
   size_t windowBytes = 0;                  // peer-memory window half (0: none)
+  TunerTally* tally = nullptr;             // counts the work done when set (tests)
 
   int nranks() const { return topology->nranks; }
   // Ranks per core on the busiest host (>= 1).

@@ -2,6 +2,7 @@
 // Cost at the root: (n-1) overlapping latencies + (n-1)/n·S·beta through its one link, which is
 // optimal for a single root link. The only gather/scatter algorithm for now.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 
@@ -60,6 +61,26 @@ double costDirectScatter(const CollectiveShape& shape, const CostContext& cost) 
     if (r != shape.root) seconds += cost.stepSeconds({{shape.root, r}}, block);
   }
   return seconds;
+}
+
+// Work: every rank but the root sends its block to the root.
+double workDirectGather(const CollectiveShape& shape, const CostContext& cost) {
+  if (shape.count == 0) return 0;
+  double work = 0;
+  for (int r = 0; r < cost.nranks(); ++r) {
+    if (r != shape.root) work += cost.linkAlphaSeconds(r, shape.root);
+  }
+  return work;
+}
+
+// Work: the root sends a block to every other rank.
+double workDirectScatter(const CollectiveShape& shape, const CostContext& cost) {
+  if (shape.count == 0) return 0;
+  double work = 0;
+  for (int r = 0; r < cost.nranks(); ++r) {
+    if (r != shape.root) work += cost.linkAlphaSeconds(shape.root, r);
+  }
+  return work;
 }
 
 }  // namespace strata

@@ -2,6 +2,7 @@
 // ceil(log2 n) rounds everyone has heard, transitively, from everyone. Cost: ceil(log2 n)·alpha.
 // One byte per signal, because a zero-byte message would carry no synchronisation.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 
@@ -28,6 +29,16 @@ double costDisseminationBarrier(const CollectiveShape& /*shape*/, const CostCont
     seconds += cost.stepSeconds(pairs, 1);
   }
   return seconds;
+}
+
+// Work: each round, every rank signals the rank `distance` after it (in rank order).
+double workDisseminationBarrier(const CollectiveShape& /*shape*/, const CostContext& cost) {
+  const int n = cost.nranks();
+  double work = 0;
+  for (int distance = 1; distance < n; distance *= 2) {
+    for (int r = 0; r < n; ++r) work += cost.linkAlphaSeconds(r, (r + distance) % n);
+  }
+  return work;
 }
 
 }  // namespace strata

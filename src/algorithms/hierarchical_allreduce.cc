@@ -8,6 +8,7 @@
 // uniform hierarchy (every host the same rank count, every rack the
 // same host count); elsewhere it runs as the topology ring.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 #include "src/algorithms/group_ring.h"
 #include "src/algorithms/tiers.h"
 
@@ -91,6 +92,41 @@ double costHierarchicalAllReduce(const CollectiveShape& shape, const CostContext
   // Slices overlap the tiers: the slowest tier is paid in full, the others once per slice.
   const double slices = static_cast<double>(std::clamp<size_t>(shape.bytes() / kCacheSliceBytes, 1, kMaxSlices));
   return slowest + (seconds - slowest) / slices;
+}
+
+// Work: per slice, each tier's groups run a ring reduce-scatter and allgather over the chunk the
+// tier below left them; a group of m members over e elements sends 2(m-1)·min(e, m) messages,
+// all over the tier's one link class. The chunk a rank carries up depends only on its position
+// in its host (rack tier) and in its rack (top tier), so the sums run over positions, not ranks.
+double workHierarchicalAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const Hierarchy& h = *cost.hierarchy;
+  if (!isUniform(h)) return workRingAllReduce(shape, cost);
+  const size_t m0 = h.hosts().front().ranks.size(), m1 = h.racks().front().hosts.size(), m2 = h.racks().size();
+  const double hostsCount = static_cast<double>(h.hosts().size());
+  const double alpha[3] = {cost.model->shm.alphaUs * 1e-6, cost.model->net.alphaUs * 1e-6,
+                           cost.model->interRack.alphaUs * 1e-6};
+  auto groupSends = [](size_t elements, size_t m) {
+    return m < 2 ? 0.0 : 2.0 * static_cast<double>(m - 1) * static_cast<double>(nonEmptyParts(elements, m));
+  };
+  // The chunk of `range` a member at `index` owns after its group's reduce-scatter.
+  auto owned = [](size_t range, size_t m, size_t index) { return m < 2 ? range : partOf(range, m, (index + 1) % m).size; };
+  const size_t slices = std::clamp<size_t>(shape.bytes() / kCacheSliceBytes, 1, kMaxSlices);
+  double work = 0;
+  for (size_t bigger : {size_t{0}, size_t{1}}) {
+    // partOf gives count % slices slices one element more than the others.
+    const size_t times = bigger ? shape.count % slices : slices - shape.count % slices;
+    const size_t elements = shape.count / slices + bigger;
+    if (times == 0 || elements == 0) continue;
+    double slice = groupSends(elements, m0) * hostsCount * alpha[0];
+    for (size_t l = 0; l < m0; ++l) {
+      const size_t rackRange = owned(elements, m0, l);
+      slice += groupSends(rackRange, m1) * static_cast<double>(m2) * alpha[1];
+      for (size_t j = 0; j < m1 && m2 > 1; ++j) slice += groupSends(owned(rackRange, m1, j), m2) * alpha[2];
+    }
+    if (cost.tally != nullptr) cost.tally->messageTerms += m0 * m1;
+    work += static_cast<double>(times) * slice;
+  }
+  return work;
 }
 
 }  // namespace strata

@@ -15,14 +15,18 @@ namespace {
 using BlockSet = std::vector<int>;  // ranks whose blocks
 
 // The set member `rank` of a tier contributes: tier 2 (top) its own block; tier 1 (rack) the
-// blocks of its top group; tier 0 (host) the union over its rack group of their top groups.
+// blocks of its top group; tier 0 (host) the union over its rack group of their top groups (the
+// ranks at its position in its host, in every host at the same position in any rack).
 BlockSet contribution(const Hierarchy& h, int rank, int tier) {
   if (tier == 2) return {rank};
   const Tiers t = tiersOf(h, rank);
   if (tier == 1) return t.top.members;
+  const auto local = static_cast<size_t>(h.indexInHost(rank));
   BlockSet set;
+  set.reserve(t.rack.members.size() * h.racks().size());
   for (int peer : t.rack.members) {
-    for (int q : tiersOf(h, peer).top.members) set.push_back(q);
+    const auto inRack = static_cast<size_t>(h.indexInRack(h.hostOf(peer)));
+    for (const RackGroup& rack : h.racks()) set.push_back(h.hosts()[static_cast<size_t>(rack.hosts[inRack])].ranks[local]);
   }
   return set;
 }
@@ -118,6 +122,32 @@ double costHierarchicalAllGather(const CollectiveShape& shape, const CostContext
 double costHierarchicalReduceScatter(const CollectiveShape& shape, const CostContext& cost) {
   if (!isUniform(*cost.hierarchy)) return costRingReduceScatter(shape, cost);
   return tieredBlocksCost(shape, cost, true);
+}
+
+namespace {
+
+// Per rank: each tier's m - 1 steps send one message per block of a member's contribution.
+double tieredBlocksWork(const CollectiveShape& shape, const CostContext& cost) {
+  const Hierarchy& h = *cost.hierarchy;
+  if (shape.count == 0) return 0;
+  const double m0 = static_cast<double>(h.hosts().front().ranks.size());
+  const double m1 = static_cast<double>(h.racks().front().hosts.size()), m2 = static_cast<double>(h.racks().size());
+  const CostModel& model = *cost.model;
+  const double perRank = ((m2 - 1) * model.interRack.alphaUs + (m1 - 1) * m2 * model.net.alphaUs +
+                          (m0 - 1) * m1 * m2 * model.shm.alphaUs) * 1e-6;
+  return h.nranks() * perRank;
+}
+
+}  // namespace
+
+double workHierarchicalAllGather(const CollectiveShape& shape, const CostContext& cost) {
+  if (!isUniform(*cost.hierarchy)) return workRingAllGather(shape, cost);
+  return tieredBlocksWork(shape, cost);
+}
+
+double workHierarchicalReduceScatter(const CollectiveShape& shape, const CostContext& cost) {
+  if (!isUniform(*cost.hierarchy)) return workRingReduceScatter(shape, cost);
+  return tieredBlocksWork(shape, cost);
 }
 
 }  // namespace strata

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 namespace {
@@ -83,6 +84,20 @@ double costHierarchicalBroadcast(const CollectiveShape& shape, const CostContext
   double stage = 0;
   for (const auto& [sender, seconds] : senderSeconds) stage = std::max(stage, seconds);
   return cost.copySeconds(bytes) + (depth + std::max(0.0, chunks - 1)) * stage;
+}
+
+// Work: every chunk crosses every edge of the tree once.
+double workHierarchicalBroadcast(const CollectiveShape& shape, const CostContext& cost) {
+  const Hierarchy& h = *cost.hierarchy;
+  if (h.nranks() != cost.nranks()) return workChainBroadcast(shape, cost);
+  const double chunks = static_cast<double>(ceilDiv(shape.count, pipelineChunkElements(shape)));
+  double edges = 0;
+  for (int r = 0; r < h.nranks(); ++r) {
+    const int parent = parentOf(h, r, shape.root);
+    if (parent >= 0) edges += cost.linkAlphaSeconds(parent, r);
+  }
+  if (cost.tally != nullptr) cost.tally->messageTerms += static_cast<uint64_t>(h.nranks());
+  return chunks * edges;
 }
 
 }  // namespace strata

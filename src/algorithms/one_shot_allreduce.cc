@@ -4,6 +4,7 @@
 // bytes read per rank, no ring hops. Needs every rank on one host (the shm windows) and
 // S <= STRATA_ONESHOT_BYTES; the tuner picks it for messages that small.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 
@@ -21,6 +22,12 @@ Plan planOneShotAllReduce(const CollectiveShape& shape, const PlanTopology& /*to
 double costOneShotAllReduce(const CollectiveShape& shape, const CostContext& cost) {
   const double bytes = static_cast<double>(shape.bytes());
   return 2 * cost.windowSyncSeconds() + cost.copySeconds(bytes) + (cost.nranks() - 1) * cost.reduceSeconds(bytes);
+}
+
+// Work: one window publish per rank.
+double workOneShotAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  if (shape.bytes() == 0) return 0;
+  return cost.nranks() * cost.model->windowSyncUs * 1e-6;
 }
 
 }  // namespace strata

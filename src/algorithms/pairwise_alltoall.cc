@@ -4,6 +4,7 @@
 // Cost: (n-1)·alpha + (n-1)/n·S·beta. Small exchanges post every transfer in one stage instead
 // (n-1 latencies overlap). In place, the input is first copied to scratch.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 namespace {
@@ -77,6 +78,13 @@ Plan planPairwiseAllToAll(const CollectiveShape& shape, const PlanTopology& topo
   return plan;
 }
 
+// Pricing every one of the n - 1 steps of n transfers is O(n²). Up to 2^20 transfers (1024 ranks)
+// every step is priced; beyond, an evenly spaced sample of the steps (at least 32) stands for
+// all of them, so the price costs O(n) (on a uniform cluster steps differ only in which hosts a
+// shift pairs, and the sample spans the shifts).
+constexpr long long kPricedTransfers = 1 << 20;
+constexpr int kFewestPricedSteps = 32;
+
 double costPairwiseAllToAll(const CollectiveShape& shape, const CostContext& cost) {
   const int n = cost.nranks();
   double block = static_cast<double>(shape.bytes());
@@ -85,13 +93,41 @@ double costPairwiseAllToAll(const CollectiveShape& shape, const CostContext& cos
     for (size_t c : shape.sendCounts) total += static_cast<double>(c * shape.elementSize);
     block = total / n;
   }
+  const int steps = n - 1;
+  const auto priced = static_cast<int>(
+      std::min<long long>(steps, std::max<long long>(kFewestPricedSteps, kPricedTransfers / std::max(n, 1))));
+  const double weight = priced < steps ? static_cast<double>(steps) / priced : 1.0;
   double seconds = cost.copySeconds(block);
-  for (int s = 1; s < n; ++s) {
-    std::vector<std::pair<int, int>> pairs;
+  std::vector<std::pair<int, int>> pairs;
+  for (int i = 0; i < priced; ++i) {
+    const int s = 1 + static_cast<int>(static_cast<long long>(i) * steps / priced);
+    pairs.clear();
     for (int r = 0; r < n; ++r) pairs.emplace_back(r, (r + s) % n);
-    seconds += cost.stepSeconds(pairs, block);
+    seconds += weight * cost.stepSeconds(pairs, block);
   }
   return seconds;
+}
+
+// Work: every rank sends to every other (all-to-all-v even empty blocks), counted by link class:
+// pairs inside a host, inside a rack across hosts, and across racks.
+double workPairwiseAllToAll(const CollectiveShape& shape, const CostContext& cost) {
+  if (shape.kind == CollectiveKind::AllToAll && shape.count == 0) return 0;
+  const Hierarchy& h = *cost.hierarchy;
+  const CostModel& model = *cost.model;
+  double sameHost = 0, sameRack = 0, rackSquares = 0;
+  for (const RackGroup& rack : h.racks()) {
+    double rackRanks = 0, hostSquares = 0;
+    for (int host : rack.hosts) {
+      const double k = static_cast<double>(h.hosts()[static_cast<size_t>(host)].ranks.size());
+      rackRanks += k;
+      hostSquares += k * k;
+      sameHost += k * (k - 1);
+    }
+    sameRack += rackRanks * rackRanks - hostSquares;
+    rackSquares += rackRanks * rackRanks;
+  }
+  const double n = cost.nranks(), acrossRacks = n * n - rackSquares;
+  return (sameHost * model.shm.alphaUs + sameRack * model.net.alphaUs + acrossRacks * model.interRack.alphaUs) * 1e-6;
 }
 
 }  // namespace strata

@@ -7,8 +7,10 @@
 // Runs on ring positions (topology order), so the small distances stay inside hosts. Large
 // buffers run as slices of pow2 x kCacheSliceBytes, one after another.
 #include <algorithm>
+#include <cmath>
 
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 #include "src/algorithms/power_of_two_fold.h"
 
 namespace strata {
@@ -89,6 +91,42 @@ double costRabenseifnerAllReduce(const CollectiveShape& shape, const CostContext
     seconds += 2 * cost.stepSeconds(layout.exchangePairs(*cost.topology, distance), bytes) + cost.reduceSeconds(bytes);  // halving and doubling
   }
   return seconds;
+}
+
+// Work: each position's messages of one slice of `elements`, walked as appendSlice walks them
+// (log2 p halvings per position, so O(n log n) for the whole communicator).
+double workRabenseifnerAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const PlanTopology& ring = *cost.topology;
+  const int n = ring.nranks;
+  if (n == 1) return 0;
+  const PowerOfTwoFold layout(n);
+  auto alpha = [&](int from, int to) { return cost.linkAlphaSeconds(ring.rankAt(from), ring.rankAt(to)); };
+  auto sliceWork = [&](size_t elements) {
+    double work = 0;
+    for (int p = 0; p < n; ++p) {
+      if (layout.foldsAway(p)) {
+        work += alpha(p, p + 1);
+        continue;
+      }
+      if (p < 2 * layout.rem) work += alpha(p, p - 1);  // the result back to the folded rank
+      const int v = layout.virtualOf(p);
+      size_t range = elements;
+      for (int distance = layout.pow2 / 2; distance >= 1; distance /= 2) {
+        const bool upper = (v & distance) != 0;
+        const size_t kept = partOf(range, 2, upper ? 1 : 0).size, given = range - kept;
+        const double hop = alpha(p, layout.positionOf(v ^ distance));
+        work += (given > 0 ? hop : 0) + (kept > 0 ? hop : 0);  // halving, then doubling back
+        range = kept;
+      }
+      if (cost.tally != nullptr) cost.tally->messageTerms += 1 + static_cast<uint64_t>(std::log2(layout.pow2));
+    }
+    return work;
+  };
+  const size_t sliceElements = std::max<size_t>(1, kCacheSliceBytes / shape.elementSize) * static_cast<size_t>(layout.pow2);
+  double work = 0;
+  forEachSliceSize(shape.count, sliceElements,
+                   [&](size_t elements, size_t times) { work += static_cast<double>(times) * sliceWork(elements); });
+  return work;
 }
 
 }  // namespace strata

@@ -4,6 +4,7 @@
 // 2·rem ring positions pair up, the even one handing its block to the odd one first and getting
 // every block back at the end. Runs on ring positions (topology order); blocks stay indexed by rank.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 #include "src/algorithms/power_of_two_fold.h"
 
 namespace strata {
@@ -62,6 +63,28 @@ double costRecursiveDoublingAllGather(const CollectiveShape& shape, const CostCo
     held *= 2;
   }
   return seconds;
+}
+
+// Work: one message per block. At distance d virtual rank v sends the blocks of the d virtual
+// ranks of its aligned run, two for each folded pair among them; a folded rank sends its block
+// in and gets the other n - 1 back one by one.
+double workRecursiveDoublingAllGather(const CollectiveShape& shape, const CostContext& cost) {
+  const PlanTopology& ring = *cost.topology;
+  const int n = ring.nranks;
+  if (shape.count == 0) return 0;
+  const PowerOfTwoFold layout(n);
+  auto alpha = [&](int from, int to) { return cost.linkAlphaSeconds(ring.rankAt(from), ring.rankAt(to)); };
+  double work = 0;
+  for (int p = 0; p < 2 * layout.rem; p += 2) work += alpha(p, p + 1) + (n - 1) * alpha(p + 1, p);
+  for (int distance = 1; distance < layout.pow2; distance *= 2) {
+    for (int v = 0; v < layout.pow2; ++v) {
+      const int runStart = v & ~(distance - 1);
+      const int folded = std::max(0, std::min(layout.rem, runStart + distance) - runStart);
+      work += (distance + folded) * alpha(layout.positionOf(v), layout.positionOf(v ^ distance));
+    }
+    if (cost.tally != nullptr) cost.tally->messageTerms += static_cast<uint64_t>(layout.pow2);
+  }
+  return work;
 }
 
 }  // namespace strata

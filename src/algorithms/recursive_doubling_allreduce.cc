@@ -3,6 +3,7 @@
 // Latency-optimal, so the tuner picks it for small messages. Non-powers of two: the first 2·rem
 // ranks pair up (even sends to odd) so a power of two remains, and get the result back at the end.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 #include "src/algorithms/power_of_two_fold.h"
 
 namespace strata {
@@ -64,6 +65,22 @@ double costRecursiveDoublingAllReduce(const CollectiveShape& shape, const CostCo
     seconds += cost.stepSeconds(fold.exchangePairs(*cost.topology, distance), bytes) + cost.reduceSeconds(bytes);
   }
   return seconds;
+}
+
+// Work: every exchange sends the whole buffer once to the partner; the fold adds one message
+// each way between each folded pair.
+double workRecursiveDoublingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const PlanTopology& ring = *cost.topology;
+  if (shape.count == 0) return 0;
+  const PowerOfTwoFold fold(ring.nranks);
+  auto alpha = [&](int from, int to) { return cost.linkAlphaSeconds(ring.rankAt(from), ring.rankAt(to)); };
+  double work = 0;
+  for (int p = 0; p < 2 * fold.rem; p += 2) work += alpha(p, p + 1) + alpha(p + 1, p);
+  for (int distance = 1; distance < fold.pow2; distance *= 2) {
+    for (int v = 0; v < fold.pow2; ++v) work += alpha(fold.positionOf(v), fold.positionOf(v ^ distance));
+    if (cost.tally != nullptr) cost.tally->messageTerms += static_cast<uint64_t>(fold.pow2);
+  }
+  return work;
 }
 
 }  // namespace strata

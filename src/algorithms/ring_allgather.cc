@@ -2,6 +2,7 @@
 // Cost: (n-1) steps; each rank sends (n-1)/n of the output: (n-1)·alpha + (n-1)/n·S·beta.
 // Large blocks run as consecutive slices so every step moves a cache-sized piece.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 
@@ -37,6 +38,12 @@ Plan planRingAllGather(const CollectiveShape& shape, const PlanTopology& topo) {
 double costRingAllGather(const CollectiveShape& shape, const CostContext& cost) {
   const double block = static_cast<double>(shape.bytes());
   return cost.copySeconds(block) + (cost.nranks() - 1) * cost.ringStepSeconds(block);
+}
+
+// Work: every rank sends n-1 messages per slice to its ring successor.
+double workRingAllGather(const CollectiveShape& shape, const CostContext& cost) {
+  const size_t slices = ceilDiv(shape.count, std::max<size_t>(1, kCacheSliceBytes / shape.elementSize));
+  return static_cast<double>(slices) * (cost.nranks() - 1) * ringAlphaSum(cost, *cost.topology);
 }
 
 }  // namespace strata

@@ -3,6 +3,7 @@
 // Bandwidth-optimal, so the default above the small-message threshold. Buffers larger than
 // n × kCacheSliceBytes run as consecutive slices, keeping each step's chunk cache-sized.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 namespace {
@@ -73,6 +74,25 @@ double costFlatRingAllReduce(const CollectiveShape& shape, const CostContext& co
   CostContext flat = cost;
   flat.topology = &rankOrder;
   return costRingAllReduce(shape, flat);
+}
+
+// Work: each slice is a ring reduce-scatter and allgather on the topology ring.
+double workRingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const int n = cost.nranks();
+  if (n == 1) return 0;
+  const size_t sliceElements = std::max<size_t>(1, kCacheSliceBytes / shape.elementSize) * static_cast<size_t>(n);
+  double work = 0;
+  forEachSliceSize(shape.count, sliceElements, [&](size_t elements, size_t times) {
+    work += static_cast<double>(times) * ringReduceScatterAllGatherWork(cost, *cost.topology, elements);
+  });
+  return work;
+}
+
+double workFlatRingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  PlanTopology rankOrder = PlanTopology::identity(0, cost.nranks());
+  CostContext flat = cost;
+  flat.topology = &rankOrder;
+  return workRingAllReduce(shape, flat);
 }
 
 }  // namespace strata

@@ -3,6 +3,7 @@
 // holds block `rank` fully reduced (the ring runs in topology order: positions, not ranks). Cost: (n-1)·alpha + (n-1)/n·S·beta (+ reduction).
 // Partials rotate through two slice-sized scratch slots; large blocks run as slices.
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 
@@ -47,6 +48,13 @@ Plan planRingReduceScatter(const CollectiveShape& shape, const PlanTopology& top
 double costRingReduceScatter(const CollectiveShape& shape, const CostContext& cost) {
   const double block = static_cast<double>(shape.bytes());
   return (cost.nranks() - 1) * (cost.ringStepSeconds(block) + cost.reduceSeconds(block));
+}
+
+// Work: every rank sends n-1 messages per slice to its ring successor.
+double workRingReduceScatter(const CollectiveShape& shape, const CostContext& cost) {
+  if (cost.nranks() == 1) return 0;
+  const size_t slices = ceilDiv(shape.count, std::max<size_t>(1, kCacheSliceBytes / shape.elementSize));
+  return static_cast<double>(slices) * (cost.nranks() - 1) * ringAlphaSum(cost, *cost.topology);
 }
 
 }  // namespace strata

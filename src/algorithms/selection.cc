@@ -12,6 +12,8 @@ namespace {
 
 // Predictions within 1 % of the cheapest count as a tie: the model is not that precise.
 constexpr double kTieTolerance = 0.01;
+// Relative difference below which two message-work sums count as equal.
+constexpr double kWorkRounding = 1e-9;
 
 std::string normalise(std::string word) {
   std::string out;
@@ -111,7 +113,9 @@ std::pair<const AlgorithmEntry*, double> AlgorithmSelector::cheapest(const Colle
   for (const auto& [e, seconds] : candidates) {
     if (seconds > tieLimit) continue;
     const double work = tied > 1 ? messageWork(*e, shape, cost) : 0.0;
-    if (best.first == nullptr || work < bestWork) {
+    // Equal counts summed in another order may differ in the last bits: those stay a tie, which
+    // the registry's order breaks.
+    if (best.first == nullptr || work < bestWork * (1 - kWorkRounding)) {
       best = {e, seconds};
       bestWork = work;
     }

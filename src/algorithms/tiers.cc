@@ -1,15 +1,6 @@
 #include "src/algorithms/tiers.h"
 
-#include <algorithm>
-
 namespace strata {
-namespace {
-
-int indexOf(const std::vector<int>& list, int value) {
-  return static_cast<int>(std::find(list.begin(), list.end(), value) - list.begin());
-}
-
-}  // namespace
 
 bool isUniform(const Hierarchy& h) {
   for (const HostGroup& host : h.hosts()) {
@@ -21,30 +12,54 @@ bool isUniform(const Hierarchy& h) {
   return true;
 }
 
+// O(ranks per host + hosts per rack + racks): the hierarchy knows every index already.
 Tiers tiersOf(const Hierarchy& h, int rank) {
   Tiers t;
   const int hostIndex = h.hostOf(rank);
   const HostGroup& host = h.hosts()[static_cast<size_t>(hostIndex)];
   const RackGroup& rack = h.racks()[static_cast<size_t>(host.rack)];
-  const int local = indexOf(host.ranks, rank);
-  const int hostInRack = indexOf(rack.hosts, hostIndex);
-  t.host = {host.ranks, local};
-  for (int other : rack.hosts) t.rack.members.push_back(h.hosts()[static_cast<size_t>(other)].ranks[static_cast<size_t>(local)]);
+  const auto local = static_cast<size_t>(h.indexInHost(rank));
+  const int hostInRack = h.indexInRack(hostIndex);
+  t.host = {host.ranks, static_cast<int>(local)};
+  t.rack.members.reserve(rack.hosts.size());
+  for (int other : rack.hosts) t.rack.members.push_back(h.hosts()[static_cast<size_t>(other)].ranks[local]);
   t.rack.me = hostInRack;
-  for (size_t r = 0; r < h.racks().size(); ++r) {
-    int other = h.racks()[r].hosts[static_cast<size_t>(hostInRack)];
-    t.top.members.push_back(h.hosts()[static_cast<size_t>(other)].ranks[static_cast<size_t>(local)]);
-    if (static_cast<int>(r) == host.rack) t.top.me = static_cast<int>(r);
+  t.top.members.reserve(h.racks().size());
+  for (const RackGroup& other : h.racks()) {
+    t.top.members.push_back(h.hosts()[static_cast<size_t>(other.hosts[static_cast<size_t>(hostInRack)])].ranks[local]);
   }
+  t.top.me = host.rack;
   return t;
 }
 
+// Each rank's successor in its group of the tier, found from the indices directly (O(ranks)):
+// host tier, the next rank of the host; rack tier, the same-position rank of the rack's next host;
+// top tier, the same-position rank of the next rack's same-position host.
 std::vector<std::pair<int, int>> tierEdges(const Hierarchy& h, int tier) {
   std::vector<std::pair<int, int>> edges;
-  for (int r = 0; r < h.nranks(); ++r) {
-    const Tiers tiers = tiersOf(h, r);
-    const RingGroup& g = tiers[tier];
-    if (g.size() > 1) edges.emplace_back(r, g.members[static_cast<size_t>((g.me + 1) % g.size())]);
+  const auto& hosts = h.hosts();
+  const auto& racks = h.racks();
+  const size_t racksCount = racks.size();
+  for (size_t rackIndex = 0; rackIndex < racksCount; ++rackIndex) {
+    const std::vector<int>& rackHosts = racks[rackIndex].hosts;
+    for (size_t j = 0; j < rackHosts.size(); ++j) {
+      const std::vector<int>& ranks = hosts[static_cast<size_t>(rackHosts[j])].ranks;
+      for (size_t l = 0; l < ranks.size(); ++l) {
+        int next;
+        if (tier == 0) {
+          if (ranks.size() < 2) continue;
+          next = ranks[(l + 1) % ranks.size()];
+        } else if (tier == 1) {
+          if (rackHosts.size() < 2) continue;
+          next = hosts[static_cast<size_t>(rackHosts[(j + 1) % rackHosts.size()])].ranks[l];
+        } else {
+          if (racksCount < 2) continue;
+          const RackGroup& nextRack = racks[(rackIndex + 1) % racksCount];
+          next = hosts[static_cast<size_t>(nextRack.hosts[j])].ranks[l];
+        }
+        edges.emplace_back(ranks[l], next);
+      }
+    }
   }
   return edges;
 }

@@ -22,6 +22,7 @@ bool isUniform(const Hierarchy& h);
 Tiers tiersOf(const Hierarchy& h, int rank);
 
 // The ring edges of one tier (0 host, 1 rack, 2 top) for all its groups at once, for costs.
+// Needs a uniform hierarchy.
 std::vector<std::pair<int, int>> tierEdges(const Hierarchy& h, int tier);
 
 }  // namespace strata

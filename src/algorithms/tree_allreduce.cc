@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 #include "topology/trees.h"
 
 namespace strata {
@@ -130,6 +131,36 @@ double costTreeAllReduce(const CollectiveShape& shape, const CostContext& cost) 
     seconds += oneWay;
   }
   return seconds;
+}
+
+// Work: every rank but a host's leader sends its buffer to the leader and gets the result back;
+// across hosts each tree edge carries each non-empty chunk of its tree once up and once down.
+double workTreeAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  const Hierarchy& h = *cost.hierarchy;
+  if (h.nranks() != cost.nranks()) return workRingAllReduce(shape, cost);
+  if (shape.count == 0) return 0;
+  double work = 0;
+  for (const HostGroup& host : h.hosts()) {
+    for (size_t i = 1; i < host.ranks.size(); ++i) {
+      work += cost.linkAlphaSeconds(host.ranks[i], host.ranks.front()) + cost.linkAlphaSeconds(host.ranks.front(), host.ranks[i]);
+    }
+  }
+  if (h.hosts().size() < 2) return work;
+  const size_t filled = nonEmptyParts(shape.count, chunkCount(shape));  // chunks alternate trees: 0, 1, 0, ...
+  const double chunksOfTree[2] = {static_cast<double>((filled + 1) / 2), static_cast<double>(filled / 2)};
+  const auto trees = rackAwareHostTrees(h);
+  const Tree* tree[2] = {&trees.first, &trees.second};
+  auto leaderOf = [&](int hostIndex) { return h.hosts()[static_cast<size_t>(hostIndex)].ranks.front(); };
+  for (int k = 0; k < 2; ++k) {
+    for (size_t i = 0; i < tree[k]->parent.size(); ++i) {
+      const int parent = tree[k]->parent[i];
+      if (parent < 0) continue;
+      const int child = leaderOf(static_cast<int>(i)), above = leaderOf(parent);
+      work += chunksOfTree[k] * (cost.linkAlphaSeconds(child, above) + cost.linkAlphaSeconds(above, child));
+    }
+  }
+  if (cost.tally != nullptr) cost.tally->messageTerms += static_cast<uint64_t>(h.nranks()) + 2 * h.hosts().size();
+  return work;
 }
 
 }  // namespace strata

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "src/algorithms/algorithms.h"
+#include "src/algorithms/message_work.h"
 
 namespace strata {
 namespace {
@@ -70,6 +71,14 @@ double costTwoShotAllReduce(const CollectiveShape& shape, const CostContext& cos
   // publish S, reduce my S/n out of n windows, share S/n, collect (n-1)/n·S
   return 3 * chunks * cost.windowSyncSeconds() + cost.copySeconds(bytes) + (n - 1) * cost.reduceSeconds(bytes / n) +
          cost.copySeconds(bytes / n) + cost.copySeconds(bytes * (n - 1) / n);
+}
+
+// Work: a publish and a share per rank and window-sized chunk (as planTwoShotAllReduce cuts them).
+double workTwoShotAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  if (shape.count == 0) return 0;
+  const size_t windowBytes = shape.windowBytes > 0 ? shape.windowBytes : size_t{1} << 20;
+  const size_t chunks = ceilDiv(shape.count, std::max<size_t>(1, windowBytes / shape.elementSize));
+  return 2.0 * static_cast<double>(chunks) * cost.nranks() * cost.model->windowSyncUs * 1e-6;
 }
 
 }  // namespace strata
