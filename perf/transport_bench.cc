@@ -106,8 +106,8 @@ std::unique_ptr<PeerProcess> shmPeer() {
   if (!in0.ok() || !in1.ok()) return nullptr;
   auto seg0 = in0.value(), seg1 = in1.value();
   return std::make_unique<PeerProcess>([=](bool child, pid_t peer) {
-    return child ? strata::makeShmConnection(1, {0, peer, true}, layout, seg1, seg0)
-                 : strata::makeShmConnection(0, {1, peer, true}, layout, seg0, seg1);
+    return child ? strata::makeShmConnection(1, {0, 0, peer, true}, layout, seg1, seg0)
+                 : strata::makeShmConnection(0, {1, 1, peer, true}, layout, seg0, seg1);
   });
 }
 

@@ -19,7 +19,7 @@ const char* const kKnownVariables[] = {
     "STRATA_TIMEOUT_MS", "STRATA_TRANSPORT", "STRATA_NET", "STRATA_SOCKET_IFNAME", "STRATA_SOCKET_NSTREAMS",
     "STRATA_SOCKET_SPLIT_BYTES", "STRATA_ALGO", "STRATA_BUFFSIZE", "STRATA_ONESHOT_BYTES", "STRATA_MOE_PIPELINE_BYTES",
     "STRATA_WINDOW_BYTES", "STRATA_TOPO_FILE", "STRATA_RACK", "STRATA_TOPO_XML", "STRATA_COST_FILE",
-    "STRATA_BIND", "STRATA_SINGLE_COPY", "STRATA_MOE_HIERARCHICAL", "STRATA_LOCAL_RANK", "STRATA_HOSTID", "STRATA_DEBUG",
+    "STRATA_BIND", "STRATA_SINGLE_COPY", "STRATA_RUNTIME_CONNECT", "STRATA_MOE_HIERARCHICAL", "STRATA_LOCAL_RANK", "STRATA_HOSTID", "STRATA_DEBUG",
     "STRATA_DEBUG_SUBSYS", "STRATA_RANK", "STRATA_NRANKS", "STRATA_UNIQUE_ID", "STRATA_JOB_SECRET",
     "STRATA_REDUCE_KERNELS", "STRATA_TESTS_MIN_BW",
     // Read by scripts (perf/cluster, perf/compare), not by the library.
@@ -190,12 +190,15 @@ Result<Params> Params::fromEnvironment() {
   p.windowBytes = p.windowBytes / 64 * 64;
   p.windowBytesSet = std::any_of(p.setVariables.begin(), p.setVariables.end(),
                                  [](const auto& set) { return set.first == "STRATA_WINDOW_BYTES"; });
+  p.shmRingBytesSet = std::any_of(p.setVariables.begin(), p.setVariables.end(),
+                                  [](const auto& set) { return set.first == "STRATA_BUFFSIZE"; });
   env.text("STRATA_TOPO_FILE", &p.topoFile);
   env.text("STRATA_RACK", &p.rack, 255);
   env.text("STRATA_TOPO_XML", &p.topoXml);
   env.text("STRATA_COST_FILE", &p.costFile);
   env.flag("STRATA_BIND", &p.bind);
   env.flag("STRATA_SINGLE_COPY", &p.singleCopy);
+  env.flag("STRATA_RUNTIME_CONNECT", &p.runtimeConnect);
   env.flag("STRATA_MOE_HIERARCHICAL", &p.moeHierarchical);
   env.text("STRATA_HOSTID", &p.hostId, 159);
   env.integer("STRATA_LOCAL_RANK", 0, 1 << 24, &p.localRank);

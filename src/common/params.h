@@ -31,6 +31,7 @@ struct Params {
   int64_t shmRingBytes = 4 << 20;     // STRATA_BUFFSIZE: bytes of each shared-memory FIFO
   int64_t oneShotBytes = 16 << 10;    // STRATA_ONESHOT_BYTES: largest one-shot allreduce (0: off)
   int64_t windowBytes = 512 << 10;    // STRATA_WINDOW_BYTES: each half of a rank's peer-memory window (0: none)
+  bool shmRingBytesSet = false;       // STRATA_BUFFSIZE was given (else rings are sized for the host's rank count)
   bool windowBytesSet = false;        // STRATA_WINDOW_BYTES was given (else the wiring sizes windows for the host)
   int64_t moePipelineBytes = 1 << 20;  // STRATA_MOE_PIPELINE_BYTES: forwarded MoE hops pipelined from here
   // Topology (topology/placement.h says which wins).
@@ -41,6 +42,7 @@ struct Params {
   std::string costFile;               // STRATA_COST_FILE: cost-model overrides
   std::string topoXml;                // STRATA_TOPO_XML: hwloc XML instead of discovering this host
   bool bind = true;                   // STRATA_BIND=0: leave the process's CPU binding alone
+  bool runtimeConnect = true;         // STRATA_RUNTIME_CONNECT=0: open every tcp connection at init, not on first use
   bool singleCopy = true;             // STRATA_SINGLE_COPY=0: MoE exchanges on one host copy through the windows
   int localRank = -1;                 // STRATA_LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, LOCAL_RANK
   int moeHierarchical = -1;           // STRATA_MOE_HIERARCHICAL: 0 | 1 (unset: the handle config decides)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <limits>
 #include <thread>
 
 #include "src/common/errno_text.h"
@@ -140,6 +141,21 @@ Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAll(size_t expected
     if (fds[0].revents & POLLIN) STRATA_RETURN_IF_ERROR(acceptNewcomers(accepted, expected, what));
     if (!failure_.isOk()) return failure_;
   }
+  return accepted;
+}
+
+Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAvailable(const char* what) {
+  std::vector<AcceptedCaller> accepted;
+  dropExpired();
+  for (size_t i = 0; i < pending_.size();) {
+    if (readHello(pending_[i], accepted, what)) {
+      pending_.erase(pending_.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
+  }
+  STRATA_RETURN_IF_ERROR(acceptNewcomers(accepted, std::numeric_limits<size_t>::max(), what));
+  if (!failure_.isOk()) return failure_;
   return accepted;
 }
 

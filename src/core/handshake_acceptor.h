@@ -46,6 +46,10 @@ class HandshakeAcceptor {
 
   // Returns once `expected` callers were accepted; a timeout names how many arrived.
   Result<std::vector<AcceptedCaller>> acceptAll(size_t expected, const Deadline& deadline, const char* what);
+  // Never waits: accepts what the listener holds, reads what has arrived of every pending hello,
+  // and returns the callers whose hello is complete and accepted (often none). For a listener
+  // that stays open while a communicator lives (connections opened on first use).
+  Result<std::vector<AcceptedCaller>> acceptAvailable(const char* what);
 
   // Strangers refused or dropped so far (tests and logs).
   size_t refusedCount() const { return refused_; }

@@ -16,6 +16,20 @@ namespace {
 
 constexpr int64_t kHandoverWaitMs = 30000;
 
+// A host holds a ring per ordered pair of its ranks. Unless STRATA_BUFFSIZE says how big, they
+// share this budget (at most STRATA_BUFFSIZE's default each, at least kSmallestRingBytes): 16
+// ranks keep 4 MiB rings, 64 ranks get 256 KiB, 128 ranks 64 KiB, 1 GiB per host in all instead
+// of the 64 GB 128 ranks would pin with 4 MiB each.
+constexpr size_t kHostRingBudget = size_t{1} << 30;
+constexpr size_t kSmallestRingBytes = 64 << 10;
+
+size_t ringBytesForHost(const Params& params, size_t hostRanks) {
+  const auto configured = static_cast<size_t>(params.shmRingBytes);
+  if (params.shmRingBytesSet || hostRanks < 2) return configured;
+  const size_t share = kHostRingBudget / (hostRanks * (hostRanks - 1)) / 4096 * 4096;
+  return std::clamp(share, std::min(kSmallestRingBytes, configured), configured);
+}
+
 // The window half: STRATA_WINDOW_BYTES, else sized for the host. Every rank computes the same
 // size from the allgathered peer facts (segment sizes must agree).
 size_t windowHalfBytes(const Params& params, const std::vector<PeerInfo>& peers) {
@@ -57,14 +71,23 @@ Status openShmConnections(WiringInputs& in, const std::vector<bool>& useShm, Wir
   const Deadline& deadline = in.deadline;
   bool anyShm = false;
   std::vector<DescriptorExchange::Peer> hostPeers;
+  // Slots of our segment's rings: one per rank of this host (ours included), in rank order.
+  std::vector<int> slotOf(static_cast<size_t>(nranks), -1);
+  int hostRanks = 0;
   for (int peer = 0; peer < nranks; ++peer) {
     anyShm = anyShm || useShm[peer];
     if (useShm[peer]) hostPeers.push_back({peer, wiring.peers[peer].shmNonce});
+    if (useShm[peer] || peer == rank) slotOf[static_cast<size_t>(peer)] = hostRanks++;
   }
   // Peer-memory windows only when the whole communicator shares this host (every rank makes
   // the same choice, so segment sizes agree).
   size_t windowHalf = in.peerMemory ? windowHalfBytes(params, wiring.peers) : 0;
-  ShmLayout layout{nranks, static_cast<size_t>(params.shmRingBytes), windowHalf};
+  ShmLayout layout{hostRanks, ringBytesForHost(params, static_cast<size_t>(hostRanks)), windowHalf};
+  if (anyShm) {
+    STRATA_INFO(Init, "shm: %d ranks on this host, a %zu-byte ring per sender (%s), %zu bytes of shared memory per rank",
+                hostRanks, layout.ringBytes, params.shmRingBytesSet ? "STRATA_BUFFSIZE" : "sized for the host",
+                layout.totalBytes());
+  }
   std::shared_ptr<ShmSegment> inbound;
   Status created;
   if (anyShm) {
@@ -114,8 +137,8 @@ Status openShmConnections(WiringInputs& in, const std::vector<bool>& useShm, Wir
     }
     segments[peer] = peerSegment.value();
     const PeerInfo& info = wiring.peers[peer];
-    ShmPeer who{peer, info.pid, myNamespace != 0 && info.pidNamespace == myNamespace};
-    wiring.connections[peer] = makeShmConnection(rank, who, layout, inbound, peerSegment.value());
+    ShmPeer who{peer, slotOf[static_cast<size_t>(peer)], info.pid, myNamespace != 0 && info.pidNamespace == myNamespace};
+    wiring.connections[peer] = makeShmConnection(slotOf[static_cast<size_t>(rank)], who, layout, inbound, peerSegment.value());
     if (!wiring.connections[peer]) mapped = internalError("shared memory of rank " + std::to_string(peer) + " is malformed");
   }
   Status agreed = agreeOnSuccess(bootstrap, mapped, "mapping shared memory", deadline);

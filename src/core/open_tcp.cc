@@ -1,62 +1,54 @@
-// Wiring the tcp transport: STRATA_SOCKET_NSTREAMS sockets per peer; lower ranks are dialled,
-// higher ranks dial us, each stream introduced by an authenticated hello.
-#include "src/core/handshake_acceptor.h"
+// Wiring the tcp transport: a DeferredConnection per tcp peer, all meeting at one TcpRendezvous
+// that keeps this rank's listener. Under STRATA_RUNTIME_CONNECT=1 (the default) a connection
+// opens when a call first moves bytes to or from its peer, so a rank holds sockets only for the
+// peers its plans use; with 0 every one is opened here, before init returns, as NCCL's
+// NCCL_RUNTIME_CONNECT=0 does. Takes no bootstrap round either way.
+#include <thread>
+
+#include "src/core/deferred_connection.h"
+#include "src/core/tcp_rendezvous.h"
 #include "src/core/transport_openers.h"
-#include "src/core/wire.h"
-#include "transports/tcp/tcp_connection.h"
 
 namespace strata {
+namespace {
 
-Status openTcpConnections(WiringInputs& in, const std::vector<bool>& useTcp, Wiring& wiring) {
-  const UniqueIdContents& id = in.id;
-  const int rank = in.rank, nranks = in.nranks;
-  const Params& params = in.params;
-  Socket& listener = in.listener;
-  const Deadline& deadline = in.deadline;
-  const int streams = params.socketStreams;
-  std::vector<std::vector<Socket>> sockets(static_cast<size_t>(nranks));
-  // Lower ranks are dialled; higher ranks dial us. connect() completes against the kernel's
-  // backlog, so nobody waits for an accept before dialling.
-  for (int peer = 0; peer < rank; ++peer) {
-    if (!useTcp[peer]) continue;
-    for (int s = 0; s < streams; ++s) {
-      auto socket = connectWithRetry(wiring.peers[peer].dataAddress, deadline);
-      if (!socket.ok()) return socket.status().withContext("connecting to rank " + std::to_string(peer) + ": ");
-      WireHello hello = makeHello(HelloKind::DataStream, id.secret, rank, nranks, s);
-      STRATA_RETURN_IF_ERROR(sendAll(socket.value().fd(), &hello, sizeof(hello), deadline));
-      sockets[peer].push_back(std::move(socket.value()));
+// Opens every deferred connection now: each pass takes one step on each (diallers connect,
+// acceptors take what has arrived), until all are open or the deadline passes.
+Status openAllNow(std::vector<DeferredConnection*>& pending, const Deadline& deadline) {
+  while (!pending.empty()) {
+    for (DeferredConnection* c : pending) STRATA_RETURN_IF_ERROR(c->advance());
+    std::erase_if(pending, [](DeferredConnection* c) { return c->isOpen(); });
+    if (pending.empty()) break;
+    if (deadline.expired()) {
+      return timeoutError("tcp connection setup: " + std::to_string(pending.size()) +
+                          " connections were not open within " + std::to_string(deadline.timeoutMs()) + " ms");
     }
-  }
-  size_t expected = 0;
-  for (int peer = rank + 1; peer < nranks; ++peer) {
-    if (useTcp[peer]) {
-      expected += static_cast<size_t>(streams);
-      sockets[peer].resize(static_cast<size_t>(streams));
-    }
-  }
-  HandshakeAcceptor acceptor(listener.fd(), [&](const WireHello& h) {
-    if (!helloIsValid(h, HelloKind::DataStream, id.secret, nranks, streams)) return HandshakeAcceptor::refused();
-    if (h.rank <= rank || !useTcp[h.rank]) {
-      return HandshakeAcceptor::refused("rank " + std::to_string(h.rank) + " is not one that connects to us over tcp");
-    }
-    if (sockets[h.rank][static_cast<size_t>(h.stream)].valid()) {
-      return HandshakeAcceptor::refused("rank " + std::to_string(h.rank) + " opened stream " +
-                                        std::to_string(h.stream) + " a second time");
-    }
-    return HandshakeAcceptor::accepted();
-  });
-  auto accepted = acceptor.acceptAll(expected, deadline, "tcp connection setup");
-  if (!accepted.ok()) return accepted.status();
-  for (auto& caller : accepted.value()) {
-    sockets[caller.hello.rank][static_cast<size_t>(caller.hello.stream)] = std::move(caller.socket);
-  }
-  for (int peer = 0; peer < nranks; ++peer) {
-    if (!useTcp[peer]) continue;
-    for (auto& s : sockets[peer]) STRATA_RETURN_IF_ERROR(setNonBlocking(s.fd()));
-    wiring.connections[peer] = std::make_unique<TcpConnection>(std::move(sockets[peer]),
-                                                               static_cast<size_t>(params.socketSplitBytes));
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status openTcpConnections(WiringInputs& in, const std::vector<bool>& useTcp, Wiring& wiring) {
+  TcpRendezvous::Job job;
+  job.secret = in.id.secret;
+  job.rank = in.rank;
+  job.nranks = in.nranks;
+  job.streams = in.params.socketStreams;
+  job.splitBytes = static_cast<size_t>(in.params.socketSplitBytes);
+  job.overTcp = useTcp;
+  for (const PeerInfo& peer : wiring.peers) job.addresses.push_back(peer.dataAddress);
+  auto rendezvous = std::make_shared<TcpRendezvous>(std::move(in.listener), std::move(job));
+  std::vector<DeferredConnection*> pending;
+  for (int peer = 0; peer < in.nranks; ++peer) {
+    if (!useTcp[static_cast<size_t>(peer)]) continue;
+    auto connection = std::make_unique<DeferredConnection>("tcp", [rendezvous, peer] { return rendezvous->advance(peer); });
+    pending.push_back(connection.get());
+    wiring.connections[static_cast<size_t>(peer)] = std::move(connection);
+  }
+  if (in.params.runtimeConnect) return Status::ok();
+  return openAllNow(pending, in.deadline);
 }
 
 }  // namespace strata

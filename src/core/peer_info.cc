@@ -23,6 +23,7 @@ struct WireSettings {
   int32_t streams;
   int32_t transport;  // 0 auto, 1 shm, 2 tcp, 3 ucx
   int32_t net;        // 0 auto, 1 tcp, 2 ucx
+  int32_t runtimeConnect;  // STRATA_RUNTIME_CONNECT: an eager rank would wait at init for lazy peers
   uint64_t algoDigest;
   uint64_t tunerDigest;
 };
@@ -90,6 +91,7 @@ WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
           params.socketStreams,
           indexOf(params.transport, {"auto", "shm", "tcp", "ucx"}),
           indexOf(params.net, {"auto", "tcp", "ucx"}),
+          params.runtimeConnect ? 1 : 0,
           digestOf(params.algo),
           tunerDigest};
 }
@@ -118,6 +120,9 @@ Status compareSettings(const WireSettings& ours, const WireSettings& theirs, int
   if (ours.net != theirs.net) {
     return invalidUsage("STRATA_NET differs between ranks: rank " + std::to_string(rank) + " and rank " +
                         std::to_string(peer) + "; every rank of a communicator must use the same value");
+  }
+  if (ours.runtimeConnect != theirs.runtimeConnect) {
+    return differs("STRATA_RUNTIME_CONNECT", ours.runtimeConnect, theirs.runtimeConnect);
   }
   if (ours.algoDigest != theirs.algoDigest) {
     return invalidUsage("STRATA_ALGO differs between ranks: rank " + std::to_string(rank) + " and rank " +

@@ -88,8 +88,8 @@ TEST(ShmTransport, SegmentsHandedOverAsDescriptors) {
   auto view0 = strata::adoptPeerSegment(got1.value()[0], layout);
   ASSERT_TRUE(view0.ok() && view1.ok());
   EXPECT_TRUE(view0.value()->creatorAlive());
-  auto c0 = strata::makeShmConnection(0, {1, getpid(), true}, layout, in0.value(), view1.value());
-  auto c1 = strata::makeShmConnection(1, {0, getpid(), true}, layout, in1.value(), view0.value());
+  auto c0 = strata::makeShmConnection(0, {1, 1, getpid(), true}, layout, in0.value(), view1.value());
+  auto c1 = strata::makeShmConnection(1, {0, 0, getpid(), true}, layout, in1.value(), view0.value());
   ASSERT_TRUE(c0 && c1);
   exchange(*c0, *c1, kSizes);
 }

@@ -23,8 +23,8 @@ Result<std::shared_ptr<ShmSegment>> createInboundSegment(int rank, const ShmLayo
   auto segment = ShmSegment::create("strata-inbound-" + std::to_string(rank), layout.totalBytes());
   if (!segment.ok()) return segment.status();
   new (segment.value()->data()) DoorbellWord{};
-  for (int sender = 0; sender < layout.nranks; ++sender) {
-    SpscByteRing::create(segment.value()->data() + layout.slotOffset(sender), layout.ringBytes);
+  for (int slot = 0; slot < layout.slots; ++slot) {
+    SpscByteRing::create(segment.value()->data() + layout.slotOffset(slot), layout.ringBytes);
   }
   if (layout.windowHalfBytes > 0) PeerWindows::format(segment.value()->data() + layout.windowOffset());
   return segment;
@@ -44,12 +44,12 @@ struct SegmentPair {
 
 }  // namespace
 
-std::unique_ptr<Connection> makeShmConnection(int rank, const ShmPeer& peer, const ShmLayout& layout,
+std::unique_ptr<Connection> makeShmConnection(int mySlot, const ShmPeer& peer, const ShmLayout& layout,
                                               std::shared_ptr<ShmSegment> inbound,
                                               std::shared_ptr<ShmSegment> peerInbound) {
   size_t ringRegion = SpscByteRing::regionBytes(layout.ringBytes);
-  SpscByteRing sendRing = SpscByteRing::attach(peerInbound->data() + layout.slotOffset(rank), ringRegion);
-  SpscByteRing recvRing = SpscByteRing::attach(inbound->data() + layout.slotOffset(peer.rank), ringRegion);
+  SpscByteRing sendRing = SpscByteRing::attach(peerInbound->data() + layout.slotOffset(mySlot), ringRegion);
+  SpscByteRing recvRing = SpscByteRing::attach(inbound->data() + layout.slotOffset(peer.slot), ringRegion);
   if (!sendRing.valid() || !recvRing.valid()) return nullptr;
   const ShmSegment* theirs = peerInbound.get();
   PeerLiveness liveness = [theirs, peer]() -> Status {

@@ -20,15 +20,17 @@ namespace strata {
 
 // A rank's inbound segment: its doorbell (a page of its own, so the rings stay page-aligned),
 // one ring slot per sender, then its window.
+// A receiving rank's segment: its doorbell, a ring per sender on its host (slot i for the host's
+// i-th rank in rank order), and its peer-memory window.
 struct ShmLayout {
   static constexpr size_t kDoorbellBytes = 4096;
-  int nranks = 0;
+  int slots = 0;  // ranks on the host
   size_t ringBytes = 0;
   size_t windowHalfBytes = 0;  // 0: no peer-memory window
   size_t slotBytes() const;
-  size_t windowOffset() const { return kDoorbellBytes + slotBytes() * static_cast<size_t>(nranks); }
+  size_t windowOffset() const { return kDoorbellBytes + slotBytes() * static_cast<size_t>(slots); }
   size_t totalBytes() const;
-  size_t slotOffset(int sender) const { return kDoorbellBytes + slotBytes() * static_cast<size_t>(sender); }
+  size_t slotOffset(int slot) const { return kDoorbellBytes + slotBytes() * static_cast<size_t>(slot); }
 };
 
 // The doorbell of the rank whose inbound segment this is.
@@ -42,12 +44,14 @@ Result<std::shared_ptr<ShmSegment>> adoptPeerSegment(int fd, const ShmLayout& la
 // Who is at the other end, for liveness checks and messages.
 struct ShmPeer {
   int rank = 0;
+  int slot = 0;  // its ring's slot in our segment (ShmLayout)
   pid_t pid = 0;
   bool samePidNamespace = false;  // its pid means something here
 };
 
-// The connection from `rank` to `peer`: writes into the peer's segment, reads from ours.
-std::unique_ptr<Connection> makeShmConnection(int rank, const ShmPeer& peer, const ShmLayout& layout,
+// The connection from the rank in slot `mySlot` to `peer`: writes into the peer's segment, reads
+// from ours.
+std::unique_ptr<Connection> makeShmConnection(int mySlot, const ShmPeer& peer, const ShmLayout& layout,
                                               std::shared_ptr<ShmSegment> inbound,
                                               std::shared_ptr<ShmSegment> peerInbound);
 

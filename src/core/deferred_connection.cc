@@ -1,0 +1,59 @@
+#include "src/core/deferred_connection.h"
+
+namespace strata {
+
+Status DeferredConnection::advance() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (connection_ != nullptr) return Status::ok();
+  if (closed_) return remoteError(std::string("the ") + kind_ + " connection was closed (abort) before it was opened");
+  auto step = establish_();
+  if (!step.ok()) return step.status();
+  if (step.value() != nullptr) {
+    connection_ = std::move(step.value());
+    open_.store(connection_.get(), std::memory_order_release);
+  }
+  return Status::ok();
+}
+
+Result<Connection*> DeferredConnection::opened() {
+  if (Connection* c = open_.load(std::memory_order_acquire)) return c;
+  STRATA_RETURN_IF_ERROR(advance());
+  return open_.load(std::memory_order_acquire);
+}
+
+Status DeferredConnection::progressSend(TransferRequest& request) {
+  auto c = opened();
+  if (!c.ok()) return c.status();
+  return c.value() != nullptr ? c.value()->progressSend(request) : Status::ok();
+}
+
+Status DeferredConnection::progressRecv(TransferRequest& request) {
+  auto c = opened();
+  if (!c.ok()) return c.status();
+  return c.value() != nullptr ? c.value()->progressRecv(request) : Status::ok();
+}
+
+Status DeferredConnection::progressFrame(TransferRequest& request) {
+  auto c = opened();
+  if (!c.ok()) return c.status();
+  return c.value() != nullptr ? c.value()->progressFrame(request) : Status::ok();
+}
+
+bool DeferredConnection::peekFrame(std::byte* out) {
+  Connection* c = open_.load(std::memory_order_acquire);
+  return c != nullptr && c->peekFrame(out);
+}
+
+Status DeferredConnection::checkPeer() {
+  auto c = opened();
+  if (!c.ok()) return c.status();
+  return c.value() != nullptr ? c.value()->checkPeer() : Status::ok();
+}
+
+void DeferredConnection::close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  closed_ = true;
+  if (connection_ != nullptr) connection_->close();
+}
+
+}  // namespace strata

@@ -1,0 +1,51 @@
+// A connection opened when a call first moves bytes on it, not at communicator init: a job of
+// n ranks whose plans talk to a handful of peers each holds a handful of connections, not n - 1
+// (descriptors, buffers and start-up time all grew with n). Until the real connection exists,
+// every progress call takes one non-blocking step towards it (`establish`), so the first call
+// that needs a peer opens it inside that call's deadline, and a waiter's stall checks see why it
+// cannot (the peer's listener refused: it is gone).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "transports/transport.h"
+
+namespace strata {
+
+class DeferredConnection : public Connection {
+ public:
+  // One step towards the connection: it, once open; null while under way; an error when it
+  // cannot be opened. Called only from the thread that runs the communicator's calls.
+  using Establish = std::function<Result<std::unique_ptr<Connection>>()>;
+
+  DeferredConnection(const char* kind, Establish establish) : kind_(kind), establish_(std::move(establish)) {}
+
+  // Whether the real connection is open (tests, logs).
+  bool isOpen() const { return open_.load(std::memory_order_acquire) != nullptr; }
+  // One step towards opening it; ok while under way.
+  Status advance();
+
+  Status progressSend(TransferRequest& request) override;
+  Status progressRecv(TransferRequest& request) override;
+  Status progressFrame(TransferRequest& request) override;
+  bool peekFrame(std::byte* out) override;
+  Status checkPeer() override;
+  void close() override;
+  const char* kind() const override { return kind_; }
+
+ private:
+  // The real connection, or null after taking a step towards it.
+  Result<Connection*> opened();
+
+  const char* kind_;
+  Establish establish_;
+  std::unique_ptr<Connection> connection_;  // set once, under mutex_
+  std::atomic<Connection*> open_{nullptr};  // connection_ once it is open: the fast path reads only this
+  std::mutex mutex_;                        // orders close() (any thread) against opening
+  bool closed_ = false;
+};
+
+}  // namespace strata
