@@ -4,246 +4,146 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
-#include <condition_variable>
-#include <map>
-#include <mutex>
-#include <thread>
+#include <cstring>
+#include <vector>
 
 #include "src/common/errno_text.h"
-#include "src/common/log.h"
+#include "src/core/blob_io.h"
 #include "src/core/handshake_acceptor.h"
-#include "src/core/wire.h"
 
 namespace strata {
 namespace {
 
-Status sendBlob(int fd, const void* data, uint64_t bytes, const Deadline& deadline) {
-  WireBlobHeader header{kWireMagic, kWireVersion, 0, bytes};
-  STRATA_RETURN_IF_ERROR(sendAll(fd, &header, sizeof(header), deadline));
-  return sendAll(fd, data, bytes, deadline);
+// The address of this end of `fd` (the interface that reaches the root), port 0.
+Result<SocketAddress> localEnd(int fd) {
+  SocketAddress local;
+  local.length = sizeof(local.storage);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local.storage), &local.length) != 0) {
+    return systemError("getsockname() failed: " + errnoText(errno));
+  }
+  local.setPort(0);
+  return local;
 }
 
-Result<uint64_t> recvBlobHeader(int fd, uint64_t maxBytes, const Deadline& deadline) {
-  WireBlobHeader header{};
-  STRATA_RETURN_IF_ERROR(recvAll(fd, &header, sizeof(header), deadline));
-  return checkBlobHeader(header, maxBytes);
-}
-
-// The roots this process serves, by secret, until their job has finished with them: a rank in
-// this process waits for its root before init returns, so the process cannot exit (or move on)
-// while other ranks still need the root (a split leader that exits at once, for example).
-struct HostedRoot {
-  std::mutex mutex;
-  std::condition_variable finished;
-  bool done = false;
-};
-
-std::mutex& hostedMutex() {
-  static auto* m = new std::mutex();  // outlives detached roots, as the map does
-  return *m;
-}
-
-std::map<Secret, std::shared_ptr<HostedRoot>>& hostedRoots() {
-  static auto* roots = new std::map<Secret, std::shared_ptr<HostedRoot>>();  // outlives detached roots
-  return *roots;
-}
-
-// Marks the root finished (whatever the reason) when serveJob returns.
-class FinishOnExit {
- public:
-  FinishOnExit(Secret secret, std::shared_ptr<HostedRoot> root) : secret_(secret), root_(std::move(root)) {}
-  ~FinishOnExit() {
-    {
-      std::lock_guard<std::mutex> lock(hostedMutex());
-      auto it = hostedRoots().find(secret_);
-      if (it != hostedRoots().end() && it->second == root_) hostedRoots().erase(it);
+// One ring step: sends a blob of `bytes` from `out` to the successor while receiving one of the
+// same length into `in` from the predecessor, both at once, so no rank's send waits for a
+// successor that is itself waiting to send.
+Status exchangeOnRing(int nextFd, const std::byte* out, int previousFd, std::byte* in, uint64_t bytes,
+                      const Deadline& deadline, int next, int previous) {
+  if (bytes > kMaxBootstrapBlob) return invalidUsage("bootstrap blob of " + std::to_string(bytes) + " bytes is over the limit");
+  const WireBlobHeader header{kWireMagic, kWireVersion, 0, bytes};
+  std::vector<std::byte> outgoing(sizeof(header) + bytes);
+  std::memcpy(outgoing.data(), &header, sizeof(header));
+  std::copy(out, out + bytes, outgoing.begin() + sizeof(header));
+  WireBlobHeader incoming{};
+  size_t sent = 0, received = 0;
+  const size_t total = outgoing.size();
+  while (sent < total || received < total) {
+    pollfd fds[2] = {{nextFd, static_cast<short>(sent < total ? POLLOUT : 0), 0},
+                     {previousFd, static_cast<short>(received < total ? POLLIN : 0), 0}};
+    if (::poll(fds, 2, static_cast<int>(std::min<int64_t>(deadline.remainingMs(), 100))) < 0 && errno != EINTR) {
+      return systemError("poll() failed: " + errnoText(errno));
     }
-    std::lock_guard<std::mutex> lock(root_->mutex);
-    root_->done = true;
-    root_->finished.notify_all();
-  }
-
- private:
-  Secret secret_;
-  std::shared_ptr<HostedRoot> root_;
-};
-
-// Waits until the socket has something to read; true when that is the end of the stream.
-Result<bool> hasHungUp(int fd, const Deadline& deadline) {
-  while (true) {
-    char byte;
-    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return true;
-    if (n > 0) return false;
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return remoteError("recv failed: " + errnoText(errno));
-    if (deadline.expired()) return timeoutError("no message within " + std::to_string(deadline.timeoutMs()) + " ms");
-    pollfd p{fd, POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(std::min<int64_t>(deadline.remainingMs(), 100)));
-  }
-}
-
-// One allgather round, or the end of the job: Done when every rank hung up at the round's start
-// (each has read the last answer), Failed when only some did or anything else went wrong.
-enum class RoundResult { Served, Done, Failed };
-
-RoundResult serveRound(std::vector<Socket>& ranks, int round, int64_t timeoutMs, std::vector<std::byte>& all) {
-  const int nranks = static_cast<int>(ranks.size());
-  Deadline deadline(timeoutMs);
-  uint64_t length = 0;
-  int hungUp = 0;
-  for (int r = 0; r < nranks; ++r) {
-    // A rank that finished closes its socket instead of starting another round.
-    auto hungUpHere = hasHungUp(ranks[r].fd(), deadline);
-    if (hungUpHere.ok() && hungUpHere.value() && round > 0) {
-      ++hungUp;
-      continue;
+    if (sent < total && fds[0].revents != 0) {
+      const ssize_t n = ::send(nextFd, outgoing.data() + sent, total - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        return remoteError("rank " + std::to_string(next) + " left the bootstrap ring (" + errnoText(errno) +
+                           "): it failed or exited");
+      }
+      if (n > 0) sent += static_cast<size_t>(n);
     }
-    auto header = hungUpHere.ok() ? recvBlobHeader(ranks[r].fd(), kMaxBootstrapBlob, deadline)
-                                  : Result<uint64_t>(hungUpHere.status());
-    if (!header.ok()) {
-      STRATA_WARN(Init, "bootstrap root: rank %d failed in round %d: %s", r, round, header.status().message().c_str());
-      return RoundResult::Failed;
+    if (received < total && fds[1].revents != 0) {
+      // The header first (never reading past it), then the payload straight into place.
+      const bool inHeader = received < sizeof(header);
+      std::byte* to = inHeader ? reinterpret_cast<std::byte*>(&incoming) + received : in + (received - sizeof(header));
+      const ssize_t n = ::recv(previousFd, to, inHeader ? sizeof(header) - received : total - received, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        return remoteError("rank " + std::to_string(previous) + " left the bootstrap ring: it failed or exited");
+      }
+      if (n > 0) received += static_cast<size_t>(n);
+      if (inHeader && received == sizeof(header)) {
+        auto length = checkBlobHeader(incoming, kMaxBootstrapBlob);
+        if (!length.ok()) return length.status();
+        if (length.value() != bytes) {
+          return invalidUsage("ranks disagree in a bootstrap round: rank " + std::to_string(previous) + " passed on " +
+                              std::to_string(length.value()) + " bytes per rank where this rank has " +
+                              std::to_string(bytes) + " (different Strata versions or settings?)");
+        }
+      }
     }
-    if (hungUp > 0 || (r > 0 && header.value() != length)) {
-      STRATA_WARN(Init, "bootstrap root: ranks disagree in round %d (rank %d sent %llu bytes%s)", round, r,
-                  static_cast<unsigned long long>(header.value()), hungUp > 0 ? " after others hung up" : "");
-      return RoundResult::Failed;
-    }
-    if (r == 0) {
-      length = header.value();
-      all.resize(length * static_cast<uint64_t>(nranks));
-    }
-    if (!recvAll(ranks[r].fd(), all.data() + length * static_cast<uint64_t>(r), length, deadline).isOk()) {
-      return RoundResult::Failed;
+    if ((sent < total || received < total) && deadline.expired()) {
+      return timeoutError("bootstrap ring step not finished within " + std::to_string(deadline.timeoutMs()) + " ms");
     }
   }
-  if (hungUp == nranks) return RoundResult::Done;
-  if (hungUp > 0) {
-    STRATA_WARN(Init, "bootstrap root: %d of %d ranks hung up in round %d while the others went on", hungUp, nranks, round);
-    return RoundResult::Failed;
-  }
-  for (int r = 0; r < nranks; ++r) {
-    if (!sendBlob(ranks[r].fd(), all.data(), all.size(), deadline).isOk()) return RoundResult::Failed;
-  }
-  return RoundResult::Served;
-}
-
-// Serves one job: authenticate nranks callers, then allgather rounds until every rank hung up.
-void serveJob(Socket listener, Secret secret, int64_t timeoutMs, std::shared_ptr<HostedRoot> hosted) {
-  FinishOnExit finish(secret, std::move(hosted));
-  int nranks = 0;
-  std::vector<bool> seen;
-  HandshakeAcceptor acceptor(listener.fd(), [&](const WireHello& h) {
-    if (!helloIsValid(h, HelloKind::Bootstrap, secret, 0, 1)) return HandshakeAcceptor::refused();
-    // The job's secret with another job size: a rank launched wrongly. The job cannot form, so
-    // it fails now (every rank hears the root close) instead of at the timeout.
-    if (nranks != 0 && h.nranks != nranks) {
-      return HandshakeAcceptor::Verdict{HandshakeAcceptor::Verdict::Fail,
-                                        "rank " + std::to_string(h.rank) + " says the job has " + std::to_string(h.nranks) +
-                                            " ranks, an earlier rank said " + std::to_string(nranks)};
-    }
-    if (nranks == 0) {
-      nranks = h.nranks;
-      seen.assign(static_cast<size_t>(nranks), false);
-    }
-    if (seen[static_cast<size_t>(h.rank)]) {
-      return HandshakeAcceptor::refused("rank " + std::to_string(h.rank) + " joined a second time");
-    }
-    seen[static_cast<size_t>(h.rank)] = true;
-    return HandshakeAcceptor::accepted();
-  });
-  Deadline joinDeadline(timeoutMs);
-  auto first = acceptor.acceptAll(1, joinDeadline, "bootstrap root");
-  if (!first.ok()) {
-    STRATA_WARN(Init, "bootstrap root gave up: %s", first.status().message().c_str());
-    return;
-  }
-  std::vector<AcceptedCaller> callers = std::move(first.value());
-  if (nranks > 1) {
-    auto rest = acceptor.acceptAll(static_cast<size_t>(nranks - 1), joinDeadline, "bootstrap root");
-    if (!rest.ok()) {
-      STRATA_WARN(Init, "bootstrap root gave up: %s", rest.status().message().c_str());
-      return;  // closing every socket tells the ranks that came
-    }
-    for (auto& c : rest.value()) callers.push_back(std::move(c));
-  }
-  listener.reset();  // late strangers are refused by the kernel
-  std::vector<Socket> ranks(static_cast<size_t>(nranks));
-  for (auto& c : callers) ranks[static_cast<size_t>(c.hello.rank)] = std::move(c.socket);
-  std::vector<std::byte> all;
-  for (int round = 0; serveRound(ranks, round, timeoutMs, all) == RoundResult::Served; ++round) {
-  }
+  return Status::ok();
 }
 
 }  // namespace
 
-Result<strataUniqueId> startBootstrapRoot(const SocketAddress& address, const Secret& secret, int64_t timeoutMs) {
-  SocketAddress bound;
-  auto listener = listenOn(address, &bound);
-  if (!listener.ok()) return listener.status();
-  auto hosted = std::make_shared<HostedRoot>();
-  {
-    std::lock_guard<std::mutex> lock(hostedMutex());
-    hostedRoots()[secret] = hosted;
-  }
-  std::thread(serveJob, std::move(listener.value()), secret, timeoutMs, hosted).detach();
-  return encodeUniqueId({bound, secret});
-}
-
-Result<strataUniqueId> createUniqueId(const std::string& socketIfname, int64_t timeoutMs) {
-  auto interface = chooseInterface(socketIfname);
-  if (!interface.ok()) return interface.status();
-  auto secret = randomSecret();
-  if (!secret.ok()) return secret.status();
-  auto id = startBootstrapRoot(interface.value().address, secret.value(), timeoutMs);
-  if (id.ok()) {
-    STRATA_INFO(Init, "bootstrap root listening on %s (%s)", decodeUniqueId(id.value()).value().root.toString().c_str(),
-                interface.value().name.c_str());
-  }
-  return id;
-}
-
 Result<BootstrapClient> BootstrapClient::connect(const UniqueIdContents& id, int rank, int nranks,
                                                  const Deadline& deadline) {
-  auto socket = connectWithRetry(id.root, deadline);
-  if (!socket.ok()) {
-    return Status(socket.status().code(), "cannot reach the bootstrap root at " + id.root.toString() + ": " +
-                                              socket.status().message() + " (is rank 0's process running?)");
+  auto root = connectWithRetry(id.root, deadline);
+  if (!root.ok()) {
+    return Status(root.status().code(), "cannot reach the bootstrap root at " + id.root.toString() + ": " +
+                                            root.status().message() + " (is rank 0's process running?)");
   }
-  WireHello hello = makeHello(HelloKind::Bootstrap, id.secret, rank, nranks, 0);
-  STRATA_RETURN_IF_ERROR(sendAll(socket.value().fd(), &hello, sizeof(hello), deadline));
-  return BootstrapClient(std::move(socket.value()));
+  // Where our predecessor will dial us: the interface that reaches the root.
+  auto local = localEnd(root.value().fd());
+  if (!local.ok()) return local.status();
+  SocketAddress listening;
+  auto listener = listenOn(local.value(), &listening);
+  if (!listener.ok()) return listener.status().withContext("bootstrap ring listener: ");
+  const WireHello hello = makeHello(HelloKind::Bootstrap, id.secret, rank, nranks, 0);
+  STRATA_RETURN_IF_ERROR(sendAll(root.value().fd(), &hello, sizeof(hello), deadline));
+  std::array<uint8_t, SocketAddress::kPackedBytes> packed{};
+  listening.pack(packed.data());
+  STRATA_RETURN_IF_ERROR(sendBlob(root.value().fd(), packed.data(), packed.size(), deadline));
+  Status answered = recvBlobOf(root.value().fd(), packed.data(), packed.size(), deadline, "bootstrap registration");
+  if (!answered.isOk()) {
+    return answered.withContext("bootstrap (the root closed: another rank failed, presented a different nranks, "
+                                "or timed out): ");
+  }
+  root.value().reset();
+  if (nranks == 1) return BootstrapClient(Socket(), Socket(), rank, nranks);
+  auto successor = SocketAddress::unpack(packed.data());
+  if (!successor.ok()) return successor.status().withContext("bootstrap: the root's answer: ");
+  const int next = (rank + 1) % nranks, previous = (rank + nranks - 1) % nranks;
+  // Dial first: connect() completes against the successor's backlog, so nobody waits in a cycle.
+  auto toNext = connectWithRetry(successor.value(), deadline);
+  if (!toNext.ok()) return toNext.status().withContext("bootstrap: joining rank " + std::to_string(next) + ": ");
+  const WireHello ringHello = makeHello(HelloKind::BootstrapRing, id.secret, rank, nranks, 0);
+  STRATA_RETURN_IF_ERROR(sendAll(toNext.value().fd(), &ringHello, sizeof(ringHello), deadline));
+  HandshakeAcceptor acceptor(listener.value().fd(), [&](const WireHello& h) {
+    if (!helloIsValid(h, HelloKind::BootstrapRing, id.secret, nranks, 1)) return HandshakeAcceptor::refused();
+    if (h.rank != previous) {
+      return HandshakeAcceptor::refused("rank " + std::to_string(h.rank) + " is not this rank's ring predecessor");
+    }
+    return HandshakeAcceptor::accepted();
+  });
+  auto fromPrevious = acceptor.acceptAll(1, deadline, "bootstrap ring");
+  if (!fromPrevious.ok()) return fromPrevious.status();
+  return BootstrapClient(std::move(toNext.value()), std::move(fromPrevious.value().front().socket), rank, nranks);
 }
 
 Result<std::vector<std::byte>> BootstrapClient::allgather(const void* data, size_t bytes, const Deadline& deadline) {
-  Status sent = sendBlob(socket_.fd(), data, bytes, deadline);
-  if (!sent.isOk()) return sent.withContext("bootstrap allgather: ");
-  auto length = recvBlobHeader(socket_.fd(), kMaxBootstrapBlob * 65536, deadline);
-  if (!length.ok()) {
-    return length.status().withContext("bootstrap allgather (the root closed: another rank failed, "
-                                       "presented a different nranks, or timed out): ");
+  std::vector<std::byte> all(bytes * static_cast<size_t>(nranks_));
+  if (bytes > 0) std::memcpy(all.data() + bytes * static_cast<size_t>(rank_), data, bytes);
+  if (nranks_ > 1 && !next_.valid()) return invalidUsage("bootstrap allgather after the ring was closed");
+  const int next = (rank_ + 1) % nranks_, previous = (rank_ + nranks_ - 1) % nranks_;
+  // Step s passes on the blob of rank (rank - s) and takes that of rank (rank - s - 1).
+  for (int s = 0; s + 1 < nranks_; ++s) {
+    const auto sendIndex = static_cast<size_t>((rank_ - s + nranks_) % nranks_);
+    const auto recvIndex = static_cast<size_t>((rank_ - s - 1 + 2 * nranks_) % nranks_);
+    Status step = exchangeOnRing(next_.fd(), all.data() + sendIndex * bytes, previous_.fd(), all.data() + recvIndex * bytes,
+                                 bytes, deadline, next, previous);
+    if (!step.isOk()) {
+      close();  // our neighbours' next step fails too: the failure travels round the ring
+      return step.withContext("bootstrap allgather: ");
+    }
   }
-  std::vector<std::byte> all(length.value());
-  Status received = recvAll(socket_.fd(), all.data(), all.size(), deadline);
-  if (!received.isOk()) return received.withContext("bootstrap allgather: ");
   return all;
-}
-
-}  // namespace strata
-
-namespace strata {
-
-void waitForHostedRoot(const Secret& secret, const Deadline& deadline) {
-  std::shared_ptr<HostedRoot> root;
-  {
-    std::lock_guard<std::mutex> lock(hostedMutex());
-    auto it = hostedRoots().find(secret);
-    if (it == hostedRoots().end()) return;
-    root = it->second;
-  }
-  std::unique_lock<std::mutex> lock(root->mutex);
-  root->finished.wait_for(lock, std::chrono::milliseconds(deadline.remainingMs()), [&] { return root->done; });
 }
 
 }  // namespace strata

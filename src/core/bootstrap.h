@@ -1,8 +1,11 @@
 // Bootstrap: how ranks that know only the unique id find each other. The root (a thread in the
 // process that called strataGetUniqueId, or in strata-run) accepts one authenticated connection
-// per rank and then serves allgather rounds: every rank sends a blob, every rank gets all blobs in
-// rank order. Communicator init uses a few rounds (addresses, shm readiness) and disconnects; the
-// root ends when every rank has disconnected.
+// per rank, takes the address where that rank listens for its ring predecessor, answers each
+// with its successor's, and is done: O(n) work, however many rounds init takes. The ranks then
+// join a ring (each dials its successor, accepts its predecessor) and run their allgather rounds
+// round it: n - 1 steps, each rank passing one rank's blob on, so no process handles the O(n²)
+// bytes a central allgather would. A rank that fails or dies closes its ring sockets; its
+// neighbours' next step fails and they close theirs, so every rank hears of it.
 #pragma once
 
 #include <memory>
@@ -33,11 +36,18 @@ class BootstrapClient {
   // Contributes `bytes` (same length on every rank) and returns everyone's, rank-major.
   Result<std::vector<std::byte>> allgather(const void* data, size_t bytes, const Deadline& deadline);
 
-  void close() { socket_.reset(); }
+  void close() {
+    next_.reset();
+    previous_.reset();
+  }
 
  private:
-  explicit BootstrapClient(Socket socket) : socket_(std::move(socket)) {}
-  Socket socket_;
+  BootstrapClient(Socket next, Socket previous, int rank, int nranks)
+      : next_(std::move(next)), previous_(std::move(previous)), rank_(rank), nranks_(nranks) {}
+  Socket next_;      // to rank + 1 (mod n)
+  Socket previous_;  // from rank - 1 (mod n)
+  int rank_ = 0;
+  int nranks_ = 1;
 };
 
 }  // namespace strata

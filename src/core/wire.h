@@ -13,7 +13,9 @@ namespace strata {
 constexpr uint32_t kWireMagic = 0x53545241;  // "STRA"
 constexpr uint16_t kWireVersion = 1;
 
-enum class HelloKind : uint16_t { Bootstrap = 1, DataStream = 2 };
+// Bootstrap: a rank registering with the root; DataStream: a tcp stream between ranks;
+// BootstrapRing: a rank joining its successor in the bootstrap ring.
+enum class HelloKind : uint16_t { Bootstrap = 1, DataStream = 2, BootstrapRing = 3 };
 
 // The first bytes on every connection: who is calling and proof they belong to the job.
 struct WireHello {

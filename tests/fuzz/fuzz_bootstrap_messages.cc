@@ -30,7 +30,7 @@ strata::Secret jobSecret() {
 void hello(const uint8_t* data, size_t size) {
   strata::WireHello h = overlay(strata::makeHello(strata::HelloKind::Bootstrap, jobSecret(), 1, 4, 0), data, size);
   for (int nranks : {0, 4}) {
-    for (auto kind : {strata::HelloKind::Bootstrap, strata::HelloKind::DataStream}) {
+    for (auto kind : {strata::HelloKind::Bootstrap, strata::HelloKind::DataStream, strata::HelloKind::BootstrapRing}) {
       if (strata::helloIsValid(h, kind, jobSecret(), nranks, 2)) {
         // Accepted: then it is in range, as the root and the acceptor index with it.
         if (h.rank < 0 || h.rank >= h.nranks || h.nranks > strata::kMaxRanks || h.stream < 0 || h.stream >= 2) __builtin_trap();

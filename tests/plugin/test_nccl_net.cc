@@ -579,6 +579,13 @@ TEST(NetPluginFailures, CloseWithRequestsInFlight) {
 // within seconds.
 TEST(NetPluginFailures, PeerKilledMidTransferIsAnError) {
   constexpr size_t kBytes = 256u << 20;
+  // The message must still be under way when the sender dies, whatever the timing: a progress
+  // call that meets a draining receiver moves all 256 MiB at once (a version that let them race
+  // finished first in 5 of 40 runs). So: a small message first wires both ends up (ucx connects
+  // its endpoints only while both progress); then the receiver posts and stops draining, the
+  // sender posts, progresses a little (filling the sockets, or starting ucx's rendezvous, which
+  // needs the receiver) and stops for good; only then does the receiver drain, and the kill
+  // lands mid-message.
   runPair(
       [&](Channel& channel) {
         ReceivingEnd end(channel);
@@ -589,11 +596,19 @@ TEST(NetPluginFailures, PeerKilledMidTransferIsAnError) {
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
         void* data = buffer.data();
-        size_t capacity = kBytes;
-        int tag = 0;
+        size_t capacity = 8;
+        int tag = 1;
+        ASSERT_EQ(testUntilDone(e.net, irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle), nullptr), ncclSuccess);
+        capacity = kBytes;
+        tag = 0;
         void* request = irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle);
-        int done = 0;  // until the sender is sending
-        ASSERT_EQ(testUntilSignalled(e.net, request, channel, &done), ncclSuccess);
+        int done = 0;
+        for (auto start = std::chrono::steady_clock::now();
+             std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50);) {
+          ASSERT_EQ(e.net->test(request, &done, nullptr), ncclSuccess);  // the announcement goes out
+        }
+        channel.signal();
+        channel.awaitSignal();  // the sender has stopped
         for (int i = 0; i < 100 && !done; ++i) ASSERT_EQ(e.net->test(request, &done, nullptr), ncclSuccess);
         ASSERT_FALSE(done);
         killChild();
@@ -609,12 +624,17 @@ TEST(NetPluginFailures, PeerKilledMidTransferIsAnError) {
         std::vector<unsigned char> buffer(kBytes, 9);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        ASSERT_EQ(testUntilDone(e.net, isendPosted(e, sendComm, buffer.data(), 8, 1, mhandle), nullptr), ncclSuccess);
+        channel.awaitSignal();  // the receiver has posted and stopped draining
         void* request = isendPosted(e, sendComm, buffer.data(), kBytes, 0, mhandle);
-        channel.signal();
         int done = 0;
-        while (!done && e.net->test(request, &done, nullptr) == ncclSuccess) {
-          usleep(5000);  // slowly: the receiver must see the kill mid-message
+        for (int i = 0; i < 3 && !done; ++i) {
+          ASSERT_EQ(e.net->test(request, &done, nullptr), ncclSuccess);
+          usleep(5000);
         }
+        ASSERT_FALSE(done);
+        channel.signal();
+        sleep(60);  // killed long before
       });
 }
 
