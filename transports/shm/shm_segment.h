@@ -22,11 +22,17 @@ class ShmSegment {
   ShmSegment(const ShmSegment&) = delete;
   ShmSegment& operator=(const ShmSegment&) = delete;
 
-  // A new segment of `bytes`, every page reserved and faulted in now (too little memory is a
-  // clear error here, not a SIGBUS later), locked by this process. `label` shows in /proc maps.
+  // A new segment of `bytes`, every page reserved now (too little memory is a clear error here,
+  // not a SIGBUS later), locked by this process. `label` shows in /proc maps.
   static Result<std::shared_ptr<ShmSegment>> create(const std::string& label, size_t bytes);
   // Maps a segment received from its creator; takes ownership of `fd`. The size must match.
   static Result<std::shared_ptr<ShmSegment>> adopt(int fd, size_t bytes);
+  // Neither maps its pages in: a rank writes one ring of each peer's segment and reads the rings
+  // of the peers that send to it, so faulting every page in cost each rank the host's whole
+  // shared memory (128 ranks on 16 emulated hosts spent half their start in page faults). Each
+  // prefaults the parts it uses at once with this: [offset, offset + bytes), writable (best
+  // effort: a kernel without MADV_POPULATE_WRITE faults them in on first touch instead).
+  void populate(size_t offset, size_t bytes) const;
 
   // Creator: a new descriptor for peers, on its own open file description (so the creator's
   // lock stays private to the creator). The caller closes it once sent.

@@ -1,11 +1,17 @@
 #include "transports/shm/shm_transport.h"
 
+#include <algorithm>
 #include <new>
 
 #include "transports/memory/ring_connection.h"
 #include "transports/shm/process_liveness.h"
 
 namespace strata {
+namespace {
+
+constexpr size_t kPrefaultedRingBytes = 64 << 10;
+
+}  // namespace
 
 size_t ShmLayout::slotBytes() const {
   size_t bytes = SpscByteRing::regionBytes(ringBytes);
@@ -22,8 +28,12 @@ DoorbellWord* segmentDoorbell(const ShmSegment& inbound) { return reinterpret_ca
 Result<std::shared_ptr<ShmSegment>> createInboundSegment(int rank, const ShmLayout& layout) {
   auto segment = ShmSegment::create("strata-inbound-" + std::to_string(rank), layout.totalBytes());
   if (!segment.ok()) return segment.status();
+  segment.value()->populate(0, ShmLayout::kDoorbellBytes);
   new (segment.value()->data()) DoorbellWord{};
   for (int slot = 0; slot < layout.slots; ++slot) {
+    // The ring's head and its first pages: the rest faults in (minor faults, the pages exist) as
+    // messages first go round it.
+    segment.value()->populate(layout.slotOffset(slot), std::min(layout.slotBytes(), kPrefaultedRingBytes));
     SpscByteRing::create(segment.value()->data() + layout.slotOffset(slot), layout.ringBytes);
   }
   if (layout.windowHalfBytes > 0) PeerWindows::format(segment.value()->data() + layout.windowOffset());
@@ -47,6 +57,9 @@ struct SegmentPair {
 std::unique_ptr<Connection> makeShmConnection(int mySlot, const ShmPeer& peer, const ShmLayout& layout,
                                               std::shared_ptr<ShmSegment> inbound,
                                               std::shared_ptr<ShmSegment> peerInbound) {
+  // The peer's doorbell and the ring we write in its segment; the rest of it is not ours to touch.
+  peerInbound->populate(0, ShmLayout::kDoorbellBytes);
+  peerInbound->populate(layout.slotOffset(mySlot), std::min(layout.slotBytes(), kPrefaultedRingBytes));
   size_t ringRegion = SpscByteRing::regionBytes(layout.ringBytes);
   SpscByteRing sendRing = SpscByteRing::attach(peerInbound->data() + layout.slotOffset(mySlot), ringRegion);
   SpscByteRing recvRing = SpscByteRing::attach(inbound->data() + layout.slotOffset(peer.slot), ringRegion);
@@ -69,6 +82,7 @@ std::shared_ptr<PeerWindows> makeShmWindows(int rank, const ShmLayout& layout,
   std::vector<std::byte*> regions;
   std::vector<DoorbellWord*> doorbells;
   for (const auto& segment : segments) {
+    segment->populate(layout.windowOffset(), segment->size() - layout.windowOffset());  // every rank reads every window
     regions.push_back(segment->data() + layout.windowOffset());
     doorbells.push_back(segmentDoorbell(*segment));
   }
