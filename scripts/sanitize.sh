@@ -8,7 +8,8 @@
 #               dead-peer and silent-peer tests, the C example, the MoE trainer's parallel,
 #               checkpoint and bad-input tests, and the NCCL net plugin's harness over ucx
 #               (over tcp it is among the unit tests);
-#   TSan:       the unit tests that run ranks as threads (executor, transports, window exchanges,
+#   TSan:       the unit tests that run ranks as threads (executor, transports and tcp connections
+#               opened on first use, window exchanges,
 #               host streams, API);
 #   libFuzzer:  every fuzz target (clang, ASan+UBSan) for STRATA_FUZZ_SECONDS each (default 20),
 #               seeded with the corpus kept in tests/fuzz/corpus, two at a time.
@@ -28,7 +29,7 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs" --target test_plans test_transports test_waiting test_api >/dev/null
 (cd build-tsan && ctest --output-on-failure -L unit \
-  -R 'Doorbell|WaitPolicy|Waiting|WindowExchange|MemoryTransport|ShmTransport|TcpTransport|ApiTest|ApiRanks|Handshake|HostStreams|BarrierCompletes|ReductionsForEveryTypeAndOp/3$|Deterministic/5$')
+  -R 'Doorbell|WaitPolicy|Waiting|WindowExchange|MemoryTransport|ShmTransport|TcpTransport|TcpOnFirstUse|ApiTest|ApiRanks|Handshake|HostStreams|BarrierCompletes|ReductionsForEveryTypeAndOp/3$|Deterministic/5$')
 
 if command -v clang++ >/dev/null; then
   cmake --preset fuzz -DSTRATA_FUZZ_SECONDS="${STRATA_FUZZ_SECONDS:-20}" >/dev/null
