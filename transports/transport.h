@@ -90,6 +90,12 @@ class Connection {
   // Called by waiters that made no progress for a while: an error if the peer is known dead.
   virtual Status checkPeer() { return Status::ok(); }
 
+  // Called when a stage that moves bytes on this connection begins. A connection opened on first
+  // use takes its first step here, so every connection of a stage has started to open before any
+  // of the stage's transfers can fail (a rank that fails must be able to tell each peer the stage
+  // waits on).
+  virtual Status prepare() { return Status::ok(); }
+
   // Make every current and future wait of the peer on this connection fail promptly (abort).
   virtual void close() = 0;
 

@@ -74,7 +74,10 @@ Status exchangeOnRing(int nextFd, const std::byte* out, int previousFd, std::byt
       }
     }
     if ((sent < total || received < total) && deadline.expired()) {
-      return timeoutError("bootstrap ring step not finished within " + std::to_string(deadline.timeoutMs()) + " ms");
+      const std::string stuck = received < total ? "no blob from rank " + std::to_string(previous)
+                                                  : "rank " + std::to_string(next) + " took no blob";
+      return timeoutError("bootstrap ring step not finished within " + std::to_string(deadline.timeoutMs()) + " ms: " +
+                          stuck + " (is it alive and in this job?)");
     }
   }
   return Status::ok();
@@ -123,7 +126,9 @@ Result<BootstrapClient> BootstrapClient::connect(const UniqueIdContents& id, int
     return HandshakeAcceptor::accepted();
   });
   auto fromPrevious = acceptor.acceptAll(1, deadline, "bootstrap ring");
-  if (!fromPrevious.ok()) return fromPrevious.status();
+  if (!fromPrevious.ok()) {
+    return fromPrevious.status().withContext("bootstrap: waiting for rank " + std::to_string(previous) + " to join the ring: ");
+  }
   return BootstrapClient(std::move(toNext.value()), std::move(fromPrevious.value().front().socket), rank, nranks);
 }
 

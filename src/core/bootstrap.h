@@ -5,7 +5,9 @@
 // join a ring (each dials its successor, accepts its predecessor) and run their allgather rounds
 // round it: n - 1 steps, each rank passing one rank's blob on, so no process handles the O(n²)
 // bytes a central allgather would. A rank that fails or dies closes its ring sockets; its
-// neighbours' next step fails and they close theirs, so every rank hears of it.
+// neighbours' next step fails and they close theirs, so the failure travels round the ring (a
+// rank that dies after passing on its last blob can let the others finish that round: the
+// connection checks that follow init then see it).
 #pragma once
 
 #include <memory>
@@ -24,9 +26,10 @@ Result<strataUniqueId> startBootstrapRoot(const SocketAddress& address, const Se
 // strataGetUniqueId's work: a fresh secret and a root on the interface STRATA_SOCKET_IFNAME picks.
 Result<strataUniqueId> createUniqueId(const std::string& socketIfname, int64_t timeoutMs);
 
-// When this process serves the root of `secret`, waits until every rank of its job has hung up
-// (or the deadline passes); returns at once otherwise. Init calls it after its last round, so a
-// process that hosts a root never leaves before the other ranks got their last answer.
+// When this process serves the root of `secret`, waits until the root has answered every rank of
+// its job or given up (or the deadline passes); returns at once otherwise. Init calls it after its
+// last round (by then every rank had its answer, or init failed), so a process that hosts a root
+// never leaves while its thread still serves.
 void waitForHostedRoot(const Secret& secret, const Deadline& deadline);
 
 class BootstrapClient {

@@ -125,11 +125,12 @@ void Communicator::logBanner() const {
     STRATA_INFO(Env, "%s=%s", name.c_str(), value.c_str());
   }
   STRATA_INFO(Env,
-              "in effect: STRATA_TIMEOUT_MS=%lld STRATA_TRANSPORT=%s STRATA_SOCKET_NSTREAMS=%d STRATA_BUFFSIZE=%lld "
-              "STRATA_WINDOW_BYTES=%lld STRATA_ONESHOT_BYTES=%lld",
+              "in effect: STRATA_TIMEOUT_MS=%lld STRATA_TRANSPORT=%s STRATA_SOCKET_NSTREAMS=%d STRATA_BUFFSIZE=%s "
+              "STRATA_WINDOW_BYTES=%lld STRATA_ONESHOT_BYTES=%lld STRATA_RUNTIME_CONNECT=%d",
               static_cast<long long>(params_.timeoutMs), params_.transport.c_str(), params_.socketStreams,
-              static_cast<long long>(params_.shmRingBytes), static_cast<long long>(windowHalfBytes()),
-              static_cast<long long>(params_.oneShotBytes));
+              params_.shmRingBytesSet ? std::to_string(params_.shmRingBytes).c_str() : "(sized for the host: see the shm line)",
+              static_cast<long long>(windowHalfBytes()), static_cast<long long>(params_.oneShotBytes),
+              params_.runtimeConnect ? 1 : 0);
 }
 
 Status Communicator::checkUsable() const {

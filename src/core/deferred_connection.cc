@@ -50,10 +50,34 @@ Status DeferredConnection::checkPeer() {
   return c.value() != nullptr ? c.value()->checkPeer() : Status::ok();
 }
 
+bool DeferredConnection::wakesOwnerDoorbell() const {
+  const Connection* c = open_.load(std::memory_order_acquire);
+  return c != nullptr && c->wakesOwnerDoorbell();
+}
+
+bool DeferredConnection::movedUnseen() const {
+  const Connection* c = open_.load(std::memory_order_acquire);
+  return c != nullptr && c->movedUnseen();
+}
+
+int DeferredConnection::wakeFd() const {
+  const Connection* c = open_.load(std::memory_order_acquire);
+  return c != nullptr ? c->wakeFd() : -1;
+}
+
+bool DeferredConnection::readyToSleep() {
+  Connection* c = open_.load(std::memory_order_acquire);
+  return c != nullptr && c->readyToSleep();
+}
+
 void DeferredConnection::close() {
   std::lock_guard<std::mutex> lock(mutex_);
   closed_ = true;
-  if (connection_ != nullptr) connection_->close();
+  if (connection_ != nullptr) {
+    connection_->close();
+  } else if (abandon_) {
+    abandon_();
+  }
 }
 
 }  // namespace strata

@@ -112,8 +112,13 @@ class StageRunner {
       if (step.peer < 0 || step.peer >= nranks || c_.connections[step.peer] == nullptr) {
         return internalError("plan names peer " + std::to_string(step.peer) + " with no connection");
       }
-      sleepable_ = sleepable_ && c_.connections[step.peer]->wakesOwnerDoorbell();
       Connection* connection = c_.connections[step.peer];
+      Status opening = connection->prepare();
+      if (!opening.isOk()) {
+        return Status(opening.code(), "rank " + std::to_string(c_.rank) + " could not open its connection to rank " +
+                                          std::to_string(step.peer) + " for " + plan_.algorithm + ": " + opening.message());
+      }
+      sleepable_ = sleepable_ && connection->wakesOwnerDoorbell();
       if (wakeSource_ == nullptr && sharedWakeFd) wakeSource_ = connection;
       sharedWakeFd = sharedWakeFd && connection->wakeFd() >= 0 && connection->wakeFd() == wakeSource_->wakeFd();
       ActiveTransfer t;

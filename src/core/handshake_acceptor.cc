@@ -146,7 +146,8 @@ Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAll(size_t expected
 
 Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAvailable(const char* what) {
   std::vector<AcceptedCaller> accepted;
-  dropExpired();
+  // Hellos first, then expiry: this is called only when a call needs a connection, so a hello
+  // may have waited in its socket since long before; it must not be dropped unread.
   for (size_t i = 0; i < pending_.size();) {
     if (readHello(pending_[i], accepted, what)) {
       pending_.erase(pending_.begin() + static_cast<long>(i));
@@ -154,6 +155,7 @@ Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAvailable(const cha
       ++i;
     }
   }
+  dropExpired();
   STRATA_RETURN_IF_ERROR(acceptNewcomers(accepted, std::numeric_limits<size_t>::max(), what));
   if (!failure_.isOk()) return failure_;
   return accepted;

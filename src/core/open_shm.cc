@@ -16,10 +16,11 @@ namespace {
 
 constexpr int64_t kHandoverWaitMs = 30000;
 
-// A host holds a ring per ordered pair of its ranks. Unless STRATA_BUFFSIZE says how big, they
-// share this budget (at most STRATA_BUFFSIZE's default each, at least kSmallestRingBytes): 16
-// ranks keep 4 MiB rings, 64 ranks get 256 KiB, 128 ranks 64 KiB, 1 GiB per host in all instead
-// of the 64 GB 128 ranks would pin with 4 MiB each.
+// A host holds a ring per ordered pair of its ranks (and a slot per rank for itself). Unless
+// STRATA_BUFFSIZE says how big, the rings share about this budget (at most STRATA_BUFFSIZE's
+// default each, at least kSmallestRingBytes, which 128 ranks reach): 16 ranks keep 4 MiB rings,
+// 64 ranks get 260 KiB, 128 ranks 64 KiB, about 1 GiB per host in all instead of the 64 GB 128
+// ranks would pin with 4 MiB each.
 constexpr size_t kHostRingBudget = size_t{1} << 30;
 constexpr size_t kSmallestRingBytes = 64 << 10;
 

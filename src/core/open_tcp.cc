@@ -20,8 +20,9 @@ Status openAllNow(std::vector<DeferredConnection*>& pending, const Deadline& dea
     std::erase_if(pending, [](DeferredConnection* c) { return c->isOpen(); });
     if (pending.empty()) break;
     if (deadline.expired()) {
-      return timeoutError("tcp connection setup: " + std::to_string(pending.size()) +
-                          " connections were not open within " + std::to_string(deadline.timeoutMs()) + " ms");
+      return timeoutError("tcp connection setup (STRATA_RUNTIME_CONNECT=0): " + std::to_string(pending.size()) +
+                          " connections were not open within " + std::to_string(deadline.timeoutMs()) +
+                          " ms (are those ranks alive, and is every rank's listener reachable?)");
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
@@ -43,7 +44,8 @@ Status openTcpConnections(WiringInputs& in, const std::vector<bool>& useTcp, Wir
   std::vector<DeferredConnection*> pending;
   for (int peer = 0; peer < in.nranks; ++peer) {
     if (!useTcp[static_cast<size_t>(peer)]) continue;
-    auto connection = std::make_unique<DeferredConnection>("tcp", [rendezvous, peer] { return rendezvous->advance(peer); });
+    auto connection = std::make_unique<DeferredConnection>(
+        "tcp", [rendezvous, peer] { return rendezvous->advance(peer); }, [rendezvous] { rendezvous->shutDown(); });
     pending.push_back(connection.get());
     wiring.connections[static_cast<size_t>(peer)] = std::move(connection);
   }

@@ -1,10 +1,12 @@
 // Wiring the ucx transport: one UCX worker per communicator. The ranks exchange worker addresses
 // in two bootstrap rounds (every length, then every address padded to the longest, since a round
-// carries the same number of bytes from each rank) and make an endpoint to each ucx peer.
+// carries the same number of bytes from each rank); the endpoint to each ucx peer is made when a
+// call first needs it (STRATA_RUNTIME_CONNECT=1, the default), or here with 0.
 #include <algorithm>
 #include <cstring>
 
 #include "src/common/log.h"
+#include "src/core/deferred_connection.h"
 #include "src/core/transport_openers.h"
 #include "transports/ucx/ucx_connection.h"
 
@@ -57,16 +59,27 @@ Status openUcxConnections(WiringInputs& in, const std::vector<bool>& useUcx, Wir
       break;
     }
     const std::byte* first = addresses.value().data() + longest * static_cast<size_t>(peer);
-    std::vector<std::byte> address(first, first + lengthOf[peer]);
-    auto connection = std::make_unique<UcxConnection>(worker, in.rank, peer);
-    auto ep = worker->connect(address, &UcxConnection::onPeerError, connection.get());
-    if (!ep.ok()) {
-      connected = ep.status().withContext("rank " + std::to_string(peer) + ": ");
+    DeferredConnection::Establish open = [worker, rank = in.rank, peer,
+                                          address = std::vector<std::byte>(first, first + lengthOf[peer])]()
+        -> Result<std::unique_ptr<Connection>> {
+      auto connection = std::make_unique<UcxConnection>(worker, rank, peer);
+      auto ep = worker->connect(address, &UcxConnection::onPeerError, connection.get());
+      if (!ep.ok()) return ep.status().withContext("rank " + std::to_string(peer) + ": ");
+      connection->attach(ep.value());
+      STRATA_INFO(Net, "ucx: peer %d through %s", peer, UcxWorker::describe(ep.value()).c_str());
+      return std::unique_ptr<Connection>(std::move(connection));
+    };
+    if (in.params.runtimeConnect) {
+      // The endpoint (and on RDMA its queue pairs) is made when a call first needs the peer.
+      wiring.connections[peer] = std::make_unique<DeferredConnection>("ucx", std::move(open));
+      continue;
+    }
+    auto opened = open();
+    if (!opened.ok()) {
+      connected = opened.status();
       break;
     }
-    connection->attach(ep.value());
-    STRATA_INFO(Net, "ucx: peer %d through %s", peer, UcxWorker::describe(ep.value()).c_str());
-    wiring.connections[peer] = std::move(connection);
+    wiring.connections[peer] = std::move(opened.value());
   }
   return agreeOnSuccess(in.bootstrap, connected, "connecting over ucx", in.deadline);
 }

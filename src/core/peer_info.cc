@@ -81,9 +81,10 @@ WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
     }
     return int32_t{-1};
   };
-  // An unset STRATA_WINDOW_BYTES travels as -1 ("sized for the host"): a rank that sets the
-  // default explicitly would size its windows otherwise where ranks outnumber cores.
-  return {params.shmRingBytes,
+  // An unset STRATA_WINDOW_BYTES or STRATA_BUFFSIZE travels as -1 ("sized for the host"): a rank
+  // that sets the default explicitly would size its windows otherwise where ranks outnumber
+  // cores, and its rings otherwise on a host of more than 16 ranks.
+  return {params.shmRingBytesSet ? params.shmRingBytes : -1,
           params.windowBytesSet ? params.windowBytes : -1,
           params.oneShotBytes,
           params.moePipelineBytes,
@@ -98,7 +99,7 @@ WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
 
 // The first setting in which `theirs` differs from `ours`, as an error naming it.
 Status compareSettings(const WireSettings& ours, const WireSettings& theirs, int rank, int peer) {
-  // -1: the variable is unset and Strata sizes it (STRATA_WINDOW_BYTES).
+  // -1: the variable is unset and Strata sizes it (STRATA_WINDOW_BYTES, STRATA_BUFFSIZE).
   auto value = [](long long v) { return v == -1 ? std::string("it unset") : std::to_string(v); };
   auto differs = [&](const char* name, long long mine, long long other) {
     return invalidUsage(std::string(name) + " differs between ranks: rank " + std::to_string(rank) + " has " +

@@ -1,5 +1,7 @@
 #include "src/core/tcp_rendezvous.h"
 
+#include <sys/socket.h>
+
 #include "src/core/wire.h"
 #include "transports/tcp/tcp_connection.h"
 
@@ -38,7 +40,11 @@ Status TcpRendezvous::acceptArrivals() {
   if (!callers.ok()) return callers.status();
   for (AcceptedCaller& caller : callers.value()) {
     const auto peer = static_cast<size_t>(caller.hello.rank);
-    arrivals_[peer][static_cast<size_t>(caller.hello.stream)] = std::move(caller.socket);
+    const auto stream = static_cast<size_t>(caller.hello.stream);
+    // The filter saw each hello alone: a second stream of the same number in this batch (or one
+    // after the hand-out) is a stranger, closed as `callers` goes.
+    if (handedOut_[peer] || arrivals_[peer][stream].valid()) continue;
+    arrivals_[peer][stream] = std::move(caller.socket);
     ++arrived_[peer];
   }
   return Status::ok();
@@ -72,6 +78,8 @@ Result<bool> TcpRendezvous::dialStep(int peer) {
 }
 
 Result<std::unique_ptr<Connection>> TcpRendezvous::advance(int peer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (shut_) return remoteError("the tcp connection to rank " + std::to_string(peer) + " was abandoned (abort) before it opened");
   STRATA_RETURN_IF_ERROR(acceptArrivals());
   const auto index = static_cast<size_t>(peer);
   std::vector<Socket>* streams = nullptr;
@@ -90,7 +98,33 @@ Result<std::unique_ptr<Connection>> TcpRendezvous::advance(int peer) {
   return std::unique_ptr<Connection>(std::make_unique<TcpConnection>(std::move(taken), job_.splitBytes));
 }
 
+void TcpRendezvous::shutDown() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (shut_) return;
+  shut_ = true;
+  listener_.reset();
+  // A dial under way that has connected by now gets its hellos (the peer then sees the streams
+  // close, an error at once); nothing here waits for one that has not.
+  for (size_t peer = 0; peer < dials_.size(); ++peer) {
+    Dial& d = dials_[peer];
+    while (d.introduced < d.streams.size()) {
+      const int fd = d.streams[d.introduced].fd();
+      auto finished = connectFinished(fd, job_.addresses[peer]);
+      if (!finished.ok() || !finished.value()) break;
+      const WireHello hello = makeHello(HelloKind::DataStream, job_.secret, job_.rank, job_.nranks,
+                                        static_cast<int>(d.introduced));
+      if (::send(fd, &hello, sizeof(hello), MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(sizeof(hello))) break;
+      ++d.introduced;
+    }
+    d.streams.clear();
+  }
+  for (auto& a : arrivals_) {
+    for (Socket& s : a) s.reset();
+  }
+}
+
 size_t TcpRendezvous::heldSockets() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   size_t held = 0;
   for (const Dial& d : dials_) held += d.streams.size();
   for (const auto& a : arrivals_) {

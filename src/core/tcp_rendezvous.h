@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "src/core/handshake_acceptor.h"
@@ -31,6 +32,8 @@ class TcpRendezvous {
   };
 
   TcpRendezvous(Socket listener, Job job);
+  TcpRendezvous(const TcpRendezvous&) = delete;  // the acceptor's filter points at this object
+  TcpRendezvous& operator=(const TcpRendezvous&) = delete;
 
   // One non-blocking step towards the connection to `peer` (and a look at the listener for any
   // peer's streams): the connection once every stream is up, null while it is not, an error when
@@ -39,6 +42,11 @@ class TcpRendezvous {
 
   // Descriptors held for connections not handed out yet (tests).
   size_t heldSockets() const;
+
+  // This rank gave up (abort, or a failed call) before some connection opened: closes the
+  // listener and every socket not handed out, so a peer that dialled, or dials now, fails at once
+  // instead of at its deadline. Any thread; advance() fails from then on.
+  void shutDown();
 
  private:
   Status acceptArrivals();
@@ -49,6 +57,8 @@ class TcpRendezvous {
     size_t introduced = 0;        // streams connected and hello sent
   };
 
+  mutable std::mutex mutex_;  // advance() runs on the calls' thread, shutDown() on any
+  bool shut_ = false;
   Socket listener_;
   Job job_;
   HandshakeAcceptor acceptor_;

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Ranks launched with different values of a setting every rank must share fail init at once,
 # every one of them, with the variable named (they would otherwise lay out shared memory or pick
-# plans differently). The default window size set explicitly differs from leaving it unset: an
-# unset one follows the host (larger where ranks outnumber cores).
+# plans differently). The default window and ring sizes set explicitly differ from leaving them
+# unset: unset ones follow the host (larger windows where ranks outnumber cores, smaller rings on
+# hosts of more than 16 ranks).
 #   settings_disagree.sh HELLO
 set -u
 hello=$1
 port=$(( 20000 + RANDOM % 20000 ))
 status=0
-for setting in STRATA_BUFFSIZE=65536 STRATA_SOCKET_NSTREAMS=3 STRATA_ALGO=ring STRATA_WINDOW_BYTES=0 STRATA_RUNTIME_CONNECT=0 \
+for setting in STRATA_BUFFSIZE=65536 STRATA_BUFFSIZE=4194304 STRATA_SOCKET_NSTREAMS=3 STRATA_ALGO=ring STRATA_WINDOW_BYTES=0 STRATA_RUNTIME_CONNECT=0 \
                STRATA_WINDOW_BYTES=524288; do
   port=$((port + 1))
   common=(env -u STRATA_UNIQUE_ID WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port STRATA_JOB_SECRET=job-$port

@@ -52,7 +52,8 @@ std::unique_ptr<Pair> makePair(int streams) {
     job.overTcp = {r != 0, r != 1};
     auto rendezvous = std::make_shared<strata::TcpRendezvous>(std::move(listeners[static_cast<size_t>(r)]), job);
     pair->rendezvous[r] = rendezvous;
-    pair->toPeer[r] = std::make_unique<DeferredConnection>("tcp", [rendezvous, r] { return rendezvous->advance(1 - r); });
+    pair->toPeer[r] = std::make_unique<DeferredConnection>(
+        "tcp", [rendezvous, r] { return rendezvous->advance(1 - r); }, [rendezvous] { rendezvous->shutDown(); });
   }
   return pair;
 }
@@ -139,6 +140,28 @@ TEST(TcpOnFirstUse, CloseFromAnotherThreadFailsTheWaiter) {
   pair->toPeer[0]->close();
   waiter.join();
   EXPECT_TRUE(failed.load());
+}
+
+// Rank 1 has dialled and sent; rank 0 gives up (an abort closes its connection before it ever
+// opened): rank 1's connection, complete in the kernel, fails at once rather than at a deadline.
+TEST(TcpOnFirstUse, AbandonedBeforeOpeningFailsThePeerAtOnce) {
+  auto pair = makePair(2);
+  std::vector<std::byte> buffer(size_t{64} << 20);  // more than the kernel buffers both ends
+  TransferRequest send{buffer.data(), buffer.size()};
+  for (int i = 0; i < 100 && !pair->toPeer[1]->isOpen(); ++i) ASSERT_TRUE(pair->toPeer[1]->progressSend(send).isOk());
+  ASSERT_TRUE(pair->toPeer[1]->isOpen());
+  pair->toPeer[0]->close();
+  strata::Status st;
+  const auto start = std::chrono::steady_clock::now();
+  while (st.isOk() && !send.complete() && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    st = pair->toPeer[1]->progressSend(send);
+  }
+  EXPECT_EQ(st.code(), strataRemoteError) << st.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // And rank 0's own later use says why.
+  std::vector<std::byte> small(8);
+  TransferRequest recv{small.data(), small.size()};
+  EXPECT_EQ(pair->toPeer[0]->progressRecv(recv).code(), strataRemoteError);
 }
 
 // Rank 0's listener is gone (its process exited): rank 1's first use is an error saying so.

@@ -101,7 +101,12 @@ void ShmSegment::populate(size_t offset, size_t bytes) const {
   constexpr size_t kPage = 4096;
   const size_t begin = offset / kPage * kPage;
   const size_t end = std::min(size_, offset + bytes);
+#ifdef MADV_POPULATE_WRITE  // Linux 5.14; older headers: pages fault in on first touch
   madvise(data_ + begin, end - begin, MADV_POPULATE_WRITE);  // failure only leaves faults for later
+#else
+  (void)begin;
+  (void)end;
+#endif
 }
 
 Result<int> ShmSegment::shareableDescriptor() const {
