@@ -69,11 +69,20 @@ Plan planFlatRingAllReduce(const CollectiveShape& shape, const PlanTopology& top
   return plan;
 }
 
-double costFlatRingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+namespace {
+
+// A cost or work function of the topology ring, evaluated on the ring in rank order instead.
+double onRankOrderRing(const CollectiveShape& shape, const CostContext& cost, CostFunction measure) {
   PlanTopology rankOrder = PlanTopology::identity(0, cost.nranks());
   CostContext flat = cost;
   flat.topology = &rankOrder;
-  return costRingAllReduce(shape, flat);
+  return measure(shape, flat);
+}
+
+}  // namespace
+
+double costFlatRingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
+  return onRankOrderRing(shape, cost, costRingAllReduce);
 }
 
 // Work: each slice is a ring reduce-scatter and allgather on the topology ring.
@@ -89,10 +98,7 @@ double workRingAllReduce(const CollectiveShape& shape, const CostContext& cost) 
 }
 
 double workFlatRingAllReduce(const CollectiveShape& shape, const CostContext& cost) {
-  PlanTopology rankOrder = PlanTopology::identity(0, cost.nranks());
-  CostContext flat = cost;
-  flat.topology = &rankOrder;
-  return workRingAllReduce(shape, flat);
+  return onRankOrderRing(shape, cost, workRingAllReduce);
 }
 
 }  // namespace strata

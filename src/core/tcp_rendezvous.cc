@@ -67,7 +67,7 @@ Result<bool> TcpRendezvous::dialStep(int peer) {
     auto finished = connectFinished(fd, address);
     if (!finished.ok()) return gone(finished.status());
     if (!finished.value()) return false;
-    // 64 bytes into a socket that has just connected: they fit its buffer, nothing waits.
+    // A 40-byte hello into a socket that has just connected: it fits the buffer, nothing waits.
     const WireHello hello = makeHello(HelloKind::DataStream, job_.secret, job_.rank, job_.nranks,
                                       static_cast<int>(dial.introduced));
     Status sent = sendAll(fd, &hello, sizeof(hello), Deadline(1000));
