@@ -22,21 +22,15 @@ Result<Connection*> DeferredConnection::opened() {
 }
 
 Status DeferredConnection::progressSend(TransferRequest& request) {
-  auto c = opened();
-  if (!c.ok()) return c.status();
-  return c.value() != nullptr ? c.value()->progressSend(request) : Status::ok();
+  return onceOpen([&](Connection& c) { return c.progressSend(request); });
 }
 
 Status DeferredConnection::progressRecv(TransferRequest& request) {
-  auto c = opened();
-  if (!c.ok()) return c.status();
-  return c.value() != nullptr ? c.value()->progressRecv(request) : Status::ok();
+  return onceOpen([&](Connection& c) { return c.progressRecv(request); });
 }
 
 Status DeferredConnection::progressFrame(TransferRequest& request) {
-  auto c = opened();
-  if (!c.ok()) return c.status();
-  return c.value() != nullptr ? c.value()->progressFrame(request) : Status::ok();
+  return onceOpen([&](Connection& c) { return c.progressFrame(request); });
 }
 
 bool DeferredConnection::peekFrame(std::byte* out) {
@@ -45,9 +39,7 @@ bool DeferredConnection::peekFrame(std::byte* out) {
 }
 
 Status DeferredConnection::checkPeer() {
-  auto c = opened();
-  if (!c.ok()) return c.status();
-  return c.value() != nullptr ? c.value()->checkPeer() : Status::ok();
+  return onceOpen([](Connection& c) { return c.checkPeer(); });
 }
 
 bool DeferredConnection::wakesOwnerDoorbell() const {

@@ -53,6 +53,13 @@ class DeferredConnection : public Connection {
  private:
   // The real connection, or null after taking a step towards it.
   Result<Connection*> opened();
+  // `use` on the real connection once it is open; ok (nothing moved) while it is not.
+  template <typename Use>
+  Status onceOpen(const Use& use) {
+    auto c = opened();
+    if (!c.ok()) return c.status();
+    return c.value() != nullptr ? use(*c.value()) : Status::ok();
+  }
 
   const char* kind_;
   Establish establish_;

@@ -50,6 +50,16 @@ bool HandshakeAcceptor::readHello(Pending& p, std::vector<AcceptedCaller>& accep
   return true;
 }
 
+void HandshakeAcceptor::readPendingHellos(std::vector<AcceptedCaller>& accepted, size_t expected, const char* what) {
+  for (size_t i = 0; i < pending_.size() && accepted.size() < expected;) {
+    if (readHello(pending_[i], accepted, what)) {
+      pending_.erase(pending_.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
 void HandshakeAcceptor::dropOldest() {
   if (pending_.empty()) return;
   pending_.erase(pending_.begin());  // kept in arrival order
@@ -131,13 +141,7 @@ Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAll(size_t expected
     int rc = ::poll(fds.data(), fds.size(), 50);
     if (rc < 0 && errno != EINTR) return systemError(std::string(what) + ": poll() failed: " + errnoText(errno));
     // Stop at `expected`: callers beyond it stay pending for the next acceptAll.
-    for (size_t i = 0; i < pending_.size() && accepted.size() < expected;) {
-      if (readHello(pending_[i], accepted, what)) {
-        pending_.erase(pending_.begin() + static_cast<long>(i));
-      } else {
-        ++i;
-      }
-    }
+    readPendingHellos(accepted, expected, what);
     if (fds[0].revents & POLLIN) STRATA_RETURN_IF_ERROR(acceptNewcomers(accepted, expected, what));
     if (!failure_.isOk()) return failure_;
   }
@@ -148,13 +152,7 @@ Result<std::vector<AcceptedCaller>> HandshakeAcceptor::acceptAvailable(const cha
   std::vector<AcceptedCaller> accepted;
   // Hellos first, then expiry: this is called only when a call needs a connection, so a hello
   // may have waited in its socket since long before; it must not be dropped unread.
-  for (size_t i = 0; i < pending_.size();) {
-    if (readHello(pending_[i], accepted, what)) {
-      pending_.erase(pending_.begin() + static_cast<long>(i));
-    } else {
-      ++i;
-    }
-  }
+  readPendingHellos(accepted, std::numeric_limits<size_t>::max(), what);
   dropExpired();
   STRATA_RETURN_IF_ERROR(acceptNewcomers(accepted, std::numeric_limits<size_t>::max(), what));
   if (!failure_.isOk()) return failure_;

@@ -65,6 +65,8 @@ class HandshakeAcceptor {
   // `accepted`, refused, or closed by its peer) and must leave the pending list; a hello that
   // fails the handshake sets failure_.
   bool readHello(Pending& p, std::vector<AcceptedCaller>& accepted, const char* what);
+  // readHello on every pending caller, until `accepted` holds `expected`.
+  void readPendingHellos(std::vector<AcceptedCaller>& accepted, size_t expected, const char* what);
   // Accepts what the listener holds (a bounded batch), reading each newcomer's hello at once.
   Status acceptNewcomers(std::vector<AcceptedCaller>& accepted, size_t expected, const char* what);
   void dropOldest();

@@ -2,6 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
+
+#include "src/common/errno_text.h"
 #include "src/core/wire.h"
 #include "transports/tcp/tcp_connection.h"
 
@@ -62,19 +65,28 @@ Result<bool> TcpRendezvous::dialStep(int peer) {
     if (!started.ok()) return gone(started.status());
     dial.streams.push_back(std::move(started.value()));
   }
+  Status introduced = introduceConnected(peer);
+  if (!introduced.isOk()) return gone(introduced);
+  return dial.introduced == dial.streams.size();
+}
+
+Status TcpRendezvous::introduceConnected(int peer) {
+  Dial& dial = dials_[static_cast<size_t>(peer)];
   while (dial.introduced < dial.streams.size()) {
     const int fd = dial.streams[dial.introduced].fd();
-    auto finished = connectFinished(fd, address);
-    if (!finished.ok()) return gone(finished.status());
-    if (!finished.value()) return false;
+    auto finished = connectFinished(fd, job_.addresses[static_cast<size_t>(peer)]);
+    if (!finished.ok()) return finished.status();
+    if (!finished.value()) return Status::ok();
     // A 40-byte hello into a socket that has just connected: it fits the buffer, nothing waits.
     const WireHello hello = makeHello(HelloKind::DataStream, job_.secret, job_.rank, job_.nranks,
                                       static_cast<int>(dial.introduced));
-    Status sent = sendAll(fd, &hello, sizeof(hello), Deadline(1000));
-    if (!sent.isOk()) return gone(sent);
+    const ssize_t sent = ::send(fd, &hello, sizeof(hello), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent != static_cast<ssize_t>(sizeof(hello))) {
+      return remoteError(sent < 0 ? "sending the hello failed: " + errnoText(errno) : std::string("the hello was cut short"));
+    }
     ++dial.introduced;
   }
-  return true;
+  return Status::ok();
 }
 
 Result<std::unique_ptr<Connection>> TcpRendezvous::advance(int peer) {
@@ -106,17 +118,8 @@ void TcpRendezvous::shutDown() {
   // A dial under way that has connected by now gets its hellos (the peer then sees the streams
   // close, an error at once); nothing here waits for one that has not.
   for (size_t peer = 0; peer < dials_.size(); ++peer) {
-    Dial& d = dials_[peer];
-    while (d.introduced < d.streams.size()) {
-      const int fd = d.streams[d.introduced].fd();
-      auto finished = connectFinished(fd, job_.addresses[peer]);
-      if (!finished.ok() || !finished.value()) break;
-      const WireHello hello = makeHello(HelloKind::DataStream, job_.secret, job_.rank, job_.nranks,
-                                        static_cast<int>(d.introduced));
-      if (::send(fd, &hello, sizeof(hello), MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(sizeof(hello))) break;
-      ++d.introduced;
-    }
-    d.streams.clear();
+    (void)introduceConnected(static_cast<int>(peer));  // best effort: the sockets close either way
+    dials_[peer].streams.clear();
   }
   for (auto& a : arrivals_) {
     for (Socket& s : a) s.reset();

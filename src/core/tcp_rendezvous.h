@@ -51,6 +51,9 @@ class TcpRendezvous {
  private:
   Status acceptArrivals();
   Result<bool> dialStep(int peer);  // true when every stream is connected and introduced
+  // Sends the hello on each of the peer's dialled streams whose connect has completed, in order,
+  // stopping at the first still under way. Never waits.
+  Status introduceConnected(int peer);
 
   struct Dial {
     std::vector<Socket> streams;  // started connects, in stream order
