@@ -538,14 +538,26 @@ TEST(NetPluginFailures, CloseWithRequestsInFlight) {
         std::vector<unsigned char> buffer(kBytes);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(recvComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
+        // As in PeerKilledMidTransferIsAnError: a small message wires both ends up, then the
+        // receives are posted and nothing drains until the sender has closed (a draining receiver
+        // let the sender's isend move a whole message before its close).
+        void* data = buffer.data();
+        size_t capacity = 8;
+        int tag = 1;
+        ASSERT_EQ(testUntilDone(e.net, irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle), nullptr), ncclSuccess);
         std::vector<void*> requests;
         for (int i = 0; i < kMessages; ++i) {
-          void* data = buffer.data();
-          size_t capacity = kBytes;
-          int tag = 0;
+          capacity = kBytes;
+          tag = 0;
           requests.push_back(irecvPosted(e, recvComm, 1, &data, &capacity, &tag, &mhandle));
         }
+        int unused = 0;
+        for (auto start = std::chrono::steady_clock::now();
+             std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50);) {
+          ASSERT_EQ(e.net->test(requests.front(), &unused, nullptr), ncclSuccess);  // the announcements go out
+        }
         channel.signal();
+        channel.awaitSignal();  // the sender has closed
         ncclResult_t last = ncclSuccess;
         for (void* request : requests) {
           last = testUntilDone(e.net, request, nullptr);
@@ -562,13 +574,15 @@ TEST(NetPluginFailures, CloseWithRequestsInFlight) {
         std::vector<unsigned char> buffer(kBytes, 3);
         void* mhandle = nullptr;
         ASSERT_EQ(e.net->regMr(sendComm, buffer.data(), buffer.size(), NCCL_PTR_HOST, &mhandle), ncclSuccess);
-        channel.awaitSignal();  // the receives are posted
+        ASSERT_EQ(testUntilDone(e.net, isendPosted(e, sendComm, buffer.data(), 8, 1, mhandle), nullptr), ncclSuccess);
+        channel.awaitSignal();  // the receives are posted, and the receiver is not draining
         std::vector<void*> requests;
         for (int i = 0; i < kMessages; ++i) requests.push_back(isendPosted(e, sendComm, buffer.data(), kBytes, 0, mhandle));
         ASSERT_NE(requests.back(), nullptr);
         EXPECT_EQ(e.net->deregMr(sendComm, mhandle), ncclSuccess);
         EXPECT_EQ(e.net->closeSend(sendComm), ncclSuccess);
         end.comm = nullptr;
+        channel.signal();
         int done = 0;
         EXPECT_EQ(e.net->test(requests.back(), &done, nullptr), ncclInternalError) << "a closed comm's request";
         EXPECT_EQ(e.net->regMr(sendComm, buffer.data(), 8, NCCL_PTR_HOST, &mhandle), ncclInternalError) << "a closed comm";
