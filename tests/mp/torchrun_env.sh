@@ -4,7 +4,10 @@
 #   torchrun_env.sh HELLO
 set -u
 hello=$1
-port=$(( 20000 + RANDOM % 20000 ))
+# A port below the kernel's ephemeral range, so no outgoing connection of a test running beside
+# this one can hold it (20000 + RANDOM % 20000 reached into the range: "Address already in use").
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+port=$(( 10000 + RANDOM % (ephemeral_low - 10100) ))
 common=(env -u STRATA_UNIQUE_ID WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port STRATA_JOB_SECRET=job-$port
         STRATA_SOCKET_IFNAME=lo STRATA_TIMEOUT_MS=20000)
 pids=()
