@@ -7,7 +7,7 @@
 cmake_minimum_required(VERSION 3.22)
 set(layer_dirs
   common=src/common reduce=src/reduce topology=topology transports=transports
-  algorithms=src/algorithms core=src/core moe=src/moe api=src/api)
+  algorithms=src/algorithms core=src/core moe=src/moe api=src/api sim=src/sim)
 set(internal_roots src/ topology/ transports/ perf/ tests/ tools/ examples/ plugins/)
 
 file(GLOB_RECURSE files "${DIR}/*.h" "${DIR}/*.hpp" "${DIR}/*.inl" "${DIR}/*.cc" "${DIR}/*.cpp" "${DIR}/*.c")

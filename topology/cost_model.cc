@@ -24,6 +24,9 @@ void forEachKey(Model& m, const Visit& visit) {
   visit("interrack_alpha_us", m.interRack.alphaUs);
   visit("interrack_beta_gbps", m.interRack.betaGBps);
   visit("uplink_oversubscription", m.uplinkOversubscription);
+  visit("interpod_alpha_us", m.interPod.alphaUs);
+  visit("interpod_beta_gbps", m.interPod.betaGBps);
+  visit("spine_oversubscription", m.spineOversubscription);
   visit("contention_us", m.contentionUs);
 }
 

@@ -32,6 +32,8 @@ struct CostModel {
   LinkCost net{4.5, 5.0};        // host to host inside a rack (per rank's share of the NIC)
   LinkCost interRack{6.0, 5.0};  // host to host across racks, before uplink sharing
   double uplinkOversubscription = 1.0;  // a rack uplink carries (hosts in rack x net beta) / this
+  LinkCost interPod{6.0, 5.0};   // host to host across pods (racks under different spine groups)
+  double spineOversubscription = 1.0;  // a pod's spine uplink carries (racks in pod x rack uplink) / this
   double contentionUs = 3.0;     // extra wait per synchronisation per rank beyond the cores
 
   // Every key a cost file may set, with its current value.

@@ -77,6 +77,17 @@ Hierarchy::Hierarchy(const std::vector<RankPlacement>& placements) {
     }
     hosts_.push_back(std::move(host));
   });
+  std::map<std::vector<std::string>, int> podIndex;
+  for (const RackGroup& rack : racks_) {
+    std::vector<std::string> above(rack.switches.begin(), rack.switches.end() - (rack.switches.empty() ? 0 : 1));
+    auto [it, isNew] = podIndex.emplace(above, podCount_);
+    if (isNew) {
+      ++podCount_;
+      racksInPod_.push_back(0);
+    }
+    podOfRack_.push_back(it->second);
+    ++racksInPod_[static_cast<size_t>(it->second)];
+  }
 }
 
 std::string Hierarchy::summary() const {

@@ -39,6 +39,13 @@ class Hierarchy {
   const std::vector<RackGroup>& racks() const { return racks_; }
   int hostOf(int rank) const { return hostOfRank_[static_cast<size_t>(rank)]; }
   int rackOf(int rank) const { return hosts_[static_cast<size_t>(hostOf(rank))].rack; }
+  // Pods: racks under the same switch one level above their leaf (all racks form one pod when
+  // the metadata stops at the leaves). Indices follow the ring order of the racks.
+  int podOfRack(int rack) const { return podOfRack_[static_cast<size_t>(rack)]; }
+  int podOf(int rank) const { return podOfRack(rackOf(rank)); }
+  int podCount() const { return podCount_; }
+  // Racks in a pod.
+  int racksInPod(int pod) const { return racksInPod_[static_cast<size_t>(pod)]; }
   // Where a rank sits in its host's ranks, and a host in its rack's hosts (ring order), without
   // searching: tiers and costs ask this for every rank of clusters of thousands of hosts.
   int indexInHost(int rank) const { return indexInHost_[static_cast<size_t>(rank)]; }
@@ -65,6 +72,9 @@ class Hierarchy {
   std::vector<int> ring_;
   std::vector<int> indexInHost_;  // by rank
   std::vector<int> indexInRack_;  // by host
+  std::vector<int> podOfRack_;    // by rack
+  std::vector<int> racksInPod_;   // by pod
+  int podCount_ = 0;
   int largestHost_ = 1;
   int switchDepth_ = 0;
 };

@@ -43,13 +43,15 @@ double CostContext::stepSeconds(const std::vector<std::pair<int, int>>& transfer
   const Hierarchy& h = *hierarchy;
   if (tally != nullptr) tally->transfers += transfers.size();
   // How many transfers leave each host and each rack at once: they share the NIC and uplink.
-  std::vector<int> hostsLeft, racksLeft;
+  std::vector<int> hostsLeft, racksLeft, podsLeft;
   for (const auto& [from, to] : transfers) {
     if (h.hostOf(from) != h.hostOf(to)) hostsLeft.push_back(h.hostOf(from));
     if (h.rackOf(from) != h.rackOf(to)) racksLeft.push_back(h.rackOf(from));
+    if (h.podOf(from) != h.podOf(to)) podsLeft.push_back(h.podOf(from));
   }
   const LeavingCounts leavingHost(std::move(hostsLeft), h.hosts().size());
   const LeavingCounts leavingRack(std::move(racksLeft), h.racks().size());
+  const LeavingCounts leavingPod(std::move(podsLeft), static_cast<size_t>(h.podCount()));
   const double ranksPerCore = contention();
   const double syncSeconds = syncPenalty();
   double slowest = 0;
@@ -71,6 +73,12 @@ double CostContext::stepSeconds(const std::vector<std::pair<int, int>>& transfer
         double hostsInRack = static_cast<double>(h.racks()[static_cast<size_t>(rack)].hosts.size());
         double uplink = hostsInRack * model->net.betaGBps / model->uplinkOversubscription;
         share = std::min(share, uplink / leavingRack[rack]);
+        const int pod = h.podOf(from);
+        if (pod != h.podOf(to)) {
+          // The pod's spine uplink: its racks' uplinks, oversubscribed again at the spine.
+          double spine = h.racksInPod(pod) * uplink / model->spineOversubscription;
+          share = std::min(share, spine / leavingPod[pod]);
+        }
       }
       link.betaGBps = share;
       seconds = link.seconds(bytes);
@@ -95,7 +103,8 @@ double CostContext::windowSyncSeconds() const { return model->windowSyncUs * 1e-
 const LinkCost& CostContext::linkBetween(int from, int to) const {
   const Hierarchy& h = *hierarchy;
   if (h.hostOf(from) == h.hostOf(to)) return model->shm;
-  return h.rackOf(from) == h.rackOf(to) ? model->net : model->interRack;
+  if (h.rackOf(from) == h.rackOf(to)) return model->net;
+  return h.podOf(from) == h.podOf(to) ? model->interRack : model->interPod;
 }
 
 double CostContext::linkAlphaSeconds(int from, int to) const { return linkBetween(from, to).alphaUs * 1e-6; }
