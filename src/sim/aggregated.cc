@@ -26,23 +26,10 @@ struct Group {
   bool operator==(const Group& o) const { return reach == o.reach && bytes == o.bytes && flows == o.flows; }
 };
 
-// What one representative does in a stage: the messages it sends and waits for, by reach and
-// size, and its local work. Ranks alike in a stage share one profile.
-struct RankProfile {
-  std::vector<std::pair<Reach, double>> sends, receives;
-  double copyBytes = 0;
-  double reduceBytes = 0;
-  bool operator<(const RankProfile& o) const {
-    return std::tie(sends, receives, copyBytes, reduceBytes) < std::tie(o.sends, o.receives, o.copyBytes, o.reduceBytes);
-  }
-  bool operator==(const RankProfile& o) const { return !(*this < o) && !(o < *this); }
-};
-
-struct LockstepStage {
+// The groups of one stage index, over every class.
+struct StageGroups {
   std::vector<Group> groups;
-  std::vector<RankProfile> profiles;  // distinct, sorted
-  bool operator<(const LockstepStage& o) const { return std::tie(groups, profiles) < std::tie(o.groups, o.profiles); }
-
+  bool operator<(const StageGroups& o) const { return groups < o.groups; }
   void add(Reach reach, double bytes, double flows) {
     for (Group& g : groups) {
       if (g.reach == reach && g.bytes == bytes) {
@@ -52,15 +39,9 @@ struct LockstepStage {
     }
     groups.push_back({reach, bytes, flows});
   }
-  void addProfile(RankProfile p) {
-    std::sort(p.sends.begin(), p.sends.end());
-    std::sort(p.receives.begin(), p.receives.end());
-    auto at = std::lower_bound(profiles.begin(), profiles.end(), p);
-    if (at == profiles.end() || !(*at == p)) profiles.insert(at, std::move(p));
-  }
 };
 
-// Seconds of one lock-step stage: its groups start after their alpha, share the link classes
+// The flows of one stage index: its groups start after their alpha, share the link classes
 // max-min fairly, and a group that finishes leaves its links to the others.
 class StageTimer {
  public:
@@ -103,29 +84,6 @@ class StageTimer {
       now = next;
     }
     return ends;
-  }
-
-  // A stage lasts until its slowest rank is done: its copies, then its sends and its receives,
-  // each received byte reduced on its core after the last arrival.
-  double stageSeconds(const LockstepStage& stage) {
-    const std::vector<double> ends = groupEnds(stage.groups);
-    auto endOf = [&](Reach reach, double bytes) {
-      for (size_t i = 0; i < stage.groups.size(); ++i) {
-        if (stage.groups[i].reach == reach && stage.groups[i].bytes == bytes) return ends[i];
-      }
-      // A sender unlike any representative: the stage's slowest group.
-      return ends.empty() ? 0.0 : *std::max_element(ends.begin(), ends.end());
-    };
-    const NetworkRates& rates = net_.rates();
-    double slowest = 0;
-    for (const RankProfile& p : stage.profiles) {
-      double sent = 0, received = 0;
-      for (const auto& [reach, bytes] : p.sends) sent = std::max(sent, endOf(reach, bytes));
-      for (const auto& [reach, bytes] : p.receives) received = std::max(received, endOf(reach, bytes));
-      const double done = std::max(sent, received + p.reduceBytes / rates.reduceBytesPerSecond);
-      slowest = std::max(slowest, p.copyBytes / rates.copyBytesPerSecond + done);
-    }
-    return slowest;
   }
 
  private:
@@ -202,53 +160,301 @@ RankClasses classifyRanks(const Network& network, const std::vector<int>& ring, 
       classes.members.push_back(0);
     }
     ++classes.members[static_cast<size_t>(it->second)];
+    classes.classOf.push_back(it->second);
   }
   return classes;
 }
 
-Result<Outcome> replayAggregated(const Network& network, const RankClasses& classes, const PlanOfRank& planOf) {
-  std::vector<LockstepStage> stages;
-  for (size_t c = 0; c < classes.representative.size(); ++c) {
+namespace {
+
+// One step of a representative's stage that moves a message.
+struct ClassStep {
+  StepKind kind;
+  int peerClass;
+  Reach reach;
+  double bytes;
+};
+
+struct ClassStage {
+  double copyBytes = 0;
+  std::vector<ClassStep> steps;
+};
+
+// The representatives' stages, and what every stage index's flows take on the links.
+struct Schedule {
+  std::vector<std::vector<ClassStage>> stagesOf;  // by class, then stage
+  // Which send a receive takes. When class q's representative sends to ranks of class c exactly
+  // as many messages as c's representative takes from ranks of q, the k-th taken is the k-th sent
+  // (sendStagesTo[q][c]: the stage of each, in order), as on a real stream. Otherwise (classes split
+  // ranks by role, not by who sends to them: q's representative sends to a rank of another class
+  // in the same role) the message left in the first of q's stages that send over that reach
+  // (sendStages[q][reach], each stage once), not yet matched and not before ours: plans pair a
+  // receive with a send of the same stage (rings, tiers, recursive doubling) or a later one.
+  std::vector<std::map<int, std::vector<int>>> sendStagesTo;
+  std::vector<std::map<int, size_t>> receivesFrom;  // by receiving class, then sending class
+  std::vector<std::array<std::vector<int>, kReaches>> sendStages;
+  const std::vector<int>* pairedSends(size_t from, size_t to) const {
+    auto sent = sendStagesTo[from].find(static_cast<int>(to));
+    auto taken = receivesFrom[to].find(static_cast<int>(from));
+    if (sent == sendStagesTo[from].end() || taken == receivesFrom[to].end()) return nullptr;
+    return sent->second.size() == taken->second ? &sent->second : nullptr;
+  }
+  std::vector<StageGroups> groupsOf;                 // by stage index
+  std::array<double, kLinkClasses> bytes{};          // every rank's messages, per link class
+  std::vector<std::vector<double>> transferSeconds;  // by stage index, per group: without alpha
+};
+
+Result<Schedule> schedule(const Network& network, const RankClasses& classes, const PlanOfRank& planOf) {
+  const size_t classCount = classes.representative.size();
+  Schedule out;
+  out.stagesOf.resize(classCount);
+  out.sendStages.resize(classCount);
+  out.sendStagesTo.resize(classCount);
+  out.receivesFrom.resize(classCount);
+  for (size_t c = 0; c < classCount; ++c) {
     const int rank = classes.representative[c];
-    const double members = classes.members[c];
     const Plan plan = planOf(rank);
-    if (stages.size() < plan.stages.size()) stages.resize(plan.stages.size());
+    if (out.groupsOf.size() < plan.stages.size()) out.groupsOf.resize(plan.stages.size());
+    std::vector<ClassStage>& stages = out.stagesOf[c];
+    stages.resize(plan.stages.size());
     for (size_t s = 0; s < plan.stages.size(); ++s) {
-      LockstepStage& stage = stages[s];
-      RankProfile profile;
+      // Messages to one peer follow each other on its stream: together they are one flow on the
+      // links at a time, so each counts for its share of the class's flows.
+      std::map<int, int> sendsToPeer;
+      for (const Step& step : plan.stages[s].steps) {
+        if (step.kind == StepKind::Send || step.kind == StepKind::SendSignal) ++sendsToPeer[step.peer];
+      }
       for (const Step& step : plan.stages[s].steps) {
         if (Plan::isWindowStep(step.kind)) {
           return invalidArgument("simulation: plan '" + plan.algorithm +
                                  "' uses peer memory, which the simulator does not model (it models the network)");
         }
         const double bytes = static_cast<double>(step.bytes);
-        if (step.kind == StepKind::Copy) profile.copyBytes += bytes;
-        if (step.kind == StepKind::RecvReduce) profile.reduceBytes += bytes;
+        if (step.kind == StepKind::Copy) {
+          stages[s].copyBytes += bytes;
+          continue;
+        }
+        const int peerClass = classes.classOf[static_cast<size_t>(step.peer)];
+        const Reach reach = network.reach(rank, step.peer);
+        stages[s].steps.push_back({step.kind, peerClass, reach, bytes});
         if (step.kind == StepKind::Send || step.kind == StepKind::SendSignal) {
-          stage.add(network.reach(rank, step.peer), bytes, members);
-          profile.sends.emplace_back(network.reach(rank, step.peer), bytes);
+          out.groupsOf[s].add(reach, bytes, classes.members[c] / sendsToPeer[step.peer]);
+          for (LinkClass k : Network::classesOf(reach)) out.bytes[static_cast<size_t>(k)] += classes.members[c] * bytes;
+          std::vector<int>& when = out.sendStages[c][static_cast<size_t>(reach)];
+          if (when.empty() || when.back() != static_cast<int>(s)) when.push_back(static_cast<int>(s));
+          out.sendStagesTo[c][peerClass].push_back(static_cast<int>(s));
         } else if (Plan::isReceive(step.kind)) {
-          profile.receives.emplace_back(network.reach(step.peer, rank), bytes);
+          ++out.receivesFrom[c][peerClass];
         }
       }
-      stage.addProfile(std::move(profile));
     }
   }
-  Outcome outcome;
   StageTimer timer(network);
-  std::map<LockstepStage, double> secondsOf;
-  for (LockstepStage& stage : stages) {
+  std::map<StageGroups, std::vector<double>> solved;
+  const NetworkRates& rates = network.rates();
+  for (StageGroups& stage : out.groupsOf) {
     std::sort(stage.groups.begin(), stage.groups.end());
-    auto it = secondsOf.find(stage);
-    if (it == secondsOf.end()) {
-      it = secondsOf.emplace(stage, timer.stageSeconds(stage)).first;
-      outcome.messages += stage.groups.size();
+    auto it = solved.find(stage);
+    if (it == solved.end()) {
+      std::vector<double> seconds = timer.groupEnds(stage.groups);
+      for (size_t g = 0; g < seconds.size(); ++g) {
+        seconds[g] = std::max(0.0, seconds[g] - rates.alphaSeconds[static_cast<size_t>(stage.groups[g].reach)]);
+      }
+      it = solved.emplace(stage, std::move(seconds)).first;
     }
-    outcome.seconds += it->second;
-    for (const Group& g : stage.groups) {
-      for (LinkClass c : Network::classesOf(g.reach)) outcome.bytes[static_cast<size_t>(c)] += g.flows * g.bytes;
+    out.transferSeconds.push_back(it->second);
+  }
+  return out;
+}
+
+// Seconds a message of this reach and size takes on the links in stage s (without its alpha).
+double transferOf(const Schedule& schedule, size_t s, Reach reach, double bytes) {
+  const std::vector<Group>& groups = schedule.groupsOf[s].groups;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (groups[g].reach == reach && groups[g].bytes == bytes) return schedule.transferSeconds[s][g];
+  }
+  return -1;
+}
+
+// Which of the sender's sending stages (`when`, ascending) a message taken in stage s left in:
+// the first not yet matched that is not before s. Plans pair a receive with a send of the same
+// stage (rings, tiers, recursive doubling) or a later one (a tree's child sends chunk s one stage
+// after its parent takes it); a sending stage before s was meant for another rank of the class.
+size_t matchSend(const std::vector<int>& when, size_t firstUnmatched, size_t s) {
+  if (firstUnmatched >= when.size()) return when.size();
+  return static_cast<size_t>(std::lower_bound(when.begin() + static_cast<long>(firstUnmatched), when.end(), static_cast<int>(s)) -
+                             when.begin());
+}
+
+}  // namespace
+
+Result<Outcome> replayAggregated(const Network& network, const RankClasses& classes, const PlanOfRank& planOf) {
+  auto built = schedule(network, classes, planOf);
+  if (!built.ok()) return built.status();
+  const Schedule& sched = built.value();
+  const NetworkRates& rates = network.rates();
+  const size_t classCount = classes.representative.size();
+  // start[c][s]: when class c's stage s starts (known once its stage s-1 has been timed).
+  std::vector<std::vector<double>> start(classCount);
+  std::vector<size_t> next(classCount, 0);  // the next stage of each class to time
+  std::vector<double> coreFree(classCount, 0.0);
+  // Per receiving class, per stream: messages taken so far, and when the last one arrived (a
+  // stream's messages arrive one after another). Streams: one per sending class paired message
+  // by message, else one per (sending class, reach) (Schedule::pairedSends).
+  // Kept per class as a short list: a class takes messages from a few streams, and thousands of
+  // classes (trees on thousands of hosts) would make a dense table quadratic.
+  struct StreamState {
+    size_t id;
+    size_t taken = 0;
+    double lastArrival = 0;
+  };
+  std::vector<std::vector<StreamState>> streamsOf(classCount);
+  auto stateOf = [&](size_t c, size_t id) -> StreamState& {
+    for (StreamState& st : streamsOf[c]) {
+      if (st.id == id) return st;
+    }
+    return streamsOf[c].emplace_back(StreamState{id});
+  };
+  struct Match {
+    size_t stream;
+    long senderStage;  // -1: no send to pair with
+    size_t takenAfter;
+    bool paired;  // message by message (else matched by reach and stage)
+  };
+  // The send that class c's receive `step` of stage s takes, given what c took before (`extra`:
+  // messages of the same stream already taken earlier in this stage).
+  auto matchOf = [&](size_t c, const ClassStep& step, size_t s, size_t extra) -> Match {
+    const size_t q = static_cast<size_t>(step.peerClass);
+    if (const std::vector<int>* sent = sched.pairedSends(q, c)) {
+      const size_t stream = classCount * kReaches + q, k = stateOf(c, stream).taken + extra;
+      return {stream, k < sent->size() ? (*sent)[k] : -1L, k + 1, true};
+    }
+    const size_t stream = q * kReaches + static_cast<size_t>(step.reach);
+    const std::vector<int>& when = sched.sendStages[q][static_cast<size_t>(step.reach)];
+    const size_t k = matchSend(when, stateOf(c, stream).taken, s);
+    return {stream, k < when.size() ? static_cast<long>(when[k]) : -1L, k + 1, false};
+  };
+  // Receives of one stage from the same stream, in order.
+  auto extraOf = [](std::vector<std::pair<size_t, size_t>>& counts, size_t stream) -> size_t {
+    for (auto& [id, n] : counts) {
+      if (id == stream) return n++;
+    }
+    counts.emplace_back(stream, 1);
+    return 0;
+  };
+  for (size_t c = 0; c < classCount; ++c) {
+    start[c].assign(sched.stagesOf[c].size() + 1, -1.0);
+    start[c][0] = 0;
+  }
+  // Time the stages whose messages' senders have reached their sending stage; repeat until every
+  // class is done or none can go on (plans that wait on each other).
+  Outcome outcome;
+  // A sender's stage not timed yet, which the class must wait for (unless it may guess).
+  auto blocked = [&](const Match& m, const ClassStep& step) {
+    return m.senderStage >= 0 && start[static_cast<size_t>(step.peerClass)][static_cast<size_t>(m.senderStage)] < 0;
+  };
+  // When every class waits, some class is pairing a receive with the wrong send: its class does
+  // not tell apart a role that matters there (trees, whose ranks' stages shift where they have no
+  // chunk to pass, and whose inner nodes the classes lump with leaves). The class that waits since
+  // the earliest time goes on as if those messages left when its stage started. Counted in the
+  // outcome (strata-sim prints it); a genuine deadlock of the plans shows in the exact replay.
+  long guessing = -1;
+  bool progressed = true;
+  while (true) {
+    if (!progressed) {
+      guessing = -1;
+      for (size_t c = 0; c < classCount; ++c) {
+        if (next[c] >= sched.stagesOf[c].size()) continue;
+        if (guessing < 0 || start[c][next[c]] < start[static_cast<size_t>(guessing)][next[static_cast<size_t>(guessing)]]) {
+          guessing = static_cast<long>(c);
+        }
+      }
+      if (guessing < 0) break;
+      ++outcome.guessedStages;
+    }
+    progressed = false;
+    for (size_t c = 0; c < classCount; ++c) {
+      const std::vector<ClassStage>& stages = sched.stagesOf[c];
+      while (next[c] < stages.size()) {
+        const size_t s = next[c];
+        const ClassStage& stage = stages[s];
+        // When each sending class's message of this stage left: its stage must be timed.
+        bool ready = true;
+        std::vector<std::pair<size_t, size_t>> seen;
+        for (const ClassStep& step : stage.steps) {
+          if (!Plan::isReceive(step.kind)) continue;
+          const Match m = matchOf(c, step, s, extraOf(seen, matchOf(c, step, s, 0).stream));
+          if (blocked(m, step) && guessing != static_cast<long>(c)) ready = false;
+        }
+        if (!ready) break;
+        const double begin = start[c][s] + stage.copyBytes / rates.copyBytesPerSecond;
+        double end = begin;
+        coreFree[c] = std::max(coreFree[c], begin);
+        std::vector<std::pair<size_t, size_t>> matched;  // stream, first send left for later
+        std::vector<std::pair<size_t, size_t>> sameStream;
+        for (const ClassStep& step : stage.steps) {
+          const double alpha = rates.alphaSeconds[static_cast<size_t>(step.reach)];
+          if (step.kind == StepKind::Send || step.kind == StepKind::SendSignal) {
+            if (step.bytes > rates.sendBufferBytes) {
+              const double transfer = std::max(0.0, transferOf(sched, s, step.reach, step.bytes));
+              end = std::max(end, begin + alpha + transfer * (1 - rates.sendBufferBytes / step.bytes));
+            }
+            continue;
+          }
+          if (!Plan::isReceive(step.kind)) continue;
+          const size_t q = static_cast<size_t>(step.peerClass);
+          Match m = matchOf(c, step, s, extraOf(sameStream, matchOf(c, step, s, 0).stream));
+          if (blocked(m, step)) m.senderStage = -1;  // guessed: leaves as we start
+          const size_t stream = m.stream;
+          // The sender's stage, or ours when its representative never sends such a message (a
+          // role the classes do not tell apart): then it is taken to leave as we arrive.
+          const size_t sent = m.senderStage >= 0 ? static_cast<size_t>(m.senderStage) : s;
+          // It leaves once the sender's copies of that stage are done.
+          const double leaves =
+              m.senderStage >= 0 ? start[q][sent] + sched.stagesOf[q][sent].copyBytes / rates.copyBytesPerSecond : begin;
+          double transfer = transferOf(sched, sent, step.reach, step.bytes);
+          if (transfer < 0) transfer = std::max(0.0, transferOf(sched, s, step.reach, step.bytes));
+          StreamState& state = stateOf(c, stream);
+          const double arrives = std::max(leaves + alpha, state.lastArrival) + transfer;
+          state.lastArrival = arrives;
+          double done = std::max(arrives, begin);
+          if (step.kind == StepKind::RecvReduce) {
+            coreFree[c] = std::max(coreFree[c], done) + step.bytes / rates.reduceBytesPerSecond;
+            done = coreFree[c];
+          }
+          end = std::max(end, done);
+          if (m.senderStage >= 0) matched.emplace_back(stream, m.takenAfter);
+        }
+        for (const auto& [stream, after] : matched) stateOf(c, stream).taken = std::max(stateOf(c, stream).taken, after);
+        start[c][s + 1] = end;
+        ++next[c];
+        progressed = true;
+        if (guessing == static_cast<long>(c)) {
+          guessing = -1;
+          break;
+        }
+      }
     }
   }
+  for (size_t c = 0; c < classCount; ++c) {
+    if (next[c] < sched.stagesOf[c].size()) {
+      std::string waits;
+      for (const ClassStep& step : sched.stagesOf[c][next[c]].steps) {
+        if (!Plan::isReceive(step.kind)) continue;
+        const size_t q = static_cast<size_t>(step.peerClass);
+        const Match m = matchOf(c, step, next[c], 0);
+        if (m.senderStage >= 0) {
+          waits += " rank " + std::to_string(classes.representative[q]) + "'s stage " + std::to_string(m.senderStage) +
+                   " (it is at " + std::to_string(next[q]) + ")";
+        }
+      }
+      return internalError("simulated plans deadlock: rank " + std::to_string(classes.representative[c]) +
+                           " never finishes its stage " + std::to_string(next[c]) + "; it waits for" + waits);
+    }
+    outcome.seconds = std::max(outcome.seconds, start[c].back());
+  }
+  for (const StageGroups& stage : sched.groupsOf) outcome.messages += stage.groups.size();
+  outcome.bytes = sched.bytes;
   for (int c = 0; c < kLinkClasses; ++c) {
     const LinkClass k = static_cast<LinkClass>(c);
     const double capacity = network.linksOf(k) * network.meanCapacity(k);

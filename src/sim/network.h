@@ -38,6 +38,10 @@ struct NetworkRates {
   std::array<double, kReaches> alphaSeconds{};  // per Reach
   double reduceBytesPerSecond = 0;
   double copyBytesPerSecond = 0;
+  // A send is done (its stage may go on) once all but this many of its bytes have left: the
+  // socket's send buffer or the shared-memory FIFO holds the rest. Its receiver waits for all.
+  // Linux's largest automatic tcp send buffer (net.ipv4.tcp_wmem) is 4 MiB.
+  double sendBufferBytes = 4 << 20;
 
   static NetworkRates fromCostModel(const CostModel& model);
 };

@@ -11,6 +11,7 @@ namespace strata::sim {
 struct Outcome {
   double seconds = 0;
   uint64_t messages = 0;  // messages simulated (a group of identical flows counts once)
+  uint64_t guessedStages = 0;  // aggregated: stages timed with a guessed pairing (aggregated.cc)
   std::array<double, kLinkClasses> bytes{};  // carried by each class, all its links together
   // Utilisation of each class over the collective: bytes / (links x capacity x seconds).
   std::array<double, kLinkClasses> utilisation{};

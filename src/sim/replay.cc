@@ -1,6 +1,7 @@
 #include "src/sim/replay.h"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <queue>
 #include <unordered_map>
@@ -23,6 +24,7 @@ struct Message {
   int src = 0, dst = 0;
   double bytes = 0;
   bool reduces = false;
+  bool released = false;  // the sender's step is done (what is left fits the send buffer)
   double sendReady = -1, receiveReady = -1, arrived = -1;
 };
 
@@ -67,7 +69,12 @@ class Replay {
     while (true) {
       if (ratesStale_) solveRates();
       double next = std::numeric_limits<double>::infinity();
-      for (size_t i = 0; i < active_.size(); ++i) next = std::min(next, now_ + remaining_[static_cast<size_t>(active_[i])] / rates_[i]);
+      const double buffer = net_.rates().sendBufferBytes;
+      for (size_t i = 0; i < active_.size(); ++i) {
+        const double left = remaining_[static_cast<size_t>(active_[i])];
+        next = std::min(next, now_ + left / rates_[i]);
+        if (!messages_[static_cast<size_t>(active_[i])].released) next = std::min(next, now_ + (left - buffer) / rates_[i]);
+      }
       if (!events_.empty()) next = std::min(next, events_.top().time);
       if (next == std::numeric_limits<double>::infinity()) break;
       advanceTo(next);
@@ -129,6 +136,11 @@ class Replay {
       Message& m = messages_[static_cast<size_t>(wait.message)];
       if (wait.isSend) {
         m.sendReady = ready;
+        // A message that fits the send buffer is handed over at once; its alpha is the wire's.
+        if (m.bytes <= net_.rates().sendBufferBytes) {
+          m.released = true;
+          schedule(ready, EventKind::StepDone, rank);
+        }
         schedule(ready + net_.alphaSeconds(m.src, m.dst), EventKind::FlowStarts, wait.message);
       } else {
         m.receiveReady = ready;
@@ -144,15 +156,27 @@ class Replay {
     startStage(rank, now_);
   }
 
+  // A pair's messages share one byte stream (a socket, a FIFO): they arrive in order, one after
+  // another, never side by side. The head of each pair's queue is the one that moves.
   void startFlow(int id) {
-    Message& m = messages_[static_cast<size_t>(id)];
-    if (m.bytes <= 0) {
+    const Message& m = messages_[static_cast<size_t>(id)];
+    std::deque<int>& queue = streams_[pairKey(m.src, m.dst)];
+    queue.push_back(id);
+    if (queue.size() == 1) moveHead(queue);
+  }
+
+  void moveHead(std::deque<int>& queue) {
+    while (!queue.empty()) {
+      const int id = queue.front();
+      if (messages_[static_cast<size_t>(id)].bytes > 0) {
+        remaining_[static_cast<size_t>(id)] = messages_[static_cast<size_t>(id)].bytes;
+        active_.push_back(id);
+        ratesStale_ = true;
+        return;
+      }
+      queue.pop_front();
       arrive(id);
-      return;
     }
-    remaining_[static_cast<size_t>(id)] = m.bytes;
-    active_.push_back(id);
-    ratesStale_ = true;
   }
 
   void arrive(int id) {
@@ -160,8 +184,26 @@ class Replay {
     m.arrived = now_;
     const Path p = net_.path(m.src, m.dst);
     for (int i = 0; i < p.count; ++i) linkBytes_[static_cast<size_t>(p.links[static_cast<size_t>(i)])] += m.bytes;
-    schedule(now_, EventKind::StepDone, m.src);
+    if (!m.released) release(m);
     if (m.receiveReady >= 0) finishReceive(m);
+  }
+
+  // A message of non-zero size has fully arrived: the next of its stream moves.
+  void arriveAndAdvance(int id) {
+    const Message& m = messages_[static_cast<size_t>(id)];
+    std::deque<int>& queue = streams_[pairKey(m.src, m.dst)];
+    queue.pop_front();
+    arrive(id);
+    moveHead(queue);
+  }
+
+  uint64_t pairKey(int from, int to) const {
+    return static_cast<uint64_t>(from) * static_cast<uint64_t>(stages_.size()) + static_cast<uint64_t>(to);
+  }
+
+  void release(Message& m) {
+    m.released = true;
+    schedule(now_, EventKind::StepDone, m.src);
   }
 
   // Both the message and its receiver are there: a reduction waits for the receiver's core.
@@ -185,6 +227,8 @@ class Replay {
       const int id = active_[i];
       double& left = remaining_[static_cast<size_t>(id)];
       left -= rates_[i] * dt;
+      Message& m = messages_[static_cast<size_t>(id)];
+      if (!m.released && left <= net_.rates().sendBufferBytes + 1e-9 * m.bytes + 1e-6) release(m);
       if (left <= 1e-9 * messages_[static_cast<size_t>(id)].bytes + 1e-6) {
         arrived.push_back(id);
       } else {
@@ -195,7 +239,7 @@ class Replay {
     active_.resize(keep);
     rates_.resize(keep);
     if (!arrived.empty()) ratesStale_ = true;
-    for (int id : arrived) arrive(id);
+    for (int id : arrived) arriveAndAdvance(id);
   }
 
   void solveRates() {
@@ -227,6 +271,7 @@ class Replay {
   uint64_t order_ = 0;
   double now_ = 0;
   std::vector<int> active_;
+  std::unordered_map<uint64_t, std::deque<int>> streams_;  // per (sender, receiver): started, not arrived
   std::vector<double> rates_;
   bool ratesStale_ = false;
   std::vector<LinkUse> uses_;

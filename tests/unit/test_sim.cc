@@ -150,22 +150,22 @@ TEST(Replay, AgreesWithTheTunersPredictionWhereAlphaBetaIsExact) {
 }
 
 TEST(Replay, AggregatedAgreesWithExactUpTo256Ranks) {
-  // Lock-step stages and rank classes against every message, on clusters small enough for both.
-  // The double binary tree is left out: its ranks pipeline chunks through different depths, which
-  // lock step misjudges (README, "Scale simulator", says by how much).
+  // Rank classes against every message, on clusters small enough for both: within 10 %, the
+  // double binary tree within 25 % (its ranks' stages shift where they have no chunk to pass,
+  // which stage-indexed rates misjudge; README, "Scale simulator", has the figures).
   const CostModel m = uniformModel();
   const ClusterShape shapes[] = {{1, 4, 4, 2, Numbering::Block}, {1, 4, 4, 2, Numbering::RoundRobin}, {2, 2, 4, 8, Numbering::Block}};
   for (const ClusterShape& shape : shapes) {
     TestCluster c(shape, m);
     const Hierarchy blind = hostsOnly(c.placements);
     for (const Candidate& candidate : allReduceCandidates(c.hierarchy, blind.ring())) {
-      if (candidate.name == "tree") continue;
+      const double tolerance = candidate.name == "tree" ? 0.25 : 0.10;
       for (size_t bytes : {size_t{256} << 10, size_t{16} << 20}) {
         auto exact = simulate(c.network, candidate, allReduceOf(bytes), Mode::Exact);
         auto aggregated = simulate(c.network, candidate, allReduceOf(bytes), Mode::Aggregated);
         ASSERT_TRUE(exact.ok() && aggregated.ok());
         const double ratio = aggregated.value().seconds / exact.value().seconds;
-        EXPECT_NEAR(ratio, 1.0, 0.15) << candidate.name << ", " << c.hierarchy.nranks() << " ranks, "
+        EXPECT_NEAR(ratio, 1.0, tolerance) << candidate.name << ", " << c.hierarchy.nranks() << " ranks, "
                                       << numberingName(shape.numbering) << ", " << bytes << " bytes";
       }
     }

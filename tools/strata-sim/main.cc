@@ -79,6 +79,7 @@ void printTable(const std::vector<Row>& rows, const Hierarchy& h, const Options&
                 100 * u[static_cast<size_t>(LinkClass::LocalOut)], 100 * u[static_cast<size_t>(LinkClass::NicOut)],
                 100 * u[static_cast<size_t>(LinkClass::LeafUp)], 100 * u[static_cast<size_t>(LinkClass::SpineUp)],
                 r.outcome.bottleneck.c_str());
+    if (r.outcome.guessedStages > 0) std::printf("  (%llu stages paired by guess)", static_cast<unsigned long long>(r.outcome.guessedStages));
     if (r.exactSeconds > 0) {
       std::printf("  (exact %.3f ms: aggregated %+.1f%%)", r.exactSeconds * 1e3, 100 * (r.outcome.seconds / r.exactSeconds - 1));
     }
@@ -104,6 +105,7 @@ std::string toJson(const std::vector<Row>& rows, const Hierarchy& h, const Optio
       x["busbw_gbps"] = busGBps(r.bytes, h.nranks(), r.outcome.seconds);
       x["bottleneck"] = r.outcome.bottleneck;
       x["simulated_flows"] = r.outcome.messages;
+      x["guessed_stages"] = r.outcome.guessedStages;
       nlohmann::json u;
       for (int c = 0; c < kLinkClasses; ++c) u[linkClassName(static_cast<LinkClass>(c))] = r.outcome.utilisation[static_cast<size_t>(c)];
       x["utilisation"] = u;
