@@ -9,10 +9,14 @@
 #   cluster.sh down
 #   cluster.sh run  [--ranks-per-host K] [--numbering round-robin|block] [--timeout S] -- PROGRAM ARGS
 #   cluster.sh status
+#   cluster.sh probe
 #
 # `run` starts K ranks on every host (torchrun-style variables: RANK, WORLD_SIZE, MASTER_ADDR,
 # MASTER_PORT, LOCAL_RANK), with STRATA_TOPO_FILE naming the generated topology.conf, waits for
 # all, stops the others as soon as one fails, and exits with the first failure's status.
+# `probe` measures what the shaped links carry — one tcp stream between two hosts of a rack, and
+# every host of rack 0 streaming to rack 1 at once — and writes those rates into the cost file
+# (net_beta_gbps, interrack_beta_gbps, uplink_oversubscription) for the tuner and strata-sim.
 # Rates are tc rates (1gbit, 250mbit, ...). Defaults: 2 racks x 2 hosts, 1gbit host links,
 # 250mbit uplinks (4:1 oversubscribed). State lives in $STRATA_CLUSTER_DIR (default
 # /tmp/strata-cluster); `up` tears down any previous cluster first, so a run after a crash starts
@@ -204,6 +208,49 @@ run() {
   return $status
 }
 
+# Streams `bytes` over each "from to" pair of host indices (rack-major) at once; prints the bytes
+# per second they carried together (all bytes over the slowest stream's time).
+stream_rate() {
+  local bytes=$1; shift
+  local here; here=$(cd "$(dirname "$0")" && pwd)
+  mapfile -t lines < <(sort -k4,4n -s "$STATE/hosts")
+  local port=5301 pids=() outs=()
+  while [[ $# -gt 0 ]]; do
+    local from=(${lines[$1]}) to=(${lines[$2]})
+    shift 2
+    local out; out=$(mktemp "$STATE/probe.XXXXXX")
+    ip netns exec "${to[1]}" python3 "$here/stream_probe.py" recv "$port" > "$out" &
+    pids+=($!)
+    outs+=("$out")
+    ip netns exec "${from[1]}" python3 "$here/stream_probe.py" send "${to[2]}" "$port" "$bytes" &
+    pids+=($!)
+    port=$((port + 1))
+  done
+  for p in "${pids[@]}"; do wait "$p" || die "probe: a stream failed"; done
+  cat "${outs[@]}" | awk '{ total += $1; if ($2 > slowest) slowest = $2 } END { printf "%.0f\n", total / slowest }'
+  rm -f "${outs[@]}"
+}
+
+probe() {
+  [[ -f $STATE/hosts ]] || die "probe: no cluster (cluster.sh up first)"
+  read -r racks hosts _ < "$STATE/shape"
+  (( hosts >= 2 && racks >= 2 )) || die "probe: needs 2 racks of 2 hosts or more"
+  # 64 MB per stream: seconds on these links, so the 8 ms buckets add under 2 %.
+  local one pairs=() uplink
+  one=$(stream_rate 64000000 0 1)
+  for ((h = 0; h < hosts; ++h)); do pairs+=("$h" "$(( hosts + h ))"); done
+  uplink=$(stream_rate 32000000 "${pairs[@]}")
+  awk -v one="$one" -v up="$uplink" -v n="$hosts" 'BEGIN {
+    printf "probe: one stream in a rack %.1f Mbit/s; %d streams across racks %.1f Mbit/s together\n", one * 8e-6, n, up * 8e-6 }'
+  local tmp="$STATE/cost.conf.new"
+  grep -vE "^(net_beta_gbps|interrack_beta_gbps|uplink_oversubscription) " "$STATE/cost.conf" > "$tmp"
+  awk -v one="$one" -v up="$uplink" -v n="$hosts" 'BEGIN {
+    printf "# probed by cluster.sh probe: one stream, and a rack uplink under %d streams\n", n;
+    printf "net_beta_gbps = %g\ninterrack_beta_gbps = %g\nuplink_oversubscription = %g\n", one / 1e9, one / 1e9, n * one / up }' >> "$tmp"
+  mv "$tmp" "$STATE/cost.conf"
+  cat "$STATE/cost.conf"
+}
+
 command=${1:-}
 shift || true
 case $command in
@@ -211,5 +258,6 @@ case $command in
   down) down ;;
   run) run "$@" ;;
   status) status ;;
-  *) sed -n '2,20p' "$0"; exit 2 ;;
+  probe) probe ;;
+  *) sed -n '2,/^set -euo pipefail/{/^set/!p}' "$0"; exit 2 ;;
 esac

@@ -2,17 +2,20 @@
 # Allreduce on the emulated cluster, every algorithm forced and the tuner's own choice, side by
 # side in one run: time per size, the tuner against the best forced algorithm, and the headline
 # figures (hierarchical vs the rank-order ring at 64 MiB, against the cost model's bound; the
-# latency algorithms vs the ring at 8 KiB). Ranks are numbered round-robin across racks, the
+# latency algorithms vs the ring at 8 KiB), and each time against strata-sim's replay of the same
+# plans on the same cluster. Ranks are numbered round-robin across racks, the
 # numbering that hurts a topology-blind ring. Sizes up to 64 KiB run 100 warmup and 300 timed
 # iterations (steady state: the shaped links' buckets are drained) in --repeat launches per
 # algorithm (default 3, the fastest kept), larger ones one launch of -n iterations (default 3).
 #   compare.sh [--racks R] [--hosts-per-rack H] [--ranks-per-host K] [-b MIN] [-e MAX] [-f FACTOR] [-n ITERS]
-#              [--repeat R]
+#              [--repeat R] [--probe]
+# --probe measures the shaped links' rates first (cluster.sh probe) and gives the tuner and the
+# simulator those instead of the nominal tc rates.
 set -euo pipefail
 shopt -s nullglob
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${STRATA_BIN:-$here/../../build/bin}
-racks=2 hosts=2 per_host=1 min=8 max=64M factor=4 iters=3 repeats=3
+racks=2 hosts=2 per_host=1 min=8 max=64M factor=4 iters=3 repeats=3 probe=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --racks) racks=$2; shift 2 ;;
@@ -23,12 +26,14 @@ while [[ $# -gt 0 ]]; do
     -f) factor=$2; shift 2 ;;
     -n) iters=$2; shift 2 ;;
     --repeat) repeats=$2; shift 2 ;;
+    --probe) probe=1; shift ;;
     *) echo "compare.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 export STRATA_CLUSTER_PREFIX=${STRATA_CLUSTER_PREFIX:-stcmp} STRATA_CLUSTER_DIR=${STRATA_CLUSTER_DIR:-/tmp/strata-cluster-compare}
 trap '"$here/cluster.sh" down' EXIT INT TERM
 "$here/cluster.sh" up --racks "$racks" --hosts-per-rack "$hosts"
+(( probe )) && "$here/cluster.sh" probe
 algos=(flat_ring ring hierarchical rabenseifner tree recursive_doubling)
 # "64K", "1M", "8" in bytes.
 size_bytes() {
@@ -97,6 +102,53 @@ if [[ -n $flat64 && -n $hier64 ]]; then
   awk -v f="$flat64" -v h="$hier64" -v t="$tree64" -v b="$bound" 'BEGIN {
     printf "64 MiB busbw: hierarchical %.4f GB/s, flat ring %.4f GB/s: %.2fx; model bound %.4f GB/s: %.0f%% (tree %.4f GB/s)\n",
            h, f, h / f, b, 100 * h / b, t }'
+fi
+# The simulator on the same cluster (its topology.conf, cost file, numbering), per algorithm and
+# size from 64 KiB: measured time over strata-sim's exact replay, with plain links (what a switch
+# port does) and with the links as the token buckets tc tbf makes them (8 ms of line time at
+# memory speed after an idle spell: the emulation's own behaviour).
+if [[ -x $bin/strata-sim ]]; then
+  sizes=$(awk '$1 >= 65536 {print $1}' "$out/flat_ring" | paste -sd,)
+  if [[ -n $sizes ]]; then
+    for links in plain tbf; do
+      burst=(); [[ $links == tbf ]] && burst=(--link-burst-ms 8)
+      "$bin/strata-sim" --topology-file "$STRATA_CLUSTER_DIR/topology.conf" --hosts "$hostlist" \
+        --cost-file "$STRATA_CLUSTER_DIR/cost.conf" --ranks-per-host "$per_host" --numbering round-robin \
+        --bytes "$sizes" --algorithms "$(IFS=,; echo "${algos[*]}")" --mode exact "${burst[@]}" --json \
+        > "$out/sim.$links.json" 2> /dev/null
+    done
+    echo
+    echo "# measured time / strata-sim's (exact replay), plain links and tbf links; * within 15 %"
+    python3 - "$out" "${algos[@]}" <<'PY'
+import json, sys
+out, algos = sys.argv[1], sys.argv[2:]
+sims = {links: {(r["bytes"], r["algorithm"]): r["seconds"] * 1e6 for r in json.load(open(f"{out}/sim.{links}.json"))["results"]}
+        for links in ("plain", "tbf")}
+measured = {a: {int(l.split()[0]): float(l.split()[1]) for l in open(f"{out}/{a}")} for a in algos}
+print("%10s" % "size" + "".join(" %20s" % a for a in algos))
+within = {"plain": 0, "tbf": 0}
+total = 0
+for size in sorted(measured[algos[0]]):
+    if size < 65536:
+        continue
+    cells = []
+    for a in algos:
+        m = measured[a].get(size)
+        ratios = {k: m / v[(size, a)] for k, v in sims.items() if m is not None and (size, a) in v}
+        if len(ratios) < 2:
+            cells.append(" %20s" % "-")
+            continue
+        total += 1
+        text = []
+        for k in ("plain", "tbf"):
+            ok = abs(ratios[k] - 1) <= 0.15
+            within[k] += ok
+            text.append("%.2f%s" % (ratios[k], "*" if ok else " "))
+        cells.append(" %20s" % " / ".join(text))
+    print("%10d" % size + "".join(cells))
+print(f"within 15 %: {within['plain']} of {total} with plain links, {within['tbf']} of {total} with tbf links")
+PY
+  fi
 fi
 flat8=$(awk '{print $2}' "$out/flat_ring.8k")
 best8=$(cat "$out/tree.8k" "$out/recursive_doubling.8k" | awk 'NR == 1 || $2 < m {m = $2} END {print m}')

@@ -42,6 +42,10 @@ struct NetworkRates {
   // socket's send buffer or the shared-memory FIFO holds the rest. Its receiver waits for all.
   // Linux's largest automatic tcp send buffer (net.ipv4.tcp_wmem) is 4 MiB.
   double sendBufferBytes = 4 << 20;
+  // Token-bucket links (token_buckets.h), to compare with the emulated cluster: each NIC and
+  // uplink may run at the peak for this many seconds of its own rate's bytes. 0: plain links.
+  double burstSeconds = 0;
+  double burstPeakBytesPerSecond = 0;
 
   static NetworkRates fromCostModel(const CostModel& model);
 };

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "src/sim/max_min.h"
+#include "src/sim/token_buckets.h"
 
 namespace strata::sim {
 
@@ -62,7 +63,8 @@ class Replay {
  public:
   Replay(const Network& network, std::vector<Message> messages, std::vector<RankStages> ranks)
       : net_(network), messages_(std::move(messages)), stages_(std::move(ranks)), state_(stages_.size()),
-        remaining_(messages_.size(), 0.0), linkBytes_(static_cast<size_t>(network.linkCount()), 0.0) {}
+        remaining_(messages_.size(), 0.0), linkBytes_(static_cast<size_t>(network.linkCount()), 0.0), buckets_(network),
+        throughput_(static_cast<size_t>(network.linkCount()), 0.0) {}
 
   Result<Outcome> run() {
     for (size_t r = 0; r < stages_.size(); ++r) startStage(static_cast<int>(r), 0.0);
@@ -76,6 +78,7 @@ class Replay {
         if (!messages_[static_cast<size_t>(active_[i])].released) next = std::min(next, now_ + (left - buffer) / rates_[i]);
       }
       if (!events_.empty()) next = std::min(next, events_.top().time);
+      if (buckets_.enabled() && !active_.empty()) next = std::min(next, now_ + buckets_.secondsUntilFlip(throughput_));
       if (next == std::numeric_limits<double>::infinity()) break;
       advanceTo(next);
       while (!events_.empty() && events_.top().time <= now_) {
@@ -221,6 +224,7 @@ class Replay {
   void advanceTo(double time) {
     const double dt = time - now_;
     now_ = time;
+    if (buckets_.enabled() && buckets_.advance(dt, throughput_)) ratesStale_ = true;
     std::vector<int> arrived;
     size_t keep = 0;
     for (size_t i = 0; i < active_.size(); ++i) {
@@ -257,8 +261,14 @@ class Replay {
       routes_.push_back({uses_.data() + at, count});
       at += static_cast<size_t>(count);
     }
-    solver_.solve(net_.capacities(), routes_, std::numeric_limits<double>::max(), rates_);
+    solver_.solve(buckets_.enabled() ? buckets_.capacities() : net_.capacities(), routes_, std::numeric_limits<double>::max(), rates_);
     ratesStale_ = false;
+    if (buckets_.enabled()) {
+      throughput_.assign(static_cast<size_t>(net_.linkCount()), 0.0);
+      for (size_t i = 0; i < routes_.size(); ++i) {
+        for (int u = 0; u < routes_[i].count; ++u) throughput_[static_cast<size_t>(routes_[i].uses[u].link)] += rates_[i];
+      }
+    }
   }
 
   const Network& net_;
@@ -277,6 +287,8 @@ class Replay {
   std::vector<LinkUse> uses_;
   std::vector<FlowRoute> routes_;
   MaxMinSolver solver_;
+  TokenBuckets buckets_;
+  std::vector<double> throughput_;  // per link, at the current rates (token buckets)
 };
 
 }  // namespace

@@ -127,6 +127,34 @@ TEST(Replay, ACongestedUplinkSplitsAmongItsFlows) {
   EXPECT_NE(outcome.value().bottleneck.find("uplink of rack"), std::string::npos) << outcome.value().bottleneck;
 }
 
+TEST(Replay, TokenBucketLinksRunAtThePeakAfterAnIdleSpell) {
+  // As tc tbf shapes the emulated cluster: buckets start drained, so the first message moves at
+  // the NIC's rate; 20 ms of local work later they are full and the second passes at the peak.
+  const CostModel m = uniformModel();
+  const std::vector<RankPlacement> placements = placementsOf(ClusterShape{1, 1, 2, 1});
+  const Hierarchy hierarchy(placements);
+  NetworkRates rates = NetworkRates::fromCostModel(m);
+  rates.copyBytesPerSecond = 1e9;
+  rates.burstSeconds = 1e-3;                // 10 MB at 10 GB/s
+  rates.burstPeakBytesPerSecond = 100e9;
+  const Network shaped(hierarchy, rates);
+  const size_t bytes = 1 << 20;
+  std::vector<Plan> plans(2);
+  Plan::send(plans[0].newStage(), 1, {kSendBuffer, 0}, bytes);
+  Plan::copy(plans[0].newStage(), {kRecvBuffer, 0}, {kSendBuffer, 0}, 20000000);  // 20 ms
+  Plan::send(plans[0].newStage(), 1, {kSendBuffer, 0}, bytes);
+  Plan::recv(plans[1].newStage(), 0, {kRecvBuffer, 0}, bytes);
+  Plan::recv(plans[1].newStage(), 0, {kRecvBuffer, 0}, bytes);
+  auto outcome = replayExactly(shaped, plans);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().message();
+  EXPECT_NEAR(outcome.value().seconds, 0.02 + 5e-6 + bytes / 100e9, 1e-9);
+  rates.burstSeconds = 0;
+  const Network plain(hierarchy, rates);
+  auto unshaped = replayExactly(plain, plans);
+  ASSERT_TRUE(unshaped.ok());
+  EXPECT_NEAR(unshaped.value().seconds, 0.02 + 5e-6 + bytes / 10e9, 1e-9);
+}
+
 TEST(Replay, AgreesWithTheTunersPredictionWhereAlphaBetaIsExact) {
   // A ring over hosts of one rank each, one NIC flow per host per step: the cost model's step
   // (alpha + bytes / beta, plus the reduction) is what the flows take.

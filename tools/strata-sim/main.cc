@@ -165,7 +165,10 @@ int main(int argc, char** argv) {
   }
   const strata::Hierarchy hierarchy(placements.value());
   const strata::Hierarchy blind = hostsOnly(placements.value());
-  const Network network(hierarchy, NetworkRates::fromCostModel(o.model));
+  NetworkRates rates = NetworkRates::fromCostModel(o.model);
+  rates.burstSeconds = o.burstSeconds;
+  rates.burstPeakBytesPerSecond = o.burstPeakBytesPerSecond;
+  const Network network(hierarchy, rates);
   std::vector<Candidate> candidates = allReduceCandidates(hierarchy, blind.ring());
   for (const std::string& name : o.algorithms) {
     bool known = name == "tuner";

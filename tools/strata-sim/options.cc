@@ -28,6 +28,9 @@ const char* kUsage =
     "  --spine-oversubscription X pod uplink = racks x rack uplink / X\n"
     "  --alpha-us H,R,P,C        per-message latency inside a host, a rack, a pod, across pods\n"
     "  --reduce-gbps G           reduction rate of one rank, GB/s\n"
+    "  --link-burst-ms MS        NICs and uplinks are token buckets holding MS of their rate, emptied at\n"
+    "                            --burst-peak-gbps (tc tbf, as perf/cluster shapes them; exact replay only)\n"
+    "  --burst-peak-gbps G       what a link with tokens carries, GB/s (default 1.5)\n"
     "What to simulate:\n"
     "  --bytes LIST              allreduce sizes, e.g. 1G or 64K,1M,64M (K, M, G: powers of 1024); default 1G\n"
     "  --algorithms LIST         allreduce algorithms (default: all that run over a network), also nccl_like_ring,\n"
@@ -128,7 +131,8 @@ Result<Options> parseOptions(int argc, char** argv, std::string* helpText) {
     } else if (a == "--cost-file") {
       costFile = v;
     } else if (a == "--nic-gbps" || a == "--rank-port-gbps" || a == "--leaf-oversubscription" ||
-               a == "--spine-oversubscription" || a == "--alpha-us" || a == "--reduce-gbps") {
+               a == "--spine-oversubscription" || a == "--alpha-us" || a == "--reduce-gbps" || a == "--link-burst-ms" ||
+               a == "--burst-peak-gbps") {
       rateFlags.emplace_back(a, v);
     } else if (a == "--bytes") {
       o.sizes.clear();
@@ -176,6 +180,10 @@ Result<Options> parseOptions(int argc, char** argv, std::string* helpText) {
       m.net.betaGBps = m.interRack.betaGBps = m.interPod.betaGBps = x.value() / 8;
     } else if (flag == "--rank-port-gbps") {
       m.shm.betaGBps = x.value();
+    } else if (flag == "--link-burst-ms") {
+      o.burstSeconds = x.value() / 1e3;
+    } else if (flag == "--burst-peak-gbps") {
+      o.burstPeakBytesPerSecond = x.value() * 1e9;
     } else if (flag == "--leaf-oversubscription") {
       m.uplinkOversubscription = x.value();
     } else if (flag == "--spine-oversubscription") {

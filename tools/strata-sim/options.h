@@ -22,6 +22,8 @@ struct Options {
   bool compareExact = false;
   std::string format = "text";  // text | json
   std::string plotFile;
+  double burstSeconds = 0;                     // --link-burst-ms (token-bucket links)
+  double burstPeakBytesPerSecond = 1.5e9;      // --burst-peak-gbps
 };
 
 // Parses argv; errors name the option and the value. `helpText` is set for -h.
