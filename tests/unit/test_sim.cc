@@ -200,6 +200,39 @@ TEST(Replay, AggregatedAgreesWithExactUpTo256Ranks) {
   }
 }
 
+TEST(Replay, TheTunerAndTheSimulatorShareAPodsUplink) {
+  // Two pods of one rack of two hosts; both hosts of pod 0 send to pod 1 at once. A 4:1 spine
+  // leaves the pod's uplink half a NIC: each transfer gets a quarter, in the tuner's pricing and
+  // in the simulator alike; the cost file names the key.
+  auto parsed = CostModel::parse("spine_oversubscription = 4\ninterpod_alpha_us = 12\n", "costs");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  const CostModel m = [&] {
+    CostModel base = uniformModel();
+    base.spineOversubscription = parsed.value().spineOversubscription;
+    base.interPod.alphaUs = parsed.value().interPod.alphaUs;
+    return base;
+  }();
+  TestCluster c({2, 1, 2, 1}, m);
+  ASSERT_EQ(c.hierarchy.podCount(), 2);
+  PlanTopology ring = PlanTopology::withRing(0, c.hierarchy.ring());
+  CostContext cost;
+  cost.hierarchy = &c.hierarchy;
+  cost.model = &m;
+  cost.topology = &ring;
+  const double bytes = 1 << 20;
+  const double expected = 12e-6 + bytes / (10e9 / 4);
+  EXPECT_NEAR(cost.stepSeconds({{0, 2}, {1, 3}}, bytes), expected, 1e-12);
+  std::vector<Plan> plans(4);
+  for (int i = 0; i < 2; ++i) {
+    Plan::send(plans[static_cast<size_t>(i)].newStage(), 2 + i, {kSendBuffer, 0}, static_cast<size_t>(bytes));
+    Plan::recv(plans[static_cast<size_t>(2 + i)].newStage(), i, {kRecvBuffer, 0}, static_cast<size_t>(bytes));
+  }
+  auto outcome = replayExactly(c.network, plans);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().message();
+  EXPECT_NEAR(outcome.value().seconds, expected, 1e-12);
+  EXPECT_NE(outcome.value().bottleneck.find("uplink of pod"), std::string::npos) << outcome.value().bottleneck;
+}
+
 TEST(Replay, SameSeedSameNumberingAndTime) {
   const CostModel m = uniformModel();
   ClusterShape shape{1, 4, 2, 2, Numbering::Random, 7};
