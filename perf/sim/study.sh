@@ -12,7 +12,8 @@
 # busbw, and the step time of a model whose compute takes --compute-ms per step with its
 # gradient allreduce not overlapped: the throughput each ordering loses against Strata's choice.
 # The tree is aggregated with a class per host (its shape depends on each host's place), which
-# takes ~40 s and 1 GB at 512 hosts: beyond --tree-max-hosts (default 512) it is left out.
+# takes ~40 s and 1 GB at 512 hosts, ~2 min and 2-3 GB at 1024 and 4096: beyond --tree-max-hosts
+# (default 512) it is left out.
 #   study.sh [--hosts "64 128 ..."] [--compute-ms MS] [--bytes 1G] [--tree-max-hosts N] [--json FILE]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
