@@ -160,28 +160,38 @@ Result<Outcome> replayAggregated(const Network& network, const RankClasses& clas
     size_t stream;
     long senderStage;  // -1: no send to pair with
     size_t takenAfter;
-    bool paired;  // message by message (else matched by reach and stage)
   };
-  // The send that class c's receive `step` of stage s takes, given what c took before (`extra`:
-  // messages of the same stream already taken earlier in this stage).
-  auto matchOf = [&](size_t c, const ClassStep& step, size_t s, size_t extra) -> Match {
+  // The stream a receive of class c takes from: per sending class where the messages pair one
+  // by one (Schedule::pairedSends), else per (sending class, reach).
+  auto streamOf = [&](size_t c, const ClassStep& step) {
     const size_t q = static_cast<size_t>(step.peerClass);
-    if (const std::vector<int>* sent = sched.pairedSends(q, c)) {
-      const size_t stream = classCount * kReaches + q, k = stateOf(c, stream).taken + extra;
-      return {stream, k < sent->size() ? (*sent)[k] : -1L, k + 1, true};
-    }
-    const size_t stream = q * kReaches + static_cast<size_t>(step.reach);
-    const std::vector<int>& when = sched.sendStages[q][static_cast<size_t>(step.reach)];
-    const size_t k = matchSend(when, stateOf(c, stream).taken, s);
-    return {stream, k < when.size() ? static_cast<long>(when[k]) : -1L, k + 1, false};
+    return sched.pairedSends(q, c) != nullptr ? classCount * kReaches + q : q * kReaches + static_cast<size_t>(step.reach);
   };
-  // Receives of one stage from the same stream, in order.
-  auto extraOf = [](std::vector<std::pair<size_t, size_t>>& counts, size_t stream) -> size_t {
-    for (auto& [id, n] : counts) {
-      if (id == stream) return n++;
+  // The sends that class c's receives of stage s take, in the stage's order (several receives
+  // from one stream in a stage take its next messages one after another).
+  auto matchesOf = [&](size_t c, size_t s) {
+    std::vector<Match> matches;
+    std::vector<std::pair<size_t, size_t>> takenHere;  // stream, receives of this stage so far
+    for (const ClassStep& step : sched.stagesOf[c][s].steps) {
+      if (!Plan::isReceive(step.kind)) continue;
+      const size_t q = static_cast<size_t>(step.peerClass), stream = streamOf(c, step);
+      size_t extra = 0;
+      auto here = std::find_if(takenHere.begin(), takenHere.end(), [&](const auto& t) { return t.first == stream; });
+      if (here == takenHere.end()) {
+        takenHere.emplace_back(stream, 1);
+      } else {
+        extra = here->second++;
+      }
+      if (const std::vector<int>* sent = sched.pairedSends(q, c)) {
+        const size_t k = stateOf(c, stream).taken + extra;
+        matches.push_back({stream, k < sent->size() ? (*sent)[k] : -1L, k + 1});
+      } else {
+        const std::vector<int>& when = sched.sendStages[q][static_cast<size_t>(step.reach)];
+        const size_t k = matchSend(when, stateOf(c, stream).taken, s);
+        matches.push_back({stream, k < when.size() ? static_cast<long>(when[k]) : -1L, k + 1});
+      }
     }
-    counts.emplace_back(stream, 1);
-    return 0;
+    return matches;
   };
   for (size_t c = 0; c < classCount; ++c) {
     start[c].assign(sched.stagesOf[c].size() + 1, -1.0);
@@ -220,19 +230,17 @@ Result<Outcome> replayAggregated(const Network& network, const RankClasses& clas
         const size_t s = next[c];
         const ClassStage& stage = stages[s];
         // When each sending class's message of this stage left: its stage must be timed.
+        std::vector<Match> matches = matchesOf(c, s);
         bool ready = true;
-        std::vector<std::pair<size_t, size_t>> seen;
+        size_t r = 0;
         for (const ClassStep& step : stage.steps) {
-          if (!Plan::isReceive(step.kind)) continue;
-          const Match m = matchOf(c, step, s, extraOf(seen, matchOf(c, step, s, 0).stream));
-          if (blocked(m, step) && guessing != static_cast<long>(c)) ready = false;
+          if (Plan::isReceive(step.kind) && blocked(matches[r++], step) && guessing != static_cast<long>(c)) ready = false;
         }
         if (!ready) break;
         const double begin = start[c][s] + stage.copyBytes / rates.copyBytesPerSecond;
         double end = begin;
         coreFree[c] = std::max(coreFree[c], begin);
-        std::vector<std::pair<size_t, size_t>> matched;  // stream, first send left for later
-        std::vector<std::pair<size_t, size_t>> sameStream;
+        size_t received = 0;
         for (const ClassStep& step : stage.steps) {
           const double alpha = rates.alphaSeconds[static_cast<size_t>(step.reach)];
           if (step.kind == StepKind::Send || step.kind == StepKind::SendSignal) {
@@ -244,7 +252,7 @@ Result<Outcome> replayAggregated(const Network& network, const RankClasses& clas
           }
           if (!Plan::isReceive(step.kind)) continue;
           const size_t q = static_cast<size_t>(step.peerClass);
-          Match m = matchOf(c, step, s, extraOf(sameStream, matchOf(c, step, s, 0).stream));
+          Match& m = matches[received++];
           if (blocked(m, step)) m.senderStage = -1;  // guessed: leaves as we start
           const size_t stream = m.stream;
           // The sender's stage, or ours when its representative never sends such a message (a
@@ -264,9 +272,10 @@ Result<Outcome> replayAggregated(const Network& network, const RankClasses& clas
             done = coreFree[c];
           }
           end = std::max(end, done);
-          if (m.senderStage >= 0) matched.emplace_back(stream, m.takenAfter);
         }
-        for (const auto& [stream, after] : matched) stateOf(c, stream).taken = std::max(stateOf(c, stream).taken, after);
+        for (const Match& m : matches) {
+          if (m.senderStage >= 0) stateOf(c, m.stream).taken = std::max(stateOf(c, m.stream).taken, m.takenAfter);
+        }
         start[c][s + 1] = end;
         ++next[c];
         progressed = true;
@@ -277,21 +286,8 @@ Result<Outcome> replayAggregated(const Network& network, const RankClasses& clas
       }
     }
   }
+  // The loop above ends only when every class has timed its last stage.
   for (size_t c = 0; c < classCount; ++c) {
-    if (next[c] < sched.stagesOf[c].size()) {
-      std::string waits;
-      for (const ClassStep& step : sched.stagesOf[c][next[c]].steps) {
-        if (!Plan::isReceive(step.kind)) continue;
-        const size_t q = static_cast<size_t>(step.peerClass);
-        const Match m = matchOf(c, step, next[c], 0);
-        if (m.senderStage >= 0) {
-          waits += " rank " + std::to_string(classes.representative[q]) + "'s stage " + std::to_string(m.senderStage) +
-                   " (it is at " + std::to_string(next[q]) + ")";
-        }
-      }
-      return internalError("simulated plans deadlock: rank " + std::to_string(classes.representative[c]) +
-                           " never finishes its stage " + std::to_string(next[c]) + "; it waits for" + waits);
-    }
     outcome.seconds = std::max(outcome.seconds, start[c].back());
   }
   for (const StageGroups& stage : sched.groupsOf) outcome.messages += stage.groups.size();

@@ -80,15 +80,15 @@ Reach Network::reach(int from, int to) const {
   return h.podOf(from) == h.podOf(to) ? Reach::SamePod : Reach::AcrossPods;
 }
 
-std::vector<LinkClass> Network::classesOf(Reach r) {
-  switch (r) {
-    case Reach::SameHost: return {LinkClass::LocalOut, LinkClass::LocalIn};
-    case Reach::SameRack: return {LinkClass::NicOut, LinkClass::NicIn};
-    case Reach::SamePod: return {LinkClass::NicOut, LinkClass::LeafUp, LinkClass::LeafDown, LinkClass::NicIn};
-    case Reach::AcrossPods:
-      return {LinkClass::NicOut, LinkClass::LeafUp, LinkClass::SpineUp, LinkClass::SpineDown, LinkClass::LeafDown, LinkClass::NicIn};
-  }
-  return {};
+const std::vector<LinkClass>& Network::classesOf(Reach r) {
+  // Tables, not a vector per call: the aggregated replay asks for every group of every stage.
+  static const std::vector<LinkClass> byReach[kReaches] = {
+      {LinkClass::LocalOut, LinkClass::LocalIn},
+      {LinkClass::NicOut, LinkClass::NicIn},
+      {LinkClass::NicOut, LinkClass::LeafUp, LinkClass::LeafDown, LinkClass::NicIn},
+      {LinkClass::NicOut, LinkClass::LeafUp, LinkClass::SpineUp, LinkClass::SpineDown, LinkClass::LeafDown, LinkClass::NicIn},
+  };
+  return byReach[static_cast<size_t>(r)];
 }
 
 Path Network::path(int from, int to) const {

@@ -76,7 +76,7 @@ class Network {
   Path path(int from, int to) const;
   double alphaSeconds(int from, int to) const { return rates_.alphaSeconds[static_cast<size_t>(reach(from, to))]; }
   // The classes a message of this reach crosses.
-  static std::vector<LinkClass> classesOf(Reach r);
+  static const std::vector<LinkClass>& classesOf(Reach r);
 
  private:
   int firstOf(LinkClass c) const { return firstOfClass_[static_cast<size_t>(c)]; }

@@ -9,6 +9,7 @@
 namespace strata::sim {
 
 struct Outcome {
+  bool exact = false;  // which replay timed it: exact (every message) or aggregated
   double seconds = 0;
   uint64_t messages = 0;  // messages simulated (a group of identical flows counts once)
   uint64_t guessedStages = 0;  // aggregated: stages timed with a guessed pairing (aggregated.cc)

@@ -16,9 +16,10 @@ namespace {
 struct Message {
   int src = 0, dst = 0;
   double bytes = 0;
+  Path path;  // the links it crosses
   bool reduces = false;
   bool released = false;  // the sender's step is done (what is left fits the send buffer)
-  double sendReady = -1, receiveReady = -1, arrived = -1;
+  double receiveReady = -1, arrived = -1;
 };
 
 // One step of a rank's stage that waits on a message.
@@ -84,6 +85,7 @@ class Replay {
       }
     }
     Outcome outcome;
+    outcome.exact = true;
     for (size_t r = 0; r < state_.size(); ++r) {
       if (state_[r].finished < 0) {
         return internalError("simulated plans deadlock: rank " + std::to_string(r) + " never finishes its stage " +
@@ -130,7 +132,6 @@ class Replay {
       const Wait& wait = rs.waits[w];
       Message& m = messages_[static_cast<size_t>(wait.message)];
       if (wait.isSend) {
-        m.sendReady = ready;
         // A message that fits the send buffer is handed over at once; its alpha is the wire's.
         if (m.bytes <= net_.rates().sendBufferBytes) {
           m.released = true;
@@ -177,8 +178,7 @@ class Replay {
   void arrive(int id) {
     Message& m = messages_[static_cast<size_t>(id)];
     m.arrived = now_;
-    const Path p = net_.path(m.src, m.dst);
-    for (int i = 0; i < p.count; ++i) linkBytes_[static_cast<size_t>(p.links[static_cast<size_t>(i)])] += m.bytes;
+    for (int i = 0; i < m.path.count; ++i) linkBytes_[static_cast<size_t>(m.path.links[static_cast<size_t>(i)])] += m.bytes;
     if (!m.released) release(m);
     if (m.receiveReady >= 0) finishReceive(m);
   }
@@ -225,7 +225,7 @@ class Replay {
       left -= rates_[i] * dt;
       Message& m = messages_[static_cast<size_t>(id)];
       if (!m.released && left <= net_.rates().sendBufferBytes + 1e-9 * m.bytes + 1e-6) release(m);
-      if (left <= 1e-9 * messages_[static_cast<size_t>(id)].bytes + 1e-6) {
+      if (left <= 1e-9 * m.bytes + 1e-6) {
         arrived.push_back(id);
       } else {
         rates_[keep] = rates_[i];
@@ -242,14 +242,12 @@ class Replay {
     uses_.clear();
     routes_.clear();
     for (int id : active_) {
-      const Message& m = messages_[static_cast<size_t>(id)];
-      const Path p = net_.path(m.src, m.dst);
+      const Path& p = messages_[static_cast<size_t>(id)].path;
       for (int i = 0; i < p.count; ++i) uses_.push_back({p.links[static_cast<size_t>(i)], 1.0});
     }
-    size_t at = 0;
+    size_t at = 0;  // uses_ is complete: its data no longer moves
     for (int id : active_) {
-      const Message& m = messages_[static_cast<size_t>(id)];
-      const int count = net_.path(m.src, m.dst).count;
+      const int count = messages_[static_cast<size_t>(id)].path.count;
       routes_.push_back({uses_.data() + at, count});
       at += static_cast<size_t>(count);
     }
@@ -309,7 +307,7 @@ Result<Outcome> replayExactly(const Network& network, const std::vector<Plan>& p
           return invalidArgument("simulation: rank " + std::to_string(r) + " sends to rank " + std::to_string(step.peer));
         }
         sendsOfPair[pairKey(r, step.peer)].push_back(static_cast<int>(messages.size()));
-        messages.push_back({r, step.peer, static_cast<double>(step.bytes), false});
+        messages.push_back({r, step.peer, static_cast<double>(step.bytes), network.path(r, step.peer)});
       }
     }
   }

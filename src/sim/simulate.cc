@@ -24,9 +24,11 @@ std::vector<Candidate> allReduceCandidates(const Hierarchy& hierarchy, const std
 Result<Outcome> simulate(const Network& network, const Candidate& candidate, const CollectiveShape& shape, Mode mode) {
   const Hierarchy& h = network.hierarchy();
   const int n = h.nranks();
+  // One topology for every rank (its ring and positions are O(n) to build): only `rank` changes.
+  PlanTopology topo = PlanTopology::withRing(0, candidate.ring);
+  topo.hierarchy = &h;
   auto planOf = [&](int rank) {
-    PlanTopology topo = PlanTopology::withRing(rank, candidate.ring);
-    topo.hierarchy = &h;
+    topo.rank = rank;
     return candidate.entry->generate(shape, topo);
   };
   if (mode == Mode::Exact || (mode == Mode::Auto && n <= kExactRanksLimit)) {

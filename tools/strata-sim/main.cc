@@ -194,14 +194,12 @@ int main(int argc, char** argv) {
       row.bytes = bytes;
       row.algorithm = c.name;
       row.tunerChoice = c.name == chosen;
-      const bool exact = o.mode == Mode::Exact || (o.mode == Mode::Auto && hierarchy.nranks() <= kExactRanksLimit);
-      const Mode mode = o.compareExact ? Mode::Aggregated : o.mode;
-      row.mode = o.compareExact || !exact ? "aggregated" : "exact";
-      auto outcome = simulate(network, c, shape, mode);
+      auto outcome = simulate(network, c, shape, o.compareExact ? Mode::Aggregated : o.mode);
       if (!outcome.ok()) {
         row.error = outcome.status().message();
       } else {
         row.outcome = outcome.value();
+        row.mode = row.outcome.exact ? "exact" : "aggregated";
         if (o.compareExact) {
           auto reference = simulate(network, c, shape, Mode::Exact);
           if (reference.ok()) row.exactSeconds = reference.value().seconds;
