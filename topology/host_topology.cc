@@ -47,12 +47,14 @@ const char* linkClassMeaning(LinkClass c) {
   return "?";
 }
 
-bool NvLinkMap::connected(int a, int b) const {
-  for (const auto& [x, y] : pairs) {
-    if ((x == a && y == b) || (x == b && y == a)) return true;
+const NvLinkPair* NvLinkMap::find(int a, int b) const {
+  for (const NvLinkPair& p : pairs) {
+    if ((p.a == a && p.b == b) || (p.a == b && p.b == a)) return &p;
   }
-  return false;
+  return nullptr;
 }
+
+bool NvLinkMap::connected(int a, int b) const { return find(a, b) != nullptr; }
 
 LinkClass classifyLink(const HostTopology& host, const HostDevice& a, const HostDevice& b, const NvLinkMap& nvlinks) {
   if (&a == &b || (!a.busId.empty() && a.busId == b.busId)) return LinkClass::Same;

@@ -31,6 +31,22 @@ struct HostDevice {
   std::string cpuset;      // hwloc cpuset string of the CPUs near it
 };
 
+// Two GPUs (by index into HostTopology::gpus) joined by NVLink, directly or through NVSwitches.
+struct NvLinkPair {
+  int a = -1, b = -1;
+  double gbps = 0;         // one direction's bandwidth, all links together (0 unknown)
+  bool viaSwitch = false;  // through an NVSwitch fabric rather than links of their own
+};
+
+// The NVLink pairs of a host; empty when neither hwloc's distances nor NVML report any.
+struct NvLinkMap {
+  std::vector<NvLinkPair> pairs;
+  int switches = 0;  // NVSwitches seen (0 none or unknown)
+  bool connected(int a, int b) const;
+  const NvLinkPair* find(int a, int b) const;  // nullptr when not joined
+  bool empty() const { return pairs.empty(); }
+};
+
 struct HostTopology {
   std::string source;  // "hwloc (this host)" or the XML file
   int packages = 0;
@@ -43,6 +59,10 @@ struct HostTopology {
   std::vector<std::string> numaCpusets;  // per NUMA node (by logical index), hwloc cpuset strings
   std::vector<std::string> coreCpusets;  // per core (by logical index), hwloc cpuset strings
   std::vector<int> coreNuma;             // per core, the logical index of its NUMA node (-1 unknown)
+  // NVLink from hwloc's "NVLinkBandwidth" distances (its NVML backend on a live host, or an XML
+  // export of a GPU server), and what the matrix held besides GPU pairs, for INFO.
+  NvLinkMap nvlinks;
+  std::string nvlinkNote;
 
   // "2 packages, 2 NUMA nodes, 64 cores, 8 GPUs, 4 NICs".
   std::string summary() const;
@@ -60,12 +80,6 @@ enum class LinkClass {
 
 const char* linkClassName(LinkClass c);    // "PIX", ...
 const char* linkClassMeaning(LinkClass c);  // "same PCIe switch", ...
-
-// Pairs of GPUs (by index into gpus) joined by NVLink; empty when NVML is absent.
-struct NvLinkMap {
-  std::vector<std::pair<int, int>> pairs;
-  bool connected(int a, int b) const;
-};
 
 LinkClass classifyLink(const HostTopology& host, const HostDevice& a, const HostDevice& b, const NvLinkMap& nvlinks = {});
 

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "nvlink_distances.h"
 #include "src/common/text_file.h"
 
 #if STRATA_HAVE_HWLOC
@@ -101,6 +102,7 @@ class Builder {
         host.nics.push_back(d);
       }
     }
+    readNvLinkDistances(topology_, host);
     return host;
   }
 

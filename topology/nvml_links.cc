@@ -55,6 +55,11 @@ NvLinkDiscovery discoverNvLinks(const HostTopology& host) {
     result.note = host.gpus.empty() ? "no GPUs: no NVLink to look for" : "one GPU: no NVLink to look for";
     return result;
   }
+  if (!host.nvlinks.empty()) {  // hwloc read them (its NVML backend, or the XML export's distances)
+    result.map = host.nvlinks;
+    result.note = host.nvlinkNote;
+    return result;
+  }
   void* library = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
     result.note = "NVML (libnvidia-ml.so.1) not available: GPU links are PCIe only";
@@ -95,8 +100,9 @@ NvLinkDiscovery discoverNvLinks(const HostTopology& host) {
   dlclose(library);
   for (size_t a = 0; a < host.gpus.size(); ++a) {
     for (size_t b = a + 1; b < host.gpus.size(); ++b) {
-      if (peers[a].count(static_cast<int>(b)) != 0 || (onSwitch[a] && onSwitch[b])) {
-        result.map.pairs.emplace_back(static_cast<int>(a), static_cast<int>(b));
+      bool direct = peers[a].count(static_cast<int>(b)) != 0;
+      if (direct || (onSwitch[a] && onSwitch[b])) {
+        result.map.pairs.push_back({static_cast<int>(a), static_cast<int>(b), 0.0, !direct});
       }
     }
   }

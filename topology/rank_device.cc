@@ -1,8 +1,9 @@
 #include "rank_device.h"
 
 #include <algorithm>
-#include <numeric>
-#include <tuple>
+#include <vector>
+
+#include "gpu_ring.h"
 
 namespace strata {
 
@@ -11,14 +12,8 @@ RankDevice chooseRankDevice(const HostTopology& host, int localRank, const NvLin
   if (localRank < 0) localRank = 0;
   if (!host.gpus.empty()) {
     d.gpu = localRank % static_cast<int>(host.gpus.size());
-    std::vector<int> byLocality(host.gpus.size());
-    std::iota(byLocality.begin(), byLocality.end(), 0);
-    std::stable_sort(byLocality.begin(), byLocality.end(), [&](int a, int b) {
-      const HostDevice& x = host.gpus[static_cast<size_t>(a)];
-      const HostDevice& y = host.gpus[static_cast<size_t>(b)];
-      return std::tie(x.package, x.busId) < std::tie(y.package, y.busId);
-    });
-    d.localOrder = static_cast<int>(std::find(byLocality.begin(), byLocality.end(), d.gpu) - byLocality.begin());
+    std::vector<int> ring = gpuRingOrder(host, nvlinks);
+    d.localOrder = static_cast<int>(std::find(ring.begin(), ring.end(), d.gpu) - ring.begin());
     const HostDevice& gpu = host.gpus[static_cast<size_t>(d.gpu)];
     d.cpuset = gpu.cpuset;
     d.nic = nearestNics(host, nvlinks)[static_cast<size_t>(d.gpu)];

@@ -1,8 +1,8 @@
 // Which device of its host a rank drives, and so where it should run: the launcher's local rank
 // picks GPU (local rank mod GPUs), as with one GPU per process; a CPU-only rank takes NUMA node
 // (local rank mod NUMA nodes), which spreads ranks over the memory controllers. The GPU's place in
-// PCIe order (package, then bus id: GPUs below one switch are adjacent) becomes the rank's order
-// inside the host ring.
+// the host's GPU ring (gpu_ring.h: PCIe order, or the best ring of NVLinks) becomes the rank's
+// order inside the host ring.
 #pragma once
 
 #include <string>

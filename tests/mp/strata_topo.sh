@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# strata-topo on this machine and on described inputs: host devices and NIC pairing from an hwloc
-# XML, the rack-contiguous ring for a round-robin numbering, JSON and DOT output, and its errors.
+# strata-topo on this machine and on described inputs: host devices, NIC pairing and NVLink from an
+# hwloc XML, the rack-contiguous ring for a round-robin numbering, JSON and DOT output, and its errors.
 #   strata_topo.sh STRATA_TOPO FIXTURES_DIR
 set -u
 topo=$1 fixtures=$2
@@ -15,6 +15,17 @@ out=$("$topo" --xml "$fixtures/hwloc/dgx_8gpu.xml")
 echo "$out" | sed -n '1,16p'
 echo "$out" | grep -q "GPU5 -> NIC mlx5_2 (same PCIe switch)" || fail "GPU5's NIC"
 echo "$out" | grep -Eq "GPU0 +LOC +PIX +PXB +PXB +SYS" || fail "GPU0's link classes"
+
+# NVLink from hwloc's NVLinkBandwidth distances: a hybrid cube-mesh's ring uses NVLink for every
+# hop (PCIe order would cross the sockets twice); NVSwitch fabrics join every pair.
+out=$("$topo" --xml "$fixtures/hwloc/dgx1_8gpu.xml")
+echo "$out" | grep -E "NVLink|GPU ring|^Ring"
+echo "$out" | grep -Eq "GPU0 +LOC +NVL +NVL +NVL +NVL +SYS +SYS +SYS" || fail "dgx1: GPU0's NVLinks"
+echo "$out" | grep -q "16 pairs 25 GB/s direct" || fail "dgx1: NVLink bandwidth"
+echo "$out" | grep -q "Ring (| host, || rack boundary): 0 1 2 3 7 5 6 4" || fail "dgx1: ring over NVLink"
+out=$("$topo" --xml "$fixtures/hwloc/dgx2_16gpu.xml" --json)
+python3 -c 'import json,sys; h=json.load(sys.stdin)["host"]; p=h["nvlink_pairs"]; sys.exit(0 if len(p)==120 and all(x["via_switch"] and x["gbps"]==150 for x in p) else 1)' \
+  <<< "$out" || fail "dgx2: 120 pairs through NVSwitch in the JSON"
 
 out=$("$topo" --hosts 'node[01-04]' --topology-file "$fixtures/topology/two_racks.conf" --ranks-per-host 2 \
       --numbering round-robin --cores 2)

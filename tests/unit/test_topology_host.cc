@@ -2,8 +2,10 @@
 // pairing; and discovery on this machine.
 #include <gtest/gtest.h>
 
+#include "topology/gpu_ring.h"
 #include "topology/hwloc_discovery.h"
 #include "topology/nvml_links.h"
+#include "topology/rank_device.h"
 
 namespace {
 
@@ -50,10 +52,78 @@ TEST_F(HostTopologyTest, DualSocketEightGpuServer) {
 TEST_F(HostTopologyTest, NvLinkOutranksPcie) {
   strata::HostTopology host = load("dgx_8gpu.xml");
   strata::NvLinkMap nvlinks;
-  nvlinks.pairs = {{0, 4}};
+  nvlinks.pairs = {{0, 4, 25.0, false}};
   EXPECT_EQ(strata::classifyLink(host, host.gpus[0], host.gpus[4], nvlinks), LinkClass::NvLink);
   EXPECT_EQ(strata::classifyLink(host, host.gpus[4], host.gpus[0], nvlinks), LinkClass::NvLink);
   EXPECT_EQ(strata::classifyLink(host, host.gpus[1], host.gpus[4], nvlinks), LinkClass::CrossSocket);
+}
+
+// hwloc's NVLinkBandwidth distances (fixtures from make_fixtures.py, in the shape hwloc's NVML
+// backend exports): direct links, NVSwitch fabrics and POWER's GPU-CPU links.
+TEST_F(HostTopologyTest, NvLinkFromHwlocDistancesHybridCubeMesh) {
+  strata::HostTopology host = load("dgx1_8gpu.xml");
+  ASSERT_EQ(host.gpus.size(), 8u);
+  ASSERT_EQ(host.nvlinks.pairs.size(), 16u);  // two fully joined quads (6 + 6) and 4 between them
+  const strata::NvLinkPair* p = host.nvlinks.find(3, 7);
+  ASSERT_NE(p, nullptr);
+  EXPECT_DOUBLE_EQ(p->gbps, 25.0);
+  EXPECT_FALSE(p->viaSwitch);
+  EXPECT_FALSE(host.nvlinks.connected(0, 5));
+  EXPECT_EQ(host.nvlinks.switches, 0);
+  strata::NvLinkDiscovery nv = strata::discoverNvLinks(host);  // hwloc's answer wins over NVML
+  EXPECT_EQ(nv.map.pairs.size(), 16u);
+  EXPECT_NE(nv.note.find("hwloc NVLinkBandwidth"), std::string::npos) << nv.note;
+  EXPECT_EQ(strata::classifyLink(host, host.gpus[0], host.gpus[4], nv.map), LinkClass::NvLink);
+  EXPECT_EQ(strata::classifyLink(host, host.gpus[0], host.gpus[5], nv.map), LinkClass::CrossSocket);
+  // PCIe order crosses the sockets on 3-4 and 7-0, neither an NVLink; the GPU ring uses NVLink
+  // for every hop.
+  EXPECT_EQ(strata::gpusInPcieOrder(host), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  std::vector<int> ring = strata::gpuRingOrder(host, nv.map);
+  ASSERT_EQ(ring.size(), 8u);
+  EXPECT_EQ(ring.front(), 0);
+  for (size_t i = 0; i < ring.size(); ++i) {
+    EXPECT_TRUE(nv.map.connected(ring[i], ring[(i + 1) % ring.size()])) << "hop " << ring[i] << "-" << ring[(i + 1) % 8];
+  }
+  // A rank's place in the host ring follows that order.
+  for (int local = 0; local < 8; ++local) {
+    strata::RankDevice d = strata::chooseRankDevice(host, local, nv.map);
+    EXPECT_EQ(ring[static_cast<size_t>(d.localOrder)], d.gpu);
+  }
+}
+
+TEST_F(HostTopologyTest, NvLinkThroughNvSwitchFabrics) {
+  strata::HostTopology host = load("dgx2_16gpu.xml");
+  ASSERT_EQ(host.gpus.size(), 16u);
+  EXPECT_EQ(host.nvlinks.switches, 12);
+  // Every pair joined: on one board through its 6 switches (6 x 25 GB/s), across boards through
+  // the trunks between matching switches (one fabric).
+  ASSERT_EQ(host.nvlinks.pairs.size(), 120u);
+  for (const strata::NvLinkPair& p : host.nvlinks.pairs) {
+    EXPECT_TRUE(p.viaSwitch);
+    EXPECT_DOUBLE_EQ(p.gbps, 150.0) << p.a << "-" << p.b;
+  }
+  EXPECT_NE(host.nvlinkNote.find("through 12 NVSwitches"), std::string::npos) << host.nvlinkNote;
+  EXPECT_EQ(strata::classifyLink(host, host.gpus[0], host.gpus[15], host.nvlinks), LinkClass::NvLink);
+  EXPECT_EQ(strata::gpuRingOrder(host, host.nvlinks), strata::gpusInPcieOrder(host));  // any order is all NVLink
+}
+
+TEST_F(HostTopologyTest, NvLinkPairsAndCpuLinksOnPower) {
+  strata::HostTopology host = load("power8_4gpu.xml");
+  ASSERT_EQ(host.gpus.size(), 4u);
+  ASSERT_EQ(host.nvlinks.pairs.size(), 2u);  // the GPUs of each socket; links to the CPUs are not GPU pairs
+  EXPECT_TRUE(host.nvlinks.connected(0, 1));
+  EXPECT_TRUE(host.nvlinks.connected(2, 3));
+  EXPECT_FALSE(host.nvlinks.connected(1, 2));
+  EXPECT_DOUBLE_EQ(host.nvlinks.find(0, 1)->gbps, 40.0);
+  EXPECT_NE(host.nvlinkNote.find("4 GPU-CPU links"), std::string::npos) << host.nvlinkNote;
+  EXPECT_EQ(strata::gpuRingOrder(host, host.nvlinks), (std::vector<int>{0, 1, 2, 3}));
+}
+
+TEST_F(HostTopologyTest, NoNvLinkMatrixLeavesPcieOrder) {
+  strata::HostTopology host = load("dgx_8gpu.xml");
+  EXPECT_TRUE(host.nvlinks.empty());
+  EXPECT_TRUE(host.nvlinkNote.empty());
+  EXPECT_EQ(strata::gpuRingOrder(host, host.nvlinks), strata::gpusInPcieOrder(host));
 }
 
 TEST_F(HostTopologyTest, FourGpuPcieServerWithOneNic) {

@@ -1,10 +1,12 @@
 #include <cstdio>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "report.h"
+#include "topology/gpu_ring.h"
 
 namespace strata::topo {
 namespace {
@@ -37,6 +39,17 @@ void deviceLines(std::ostringstream& out, const char* label, const std::vector<H
     if (d.pciLinkGBps > 0) out << "  PCIe " << d.pciLinkGBps << " GB/s";
     if (d.speedMbps > 0) out << "  " << d.speedMbps << " Mb/s";
     out << "\n";
+  }
+}
+
+// "NVLink bandwidth: 120 pairs 150 GB/s through NVSwitch": pairs grouped by bandwidth and path.
+void nvlinkBandwidthLines(std::ostringstream& out, const NvLinkMap& nvlinks) {
+  std::map<std::pair<double, bool>, int> groups;
+  for (const NvLinkPair& p : nvlinks.pairs) ++groups[{p.gbps, p.viaSwitch}];
+  for (const auto& [key, count] : groups) {
+    out << "  NVLink:       " << count << (count == 1 ? " pair " : " pairs ");
+    if (key.first > 0) out << key.first << " GB/s ";
+    out << (key.second ? "through NVSwitch" : "direct") << "\n";
   }
 }
 
@@ -78,6 +91,10 @@ std::string renderText(const Report& r) {
       out << "\n";
     }
     out << "    (LOC same, NVL NVLink, PIX same PCIe switch, PXB across switches, PHB host bridge, SYS across sockets)\n";
+    nvlinkBandwidthLines(out, r.nvlinks);
+    out << "  GPU ring:     ";
+    for (int g : gpuRingOrder(r.host, r.nvlinks)) out << "GPU" << g << " ";
+    out << (r.nvlinks.empty() ? "(PCIe order)" : "(NVLink hops first)") << "\n";
   }
   std::vector<int> nics = nearestNics(r.host, r.nvlinks);
   for (size_t g = 0; g < nics.size(); ++g) {
@@ -117,6 +134,18 @@ std::string renderPredictions(const Report& r) {
   return out.str();
 }
 
+namespace {
+
+nlohmann::json nvlinkPairs(const NvLinkMap& nvlinks) {
+  nlohmann::json pairs = nlohmann::json::array();
+  for (const NvLinkPair& p : nvlinks.pairs) {
+    pairs.push_back({{"gpus", {p.a, p.b}}, {"gbps", p.gbps}, {"via_switch", p.viaSwitch}});
+  }
+  return pairs;
+}
+
+}  // namespace
+
 std::string renderJson(const Report& r) {
   using nlohmann::json;
   auto devices = [](const std::vector<HostDevice>& list) {
@@ -142,7 +171,8 @@ std::string renderJson(const Report& r) {
   json document = {
       {"host",
        {{"source", r.host.source}, {"summary", r.host.summary()}, {"gpus", devices(r.host.gpus)},
-        {"nics", devices(r.host.nics)}, {"gpu_nic", nearestNics(r.host, r.nvlinks)}, {"nvlink", r.nvlinkNote}}},
+        {"nics", devices(r.host.nics)}, {"gpu_nic", nearestNics(r.host, r.nvlinks)}, {"nvlink", r.nvlinkNote},
+        {"nvlink_pairs", nvlinkPairs(r.nvlinks)}, {"gpu_ring", gpuRingOrder(r.host, r.nvlinks)}}},
       {"cluster", {{"summary", r.hierarchy.summary()}, {"racks", racks}}},
       {"ring", r.hierarchy.ring()},
       {"trees", trees},

@@ -7,6 +7,7 @@
 #include "topology/cluster_file.h"
 #include "topology/hwloc_discovery.h"
 #include "topology/nvml_links.h"
+#include "topology/rank_device.h"
 #include "transports/memory/peer_windows.h"
 
 namespace strata::topo {
@@ -76,6 +77,9 @@ Result<Report> buildReport(const Options& o) {
   int perHost = o.ranksPerHost > 0 ? o.ranksPerHost
                                    : std::max(1, static_cast<int>(report.host.gpus.empty() ? report.host.cores : report.host.gpus.size()));
   const int H = static_cast<int>(hosts.size());
+  // Each local rank's place in its host's ring, as the library derives it (the GPU ring of NVLinks).
+  std::vector<int> localOrder;
+  for (int local = 0; local < perHost; ++local) localOrder.push_back(chooseRankDevice(report.host, local, report.nvlinks).localOrder);
   std::vector<RankPlacement> placements;
   for (int r = 0; r < H * perHost; ++r) {
     int h = o.roundRobin ? r % H : r / perHost;
@@ -90,7 +94,8 @@ Result<Report> buildReport(const Options& o) {
         if (local == 0) report.warnings.push_back("host '" + hosts[static_cast<size_t>(h)] + "' is not in " + o.topologyFile);
       }
     }
-    placements.push_back({hosts[static_cast<size_t>(h)], hosts[static_cast<size_t>(h)], switches, local});
+    placements.push_back({hosts[static_cast<size_t>(h)], hosts[static_cast<size_t>(h)], switches,
+                          localOrder[static_cast<size_t>(local)]});
   }
   report.hierarchy = Hierarchy(placements);
   report.trees = rackAwareHostTrees(report.hierarchy);
