@@ -6,7 +6,7 @@
 # would hide it from this check's spelling.
 cmake_minimum_required(VERSION 3.22)
 set(layer_dirs
-  common=src/common reduce=src/reduce topology=topology transports=transports
+  common=src/common device=src/device reduce=src/reduce topology=topology transports=transports
   algorithms=src/algorithms core=src/core moe=src/moe api=src/api sim=src/sim)
 set(internal_roots src/ topology/ transports/ perf/ tests/ tools/ examples/ plugins/)
 

@@ -1,6 +1,7 @@
 // C entry points for collectives and point-to-point: validate every argument, name the bad one in
 // the error, work out in-place-ness as NCCL defines it, then hand the call to group_state.
 
+#include "src/api/device_submit.h"
 #include "src/api/group_state.h"
 #include "src/api/handles.h"
 #include "src/common/datatype.h"
@@ -14,6 +15,9 @@ struct Validated {
   CommRef comm;
   StreamRef stream;
   size_t elementSize = 0;
+  // A stream Strata did not make, on a communicator that takes device memory: a cudaStream_t.
+  void* foreignStream = nullptr;
+  bool foreign = false;
 };
 
 Result<Validated> validateCommon(const char* function, strataComm_t handle, strataStream_t stream, int dtype,
@@ -32,8 +36,14 @@ Result<Validated> validateCommon(const char* function, strataComm_t handle, stra
   }
   if (stream != nullptr) {
     auto host = resolveStream(stream, function);
-    if (!host.ok()) return host.status();
-    v.stream = std::move(host.value());
+    if (host.ok()) {
+      v.stream = std::move(host.value());
+    } else if (v.comm->deviceRuntime() != nullptr) {
+      v.foreign = true;
+      v.foreignStream = stream;
+    } else {
+      return host.status();
+    }
   }
   return v;
 }
@@ -64,9 +74,20 @@ Status checkRank(const char* function, const char* argument, int value, int nran
   return Status::ok();
 }
 
+// Host memory goes as before; on a communicator with a device runtime, device memory goes to
+// the device path (device_submit.h).
+strataResult_t route(const Validated& v, const char* function, Operation operation) {
+  Communicator* c = v.comm.get();
+  if (c->deviceRuntime() == nullptr) return submit(v.comm, v.stream, std::move(operation));
+  auto device = onDeviceMemory(*c, function, operation, v.stream != nullptr, v.foreign);
+  if (!device.ok()) return report(device.status(), c);
+  if (!device.value()) return submit(v.comm, v.stream, std::move(operation));
+  return submitOnDevice(v.comm, v.foreignStream, std::move(operation));
+}
+
 // The common tail: make the call and pass it on.
-strataResult_t submitCollective(const Validated& v, CollectiveKind kind, const void* send, void* recv, size_t count,
-                                int dtype, int op, int root, bool inPlace) {
+strataResult_t submitCollective(const Validated& v, const char* function, CollectiveKind kind, const void* send,
+                                void* recv, size_t count, int dtype, int op, int root, bool inPlace) {
   CollectiveCall call;
   call.shape.kind = kind;
   call.shape.count = count;
@@ -77,6 +98,7 @@ strataResult_t submitCollective(const Validated& v, CollectiveKind kind, const v
   call.recv = recv;
   call.dtype = static_cast<strataDataType_t>(dtype);
   call.op = static_cast<strataRedOp_t>(op);
+  if (v.comm->deviceRuntime() != nullptr) return route(v, function, std::move(call));
   return submit(v.comm, v.stream, std::move(call));
 }
 
@@ -105,7 +127,7 @@ strataResult_t strataAllReduce(const void* sendbuff, void* recvbuff, size_t coun
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, count));
   STRATA_CHECK(c, checkBuffer(fn, "recvbuff", recvbuff, count));
-  return submitCollective(v.value(), CollectiveKind::AllReduce, sendbuff, recvbuff, count, datatype, op, 0, sendbuff == recvbuff);
+  return submitCollective(v.value(), fn, CollectiveKind::AllReduce, sendbuff, recvbuff, count, datatype, op, 0, sendbuff == recvbuff);
   STRATA_API_END
 }
 
@@ -120,7 +142,7 @@ strataResult_t strataBroadcast(const void* sendbuff, void* recvbuff, size_t coun
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   if (c->rank() == root) STRATA_CHECK(c, checkBuffer(fn, "sendbuff (at the root)", sendbuff, count));
   STRATA_CHECK(c, checkBuffer(fn, "recvbuff", recvbuff, count));
-  return submitCollective(v.value(), CollectiveKind::Broadcast, sendbuff, recvbuff, count, datatype, strataSum, root, sendbuff == recvbuff);
+  return submitCollective(v.value(), fn, CollectiveKind::Broadcast, sendbuff, recvbuff, count, datatype, strataSum, root, sendbuff == recvbuff);
   STRATA_API_END
 }
 
@@ -136,7 +158,7 @@ strataResult_t strataReduce(const void* sendbuff, void* recvbuff, size_t count, 
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, count));
   if (c->rank() == root) STRATA_CHECK(c, checkBuffer(fn, "recvbuff (at the root)", recvbuff, count));
-  return submitCollective(v.value(), CollectiveKind::Reduce, sendbuff, recvbuff, count, datatype, op, root, sendbuff == recvbuff);
+  return submitCollective(v.value(), fn, CollectiveKind::Reduce, sendbuff, recvbuff, count, datatype, op, root, sendbuff == recvbuff);
   STRATA_API_END
 }
 
@@ -152,7 +174,7 @@ strataResult_t strataAllGather(const void* sendbuff, void* recvbuff, size_t send
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, sendcount));
   STRATA_CHECK(c, checkBuffer(fn, "recvbuff", recvbuff, sendcount));
   bool inPlace = recvbuff != nullptr && sendbuff == static_cast<const char*>(recvbuff) + static_cast<size_t>(c->rank()) * sendcount * es;
-  return submitCollective(v.value(), CollectiveKind::AllGather, sendbuff, recvbuff, sendcount, datatype, strataSum, 0, inPlace);
+  return submitCollective(v.value(), fn, CollectiveKind::AllGather, sendbuff, recvbuff, sendcount, datatype, strataSum, 0, inPlace);
   STRATA_API_END
 }
 
@@ -169,7 +191,7 @@ strataResult_t strataReduceScatter(const void* sendbuff, void* recvbuff, size_t 
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, recvcount));
   STRATA_CHECK(c, checkBuffer(fn, "recvbuff", recvbuff, recvcount));
   bool inPlace = sendbuff != nullptr && recvbuff == static_cast<const char*>(sendbuff) + static_cast<size_t>(c->rank()) * recvcount * es;
-  return submitCollective(v.value(), CollectiveKind::ReduceScatter, sendbuff, recvbuff, recvcount, datatype, op, 0, inPlace);
+  return submitCollective(v.value(), fn, CollectiveKind::ReduceScatter, sendbuff, recvbuff, recvcount, datatype, op, 0, inPlace);
   STRATA_API_END
 }
 
@@ -183,7 +205,7 @@ strataResult_t strataAllToAll(const void* sendbuff, void* recvbuff, size_t count
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, static_cast<size_t>(c->nranks())));
   STRATA_CHECK(c, checkBuffer(fn, "sendbuff", sendbuff, count));
   STRATA_CHECK(c, checkBuffer(fn, "recvbuff", recvbuff, count));
-  return submitCollective(v.value(), CollectiveKind::AllToAll, sendbuff, recvbuff, count, datatype, strataSum, 0, sendbuff == recvbuff);
+  return submitCollective(v.value(), fn, CollectiveKind::AllToAll, sendbuff, recvbuff, count, datatype, strataSum, 0, sendbuff == recvbuff);
   STRATA_API_END
 }
 
@@ -224,7 +246,7 @@ strataResult_t strataAllToAllv(const void* sendbuff, const size_t sendcounts[], 
   call.send = sendbuff;
   call.recv = recvbuff;
   call.dtype = datatype;
-  return submit(v.value().comm, v.value().stream, std::move(call));
+  return route(v.value(), fn, std::move(call));
   STRATA_API_END
 }
 
@@ -246,7 +268,7 @@ static strataResult_t rootedBlocks(const char* fn, CollectiveKind kind, const vo
   const char* blocks = static_cast<const char*>(gather ? recvbuff : const_cast<void*>(sendbuff));
   const void* single = gather ? sendbuff : recvbuff;
   bool inPlace = blocks != nullptr && single == blocks + static_cast<size_t>(root) * count * es;
-  return submitCollective(v.value(), kind, sendbuff, recvbuff, count, datatype, strataSum, root, inPlace);
+  return submitCollective(v.value(), fn, kind, sendbuff, recvbuff, count, datatype, strataSum, root, inPlace);
 }
 
 strataResult_t strataGather(const void* sendbuff, void* recvbuff, size_t count, strataDataType_t datatype, int root,
@@ -267,7 +289,7 @@ strataResult_t strataBarrier(strataComm_t comm, strataStream_t stream) {
   STRATA_API_BEGIN
   auto v = validateCommon("strataBarrier", comm, stream, strataUint8, nullptr);
   if (!v.ok()) return report(v.status());
-  return submitCollective(v.value(), CollectiveKind::Barrier, nullptr, nullptr, 0, strataUint8, strataSum, 0, false);
+  return submitCollective(v.value(), "strataBarrier", CollectiveKind::Barrier, nullptr, nullptr, 0, strataUint8, strataSum, 0, false);
   STRATA_API_END
 }
 
@@ -280,7 +302,7 @@ static strataResult_t pointToPoint(const char* fn, bool isSend, const void* buff
   STRATA_CHECK(c, checkBytes(fn, "count", count, v.value().elementSize, 1));
   STRATA_CHECK(c, checkBuffer(fn, isSend ? "sendbuff" : "recvbuff", buffer, count));
   PointToPointCall call{isSend, peer, const_cast<void*>(buffer), count * v.value().elementSize, datatype};
-  return submit(v.value().comm, v.value().stream, call);
+  return route(v.value(), fn, call);
 }
 
 strataResult_t strataSend(const void* sendbuff, size_t count, strataDataType_t datatype, int peer, strataComm_t comm,

@@ -1,6 +1,7 @@
 #include <map>
 #include <vector>
 
+#include "src/api/device_submit.h"
 #include "src/api/group_state.h"
 #include "src/api/handles.h"
 
@@ -11,6 +12,8 @@ struct QueuedOperation {
   CommRef comm;
   StreamRef stream;
   Operation operation;
+  bool onDevice = false;
+  void* deviceStream = nullptr;  // a cudaStream_t when onDevice
 };
 
 struct GroupState {
@@ -20,7 +23,9 @@ struct GroupState {
 
 thread_local GroupState tlsGroup;
 
-Status runBatch(Communicator* comm, const std::vector<Operation>& operations) {
+}  // namespace
+
+Status runOperations(Communicator* comm, const std::vector<Operation>& operations) {
   std::vector<PointToPointCall> pointToPoint;
   for (const Operation& op : operations) {
     if (const auto* collective = std::get_if<CollectiveCall>(&op)) {
@@ -35,6 +40,8 @@ Status runBatch(Communicator* comm, const std::vector<Operation>& operations) {
   return comm->runPointToPoint(pointToPoint);
 }
 
+namespace {
+
 // Runs `work` on the calling thread. The communicator counts it as pending until it is finished
 // (and its result reported), so destroy/abort never free the communicator under it.
 template <typename Work>
@@ -48,10 +55,10 @@ strataResult_t runNow(const CommRef& comm, const Work& work) {
 // Runs now (NULL stream) or queues on the host stream, pending likewise until finished. Queued
 // work holds a reference to the communicator, so an abort from another thread cannot free it.
 strataResult_t dispatch(const CommRef& comm, const StreamRef& stream, std::vector<Operation> operations) {
-  if (!stream) return runNow(comm, [&] { return runBatch(comm.get(), operations); });
+  if (!stream) return runNow(comm, [&] { return runOperations(comm.get(), operations); });
   comm->addPending();
   stream->enqueue([comm, operations = std::move(operations)]() {
-    Status status = runBatch(comm.get(), operations);
+    Status status = runOperations(comm.get(), operations);
     if (!status.isOk()) comm->setLastError(status.message());
     comm->removePending();
     return status;
@@ -84,6 +91,11 @@ strataResult_t submit(const CommRef& comm, const StreamRef& stream, CollectiveCa
   return submit(comm, stream, Operation(std::move(call)));
 }
 
+strataResult_t queueInGroup(const CommRef& comm, void* deviceStream, Operation operation) {
+  tlsGroup.queued.push_back({comm, nullptr, std::move(operation), true, deviceStream});
+  return strataSuccess;
+}
+
 strataResult_t runBlocking(const CommRef& comm, FunctionRef<Status()> work) { return runNow(comm, work); }
 
 int groupDepth() { return tlsGroup.depth; }
@@ -110,13 +122,18 @@ strataResult_t groupEnd() {
   // Per communicator, in order of first appearance.
   std::vector<CommRef> order;
   std::map<Communicator*, std::vector<Operation>> batches;
-  std::map<Communicator*, StreamRef> streamOf;
+  std::map<Communicator*, const QueuedOperation*> firstOf;
   for (auto& q : queued) {
-    auto it = streamOf.find(q.comm.get());
-    if (it == streamOf.end()) {
+    auto it = firstOf.find(q.comm.get());
+    if (it == firstOf.end()) {
       order.push_back(q.comm);
-      streamOf[q.comm.get()] = q.stream;
-    } else if (it->second != q.stream) {
+      firstOf[q.comm.get()] = &q;
+    } else if (it->second->onDevice != q.onDevice) {
+      return report(invalidUsage("strataGroupEnd: operations on one communicator (rank " + std::to_string(q.comm->rank()) +
+                                 ") mixed device and host buffers inside one group; use one kind of memory per "
+                                 "communicator per group"),
+                    q.comm.get());
+    } else if (it->second->stream != q.stream || it->second->deviceStream != q.deviceStream) {
       return report(invalidUsage("strataGroupEnd: operations on one communicator (rank " + std::to_string(q.comm->rank()) +
                                  ") used different streams inside one group; use one stream per communicator per group"),
                     q.comm.get());
@@ -125,7 +142,9 @@ strataResult_t groupEnd() {
   }
   strataResult_t first = strataSuccess;
   for (const CommRef& comm : order) {
-    strataResult_t result = dispatch(comm, streamOf[comm.get()], std::move(batches[comm.get()]));
+    const QueuedOperation& opening = *firstOf[comm.get()];
+    strataResult_t result = opening.onDevice ? dispatchOnDevice(comm, opening.deviceStream, std::move(batches[comm.get()]))
+                                             : dispatch(comm, opening.stream, std::move(batches[comm.get()]));
     if (first == strataSuccess) first = result;
   }
   return first;

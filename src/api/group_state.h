@@ -30,6 +30,11 @@ strataResult_t submit(const CommRef& comm, const StreamRef& stream, CollectiveCa
 // Runs `work` on the calling thread as submit() runs a blocking call (NULL stream, no group
 // open), without wrapping it in a DeferredCall: the common MoE call allocates nothing here.
 strataResult_t runBlocking(const CommRef& comm, FunctionRef<Status()> work);
+// Runs one communicator's operations in call order (collectives and MoE operations one by one,
+// then all sends and receives in one stage): a group's batch, or a device proxy's staged calls.
+Status runOperations(Communicator* comm, const std::vector<Operation>& operations);
+// Queues a device-memory operation in the open group (device_submit.h decided it is one).
+strataResult_t queueInGroup(const CommRef& comm, void* deviceStream, Operation operation);
 int groupDepth();
 bool groupHasOperationsFor(const Communicator* comm);
 strataResult_t groupStart();

@@ -67,8 +67,19 @@ Status checkDtype(const char* fn, strataDataType_t dtype, bool fp8Allowed) {
                                      : " is not float32, bfloat16 or float16 (sums need a wider type than fp8)"));
 }
 
-Status needPointer(const char* fn, const char* name, const void* p, size_t rows) {
+// A buffer of `rows` rows: not NULL when there are rows, and host memory (the MoE exchange takes
+// no device buffers yet; a device pointer here must never reach the CPU).
+Status needPointer(const LiveMoe& live, const char* fn, const char* name, const void* p, size_t rows) {
   if (p == nullptr && rows > 0) return invalidArgument(std::string(fn) + ": " + name + " is NULL but has " + std::to_string(rows) + " rows");
+  const DeviceRuntime* device = live.comm->deviceRuntime();
+  if (device != nullptr && p != nullptr && rows > 0) {
+    int ordinal = -1;
+    auto kind = device->kindOf(p, (std::string(fn) + ": " + name).c_str(), &ordinal);
+    if (!kind.ok()) return kind.status();
+    if (kind.value() != strataPointerHost) {
+      return invalidArgument(std::string(fn) + ": " + name + " is device memory; MoE dispatch and combine take host buffers in this version");
+    }
+  }
   return Status::ok();
 }
 
@@ -261,12 +272,12 @@ strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const 
   LiveMoe live;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, true, &live); r != strataSuccess) return r;
   const size_t tokens = handle->routing.numTokens, recv = handle->numRecv;
-  MOE_CHECK(live, needPointer(fn, "x", x, tokens));
-  MOE_CHECK(live, needPointer(fn, "recvX", recvX, recv));
+  MOE_CHECK(live, needPointer(live, fn, "x", x, tokens));
+  MOE_CHECK(live, needPointer(live, fn, "recvX", recvX, recv));
   const bool fp8 = dtype == strataFloat8e4m3;
   if (fp8) {
-    MOE_CHECK(live, needPointer(fn, "xScales (float8e4m3 needs one scale per 128 elements)", xScales, tokens));
-    MOE_CHECK(live, needPointer(fn, "recvScales (float8e4m3 needs one scale per 128 elements)", recvScales, recv));
+    MOE_CHECK(live, needPointer(live, fn, "xScales (float8e4m3 needs one scale per 128 elements)", xScales, tokens));
+    MOE_CHECK(live, needPointer(live, fn, "recvScales (float8e4m3 needs one scale per 128 elements)", recvScales, recv));
   } else if (xScales != nullptr || recvScales != nullptr) {
     return report(invalidArgument(std::string(fn) + ": xScales/recvScales are for float8e4m3 only; pass NULL"), live.comm.get());
   }
@@ -281,8 +292,8 @@ strataResult_t strataMoeCombine(strataMoeHandle_t handle, const void* expertOut,
   const char* fn = "strataMoeCombine";
   LiveMoe live;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
-  MOE_CHECK(live, needPointer(fn, "expertOut", expertOut, handle->numRecv));
-  MOE_CHECK(live, needPointer(fn, "out", out, handle->routing.numTokens));
+  MOE_CHECK(live, needPointer(live, fn, "expertOut", expertOut, handle->numRecv));
+  MOE_CHECK(live, needPointer(live, fn, "out", out, handle->routing.numTokens));
   moe::CombineArgs args{expertOut, hidden, dtype, recvTopkWeights, out};
   return submitMoe(live, stream, fn, moe::combine, args);
   STRATA_API_END
@@ -295,8 +306,8 @@ strataResult_t strataMoeDispatchBackward(strataMoeHandle_t handle, const void* g
   const char* fn = "strataMoeDispatchBackward";
   LiveMoe live;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
-  MOE_CHECK(live, needPointer(fn, "gradRecvX", gradRecvX, handle->numRecv));
-  MOE_CHECK(live, needPointer(fn, "gradX", gradX, handle->routing.numTokens));
+  MOE_CHECK(live, needPointer(live, fn, "gradRecvX", gradRecvX, handle->numRecv));
+  MOE_CHECK(live, needPointer(live, fn, "gradX", gradX, handle->routing.numTokens));
   moe::DispatchBackwardArgs args{gradRecvX, hidden, dtype, gradRecvTopkWeights, gradX, gradTopkWeights};
   return submitMoe(live, stream, fn, moe::dispatchBackward, args);
   STRATA_API_END
@@ -309,8 +320,8 @@ strataResult_t strataMoeCombineBackward(strataMoeHandle_t handle, const void* gr
   const char* fn = "strataMoeCombineBackward";
   LiveMoe live;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
-  MOE_CHECK(live, needPointer(fn, "gradOut", gradOut, handle->routing.numTokens));
-  MOE_CHECK(live, needPointer(fn, "gradExpertOut", gradExpertOut, handle->numRecv));
+  MOE_CHECK(live, needPointer(live, fn, "gradOut", gradOut, handle->routing.numTokens));
+  MOE_CHECK(live, needPointer(live, fn, "gradExpertOut", gradExpertOut, handle->numRecv));
   if (gradRecvTopkWeights != nullptr && (recvTopkWeights == nullptr || expertOut == nullptr)) {
     return report(invalidArgument(std::string(fn) + ": gradRecvTopkWeights needs recvTopkWeights and expertOut (weighted combine)"), live.comm.get());
   }

@@ -47,6 +47,8 @@ struct Params {
   int localRank = -1;                 // STRATA_LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, LOCAL_RANK
   int moeHierarchical = -1;           // STRATA_MOE_HIERARCHICAL: 0 | 1 (unset: the handle config decides)
   std::string hostId;                 // STRATA_HOSTID: host identity instead of hostname + boot id
+  std::string cuda = "auto";          // STRATA_CUDA: auto (device memory when the process uses CUDA) | 0 | 1
+  std::string deviceModule;           // STRATA_DEVICE_MODULE: the device module to load instead of libstrata_cuda.so
 
   // The variables that were set, name -> value, for the INFO banner.
   std::vector<std::pair<std::string, std::string>> setVariables;

@@ -44,6 +44,16 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
     if (!model.ok()) return model.status();
     comm->costModel_ = model.value();
   }
+  auto device = DeviceRuntime::forCommunicator(comm->params_);
+  if (!device.ok()) return device.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");
+  comm->deviceRuntime_ = device.value().runtime;
+  comm->deviceNote_ = device.value().note;
+  if (device.value().warn) STRATA_WARN(Init, "rank %d: %s", rank, comm->deviceNote_.c_str());
+  if (comm->deviceRuntime_ != nullptr) {
+    int code = comm->deviceRuntime_->api().getDevice(&comm->device_);
+    if (code != 0) return systemError("communicator init: " + comm->deviceRuntime_->errorText("cudaGetDevice", code));
+    comm->deviceNote_ += ", bound to device " + std::to_string(comm->device_);
+  }
   auto contents = decodeUniqueId(id);
   if (!contents.ok()) return contents.status();
 
@@ -94,6 +104,7 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
 
 Communicator::~Communicator() {
   waitForPending();
+  deviceProxy_.reset();  // every device operation is retired: its thread ends
   std::lock_guard<std::mutex> lock(executionMutex_);
   connections_.clear();
   const WaitPolicy::Counts& w = waitPolicy_.counts();
@@ -118,6 +129,7 @@ void Communicator::logBanner() const {
   STRATA_INFO(Init, "host: %s (%s); %s", host_.summary.c_str(),
               host_.topology ? host_.topology->source.c_str() : "no hwloc", host_.nvlinkNote.c_str());
   STRATA_INFO(Init, "device: %s; %s", host_.device.describe.c_str(), bindingNote_.c_str());
+  STRATA_INFO(Init, "%s", deviceNote_.c_str());
   STRATA_INFO(Init, "placement from %s", peers_[rank_].placementSource.c_str());
   STRATA_INFO(Init, "hierarchy: %s", hierarchy_.summary().c_str());
   STRATA_INFO(Init, "ring: %s", hierarchy_.describeRing().c_str());
@@ -271,6 +283,18 @@ Status Communicator::runPointToPoint(const std::vector<PointToPointCall>& calls)
   return execute(plan, strataUint8, strataSum, tag);
 }
 
+Result<DeviceProxy*> Communicator::deviceProxy() {
+  if (deviceRuntime_ == nullptr) return invalidUsage("this communicator takes host buffers only");
+  std::lock_guard<std::mutex> lock(deviceProxyMutex_);
+  if (!deviceProxy_) {
+    auto proxy = DeviceProxy::create(
+        *deviceRuntime_, [this](const Status& status) { recordDeviceError(status); }, [this] { removePending(); });
+    if (!proxy.ok()) return proxy.status();
+    deviceProxy_ = std::move(proxy.value());
+  }
+  return deviceProxy_.get();
+}
+
 void Communicator::abort() {
   aborted_.store(true);
   for (auto& c : connections_) c->close();
@@ -284,6 +308,15 @@ void Communicator::recordError(const Status& status) {
   asyncError_.compare_exchange_strong(expected, status.code());
   setLastError(status.message());
   STRATA_WARN(Coll, "%s", status.message().c_str());
+}
+
+void Communicator::recordDeviceError(const Status& status) {
+  // Nobody waits for a device operation's result code: every failure, an invalid argument found
+  // when the ranks compared their calls too, is the communicator's asynchronous error.
+  strataResult_t expected = strataSuccess;
+  asyncError_.compare_exchange_strong(expected, status.code());
+  setLastError(status.message());
+  STRATA_WARN(Coll, "device operation failed: %s", status.message().c_str());
 }
 
 std::string Communicator::lastError() const {

@@ -18,6 +18,7 @@
 #include "src/algorithms/selection.h"
 #include "src/common/params.h"
 #include "src/core/connect.h"
+#include "src/core/device_proxy.h"
 #include "src/core/executor.h"
 #include "src/core/unique_id.h"
 #include "topology/hierarchy.h"
@@ -80,8 +81,16 @@ class Communicator {
   // Error state: the first fatal error sticks (NCCL: only InvalidArgument is not fatal).
   strataResult_t asyncError() const { return asyncError_.load(); }
   void recordError(const Status& status);
+  void recordDeviceError(const Status& status);
   std::string lastError() const;
   void setLastError(const std::string& message);
+
+  // Device memory (device_runtime.h): the module when this communicator takes device buffers,
+  // else null; the device it is bound to (the current device at init), -1 without.
+  const DeviceRuntime* deviceRuntime() const { return deviceRuntime_; }
+  int device() const { return device_; }
+  // The proxy that runs this communicator's device-memory operations, made on first use.
+  Result<DeviceProxy*> deviceProxy();
 
   // Host-stream operations queued for this communicator; destroy waits for them.
   void addPending() { pendingOps_.fetch_add(1); }
@@ -130,6 +139,12 @@ class Communicator {
   std::vector<std::byte> staging_;
   PlanExecutor executor_;
   ExecutionContext context_;  // reused by every call: no allocation on the steady path
+
+  const DeviceRuntime* deviceRuntime_ = nullptr;
+  int device_ = -1;
+  std::string deviceNote_;  // for INFO
+  std::mutex deviceProxyMutex_;
+  std::unique_ptr<DeviceProxy> deviceProxy_;
 
   std::atomic<bool> aborted_{false};
   std::atomic<strataResult_t> asyncError_{strataSuccess};

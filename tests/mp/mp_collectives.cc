@@ -6,6 +6,10 @@
 // checked against the exact sum with a bound that knows about rounding. Prints one summary line
 // per rank and exits non-zero on the first mismatch.
 //   strata-run -n 4 mp_collectives [--quick]
+// With STRATA_TEST_CUDART set (tests/device/cuda_like.h) every buffer a call uses is device memory:
+// each call gets device twins of its guarded buffers (guards included), runs on a stream, and the
+// twins are copied back after the stream is synchronised, so the same checks hold on the device
+// path (the fake device module here, CUDA on a GPU).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../device/cuda_like.h"
 #include "../unit/reference_values.h"
 #include "strata/strata.h"
 
@@ -21,6 +26,9 @@ namespace {
 int gRank = 0, gRanks = 1;
 strataComm_t gComm = nullptr;
 long gChecks = 0;
+strata::test::CudaLike gCuda;
+bool gDevice = false;      // buffers on the device (STRATA_TEST_CUDART)
+void* gStream = nullptr;   // the calls' stream: a device stream in device mode
 
 #define CHECK_CALL(call)                                                                           \
   do {                                                                                             \
@@ -51,6 +59,8 @@ class Guarded {
   explicit Guarded(const Bytes& contents) : Guarded(contents.size()) {
     std::memcpy(data(), contents.data(), contents.size());
   }
+  uint8_t* storage() { return storage_.data(); }
+  size_t storageBytes() const { return storage_.size(); }
   uint8_t* data() { return storage_.data() + kGuard; }
   const uint8_t* data() const { return storage_.data() + kGuard; }
   size_t size() const { return bytes_; }
@@ -79,6 +89,54 @@ class Guarded {
   size_t bytes_;
   uint64_t serial_;
   Bytes storage_;
+};
+
+// Device mode: the device twin of each guarded buffer a call uses.
+struct Twin {
+  uint8_t* host;
+  size_t bytes;
+  uint8_t* device;
+};
+std::vector<Twin> gTwins;
+
+// The address a call takes for `p`: `p` itself on the host, its twin's in device mode.
+template <typename T>
+T* D(T* p) {
+  if (!gDevice || p == nullptr) return p;
+  const uint8_t* u = reinterpret_cast<const uint8_t*>(p);
+  for (const Twin& t : gTwins) {
+    if (u >= t.host && u <= t.host + t.bytes) return reinterpret_cast<T*>(t.device + (u - t.host));
+  }
+  std::fprintf(stderr, "rank %d: test bug: a call's buffer has no device twin\n", gRank);
+  std::exit(2);
+}
+
+// Device twins of `buffers` for one call (or group) and its checks: made and filled here; on
+// leaving, the stream is synchronised and each twin copied back over its buffer, guards and all.
+class OnDevice {
+ public:
+  OnDevice(std::initializer_list<Guarded*> buffers) {
+    if (!gDevice) return;
+    for (Guarded* b : buffers) {
+      bool known = false;
+      for (const Twin& t : gTwins) known = known || t.host == b->storage();
+      if (known) continue;  // in place: one buffer named twice
+      auto* device = static_cast<uint8_t*>(gCuda.malloc(b->storageBytes()));
+      gCuda.copy(device, b->storage(), b->storageBytes());
+      gTwins.push_back({b->storage(), b->storageBytes(), device});
+    }
+  }
+  ~OnDevice() {
+    if (!gDevice) return;
+    gCuda.synchronize(gStream);
+    for (const Twin& t : gTwins) {
+      gCuda.copy(t.host, t.device, t.bytes);
+      gCuda.free(t.device);
+    }
+    gTwins.clear();
+  }
+  OnDevice(const OnDevice&) = delete;
+  OnDevice& operator=(const OnDevice&) = delete;
 };
 
 bool isIntegerType(strataDataType_t t) {
@@ -147,13 +205,19 @@ void checkReductions(strataDataType_t t, strataRedOp_t op, size_t count) {
     // AllReduce
     Guarded send(inputOf(t, count, gRank)), recv(count * es);
     Guarded& out = inPlace ? send : recv;
-    CHECK_CALL(strataAllReduce(send.data(), out.data(), count, t, op, gComm, nullptr));
+    {
+      OnDevice d({&send, &out});
+      CHECK_CALL(strataAllReduce(D(send.data()), D(out.data()), count, t, op, gComm, gStream));
+    }
     expectEqual(out, want, label("allreduce", t, op, count, inPlace));
     if (!inPlace) expectEqual(send, inputOf(t, count, gRank), label("allreduce's send buffer", t, op, count, false));
     // Reduce: only the root's receive buffer is written.
     Guarded rSend(inputOf(t, count, gRank)), rRecv(count * es);
     Guarded& rOut = inPlace ? rSend : rRecv;
-    CHECK_CALL(strataReduce(rSend.data(), rOut.data(), count, t, op, root, gComm, nullptr));
+    {
+      OnDevice d({&rSend, &rOut});
+      CHECK_CALL(strataReduce(D(rSend.data()), D(rOut.data()), count, t, op, root, gComm, gStream));
+    }
     if (gRank == root) {
       expectEqual(rOut, want, label("reduce", t, op, count, inPlace));
     } else if (!inPlace) {
@@ -163,7 +227,10 @@ void checkReductions(strataDataType_t t, strataRedOp_t op, size_t count) {
     Bytes wantBlock = reducedVector(t, op, count, static_cast<size_t>(gRank) * count);
     Guarded rsSend(inputOf(t, count * n, gRank)), rsRecv(count * es);
     uint8_t* rsOut = inPlace ? rsSend.data() + static_cast<size_t>(gRank) * count * es : rsRecv.data();
-    CHECK_CALL(strataReduceScatter(rsSend.data(), rsOut, count, t, op, gComm, nullptr));
+    {
+      OnDevice d({&rsSend, &rsRecv});
+      CHECK_CALL(strataReduceScatter(D(rsSend.data()), D(rsOut), count, t, op, gComm, gStream));
+    }
     expectBytes(rsOut, wantBlock.data(), count * es, label("reducescatter", t, op, count, inPlace));
     rsSend.check(label("reducescatter (send)", t, op, count, inPlace));
     rsRecv.check(label("reducescatter", t, op, count, inPlace));
@@ -183,19 +250,28 @@ void checkDataMovement(strataDataType_t t, size_t count) {
     // Broadcast from root.
     Guarded send(inputOf(t, count, gRank)), recv(count * es);
     Guarded& out = inPlace ? send : recv;
-    CHECK_CALL(strataBroadcast(send.data(), out.data(), count, t, root, gComm, nullptr));
+    {
+      OnDevice d({&send, &out});
+      CHECK_CALL(strataBroadcast(D(send.data()), D(out.data()), count, t, root, gComm, gStream));
+    }
     expectEqual(out, inputOf(t, count, root), label("broadcast", t, strataSum, count, inPlace));
     // AllGather: block p is rank p's input.
     Guarded all(count * n * es), mine(inputOf(t, count, gRank));
     if (inPlace && count > 0) std::memcpy(all.data() + gRank * count * es, mine.data(), count * es);
     const void* agIn = inPlace ? all.data() + gRank * count * es : mine.data();
-    CHECK_CALL(strataAllGather(agIn, all.data(), count, t, gComm, nullptr));
+    {
+      OnDevice d({&all, &mine});
+      CHECK_CALL(strataAllGather(D(agIn), D(all.data()), count, t, gComm, gStream));
+    }
     expectEqual(all, wantAll, label("allgather", t, strataSum, count, inPlace));
     // Gather to root: the allgather's result at the root; nothing written elsewhere.
     Guarded gathered(count * n * es);
     if (inPlace && gRank == root && count > 0) std::memcpy(gathered.data() + root * count * es, mine.data(), count * es);
     const void* gIn = inPlace && gRank == root ? gathered.data() + root * count * es : mine.data();
-    CHECK_CALL(strataGather(gIn, gathered.data(), count, t, root, gComm, nullptr));
+    {
+      OnDevice d({&gathered, &mine});
+      CHECK_CALL(strataGather(D(gIn), D(gathered.data()), count, t, root, gComm, gStream));
+    }
     if (gRank == root) {
       expectEqual(gathered, wantAll, label("gather", t, strataSum, count, inPlace));
     } else {
@@ -205,7 +281,10 @@ void checkDataMovement(strataDataType_t t, size_t count) {
     Bytes rootInput = inputOf(t, count * n, root);
     Guarded blocks(inputOf(t, count * n, gRank)), block(count * es);
     uint8_t* sOut = inPlace && gRank == root ? blocks.data() + root * count * es : block.data();
-    CHECK_CALL(strataScatter(blocks.data(), sOut, count, t, root, gComm, nullptr));
+    {
+      OnDevice d({&blocks, &block});
+      CHECK_CALL(strataScatter(D(blocks.data()), D(sOut), count, t, root, gComm, gStream));
+    }
     expectBytes(sOut, rootInput.data() + gRank * count * es, count * es, label("scatter", t, strataSum, count, inPlace));
     blocks.check(label("scatter (blocks)", t, strataSum, count, inPlace));
     block.check(label("scatter", t, strataSum, count, inPlace));
@@ -217,7 +296,10 @@ void checkDataMovement(strataDataType_t t, size_t count) {
       if (count > 0) std::memcpy(wantA2a.data() + p * count * es, in.data() + gRank * count * es, count * es);
     }
     Guarded& a2aDst = inPlace ? a2aIn : a2aOut;
-    CHECK_CALL(strataAllToAll(a2aIn.data(), a2aDst.data(), count, t, gComm, nullptr));
+    {
+      OnDevice d({&a2aIn, &a2aDst});
+      CHECK_CALL(strataAllToAll(D(a2aIn.data()), D(a2aDst.data()), count, t, gComm, gStream));
+    }
     expectEqual(a2aDst, wantA2a, label("alltoall", t, strataSum, count, inPlace));
   }
 }
@@ -233,7 +315,10 @@ void checkAllToAllvAndSendRecv(strataDataType_t t, size_t base) {
     rc[p] = vcount(p, gRank, base); rd[p] = ro; ro += rc[p] + 2;
   }
   Guarded in(inputOf(t, so + 1, gRank)), out(ro * es);
-  CHECK_CALL(strataAllToAllv(in.data(), sc.data(), sd.data(), out.data(), rc.data(), rd.data(), t, gComm, nullptr));
+  {
+    OnDevice d({&in, &out});
+    CHECK_CALL(strataAllToAllv(D(in.data()), sc.data(), sd.data(), D(out.data()), rc.data(), rd.data(), t, gComm, gStream));
+  }
   // The blocks from every rank where rdispls puts them, and the gaps between them untouched.
   Bytes want(ro * es, kGuardByte);
   for (int p = 0; p < gRanks; ++p) {
@@ -247,10 +332,13 @@ void checkAllToAllvAndSendRecv(strataDataType_t t, size_t base) {
   size_t count = base * 17 + 3;
   Guarded mine(inputOf(t, count, gRank)), fromLeft(count * es);
   int right = (gRank + 1) % gRanks, left = (gRank + gRanks - 1) % gRanks;
-  CHECK_CALL(strataGroupStart());
-  CHECK_CALL(strataSend(mine.data(), count, t, right, gComm, nullptr));
-  CHECK_CALL(strataRecv(fromLeft.data(), count, t, left, gComm, nullptr));
-  CHECK_CALL(strataGroupEnd());
+  {
+    OnDevice d({&mine, &fromLeft});
+    CHECK_CALL(strataGroupStart());
+    CHECK_CALL(strataSend(D(mine.data()), count, t, right, gComm, gStream));
+    CHECK_CALL(strataRecv(D(fromLeft.data()), count, t, left, gComm, gStream));
+    CHECK_CALL(strataGroupEnd());
+  }
   expectEqual(fromLeft, inputOf(t, count, left), "grouped send/recv");
 }
 
@@ -277,7 +365,10 @@ Bytes fractionsOf(strataDataType_t t, size_t count, int rank) {
 void checkFractions(strataDataType_t t, size_t count) {
   for (strataRedOp_t op : {strataSum, strataAvg}) {
     Guarded send(fractionsOf(t, count, gRank)), recv(count * reference::sizeOf(t));
-    CHECK_CALL(strataAllReduce(send.data(), recv.data(), count, t, op, gComm, nullptr));
+    {
+      OnDevice d({&send, &recv});
+      CHECK_CALL(strataAllReduce(D(send.data()), D(recv.data()), count, t, op, gComm, gStream));
+    }
     recv.check(label("allreduce of fractions", t, op, count, false));
     std::vector<Bytes> inputs;
     for (int r = 0; r < gRanks; ++r) inputs.push_back(fractionsOf(t, count, r));
@@ -304,6 +395,12 @@ void checkFractions(strataDataType_t t, size_t count) {
 
 int main(int argc, char** argv) {
   bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  gDevice = gCuda.load();
+  if (gDevice) {
+    // As with NCCL, the device is chosen before the communicator is made (it binds to it).
+    gCuda.setDevice(0);
+    gStream = gCuda.streamCreate();
+  }
   CHECK_CALL(strataCommInitFromEnv(&gComm));
   CHECK_CALL(strataCommUserRank(gComm, &gRank));
   CHECK_CALL(strataCommCount(gComm, &gRanks));
@@ -331,8 +428,10 @@ int main(int argc, char** argv) {
     checkReductions(strataFloat32, strataSum, count);
     checkDataMovement(strataInt8, count);
   }
-  CHECK_CALL(strataBarrier(gComm, nullptr));
-  std::printf("rank %d of %d: %ld checks passed\n", gRank, gRanks, gChecks);
+  CHECK_CALL(strataBarrier(gComm, gStream));
+  if (gDevice) gCuda.synchronize(gStream);
+  std::printf("rank %d of %d: %ld checks passed%s\n", gRank, gRanks, gChecks, gDevice ? " (device memory)" : "");
   CHECK_CALL(strataCommDestroy(gComm));
+  if (gDevice) gCuda.streamDestroy(gStream);
   return 0;
 }

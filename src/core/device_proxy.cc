@@ -1,0 +1,173 @@
+#include "src/core/device_proxy.h"
+
+#include <exception>
+
+namespace strata {
+
+DeviceProxy::DeviceProxy(const DeviceRuntime& runtime, std::function<void(const Status&)> onError,
+                         std::function<void()> onRetired)
+    : runtime_(runtime), onError_(std::move(onError)), onRetired_(std::move(onRetired)) {}
+
+Result<std::unique_ptr<DeviceProxy>> DeviceProxy::create(const DeviceRuntime& runtime,
+                                                         std::function<void(const Status&)> onError,
+                                                         std::function<void()> onRetired) {
+  std::unique_ptr<DeviceProxy> proxy(new DeviceProxy(runtime, std::move(onError), std::move(onRetired)));
+  void* host = nullptr;
+  void* deviceView = nullptr;
+  int code = runtime.api().hostAlloc(&host, &deviceView, sizeof(uint64_t));
+  if (code != 0) return systemError("device proxy counter: " + runtime.errorText("cudaHostAlloc", code));
+  proxy->counter_ = static_cast<volatile uint64_t*>(host);
+  proxy->counterDeviceView_ = static_cast<const volatile uint64_t*>(deviceView);
+  *proxy->counter_ = 0;
+  proxy->worker_ = std::thread([p = proxy.get()] { p->loop(); });
+  return proxy;
+}
+
+DeviceProxy::~DeviceProxy() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  for (auto& [bytes, staging] : freeStaging_) runtime_.api().hostFree(staging.host);
+  if (counter_ != nullptr) runtime_.api().hostFree(const_cast<uint64_t*>(counter_));
+}
+
+Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto fit = freeStaging_.lower_bound(bytes);
+    // A free buffer up to twice the size serves; a much larger one stays for a larger call.
+    if (fit != freeStaging_.end() && fit->first <= 2 * bytes + 4096) {
+      Staging s = fit->second;
+      freeStaging_.erase(fit);
+      return s;
+    }
+  }
+  // Rounded up to 64 KiB, so sizes that differ a little share buffers.
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 65535) / 65536 * 65536;
+  Staging s;
+  void* deviceView = nullptr;
+  int code = runtime_.api().hostAlloc(&s.host, &deviceView, rounded);
+  if (code != 0) {
+    return systemError("staging " + std::to_string(rounded) + " bytes of pinned memory: " +
+                       runtime_.errorText("cudaHostAlloc", code));
+  }
+  s.bytes = rounded;
+  return s;
+}
+
+DeviceProxy::Operation* DeviceProxy::push(std::unique_ptr<Operation> operation) {
+  Operation* op = operation.release();
+  op->proxy = this;
+  std::lock_guard<std::mutex> lock(mutex_);
+  op->sequence = nextSequence_++;
+  queue_.push_back(op);
+  return op;
+}
+
+Status DeviceProxy::enqueueOnStream(Operation* op, void* stream, const std::function<Status()>& after) {
+  const strataDeviceApi& api = runtime_.api();
+  int code = api.hostCallback(stream, &DeviceProxy::markReady, op);
+  if (code != 0) {
+    // The ready callback never comes: run nothing, count it done, retire it at once.
+    std::lock_guard<std::mutex> lock(mutex_);
+    op->cancelled = true;
+    op->retireAfterRun = true;
+    op->ready = true;
+    changed_.notify_all();
+    return systemError(runtime_.errorText("cudaLaunchHostFunc", code));
+  }
+  // From here the stream will run the ready callback and the proxy the operation. A failure below
+  // fails the call (its results are not to be read); the proxy then retires the operation itself
+  // after running it, since no release callback may come.
+  Status status;
+  code = api.waitCounter(stream, counterDeviceView_, op->sequence);
+  if (code != 0) {
+    status = systemError("queueing the stream's wait for the proxy: " + runtime_.errorText("cudaLaunchKernel", code));
+  } else {
+    status = after();
+    if (status.isOk()) {
+      code = api.hostCallback(stream, &DeviceProxy::release, op);
+      if (code == 0) return Status::ok();
+      status = systemError(runtime_.errorText("cudaLaunchHostFunc", code));
+    }
+  }
+  bool alreadyRun = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    alreadyRun = op->run;
+    op->retireAfterRun = true;
+  }
+  if (alreadyRun) retire(op);  // the proxy finished it before we knew no release would come
+  return status;
+}
+
+void DeviceProxy::markReady(void* operation) {
+  auto* op = static_cast<Operation*>(operation);
+  DeviceProxy* proxy = op->proxy;
+  std::lock_guard<std::mutex> lock(proxy->mutex_);
+  op->ready = true;
+  proxy->changed_.notify_all();
+}
+
+void DeviceProxy::release(void* operation) {
+  auto* op = static_cast<Operation*>(operation);
+  DeviceProxy* proxy = op->proxy;
+  std::lock_guard<std::mutex> lock(proxy->mutex_);
+  proxy->released_.push_back(op);
+  proxy->changed_.notify_all();
+}
+
+void DeviceProxy::giveBack(const std::vector<Staging>& staging) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Staging& s : staging) freeStaging_.emplace(s.bytes, s);
+}
+
+void DeviceProxy::retire(Operation* op) {
+  giveBack(op->staging);
+  delete op;
+  onRetired_();
+}
+
+void DeviceProxy::loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [this] {
+      return !released_.empty() || (!queue_.empty() && queue_.front()->ready) || (stopping_ && queue_.empty());
+    });
+    if (!released_.empty()) {
+      std::vector<Operation*> done;
+      done.swap(released_);
+      lock.unlock();
+      for (Operation* op : done) retire(op);
+      lock.lock();
+      continue;
+    }
+    if (queue_.empty()) return;  // stopping, nothing left
+    Operation* op = queue_.front();
+    queue_.pop_front();
+    lock.unlock();
+    if (!op->cancelled) {
+      Status status;
+      try {
+        status = op->work();
+      } catch (const std::exception& e) {
+        status = internalError(std::string("device operation threw: ") + e.what());
+      }
+      if (!status.isOk()) onError_(status);
+    }
+    op->work = nullptr;
+    lock.lock();
+    op->run = true;
+    const bool retireNow = op->retireAfterRun;  // else its release callback, or the caller, retires it
+    lock.unlock();
+    // Release order: the results are in staging before the stream's copies back may start.
+    __atomic_store_n(const_cast<uint64_t*>(counter_), op->sequence, __ATOMIC_RELEASE);
+    if (retireNow) retire(op);
+    lock.lock();
+  }
+}
+
+}  // namespace strata

@@ -1,0 +1,102 @@
+// Runs a communicator's device-memory operations on the host, in call order, for the GPU streams
+// that wait on them (DESIGN.md: "CUDA kernels + a proxy thread for device buffers"). One proxy,
+// and one thread, per communicator that has used device memory.
+//
+// The calling thread queues on the caller's stream, for each operation: copies of its inputs
+// into pinned staging memory, a callback that marks the operation ready (its inputs are staged),
+// a wait until the proxy's completion counter reaches the operation's number, copies of its
+// results back into device memory, and a callback that returns the staging memory. The proxy
+// thread takes operations in the order they were called, which is the same on every rank, and
+// runs each once it is ready: a stream that reaches its callbacks in another order (two streams)
+// cannot reorder the ranks' collectives. Whatever the outcome, the counter then advances, so a
+// stream never waits for ever: a failed operation's error is the communicator's asynchronous
+// error (strataCommGetAsyncError), as with NCCL.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "src/common/status.h"
+#include "src/device/device_runtime.h"
+
+namespace strata {
+
+class DeviceProxy {
+ public:
+  // Pinned host memory, reused across operations.
+  struct Staging {
+    void* host = nullptr;
+    size_t bytes = 0;  // capacity
+  };
+
+  // One operation in flight: what the stream callbacks receive. The proxy outlives it: its owner
+  // (the communicator) waits for every operation to be retired before letting it go.
+  struct Operation {
+    DeviceProxy* proxy = nullptr;
+    uint64_t sequence = 0;
+    std::function<Status()> work;
+    std::vector<Staging> staging;
+    bool ready = false;      // guarded by the proxy's mutex
+    bool cancelled = false;       // its stream work could not be queued: skipped, counted done
+    bool run = false;             // the proxy has run (or skipped) it
+    bool retireAfterRun = false;  // no release callback will come: the proxy retires it after running
+  };
+
+  // `onError` receives a failed operation's status (the communicator records it); `onRetired`
+  // runs once per operation after its release callback (the communicator's pending count).
+  // Neither runs on a runtime thread: stream callbacks may not call into the runtime, so they
+  // only hand the operation to the proxy's thread.
+  static Result<std::unique_ptr<DeviceProxy>> create(const DeviceRuntime& runtime, std::function<void(const Status&)> onError,
+                                                     std::function<void()> onRetired);
+  ~DeviceProxy();
+  DeviceProxy(const DeviceProxy&) = delete;
+  DeviceProxy& operator=(const DeviceProxy&) = delete;
+
+  // Pinned memory of at least `bytes`, from the pool or newly allocated (a call from the API
+  // thread, never from a callback).
+  Result<Staging> acquire(size_t bytes);
+  // Staging of an operation that was never pushed, back to the pool.
+  void giveBack(const std::vector<Staging>& staging);
+
+  // Numbers `operation` and queues it; the caller then queues the stream work (enqueueOnStream).
+  Operation* push(std::unique_ptr<Operation> operation);
+  // Queues on `stream`: ready-callback, wait for the counter, then `after` (the copies back), then
+  // the release callback. On failure the operation is cancelled and the error returned.
+  Status enqueueOnStream(Operation* operation, void* stream, const std::function<Status()>& after);
+
+  // Stream callbacks (plain functions: the runtime calls them with the operation).
+  static void markReady(void* operation);
+  static void release(void* operation);
+
+  const DeviceRuntime& runtime() const { return runtime_; }
+
+ private:
+  DeviceProxy(const DeviceRuntime& runtime, std::function<void(const Status&)> onError, std::function<void()> onRetired);
+  void loop();
+  void retire(Operation* operation);  // staging back to the pool, the operation freed
+
+  const DeviceRuntime& runtime_;
+  std::function<void(const Status&)> onError_;
+  std::function<void()> onRetired_;
+  // The completion counter: pinned, mapped; the device reads it through counterDeviceView_.
+  volatile uint64_t* counter_ = nullptr;
+  const volatile uint64_t* counterDeviceView_ = nullptr;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Operation*> queue_;     // in call order, not yet run
+  std::vector<Operation*> released_;  // run, and past their release callback
+  uint64_t nextSequence_ = 1;
+  std::multimap<size_t, Staging> freeStaging_;  // by capacity
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace strata

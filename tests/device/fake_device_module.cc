@@ -1,0 +1,303 @@
+// A device module (src/device/device_api.h) that runs on the CPU, so that the device-memory path
+// of the library (staging, the proxy, stream order, errors) is tested on machines without a GPU.
+// It models what matters of a GPU runtime:
+//   - device memory the CPU cannot touch: an allocation is an inaccessible (PROT_NONE) address
+//     range whose bytes live elsewhere, so a library bug that dereferences a device pointer on the
+//     CPU crashes the test instead of passing;
+//   - streams: each a thread running its queued work in order; NULL is a process-wide default
+//     stream; copies, callbacks and waits run when the stream reaches them;
+//   - "current device" per thread, and the device of each allocation.
+// The test programs reach the same memory and streams through cudart-shaped functions
+// (fakeCudaMalloc, fakeCudaMemcpy, ...), so one test source runs on this module or on CUDA.
+// STRATA_FAKE_DEVICES sets the device count (default 1; 0: none usable); STRATA_FAKE_STREAM_DELAY_US
+// delays each queued operation (streams that lag far behind the calls).
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "src/device/device_api.h"
+#include "src/reduce/reduce.h"
+
+namespace {
+
+enum FakeError { kOk = 0, kInvalidValue = 1, kNoMemory = 2, kNoDevice = 100 };
+
+struct Allocation {
+  size_t bytes = 0;
+  char* backing = nullptr;  // where the bytes are
+  int device = 0;
+};
+
+std::mutex allocationsMutex;
+std::map<uintptr_t, Allocation>& allocations() {
+  static auto* a = new std::map<uintptr_t, Allocation>();
+  return *a;
+}
+
+thread_local int currentDevice = 0;
+
+int deviceTotal() {
+  const char* text = std::getenv("STRATA_FAKE_DEVICES");
+  return text != nullptr ? std::atoi(text) : 1;
+}
+
+// The CPU-reachable address of `p`: the backing bytes of device memory, `p` itself for host
+// memory. `bytes` must lie inside one allocation.
+char* reach(const void* p, size_t bytes, bool* ok) {
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  auto& all = allocations();
+  auto it = all.upper_bound(reinterpret_cast<uintptr_t>(p));
+  if (it != all.begin()) {
+    --it;
+    uintptr_t offset = reinterpret_cast<uintptr_t>(p) - it->first;
+    if (offset < it->second.bytes || (offset == it->second.bytes && bytes == 0)) {
+      *ok = offset + bytes <= it->second.bytes;
+      return it->second.backing + offset;
+    }
+  }
+  *ok = true;
+  return static_cast<char*>(const_cast<void*>(p));
+}
+
+class Stream {
+ public:
+  Stream() : worker_([this] { loop(); }) {}
+  ~Stream() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    worker_.join();
+  }
+  void push(std::function<void()> work) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(std::move(work));
+    }
+    changed_.notify_all();
+  }
+  void synchronize() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  }
+
+ private:
+  void loop() {
+    const char* delay = std::getenv("STRATA_FAKE_STREAM_DELAY_US");
+    const long delayUs = delay != nullptr ? std::atol(delay) : 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      std::function<void()> work = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      if (delayUs > 0) std::this_thread::sleep_for(std::chrono::microseconds(delayUs));
+      work();
+      lock.lock();
+      busy_ = false;
+      changed_.notify_all();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::function<void()>> queue_;
+  bool busy_ = false;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+Stream& streamOf(void* stream) {
+  if (stream != nullptr) return *static_cast<Stream*>(stream);
+  static Stream* defaultStream = new Stream();  // lives as long as the process, as CUDA's
+  return *defaultStream;
+}
+
+// --- the module's table -------------------------------------------------------------------
+
+int deviceCount(char* why, size_t whyBytes) {
+  int n = deviceTotal();
+  if (n <= 0) std::snprintf(why, whyBytes, "STRATA_FAKE_DEVICES=%d", n);
+  return n > 0 ? n : -1;
+}
+
+int getDevice(int* device) {
+  *device = currentDevice;
+  return kOk;
+}
+
+int pointerKind(const void* ptr, int* kind, int* device) {
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  auto& all = allocations();
+  auto it = all.upper_bound(reinterpret_cast<uintptr_t>(ptr));
+  *kind = strataPointerHost;
+  *device = -1;
+  if (it != all.begin()) {
+    --it;
+    if (reinterpret_cast<uintptr_t>(ptr) - it->first < it->second.bytes) {
+      *kind = strataPointerDevice;
+      *device = it->second.device;
+    }
+  }
+  return kOk;
+}
+
+int hostAlloc(void** ptr, void** deviceView, size_t bytes) {
+  *ptr = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+  if (*ptr == nullptr) return kNoMemory;
+  *deviceView = *ptr;
+  return kOk;
+}
+
+int hostFree(void* ptr) {
+  std::free(ptr);
+  return kOk;
+}
+
+int copyAsync(void* dst, const void* src, size_t bytes, void* stream) {
+  bool okDst = true, okSrc = true;
+  reach(dst, bytes, &okDst);
+  reach(src, bytes, &okSrc);
+  if (!okDst || !okSrc) return kInvalidValue;  // a range running past its allocation
+  streamOf(stream).push([dst, src, bytes] {
+    bool ok = true;
+    std::memcpy(reach(dst, bytes, &ok), reach(src, bytes, &ok), bytes);
+  });
+  return kOk;
+}
+
+int hostCallback(void* stream, void (*fn)(void*), void* arg) {
+  streamOf(stream).push([fn, arg] { fn(arg); });
+  return kOk;
+}
+
+int waitCounter(void* stream, const volatile uint64_t* counter, uint64_t target) {
+  streamOf(stream).push([counter, target] {
+    while (__atomic_load_n(const_cast<const uint64_t*>(counter), __ATOMIC_ACQUIRE) < target) {
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  });
+  return kOk;
+}
+
+int reduce(void* dst, const void* a, const void* b, size_t count, int dtype, int op, void* stream) {
+  streamOf(stream).push([=] {
+    bool ok = true;
+    strata::reduceBuffers(reach(dst, 0, &ok), reach(a, 0, &ok), reach(b, 0, &ok), count,
+                          static_cast<strataDataType_t>(dtype), static_cast<strataRedOp_t>(op));
+  });
+  return kOk;
+}
+
+int streamSynchronize(void* stream) {
+  streamOf(stream).synchronize();
+  return kOk;
+}
+
+const char* errorString(int code) {
+  switch (code) {
+    case kOk: return "no error";
+    case kInvalidValue: return "invalid argument";
+    case kNoMemory: return "out of memory";
+    case kNoDevice: return "no device";
+  }
+  return "unknown error";
+}
+
+const strataDeviceApi kApi = {STRATA_DEVICE_API_VERSION,
+                              "fake device (CPU)",
+                              deviceCount,
+                              getDevice,
+                              pointerKind,
+                              hostAlloc,
+                              hostFree,
+                              copyAsync,
+                              hostCallback,
+                              waitCounter,
+                              reduce,
+                              streamSynchronize,
+                              errorString};
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) const strataDeviceApi* strataDeviceApiV1(void) { return &kApi; }
+
+// --- what test programs use, shaped as cudart's calls -----------------------------------------
+
+__attribute__((visibility("default"))) int fakeCudaSetDevice(int device) {
+  if (device < 0 || device >= deviceTotal()) return kInvalidValue;
+  currentDevice = device;
+  return kOk;
+}
+
+__attribute__((visibility("default"))) int fakeCudaMalloc(void** ptr, size_t bytes) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t span = (std::max<size_t>(bytes, 1) + page - 1) / page * page;
+  void* range = mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (range == MAP_FAILED) return kNoMemory;
+  char* backing = static_cast<char*>(std::malloc(span));
+  if (backing == nullptr) {
+    munmap(range, span);
+    return kNoMemory;
+  }
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  allocations()[reinterpret_cast<uintptr_t>(range)] = {span, backing, currentDevice};
+  *ptr = range;
+  return kOk;
+}
+
+__attribute__((visibility("default"))) int fakeCudaFree(void* ptr) {
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  auto it = allocations().find(reinterpret_cast<uintptr_t>(ptr));
+  if (it == allocations().end()) return kInvalidValue;
+  munmap(ptr, it->second.bytes);
+  std::free(it->second.backing);
+  allocations().erase(it);
+  return kOk;
+}
+
+// Synchronous, as cudaMemcpy (which waits for the default stream's earlier work).
+__attribute__((visibility("default"))) int fakeCudaMemcpy(void* dst, const void* src, size_t bytes, int /*kind*/) {
+  streamOf(nullptr).synchronize();
+  bool okDst = true, okSrc = true;
+  char* d = reach(dst, bytes, &okDst);
+  char* s = reach(src, bytes, &okSrc);
+  if (!okDst || !okSrc) return kInvalidValue;
+  std::memcpy(d, s, bytes);
+  return kOk;
+}
+
+__attribute__((visibility("default"))) int fakeCudaStreamCreate(void** stream) {
+  *stream = new Stream();
+  return kOk;
+}
+
+__attribute__((visibility("default"))) int fakeCudaStreamSynchronize(void* stream) { return streamSynchronize(stream); }
+
+__attribute__((visibility("default"))) int fakeCudaStreamDestroy(void* stream) {
+  delete static_cast<Stream*>(stream);
+  return kOk;
+}
+
+// Test hook: the stream sleeps `ms` before its next work (a stream far behind its calls).
+__attribute__((visibility("default"))) int fakeCudaStreamHold(void* stream, int ms) {
+  streamOf(stream).push([ms] { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
+  return kOk;
+}
+
+}  // extern "C"
