@@ -1,0 +1,150 @@
+// libstrata_cuda.so: the device module (src/device/device_api.h) on the CUDA runtime, linked
+// statically so that the module needs only the driver (libcuda.so.1) at run time. libstrata loads
+// it when a process that uses CUDA creates a communicator.
+#include <cuda_runtime.h>
+
+#include <cstdio>
+
+#include "src/cuda/reduce_kernels.cuh"
+#include "src/device/device_api.h"
+#include "strata/strata.h"
+
+namespace strata::cuda {
+namespace {
+
+int deviceCount(char* why, size_t whyBytes) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    std::snprintf(why, whyBytes, "%s", cudaGetErrorString(e));
+    cudaGetLastError();
+    return -1;
+  }
+  if (count == 0) std::snprintf(why, whyBytes, "no CUDA device");
+  return count > 0 ? count : -1;
+}
+
+int getDevice(int* device) { return cudaGetDevice(device); }
+
+int pointerKind(const void* ptr, int* kind, int* device) {
+  cudaPointerAttributes attributes{};
+  cudaError_t e = cudaPointerGetAttributes(&attributes, ptr);
+  *kind = strataPointerHost;
+  *device = -1;
+  if (e == cudaErrorInvalidValue) {  // memory CUDA has never seen: plain host memory
+    cudaGetLastError();
+    return 0;
+  }
+  if (e != cudaSuccess) return e;
+  if (attributes.type == cudaMemoryTypeDevice) *kind = strataPointerDevice;
+  if (attributes.type == cudaMemoryTypeManaged) *kind = strataPointerManaged;
+  if (*kind != strataPointerHost) *device = attributes.device;
+  return 0;
+}
+
+int hostAlloc(void** ptr, void** deviceView, size_t bytes) {
+  cudaError_t e = cudaHostAlloc(ptr, bytes, cudaHostAllocMapped | cudaHostAllocPortable);
+  if (e != cudaSuccess) return e;
+  return cudaHostGetDevicePointer(deviceView, *ptr, 0);
+}
+
+int hostFree(void* ptr) { return cudaFreeHost(ptr); }
+
+int copyAsync(void* dst, const void* src, size_t bytes, void* stream) {
+  return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, static_cast<cudaStream_t>(stream));
+}
+
+int hostCallback(void* stream, void (*fn)(void*), void* arg) {
+  return cudaLaunchHostFunc(static_cast<cudaStream_t>(stream), fn, arg);
+}
+
+// One thread polls the proxy's counter in mapped host memory; the stream's later work (the
+// copies back) starts when it returns.
+__global__ void waitForCounter(const volatile uint64_t* counter, uint64_t target) {
+  while (*counter < target) __nanosleep(1000);
+  __threadfence_system();
+}
+
+int waitCounter(void* stream, const volatile uint64_t* counter, uint64_t target) {
+  waitForCounter<<<1, 1, 0, static_cast<cudaStream_t>(stream)>>>(counter, target);
+  return cudaGetLastError();
+}
+
+template <typename T, Op O>
+int launchReduce(void* dst, const void* a, const void* b, size_t count, cudaStream_t stream) {
+  if (count == 0) return 0;
+  constexpr int kThreads = 256;
+  auto* d = static_cast<T*>(dst);
+  const auto* x = static_cast<const T*>(a);
+  const auto* y = static_cast<const T*>(b);
+  const bool aligned = ((reinterpret_cast<uintptr_t>(d) | reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(y)) & 15) == 0;
+  constexpr size_t kPer = 16 / sizeof(T);
+  size_t done = 0;
+  if (aligned && count >= kPer) {
+    size_t vectors = count / kPer;
+    unsigned blocks = static_cast<unsigned>(std::min<size_t>((vectors + kThreads - 1) / kThreads, 4096));
+    reduceVector<T, O><<<blocks, kThreads, 0, stream>>>(d, x, y, vectors);
+    done = vectors * kPer;
+  }
+  if (done < count) {
+    size_t rest = count - done;
+    unsigned blocks = static_cast<unsigned>(std::min<size_t>((rest + kThreads - 1) / kThreads, 4096));
+    reduceScalar<T, O><<<blocks, kThreads, 0, stream>>>(d + done, x + done, y + done, rest);
+  }
+  return cudaGetLastError();
+}
+
+template <typename T>
+int reduceType(void* dst, const void* a, const void* b, size_t count, int op, cudaStream_t stream) {
+  switch (op) {
+    case strataSum:
+    case strataAvg: return launchReduce<T, Op::Sum>(dst, a, b, count, stream);
+    case strataProd: return launchReduce<T, Op::Prod>(dst, a, b, count, stream);
+    case strataMax: return launchReduce<T, Op::Max>(dst, a, b, count, stream);
+    case strataMin: return launchReduce<T, Op::Min>(dst, a, b, count, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+int reduce(void* dst, const void* a, const void* b, size_t count, int dtype, int op, void* streamHandle) {
+  auto stream = static_cast<cudaStream_t>(streamHandle);
+  switch (dtype) {
+    case strataInt8: return reduceType<int8_t>(dst, a, b, count, op, stream);
+    case strataUint8: return reduceType<uint8_t>(dst, a, b, count, op, stream);
+    case strataInt32: return reduceType<int32_t>(dst, a, b, count, op, stream);
+    case strataUint32: return reduceType<uint32_t>(dst, a, b, count, op, stream);
+    case strataInt64: return reduceType<int64_t>(dst, a, b, count, op, stream);
+    case strataUint64: return reduceType<uint64_t>(dst, a, b, count, op, stream);
+    case strataFloat16: return reduceType<__half>(dst, a, b, count, op, stream);
+    case strataFloat32: return reduceType<float>(dst, a, b, count, op, stream);
+    case strataFloat64: return reduceType<double>(dst, a, b, count, op, stream);
+    case strataBfloat16: return reduceType<__nv_bfloat16>(dst, a, b, count, op, stream);
+    case strataFloat8e4m3: return reduceType<Fp8<__NV_E4M3>>(dst, a, b, count, op, stream);
+    case strataFloat8e5m2: return reduceType<Fp8<__NV_E5M2>>(dst, a, b, count, op, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+int streamSynchronize(void* stream) { return cudaStreamSynchronize(static_cast<cudaStream_t>(stream)); }
+
+const char* errorString(int code) { return cudaGetErrorString(static_cast<cudaError_t>(code)); }
+
+char moduleName[64];
+
+const strataDeviceApi* table() {
+  static const strataDeviceApi api = [] {
+    int runtime = 0;
+    cudaRuntimeGetVersion(&runtime);
+    std::snprintf(moduleName, sizeof(moduleName), "CUDA runtime %d", runtime);
+    return strataDeviceApi{STRATA_DEVICE_API_VERSION, moduleName, deviceCount, getDevice, pointerKind, hostAlloc,
+                           hostFree, copyAsync, hostCallback, waitCounter, reduce, streamSynchronize, errorString};
+  }();
+  return &api;
+}
+
+}  // namespace
+}  // namespace strata::cuda
+
+extern "C" __attribute__((visibility("default"))) const strataDeviceApi* strataDeviceApiV1(void) {
+  return strata::cuda::table();
+}
