@@ -16,8 +16,9 @@ const strata::perf::CollectiveTest kAllGather = {
     .recvElements = rankBlocks,
     .algorithmBytes = rankBlocksBytes,
     .busFactor = gatherFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int, strataComm_t comm) {
-      return strataAllGather(send, recv, count, dtype, comm, nullptr);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int, strataComm_t comm,
+              strataStream_t stream) {
+      return strataAllGather(send, recv, count, dtype, comm, stream);
     },
     // In place: each rank's block already sits at its offset in the output.
     .inPlacePointers = [](char* buffer, size_t count, size_t es, int rank, int, const void** send, void** recv) {

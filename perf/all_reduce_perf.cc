@@ -16,8 +16,9 @@ const strata::perf::CollectiveTest kAllReduce = {
     .recvElements = oneBlock,
     .algorithmBytes = countBytes,
     .busFactor = allReduceFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op, int, strataComm_t comm) {
-      return strataAllReduce(send, recv, count, dtype, op, comm, nullptr);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op, int, strataComm_t comm,
+              strataStream_t stream) {
+      return strataAllReduce(send, recv, count, dtype, op, comm, stream);
     },
     .inPlacePointers = sameBuffer,
     .expected = [](size_t i, size_t, strataDataType_t dtype, strataRedOp_t op, int, int, int n) {

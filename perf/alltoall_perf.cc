@@ -16,8 +16,9 @@ const strata::perf::CollectiveTest kAllToAll = {
     .recvElements = rankBlocks,
     .algorithmBytes = rankBlocksBytes,
     .busFactor = gatherFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int, strataComm_t comm) {
-      return strataAllToAll(send, recv, count, dtype, comm, nullptr);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int, strataComm_t comm,
+              strataStream_t stream) {
+      return strataAllToAll(send, recv, count, dtype, comm, stream);
     },
     .inPlacePointers = sameBuffer,
     // Block s of rank r's output is block r of rank s's input.

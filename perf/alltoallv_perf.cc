@@ -47,7 +47,8 @@ Layout layoutOf(size_t count, int n, int rank) {
   return l;
 }
 
-strataResult_t runAllToAllv(const void* send, void* recv, size_t count, strataDataType_t dtype, strataComm_t comm) {
+strataResult_t runAllToAllv(const void* send, void* recv, size_t count, strataDataType_t dtype, strataComm_t comm,
+                            strataStream_t stream) {
   int rank = 0, n = 1;
   strataResult_t r = strataCommUserRank(comm, &rank);
   if (r == strataSuccess) r = strataCommCount(comm, &n);
@@ -60,7 +61,7 @@ strataResult_t runAllToAllv(const void* send, void* recv, size_t count, strataDa
     cachedCount = count;
   }
   return strataAllToAllv(send, l.sendCounts.data(), l.sendDispls.data(), recv, l.recvCounts.data(), l.recvDispls.data(),
-                         dtype, comm, nullptr);
+                         dtype, comm, stream);
 }
 
 // Element i of rank r's output: the block from the source s whose receive range holds i, which
@@ -86,8 +87,9 @@ const strata::perf::CollectiveTest kAllToAllv = {
     .recvElements = totalElements,
     .algorithmBytes = [](size_t count, size_t es, int n) { return static_cast<double>(totalElements(count, n) * es); },
     .busFactor = gatherFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int, strataComm_t comm) {
-      return runAllToAllv(send, recv, count, dtype, comm);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int, strataComm_t comm,
+              strataStream_t stream) {
+      return runAllToAllv(send, recv, count, dtype, comm, stream);
     },
     .inPlacePointers = sameBuffer,
     .expected = [](size_t i, size_t count, strataDataType_t, strataRedOp_t, int rank, int, int n) {

@@ -17,8 +17,9 @@ const strata::perf::CollectiveTest kBroadcast = {
     .recvElements = oneBlock,
     .algorithmBytes = countBytes,
     .busFactor = unitFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int root, strataComm_t comm) {
-      return strataBroadcast(send, recv, count, dtype, root, comm, nullptr);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int root, strataComm_t comm,
+              strataStream_t stream) {
+      return strataBroadcast(send, recv, count, dtype, root, comm, stream);
     },
     // In place every rank starts from its own input, so a rank the data never reached shows.
     .inPlacePointers = sameBuffer,

@@ -18,8 +18,9 @@ const strata::perf::CollectiveTest kGather = {
     .recvElements = rankBlocks,
     .algorithmBytes = rankBlocksBytes,
     .busFactor = gatherFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int root, strataComm_t comm) {
-      return strataGather(send, recv, count, dtype, root, comm, nullptr);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int root, strataComm_t comm,
+              strataStream_t stream) {
+      return strataGather(send, recv, count, dtype, root, comm, stream);
     },
     // In place (at the root): its block already sits at its offset in the output.
     .inPlacePointers = [](char* buffer, size_t count, size_t es, int rank, int, const void** send, void** recv) {

@@ -19,8 +19,9 @@ const strata::perf::CollectiveTest kReduce = {
     .recvElements = oneBlock,
     .algorithmBytes = countBytes,
     .busFactor = unitFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op, int root, strataComm_t comm) {
-      return strataReduce(send, recv, count, dtype, op, root, comm, nullptr);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op, int root, strataComm_t comm,
+              strataStream_t stream) {
+      return strataReduce(send, recv, count, dtype, op, root, comm, stream);
     },
     .inPlacePointers = sameBuffer,
     .expected = [](size_t i, size_t, strataDataType_t dtype, strataRedOp_t op, int, int, int n) {

@@ -17,8 +17,9 @@ const strata::perf::CollectiveTest kReduceScatter = {
     .recvElements = oneBlock,
     .algorithmBytes = rankBlocksBytes,
     .busFactor = gatherFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op, int, strataComm_t comm) {
-      return strataReduceScatter(send, recv, count, dtype, op, comm, nullptr);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op, int, strataComm_t comm,
+              strataStream_t stream) {
+      return strataReduceScatter(send, recv, count, dtype, op, comm, stream);
     },
     // In place: each rank's result lands on its own block of the input.
     .inPlacePointers = [](char* buffer, size_t count, size_t es, int rank, int, const void** send, void** recv) {

@@ -17,8 +17,9 @@ const strata::perf::CollectiveTest kScatter = {
     .recvElements = oneBlock,
     .algorithmBytes = rankBlocksBytes,
     .busFactor = gatherFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int root, strataComm_t comm) {
-      return strataScatter(send, recv, count, dtype, root, comm, nullptr);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int root, strataComm_t comm,
+              strataStream_t stream) {
+      return strataScatter(send, recv, count, dtype, root, comm, stream);
     },
     // In place (at the root): its own block stays where it is in the input.
     .inPlacePointers = [](char* buffer, size_t count, size_t es, int rank, int, const void** send, void** recv) {

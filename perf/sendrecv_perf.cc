@@ -11,14 +11,14 @@ namespace {
 using namespace strata::perf::shapes;
 
 strataResult_t sendToNextReceiveFromPrevious(const void* send, void* recv, size_t count, strataDataType_t dtype,
-                                             strataComm_t comm) {
+                                             strataComm_t comm, strataStream_t stream) {
   int rank = 0, n = 1;
   strataResult_t r = strataCommUserRank(comm, &rank);
   if (r == strataSuccess) r = strataCommCount(comm, &n);
   if (r != strataSuccess) return r;
   if ((r = strataGroupStart()) != strataSuccess) return r;
-  strataResult_t sent = strataSend(send, count, dtype, (rank + 1) % n, comm, nullptr);
-  strataResult_t received = strataRecv(recv, count, dtype, (rank + n - 1) % n, comm, nullptr);
+  strataResult_t sent = strataSend(send, count, dtype, (rank + 1) % n, comm, stream);
+  strataResult_t received = strataRecv(recv, count, dtype, (rank + n - 1) % n, comm, stream);
   r = strataGroupEnd();
   return sent != strataSuccess ? sent : received != strataSuccess ? received : r;
 }
@@ -31,8 +31,9 @@ const strata::perf::CollectiveTest kSendRecv = {
     .recvElements = oneBlock,
     .algorithmBytes = countBytes,
     .busFactor = unitFactor,
-    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int, strataComm_t comm) {
-      return sendToNextReceiveFromPrevious(send, recv, count, dtype, comm);
+    .run = [](const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t, int, strataComm_t comm,
+              strataStream_t stream) {
+      return sendToNextReceiveFromPrevious(send, recv, count, dtype, comm, stream);
     },
     .inPlacePointers = sameBuffer,
     .expected = [](size_t i, size_t, strataDataType_t, strataRedOp_t, int rank, int, int n) {

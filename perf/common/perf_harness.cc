@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "src/common/datatype.h"
+#include "perf/common/perf_memory.h"
 #include "perf/common/perf_options.h"
 #include "perf/common/perf_report.h"
 #include "perf/common/perf_values.h"
@@ -35,6 +36,42 @@ struct Context {
   strataComm_t comm;
   int rank;
   int nranks;
+  PerfMemory& memory;
+};
+
+// One buffer the calls take (host or device memory) and where the tool makes its inputs and
+// reads its outputs: the buffer itself on the host, a host mirror copied to and from the device.
+class Buffer {
+ public:
+  Buffer(PerfMemory& memory, size_t bytes)
+      : memory_(memory), bytes_(std::max<size_t>(bytes, 1)), ours_(static_cast<char*>(memory.allocate(bytes_))) {
+    if (!memory.onHost()) mirror_.resize(bytes_);
+  }
+  ~Buffer() { memory_.release(ours_); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  char* host() { return memory_.onHost() ? ours_ : mirror_.data(); }
+  // The calls' address of a host address inside this buffer.
+  char* ours(const void* hostAddress) { return ours_ + (static_cast<const char*>(hostAddress) - host()); }
+  void upload() { memory_.upload(ours_, host(), bytes_); }
+  void download() { memory_.download(host(), ours_, bytes_); }
+
+ private:
+  PerfMemory& memory_;
+  size_t bytes_;
+  char* ours_;
+  std::vector<char> mirror_;
+};
+
+// Where one measurement's operations read and write: the calls' pointers, the buffers behind
+// them, and the host addresses of the input to fill and the output to check.
+struct Placement {
+  Buffer* sendBuffer;
+  Buffer* recvBuffer;
+  const void* send;
+  void* recv;
+  char* fillHost;
+  const char* readHost;
 };
 
 double inputElement(const Context& c, size_t i, size_t count, int rank) {
@@ -66,35 +103,43 @@ double processCpuSeconds() {
 
 // Runs `iters` timed iterations (each -m operations, grouped) and returns microseconds per op:
 // wall time, or with -C the CPU time this process spent.
+// On a CUDA stream the time runs until the stream has finished the work (as nccl-tests'); -z 1
+// waits for it after every operation.
 double timeRuns(const Context& c, const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op) {
+  strataStream_t stream = c.memory.stream();
   auto once = [&]() {
     if (c.options.aggIters > 1) PERF_CHECK(strataGroupStart());
     for (int a = 0; a < c.options.aggIters; ++a) {
-      PERF_CHECK(c.test.run(send, recv, count, dtype, op, c.options.root, c.comm));
+      PERF_CHECK(c.test.run(send, recv, count, dtype, op, c.options.root, c.comm, stream));
     }
     if (c.options.aggIters > 1) PERF_CHECK(strataGroupEnd());
+    if (c.options.blocking != 0) c.memory.synchronize();
   };
   for (int w = 0; w < c.options.warmupIters; ++w) once();
+  c.memory.synchronize();
   PERF_CHECK(strataBarrier(c.comm, nullptr));
   double cpuStart = processCpuSeconds();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < c.options.iters; ++i) once();
+  c.memory.synchronize();
   double seconds = c.options.reportCpuTime ? processCpuSeconds() - cpuStart
                                            : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return seconds * 1e6 / (static_cast<double>(c.options.iters) * c.options.aggIters);
 }
 
 // Runs once on fresh inputs and counts output elements, summed over ranks, that differ from the reference.
-long countWrong(const Context& c, const void* send, void* recv, char* sendFill, size_t count, strataDataType_t dtype,
-                strataRedOp_t op) {
-  fillInputs(c, sendFill, count, dtype);
-  PERF_CHECK(c.test.run(send, recv, count, dtype, op, c.options.root, c.comm));
+long countWrong(const Context& c, const Placement& p, size_t count, strataDataType_t dtype, strataRedOp_t op) {
+  fillInputs(c, p.fillHost, count, dtype);
+  p.sendBuffer->upload();
+  PERF_CHECK(c.test.run(p.send, p.recv, count, dtype, op, c.options.root, c.comm, c.memory.stream()));
+  c.memory.synchronize();
+  p.recvBuffer->download();
   long wrong = 0;
   bool hasOutput = !c.test.outputOnRootOnly || c.rank == c.options.root;
   size_t elements = hasOutput ? c.test.recvElements(count, c.nranks) : 0;
   for (size_t i = 0; i < elements; ++i) {
     double want = c.test.expected(i, count, dtype, op, c.rank, c.options.root, c.nranks);
-    if (!closeEnough(dtype, loadValue(dtype, recv, i), want, c.nranks)) ++wrong;
+    if (!closeEnough(dtype, loadValue(dtype, p.readHost, i), want, c.nranks)) ++wrong;
   }
   long total = 0;
   PERF_CHECK(strataAllReduce(&wrong, &total, 1, strataInt64, strataSum, c.comm, nullptr));
@@ -109,13 +154,15 @@ std::vector<RankDescription> describeRanks(const Context& c) {
   return all;
 }
 
-PlacementResult measure(const Context& c, const void* send, void* recv, char* sendFill, size_t count,
-                        strataDataType_t dtype, strataRedOp_t op, bool check) {
+PlacementResult measure(const Context& c, const Placement& where, size_t count, strataDataType_t dtype, strataRedOp_t op,
+                        bool check) {
   PlacementResult p;
-  p.timeUs = combineAcrossRanks(c, timeRuns(c, send, recv, count, dtype, op));
+  fillInputs(c, where.fillHost, count, dtype);
+  where.sendBuffer->upload();
+  p.timeUs = combineAcrossRanks(c, timeRuns(c, where.send, where.recv, count, dtype, op));
   p.checked = check && c.options.check != 0;
   if (p.checked) {
-    for (int k = 0; k < c.options.check; ++k) p.wrong += countWrong(c, send, recv, sendFill, count, dtype, op);
+    for (int k = 0; k < c.options.check; ++k) p.wrong += countWrong(c, where, count, dtype, op);
   }
   size_t es = dataTypeSize(dtype);
   p.algbw = c.test.algorithmBytes(count, es, c.nranks) / p.timeUs / 1e3;
@@ -128,8 +175,7 @@ ResultRow measureSize(const Context& c, size_t bytes, strataDataType_t dtype, st
   size_t count = c.test.countFor(bytes, es, c.nranks);
   size_t sendBytes = c.test.sendElements(count, c.nranks) * es;
   size_t recvBytes = c.test.recvElements(count, c.nranks) * es;
-  std::vector<char> send(std::max<size_t>(sendBytes, 1)), recv(std::max<size_t>(recvBytes, 1));
-  std::vector<char> shared(std::max<size_t>(std::max(sendBytes, recvBytes), 1));
+  Buffer send(c.memory, sendBytes), recv(c.memory, recvBytes), shared(c.memory, std::max(sendBytes, recvBytes));
 
   ResultRow row;
   row.bytes = static_cast<size_t>(c.test.algorithmBytes(count, es, c.nranks));
@@ -138,15 +184,16 @@ ResultRow measureSize(const Context& c, size_t bytes, strataDataType_t dtype, st
   row.redop = c.test.reduces ? redOpName(op) : "none";
   row.root = c.test.rooted ? c.options.root : -1;
 
-  fillInputs(c, send.data(), count, dtype);
-  row.outOfPlace = measure(c, send.data(), recv.data(), send.data(), count, dtype, op, true);
+  row.outOfPlace = measure(c, {&send, &recv, send.ours(send.host()), recv.ours(recv.host()), send.host(), recv.host()},
+                           count, dtype, op, true);
 
+  // In place: the test says where send and receive sit inside one buffer (host addresses first).
   const void* inSend = nullptr;
   void* inRecv = nullptr;
-  c.test.inPlacePointers(shared.data(), count, es, c.rank, c.options.root, &inSend, &inRecv);
+  c.test.inPlacePointers(shared.host(), count, es, c.rank, c.options.root, &inSend, &inRecv);
   char* inFill = const_cast<char*>(static_cast<const char*>(inSend));
-  fillInputs(c, inFill, count, dtype);
-  row.inPlace = measure(c, inSend, inRecv, inFill, count, dtype, op, c.test.checksInPlace);
+  row.inPlace = measure(c, {&shared, &shared, shared.ours(inSend), shared.ours(inRecv), inFill, static_cast<char*>(inRecv)},
+                        count, dtype, op, c.test.checksInPlace);
   return row;
 }
 
@@ -196,6 +243,13 @@ int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
   if (!parsePerfOptions(argc, argv, test.name, &options)) return 2;
   if (!options.algo.empty()) setenv("STRATA_ALGO", options.algo.c_str(), 1);
   if (options.timeoutSeconds > 0) setenv("STRATA_TIMEOUT_MS", std::to_string(options.timeoutSeconds * 1000).c_str(), 1);
+  // The device is chosen before the communicator is made: it binds to the current device.
+  std::string memoryError;
+  std::unique_ptr<PerfMemory> memory = makePerfMemory(options.memory, &memoryError);
+  if (!memory) {
+    std::fprintf(stderr, "%s: %s\n", test.name, memoryError.c_str());
+    return 2;
+  }
   strataComm_t comm;
   PERF_CHECK(strataCommInitFromEnv(&comm));
   int rank = 0, nranks = 1;
@@ -206,7 +260,7 @@ int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
     strataCommDestroy(comm);
     return 2;
   }
-  Context c{test, options, comm, rank, nranks};
+  Context c{test, options, comm, rank, nranks, *memory};
   // The largest size's buffers must fit this machine: every rank decides alike, so all stop
   // together with the reason instead of one dying of an allocation failure mid-run.
   if (!buffersFit(c)) {

@@ -25,8 +25,9 @@ struct CollectiveTest {
   // S in algbw = S / t, and busbw = algbw * factor (nccl-tests' definitions).
   double (*algorithmBytes)(size_t count, size_t elementSize, int nranks) = nullptr;
   double (*busFactor)(int nranks) = nullptr;
+  // One operation on `stream` (NULL for host memory, the CUDA stream with --memory cuda).
   strataResult_t (*run)(const void* send, void* recv, size_t count, strataDataType_t dtype, strataRedOp_t op, int root,
-                        strataComm_t comm) = nullptr;
+                        strataComm_t comm, strataStream_t stream) = nullptr;
   // In place: where send and recv point inside one buffer of max(send, recv) elements.
   void (*inPlacePointers)(char* buffer, size_t count, size_t elementSize, int rank, int root, const void** send,
                           void** recv) = nullptr;

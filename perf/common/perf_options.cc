@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include "perf/common/perf_memory.h"
+
 namespace strata::perf {
 namespace {
 
@@ -46,14 +48,16 @@ void usage(FILE* out, const char* tool) {
                "                        f8e4m3 f8e5m2 or all; default float\n"
                "  -r, --root R          root of rooted collectives, default 0\n"
                "  -a, --average A       time across ranks: 0 rank 0, 1 mean, 2 min, 3 max; default 1\n"
-               "  -z, --blocking Z      accepted for compatibility (host calls always complete)\n"
+               "  -z, --blocking Z      1: synchronise the stream after each operation (--memory cuda;\n"
+               "                        host calls on the NULL stream always complete)\n"
                "  -T, --timeout S       per-test timeout in seconds (sets STRATA_TIMEOUT_MS)\n"
                "  -C, --report_cputime C  1: the time column is the process's CPU time per operation\n"
                "  -J, --output_file F   also write the results as JSON to F\n"
                "  -t, --nthreads 1      -g, --ngpus 1   -G, --cudagraph 0   (one rank per process: launch\n"
                "                        more ranks with strata-run -n, mpirun or srun)\n"
                "  -A, --algo NAME       force an algorithm (same as STRATA_ALGO)\n"
-               "      --memory KIND     buffer memory: host (default); cuda is not supported by this build\n"
+               "      --memory KIND     buffer memory: host (default) or cuda (device memory of the local\n"
+               "                        rank's GPU and a CUDA stream; CUDA builds)\n"
                "  -h, --help            this text\n",
                tool, tool);
 }
@@ -139,13 +143,15 @@ bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
       case 'G': {
         int launches = 0;
         ok = parseInt(optarg, 0, &launches) && launches == 0;
-        if (!ok) std::fprintf(stderr, "%s: -G %s: CUDA graphs need device memory, which this build does not support\n", tool, optarg);
+        if (!ok) std::fprintf(stderr, "%s: -G %s: CUDA graph capture of Strata calls is not supported\n", tool, optarg);
         break;
       }
       case kMemoryOption:
-        ok = std::strcmp(optarg, "host") == 0;
-        if (!ok && std::strcmp(optarg, "cuda") == 0) {
-          std::fprintf(stderr, "%s: --memory cuda: Strata's collectives take host memory only in this version\n", tool);
+        ok = std::strcmp(optarg, "host") == 0 || std::strcmp(optarg, "cuda") == 0;
+        if (ok) o->memory = optarg;
+        if (ok && o->memory == "cuda" && !perfHasCuda()) {
+          std::fprintf(stderr, "%s: --memory cuda: this build has no CUDA (no CUDA toolkit was found when it was built)\n", tool);
+          ok = false;
         }
         break;
       case 'o':

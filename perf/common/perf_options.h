@@ -1,6 +1,7 @@
 // Command-line options of the perf tools, with nccl-tests' flags and defaults so existing
 // scripts carry over: -b -e -i -f -n -w -m -N -c -o -d -r -a -z -T -J -C (and -t/-g/-G at their
-// single-process values), plus Strata's --algo and --memory.
+// single-process values), plus Strata's --algo and --memory (host, or cuda: device buffers on a
+// CUDA stream).
 #pragma once
 
 #include <strata/strata.h>
@@ -30,6 +31,7 @@ struct PerfOptions {
   std::vector<strataDataType_t> dtypes = {strataFloat32};
   std::vector<strataRedOp_t> ops = {strataSum};
   std::string algo;
+  std::string memory = "host";  // --memory: host or cuda (device buffers and a CUDA stream)
 };
 
 // Parses argv; on a bad or unknown flag prints the error and the usage text and returns false.
