@@ -58,7 +58,14 @@ else()
 endif()
 
 # nlohmann/json: the JSON strata-topo and the perf tools write (any host name comes out valid).
-find_package(nlohmann_json 3.2 REQUIRED)
+# Optional so that a minimal build (a GPU machine without Debian's packages) still makes the
+# library and the perf tools; the Debian set-up always installs it.
+find_package(nlohmann_json 3.2 QUIET)
+if(nlohmann_json_FOUND)
+  strata_feature("json" ON "nlohmann-json ${nlohmann_json_VERSION}")
+else()
+  strata_feature("json" OFF "nlohmann-json3-dev not found: no strata-topo, strata-sim, or -J in the perf tools")
+endif()
 
 find_package(GTest QUIET)
 if(GTest_FOUND)

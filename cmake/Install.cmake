@@ -1,11 +1,19 @@
 # What `cmake --install build --prefix P` puts under P: the library, its headers, the CMake
-# package and a relocatable pkg-config file, strata-run and strata-topo, and the perf tools.
+# package and a relocatable pkg-config file, strata-run and strata-topo, the CUDA device module, and
+# the perf tools.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 install(TARGETS strata EXPORT StrataTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS nccl-net-strata LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY include/strata DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS strata-run strata-topo RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS strata-run RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET strata-topo)
+  install(TARGETS strata-topo RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+# The device module beside libstrata, where libstrata looks for it.
+if(TARGET strata_cuda)
+  install(TARGETS strata_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 if(STRATA_BUILD_PERF)
   install(TARGETS ${STRATA_PERF_TOOLS} moe_dispatch_perf RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()

@@ -4,17 +4,21 @@
 #include <cstdio>
 #include <cstring>
 
+#if STRATA_PERF_HAVE_JSON
 #include <nlohmann/json.hpp>
+#endif
 
 namespace strata::perf {
 namespace {
 
 std::string wrongText(const PlacementResult& p) { return p.checked ? std::to_string(p.wrong) : "N/A"; }
 
+#if STRATA_PERF_HAVE_JSON
 nlohmann::json placementJson(const PlacementResult& p) {
   return {{"time_us", p.timeUs}, {"algbw_gbps", p.algbw}, {"busbw_gbps", p.busbw},
           {"wrong", p.checked ? nlohmann::json(p.wrong) : nlohmann::json(nullptr)}};
 }
+#endif
 
 }  // namespace
 
@@ -62,6 +66,10 @@ bool PerfReport::finish() {
 }
 
 bool PerfReport::writeJson() const {
+#if !STRATA_PERF_HAVE_JSON
+  std::fprintf(stderr, "%s: -J needs a build with nlohmann-json (nlohmann-json3-dev)\n", test_.name);
+  return false;
+#else
   nlohmann::json results = nlohmann::json::array();
   for (const ResultRow& r : rows_) {
     results.push_back({{"size", r.bytes}, {"count", r.count}, {"type", r.type}, {"redop", r.redop}, {"root", r.root},
@@ -86,6 +94,7 @@ bool PerfReport::writeJson() const {
   ok = std::fclose(f) == 0 && ok;
   if (!ok) std::fprintf(stderr, "%s: writing -J %s failed\n", test_.name, options_.jsonFile.c_str());
   return ok;
+#endif
 }
 
 }  // namespace strata::perf
