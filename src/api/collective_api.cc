@@ -79,10 +79,11 @@ Status checkRank(const char* function, const char* argument, int value, int nran
 strataResult_t route(const Validated& v, const char* function, Operation operation) {
   Communicator* c = v.comm.get();
   if (c->deviceRuntime() == nullptr) return submit(v.comm, v.stream, std::move(operation));
-  auto device = onDeviceMemory(*c, function, operation, v.stream != nullptr, v.foreign);
+  StagedForm form = stagedFormOf(*c, operation);
+  auto device = onDeviceMemory(*c, function, form.regions, v.stream != nullptr, v.foreign);
   if (!device.ok()) return report(device.status(), c);
   if (!device.value()) return submit(v.comm, v.stream, std::move(operation));
-  return submitOnDevice(v.comm, v.foreignStream, std::move(operation));
+  return submitOnDevice(v.comm, v.foreignStream, std::move(form));
 }
 
 // The common tail: make the call and pass it on.

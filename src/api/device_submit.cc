@@ -7,108 +7,93 @@
 namespace strata::api {
 namespace {
 
-struct BufferUse {
-  const char* name;
-  const void* pointer;
-  size_t bytes;
-};
-
-std::vector<BufferUse> buffersOf(const Communicator& comm, const Operation& operation) {
-  if (const auto* collective = std::get_if<CollectiveCall>(&operation)) {
-    CallExtents e = extentsOf(collective->shape, comm.rank(), comm.nranks());
-    return {{"sendbuff", collective->send, e.sendBytes}, {"recvbuff", collective->recv, e.recvBytes}};
-  }
-  if (const auto* p2p = std::get_if<PointToPointCall>(&operation)) {
-    return {{p2p->isSend ? "sendbuff" : "recvbuff", p2p->buffer, p2p->bytes}};
-  }
-  return {};  // MoE operations check their own buffers
-}
-
-// One user buffer region staged through pinned memory: copied in before the proxy runs (inputs)
-// and/or back after (outputs).
-struct StagedRegion {
-  const char* userBase = nullptr;  // device address
-  size_t bytes = 0;
-  char* staged = nullptr;          // pinned host address
-  bool copyIn = false;
-  bool copyOut = false;
-};
-
+// Staging for one unit of device work: the regions of all its operations, overlapping ones in one
+// pinned buffer (in-place calls, a group's send and receive of one buffer), so every relation
+// between the caller's pointers holds between their twins.
 class Stager {
  public:
   Stager(DeviceProxy& proxy, DeviceProxy::Operation& op) : proxy_(proxy), op_(op) {}
 
-  // Pinned memory for [base, base + bytes); one region for send and receive when they overlap
-  // (in-place calls), so the in-place relation holds in staging too.
-  Status stage(const void* send, size_t sendBytes, void* recv, size_t recvBytes) {
-    const char* s = static_cast<const char*>(send);
-    const char* r = static_cast<const char*>(recv);
-    if (sendBytes > 0 && recvBytes > 0 && s < r + recvBytes && r < s + sendBytes) {
-      const char* lo = std::min(s, r);
-      const char* hi = std::max(s + sendBytes, r + recvBytes);
-      STRATA_RETURN_IF_ERROR(add(lo, static_cast<size_t>(hi - lo), true, false));
-      regions_.back().copyOut = false;
-      // Only the receive part goes back: the rest of the span is the caller's and unchanged.
-      StagedRegion out = regions_.back();
-      out.copyIn = false;
-      out.copyOut = true;
-      out.staged += r - lo;
-      out.userBase = r;
-      out.bytes = recvBytes;
-      regions_.push_back(out);
-      return Status::ok();
+  Status stage(const std::vector<DeviceRegion>& all) {
+    std::vector<const DeviceRegion*> regions;
+    for (const DeviceRegion& r : all) {
+      if (r.bytes > 0 && r.base != nullptr) regions.push_back(&r);
     }
-    if (sendBytes > 0) STRATA_RETURN_IF_ERROR(add(s, sendBytes, true, false));
-    if (recvBytes > 0) STRATA_RETURN_IF_ERROR(add(r, recvBytes, false, true));
+    std::sort(regions.begin(), regions.end(), [](const DeviceRegion* a, const DeviceRegion* b) { return a->base < b->base; });
+    for (size_t first = 0; first < regions.size();) {
+      // A group: regions that overlap one another, in address order.
+      const char* lo = static_cast<const char*>(regions[first]->base);
+      const char* hi = lo + regions[first]->bytes;
+      size_t last = first + 1;
+      while (last < regions.size() && static_cast<const char*>(regions[last]->base) < hi) {
+        hi = std::max(hi, static_cast<const char*>(regions[last]->base) + regions[last]->bytes);
+        ++last;
+      }
+      auto staging = proxy_.acquire(static_cast<size_t>(hi - lo));
+      if (!staging.ok()) return staging.status();
+      op_.staging.push_back(staging.value());
+      Group group{lo, hi, static_cast<char*>(staging.value().host)};
+      for (size_t i = first; i < last; ++i) {
+        const DeviceRegion& r = *regions[i];
+        const char* base = static_cast<const char*>(r.base);
+        // An input anywhere in the group: the whole span goes in, so what an output leaves
+        // unwritten comes back as it was.
+        group.copyIn = group.copyIn || r.in;
+        if (!r.out) continue;
+        if (r.outPieces.empty()) group.copiesOut.push_back({base, r.bytes});
+        for (const auto& [offset, bytes] : r.outPieces) {
+          if (bytes > 0) group.copiesOut.push_back({base + offset, bytes});
+        }
+      }
+      groups_.push_back(std::move(group));
+      first = last;
+    }
     return Status::ok();
   }
 
-  // A receive buffer with holes the call must not write (all-to-all-v's gaps): its copy back
-  // becomes one copy per written block, [displacement, displacement + count) elements.
-  void copyBackOnly(const void* recv, const std::vector<size_t>& counts, const std::vector<size_t>& displs,
-                    size_t elementSize) {
-    const char* r = static_cast<const char*>(recv);
-    for (size_t i = 0; i < regions_.size(); ++i) {
-      StagedRegion whole = regions_[i];
-      if (!whole.copyOut || r < whole.userBase || r >= whole.userBase + whole.bytes) continue;
-      regions_[i].copyOut = false;
-      for (size_t p = 0; p < counts.size(); ++p) {
-        if (counts[p] == 0) continue;
-        StagedRegion block = whole;
-        block.copyIn = false;
-        block.userBase = r + displs[p] * elementSize;
-        block.staged = whole.staged + (block.userBase - whole.userBase);
-        block.bytes = counts[p] * elementSize;
-        regions_.push_back(block);
-      }
-      return;
-    }
-  }
-
-  // The staged address of a user address inside a staged region (nullptr stays nullptr).
-  char* translate(const void* user) const {
-    if (user == nullptr) return nullptr;
-    const char* u = static_cast<const char*>(user);
-    for (const StagedRegion& region : regions_) {
-      if (u >= region.userBase && u <= region.userBase + region.bytes) return region.staged + (u - region.userBase);
+  // The staged twin of a device address inside a staged region (nullptr stays nullptr; an address
+  // of no region, nullptr too: only the bases of non-empty regions are asked for).
+  void* twin(const void* device) const {
+    if (device == nullptr) return nullptr;
+    const char* d = static_cast<const char*>(device);
+    for (const Group& g : groups_) {
+      if (d >= g.lo && d < g.hi) return g.staged + (d - g.lo);
     }
     return nullptr;
   }
 
-  const std::vector<StagedRegion>& regions() const { return regions_; }
-
- private:
-  Status add(const char* base, size_t bytes, bool in, bool out) {
-    auto staging = proxy_.acquire(bytes);
-    if (!staging.ok()) return staging.status();
-    op_.staging.push_back(staging.value());
-    regions_.push_back({base, bytes, static_cast<char*>(staging.value().host), in, out});
+  // Inputs into staging, on the stream.
+  Status copyIn(const DeviceRuntime& runtime, void* stream) const {
+    for (const Group& g : groups_) {
+      if (!g.copyIn) continue;
+      int code = runtime.api().copyAsync(g.staged, g.lo, static_cast<size_t>(g.hi - g.lo), stream);
+      if (code != 0) return systemError(runtime.errorText("cudaMemcpyAsync", code));
+    }
     return Status::ok();
   }
 
+  // Results back into the caller's memory, on the stream.
+  Status copyOut(const DeviceRuntime& runtime, void* stream) const {
+    for (const Group& g : groups_) {
+      for (const auto& [base, bytes] : g.copiesOut) {
+        int code = runtime.api().copyAsync(const_cast<char*>(base), g.staged + (base - g.lo), bytes, stream);
+        if (code != 0) return systemError(runtime.errorText("cudaMemcpyAsync", code));
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  struct Group {
+    const char* lo;
+    const char* hi;
+    char* staged;
+    bool copyIn = false;
+    std::vector<std::pair<const char*, size_t>> copiesOut;
+  };
   DeviceProxy& proxy_;
   DeviceProxy::Operation& op_;
-  std::vector<StagedRegion> regions_;
+  std::vector<Group> groups_;
 };
 
 }  // namespace
@@ -139,16 +124,47 @@ CallExtents extentsOf(const CollectiveShape& shape, int rank, int nranks) {
   return {};
 }
 
-Result<bool> onDeviceMemory(const Communicator& comm, const char* function, const Operation& operation,
+StagedForm stagedFormOf(const Communicator& comm, const Operation& operation) {
+  StagedForm form;
+  if (const auto* collective = std::get_if<CollectiveCall>(&operation)) {
+    CallExtents e = extentsOf(collective->shape, comm.rank(), comm.nranks());
+    DeviceRegion send{"sendbuff", collective->send, e.sendBytes, true, false, {}};
+    DeviceRegion recv{"recvbuff", collective->recv, e.recvBytes, false, true, {}};
+    if (collective->shape.kind == CollectiveKind::AllToAllv) {  // only the blocks are written
+      const CollectiveShape& s = collective->shape;
+      for (size_t p = 0; p < s.recvCounts.size(); ++p) {
+        recv.outPieces.push_back({s.recvDispls[p] * s.elementSize, s.recvCounts[p] * s.elementSize});
+      }
+    }
+    form.regions = {send, recv};
+    CollectiveCall call = *collective;
+    form.twin = [call, e](const std::function<void*(const void*)>& staged) -> Operation {
+      CollectiveCall twin = call;
+      twin.send = e.sendBytes > 0 ? staged(call.send) : nullptr;
+      twin.recv = e.recvBytes > 0 ? static_cast<void*>(staged(call.recv)) : nullptr;
+      return twin;
+    };
+  } else if (const auto* p2p = std::get_if<PointToPointCall>(&operation)) {
+    form.regions = {{p2p->isSend ? "sendbuff" : "recvbuff", p2p->buffer, p2p->bytes, p2p->isSend, !p2p->isSend, {}}};
+    PointToPointCall call = *p2p;
+    form.twin = [call](const std::function<void*(const void*)>& staged) -> Operation {
+      PointToPointCall twin = call;
+      twin.buffer = call.bytes > 0 ? staged(call.buffer) : nullptr;
+      return twin;
+    };
+  }
+  return form;
+}
+
+Result<bool> onDeviceMemory(const Communicator& comm, const char* function, const std::vector<DeviceRegion>& regions,
                             bool hostStreamGiven, bool foreignStream) {
   const DeviceRuntime& runtime = *comm.deviceRuntime();
-  const BufferUse* firstDevice = nullptr;
-  const BufferUse* firstHost = nullptr;
-  std::vector<BufferUse> uses = buffersOf(comm, operation);
-  for (const BufferUse& use : uses) {
-    if (use.bytes == 0 || use.pointer == nullptr) continue;
+  const DeviceRegion* firstDevice = nullptr;
+  const DeviceRegion* firstHost = nullptr;
+  for (const DeviceRegion& use : regions) {
+    if (use.bytes == 0 || use.base == nullptr) continue;
     int device = -1;
-    auto kind = runtime.kindOf(use.pointer, (std::string(function) + ": " + use.name).c_str(), &device);
+    auto kind = runtime.kindOf(use.base, (std::string(function) + ": " + use.name).c_str(), &device);
     if (!kind.ok()) return kind.status();
     if (kind.value() == strataPointerHost) {
       if (firstHost == nullptr) firstHost = &use;
@@ -178,72 +194,38 @@ Result<bool> onDeviceMemory(const Communicator& comm, const char* function, cons
   return device;
 }
 
-strataResult_t submitOnDevice(const CommRef& comm, void* stream, Operation operation) {
-  if (groupDepth() > 0) return queueInGroup(comm, stream, std::move(operation));
-  std::vector<Operation> one;
-  one.push_back(std::move(operation));
+strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form) {
+  if (groupDepth() > 0) return queueInGroup(comm, stream, std::move(form));
+  std::vector<StagedForm> one;
+  one.push_back(std::move(form));
   return dispatchOnDevice(comm, stream, std::move(one));
 }
 
-strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<Operation> operations) {
+strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms) {
   Communicator* c = comm.get();
   auto proxy = c->deviceProxy();
   if (!proxy.ok()) return report(proxy.status(), c);
-  const strataDeviceApi& api = c->deviceRuntime()->api();
+  const DeviceRuntime& runtime = *c->deviceRuntime();
   auto op = std::make_unique<DeviceProxy::Operation>();
   Stager stager(*proxy.value(), *op);
-  // The staged twins of the caller's operations: same calls, pinned host addresses.
-  std::vector<Operation> staged;
-  for (Operation& operation : operations) {
-    if (auto* collective = std::get_if<CollectiveCall>(&operation)) {
-      CallExtents e = extentsOf(collective->shape, c->rank(), c->nranks());
-      Status s = stager.stage(collective->send, e.sendBytes, collective->recv, e.recvBytes);
-      if (!s.isOk()) {
-        proxy.value()->giveBack(op->staging);
-        return report(s, c);
-      }
-      CollectiveCall twin = *collective;
-      twin.send = e.sendBytes > 0 ? stager.translate(collective->send) : nullptr;
-      twin.recv = e.recvBytes > 0 ? stager.translate(collective->recv) : nullptr;
-      if (collective->shape.kind == CollectiveKind::AllToAllv && e.recvBytes > 0) {
-        stager.copyBackOnly(collective->recv, collective->shape.recvCounts, collective->shape.recvDispls,
-                            collective->shape.elementSize);
-      }
-      staged.push_back(std::move(twin));
-    } else if (auto* p2p = std::get_if<PointToPointCall>(&operation)) {
-      Status s = p2p->isSend ? stager.stage(p2p->buffer, p2p->bytes, nullptr, 0) : stager.stage(nullptr, 0, p2p->buffer, p2p->bytes);
-      if (!s.isOk()) {
-        proxy.value()->giveBack(op->staging);
-        return report(s, c);
-      }
-      PointToPointCall twin = *p2p;
-      twin.buffer = p2p->bytes > 0 ? stager.translate(p2p->buffer) : nullptr;
-      staged.push_back(twin);
-    } else {
-      proxy.value()->giveBack(op->staging);
-      return report(invalidUsage("MoE dispatch and combine take host buffers only in this version"), c);
-    }
+  std::vector<DeviceRegion> regions;
+  for (const StagedForm& form : forms) regions.insert(regions.end(), form.regions.begin(), form.regions.end());
+  Status staged = stager.stage(regions);
+  if (!staged.isOk()) {
+    proxy.value()->giveBack(op->staging);
+    return report(staged, c);
   }
-  // Inputs into staging, in stream order.
-  for (const StagedRegion& region : stager.regions()) {
-    if (!region.copyIn) continue;
-    int code = api.copyAsync(region.staged, region.userBase, region.bytes, stream);
-    // The staging stays out of the pool: copies queued before this one may still write into it.
-    if (code != 0) return report(systemError(c->deviceRuntime()->errorText("cudaMemcpyAsync", code)), c);
-  }
-  op->work = [c, staged = std::move(staged)] { return runOperations(c, staged); };
-  std::vector<StagedRegion> regions = stager.regions();
+  // The same operations on the staged copies, run by the proxy in call order.
+  std::vector<Operation> twins;
+  auto twinOf = [&stager](const void* device) { return stager.twin(device); };
+  for (const StagedForm& form : forms) twins.push_back(form.twin(twinOf));
+  // The staging stays out of the pool if a copy fails: copies queued before it may still use it.
+  Status in = stager.copyIn(runtime, stream);
+  if (!in.isOk()) return report(in, c);
+  op->work = [c, twins = std::move(twins)] { return runOperations(c, twins); };
   c->addPending();  // until the proxy retires the operation
   DeviceProxy::Operation* queued = proxy.value()->push(std::move(op));
-  Status status = proxy.value()->enqueueOnStream(queued, stream, [&]() -> Status {
-    for (const StagedRegion& region : regions) {
-      if (!region.copyOut) continue;
-      int code = api.copyAsync(const_cast<char*>(region.userBase), region.staged, region.bytes, stream);
-      if (code != 0) return systemError(c->deviceRuntime()->errorText("cudaMemcpyAsync", code));
-    }
-    return Status::ok();
-  });
-  return report(status, c);
+  return report(proxy.value()->enqueueOnStream(queued, stream, [&] { return stager.copyOut(runtime, stream); }), c);
 }
 
 }  // namespace strata::api

@@ -5,6 +5,8 @@
 // completes in stream order, as NCCL's do.
 #pragma once
 
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "src/api/group_state.h"
@@ -18,16 +20,40 @@ struct CallExtents {
 };
 CallExtents extentsOf(const CollectiveShape& shape, int rank, int nranks);
 
-// True when `operation` is on device memory. Errors: host and device buffers mixed, a buffer on
+// A region of the caller's device memory that an operation reads (copied into staging before it
+// runs) and/or writes (copied back after).
+struct DeviceRegion {
+  const char* name = "";  // the argument, for messages
+  const void* base = nullptr;
+  size_t bytes = 0;
+  bool in = false;
+  bool out = false;
+  // Written only in these (offset, bytes) pieces, the rest left as it was (all-to-all-v's gaps);
+  // empty: all of it.
+  std::vector<std::pair<size_t, size_t>> outPieces;
+};
+
+// An operation on device memory as the device path takes it: the regions it touches, and the same
+// operation made on their staged copies (`staged` maps a device address inside a region to its
+// pinned host twin).
+struct StagedForm {
+  std::vector<DeviceRegion> regions;
+  std::function<Operation(const std::function<void*(const void*)>& staged)> twin;
+};
+
+// A collective or send/recv's form.
+StagedForm stagedFormOf(const Communicator& comm, const Operation& operation);
+
+// True when the regions are on device memory. Errors: host and device buffers mixed, a buffer on
 // another device than the communicator's, a strataStream_t with device buffers, a stream Strata
 // did not make (`foreignStream`) with host buffers.
-Result<bool> onDeviceMemory(const Communicator& comm, const char* function, const Operation& operation,
+Result<bool> onDeviceMemory(const Communicator& comm, const char* function, const std::vector<DeviceRegion>& regions,
                             bool hostStreamGiven, bool foreignStream);
 
-// Queues operations on device memory on `stream` (a cudaStream_t, NULL its default stream):
+// Queues an operation on device memory on `stream` (a cudaStream_t, NULL its default stream):
 // inside a group with the group's other operations, else at once.
-strataResult_t submitOnDevice(const CommRef& comm, void* stream, Operation operation);
-// Stages `operations` (one communicator's, in call order) and queues them on `stream` as one unit.
-strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<Operation> operations);
+strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form);
+// Stages `forms` (one communicator's, in call order) and queues them on `stream` as one unit.
+strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms);
 
 }  // namespace strata::api

@@ -14,6 +14,7 @@ struct QueuedOperation {
   Operation operation;
   bool onDevice = false;
   void* deviceStream = nullptr;  // a cudaStream_t when onDevice
+  StagedForm staged;             // the operation when onDevice
 };
 
 struct GroupState {
@@ -91,8 +92,8 @@ strataResult_t submit(const CommRef& comm, const StreamRef& stream, CollectiveCa
   return submit(comm, stream, Operation(std::move(call)));
 }
 
-strataResult_t queueInGroup(const CommRef& comm, void* deviceStream, Operation operation) {
-  tlsGroup.queued.push_back({comm, nullptr, std::move(operation), true, deviceStream});
+strataResult_t queueInGroup(const CommRef& comm, void* deviceStream, StagedForm form) {
+  tlsGroup.queued.push_back({comm, nullptr, Operation(), true, deviceStream, std::move(form)});
   return strataSuccess;
 }
 
@@ -122,6 +123,7 @@ strataResult_t groupEnd() {
   // Per communicator, in order of first appearance.
   std::vector<CommRef> order;
   std::map<Communicator*, std::vector<Operation>> batches;
+  std::map<Communicator*, std::vector<StagedForm>> deviceBatches;
   std::map<Communicator*, const QueuedOperation*> firstOf;
   for (auto& q : queued) {
     auto it = firstOf.find(q.comm.get());
@@ -138,13 +140,18 @@ strataResult_t groupEnd() {
                                  ") used different streams inside one group; use one stream per communicator per group"),
                     q.comm.get());
     }
-    batches[q.comm.get()].push_back(std::move(q.operation));
+    if (q.onDevice) {
+      deviceBatches[q.comm.get()].push_back(std::move(q.staged));
+    } else {
+      batches[q.comm.get()].push_back(std::move(q.operation));
+    }
   }
   strataResult_t first = strataSuccess;
   for (const CommRef& comm : order) {
     const QueuedOperation& opening = *firstOf[comm.get()];
-    strataResult_t result = opening.onDevice ? dispatchOnDevice(comm, opening.deviceStream, std::move(batches[comm.get()]))
-                                             : dispatch(comm, opening.stream, std::move(batches[comm.get()]));
+    strataResult_t result = opening.onDevice
+                                ? dispatchOnDevice(comm, opening.deviceStream, std::move(deviceBatches[comm.get()]))
+                                : dispatch(comm, opening.stream, std::move(batches[comm.get()]));
     if (first == strataSuccess) first = result;
   }
   return first;

@@ -34,7 +34,8 @@ strataResult_t runBlocking(const CommRef& comm, FunctionRef<Status()> work);
 // then all sends and receives in one stage): a group's batch, or a device proxy's staged calls.
 Status runOperations(Communicator* comm, const std::vector<Operation>& operations);
 // Queues a device-memory operation in the open group (device_submit.h decided it is one).
-strataResult_t queueInGroup(const CommRef& comm, void* deviceStream, Operation operation);
+struct StagedForm;
+strataResult_t queueInGroup(const CommRef& comm, void* deviceStream, StagedForm form);
 int groupDepth();
 bool groupHasOperationsFor(const Communicator* comm);
 strataResult_t groupStart();

@@ -9,8 +9,10 @@
 #include <memory>
 #include <string>
 
+#include "src/api/device_submit.h"
 #include "src/api/group_state.h"
 #include "src/api/handles.h"
+#include "src/common/datatype.h"
 #include "src/moe/moe_exchange.h"
 #include "src/moe/moe_handle.h"
 #include "src/moe/moe_routing.h"
@@ -67,19 +69,8 @@ Status checkDtype(const char* fn, strataDataType_t dtype, bool fp8Allowed) {
                                      : " is not float32, bfloat16 or float16 (sums need a wider type than fp8)"));
 }
 
-// A buffer of `rows` rows: not NULL when there are rows, and host memory (the MoE exchange takes
-// no device buffers yet; a device pointer here must never reach the CPU).
-Status needPointer(const LiveMoe& live, const char* fn, const char* name, const void* p, size_t rows) {
+Status needPointer(const char* fn, const char* name, const void* p, size_t rows) {
   if (p == nullptr && rows > 0) return invalidArgument(std::string(fn) + ": " + name + " is NULL but has " + std::to_string(rows) + " rows");
-  const DeviceRuntime* device = live.comm->deviceRuntime();
-  if (device != nullptr && p != nullptr && rows > 0) {
-    int ordinal = -1;
-    auto kind = device->kindOf(p, (std::string(fn) + ": " + name).c_str(), &ordinal);
-    if (!kind.ok()) return kind.status();
-    if (kind.value() != strataPointerHost) {
-      return invalidArgument(std::string(fn) + ": " + name + " is device memory; MoE dispatch and combine take host buffers in this version");
-    }
-  }
   return Status::ok();
 }
 
@@ -101,10 +92,28 @@ strataResult_t beginRowsCall(strataMoeHandle_t handle, const char* fn, size_t hi
 }
 
 // Runs now (NULL stream), at the end of the open group, or on the host stream, in order with the
-// communicator's other calls.
+// communicator's other calls. On device memory (the regions, on a communicator that takes it) it
+// goes the device way: staged, run by the device proxy in stream order, with `restage` making the
+// arguments' twin on the staged copies.
 template <typename Args>
 strataResult_t submitMoe(const LiveMoe& live, strataStream_t stream, const char* fn,
-                         Status (*operation)(const strataMoeHandle&, Communicator&, const Args&), const Args& args) {
+                         Status (*operation)(const strataMoeHandle&, Communicator&, const Args&), const Args& args,
+                         const std::vector<DeviceRegion>& regions,
+                         Args (*restage)(const Args&, const std::function<void*(const void*)>&)) {
+  Communicator* device = live.comm->deviceRuntime() != nullptr ? live.comm.get() : nullptr;
+  if (device != nullptr) {
+    auto host = stream != nullptr ? resolveStream(stream, fn) : Result<StreamRef>(StreamRef());
+    auto onDevice = onDeviceMemory(*device, fn, regions, host.ok() && host.value() != nullptr, !host.ok());
+    if (!onDevice.ok()) return report(onDevice.status(), device);
+    if (onDevice.value()) {
+      MoeRef handle = live.handle;
+      StagedForm form{regions, [handle, device, operation, args, restage](const std::function<void*(const void*)>& staged) {
+                        Args twin = restage(args, staged);
+                        return Operation(DeferredCall{[handle, device, operation, twin] { return operation(*handle, *device, twin); }});
+                      }};
+      return submitOnDevice(live.comm, stream, std::move(form));
+    }
+  }
   auto s = resolveStream(stream, fn);
   if (!s.ok()) return report(s.status(), live.comm.get());
   Communicator* comm = live.comm.get();  // kept alive by the reference submit() holds with the work
@@ -272,17 +281,38 @@ strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const 
   LiveMoe live;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, true, &live); r != strataSuccess) return r;
   const size_t tokens = handle->routing.numTokens, recv = handle->numRecv;
-  MOE_CHECK(live, needPointer(live, fn, "x", x, tokens));
-  MOE_CHECK(live, needPointer(live, fn, "recvX", recvX, recv));
+  MOE_CHECK(live, needPointer(fn, "x", x, tokens));
+  MOE_CHECK(live, needPointer(fn, "recvX", recvX, recv));
   const bool fp8 = dtype == strataFloat8e4m3;
   if (fp8) {
-    MOE_CHECK(live, needPointer(live, fn, "xScales (float8e4m3 needs one scale per 128 elements)", xScales, tokens));
-    MOE_CHECK(live, needPointer(live, fn, "recvScales (float8e4m3 needs one scale per 128 elements)", recvScales, recv));
+    MOE_CHECK(live, needPointer(fn, "xScales (float8e4m3 needs one scale per 128 elements)", xScales, tokens));
+    MOE_CHECK(live, needPointer(fn, "recvScales (float8e4m3 needs one scale per 128 elements)", recvScales, recv));
   } else if (xScales != nullptr || recvScales != nullptr) {
     return report(invalidArgument(std::string(fn) + ": xScales/recvScales are for float8e4m3 only; pass NULL"), live.comm.get());
   }
   moe::DispatchArgs args{x, fp8 ? xScales : nullptr, hidden, dtype, topkWeights, recvX, recvScales, recvTopkIdx, recvTopkWeights};
-  return submitMoe(live, stream, fn, moe::dispatch, args);
+  const size_t rowBytes = hidden * dataTypeSize(dtype), k = static_cast<size_t>(handle->routing.topK);
+  const size_t scaleBytes = fp8 ? moe::scalesPerRow(hidden) * sizeof(float) : 0;
+  std::vector<DeviceRegion> regions = {
+      {"x", x, tokens * rowBytes, true, false, {}},
+      {"xScales", args.xScales, tokens * scaleBytes, true, false, {}},
+      {"topkWeights", topkWeights, topkWeights ? tokens * k * sizeof(float) : 0, true, false, {}},
+      {"recvX", recvX, recv * rowBytes, false, true, {}},
+      {"recvScales", args.recvScales, recv * scaleBytes, false, true, {}},
+      {"recvTopkIdx", recvTopkIdx, recvTopkIdx ? recv * k * sizeof(int32_t) : 0, false, true, {}},
+      {"recvTopkWeights", recvTopkWeights, recvTopkWeights ? recv * k * sizeof(float) : 0, false, true, {}}};
+  auto restage = [](const moe::DispatchArgs& a, const std::function<void*(const void*)>& staged) {
+    moe::DispatchArgs t = a;
+    t.x = staged(a.x);
+    t.xScales = static_cast<const float*>(staged(a.xScales));
+    t.topkWeights = static_cast<const float*>(staged(a.topkWeights));
+    t.recvX = staged(a.recvX);
+    t.recvScales = static_cast<float*>(staged(a.recvScales));
+    t.recvTopkIdx = static_cast<int32_t*>(staged(a.recvTopkIdx));
+    t.recvTopkWeights = static_cast<float*>(staged(a.recvTopkWeights));
+    return t;
+  };
+  return submitMoe(live, stream, fn, moe::dispatch, args, regions, +restage);
   STRATA_API_END
 }
 
@@ -292,10 +322,24 @@ strataResult_t strataMoeCombine(strataMoeHandle_t handle, const void* expertOut,
   const char* fn = "strataMoeCombine";
   LiveMoe live;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
-  MOE_CHECK(live, needPointer(live, fn, "expertOut", expertOut, handle->numRecv));
-  MOE_CHECK(live, needPointer(live, fn, "out", out, handle->routing.numTokens));
+  MOE_CHECK(live, needPointer(fn, "expertOut", expertOut, handle->numRecv));
+  MOE_CHECK(live, needPointer(fn, "out", out, handle->routing.numTokens));
   moe::CombineArgs args{expertOut, hidden, dtype, recvTopkWeights, out};
-  return submitMoe(live, stream, fn, moe::combine, args);
+  const size_t rowBytes = hidden * dataTypeSize(dtype), k = static_cast<size_t>(handle->routing.topK);
+  const size_t recv = handle->numRecv, tokens = handle->routing.numTokens;
+  // Weighted, expertOut holds topK slots per received row.
+  std::vector<DeviceRegion> regions = {
+      {"expertOut", expertOut, (recvTopkWeights ? recv * k : recv) * rowBytes, true, false, {}},
+      {"recvTopkWeights", recvTopkWeights, recvTopkWeights ? recv * k * sizeof(float) : 0, true, false, {}},
+      {"out", out, tokens * rowBytes, false, true, {}}};
+  auto restage = [](const moe::CombineArgs& a, const std::function<void*(const void*)>& staged) {
+    moe::CombineArgs t = a;
+    t.expertOut = staged(a.expertOut);
+    t.recvTopkWeights = static_cast<const float*>(staged(a.recvTopkWeights));
+    t.out = staged(a.out);
+    return t;
+  };
+  return submitMoe(live, stream, fn, moe::combine, args, regions, +restage);
   STRATA_API_END
 }
 
@@ -306,10 +350,25 @@ strataResult_t strataMoeDispatchBackward(strataMoeHandle_t handle, const void* g
   const char* fn = "strataMoeDispatchBackward";
   LiveMoe live;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
-  MOE_CHECK(live, needPointer(live, fn, "gradRecvX", gradRecvX, handle->numRecv));
-  MOE_CHECK(live, needPointer(live, fn, "gradX", gradX, handle->routing.numTokens));
+  MOE_CHECK(live, needPointer(fn, "gradRecvX", gradRecvX, handle->numRecv));
+  MOE_CHECK(live, needPointer(fn, "gradX", gradX, handle->routing.numTokens));
   moe::DispatchBackwardArgs args{gradRecvX, hidden, dtype, gradRecvTopkWeights, gradX, gradTopkWeights};
-  return submitMoe(live, stream, fn, moe::dispatchBackward, args);
+  const size_t rowBytes = hidden * dataTypeSize(dtype), k = static_cast<size_t>(handle->routing.topK);
+  const size_t recv = handle->numRecv, tokens = handle->routing.numTokens;
+  std::vector<DeviceRegion> regions = {
+      {"gradRecvX", gradRecvX, recv * rowBytes, true, false, {}},
+      {"gradRecvTopkWeights", gradRecvTopkWeights, gradRecvTopkWeights ? recv * k * sizeof(float) : 0, true, false, {}},
+      {"gradX", gradX, tokens * rowBytes, false, true, {}},
+      {"gradTopkWeights", gradTopkWeights, gradTopkWeights ? tokens * k * sizeof(float) : 0, false, true, {}}};
+  auto restage = [](const moe::DispatchBackwardArgs& a, const std::function<void*(const void*)>& staged) {
+    moe::DispatchBackwardArgs t = a;
+    t.gradRecvX = staged(a.gradRecvX);
+    t.gradRecvTopkWeights = static_cast<const float*>(staged(a.gradRecvTopkWeights));
+    t.gradX = staged(a.gradX);
+    t.gradTopkWeights = static_cast<float*>(staged(a.gradTopkWeights));
+    return t;
+  };
+  return submitMoe(live, stream, fn, moe::dispatchBackward, args, regions, +restage);
   STRATA_API_END
 }
 
@@ -320,12 +379,31 @@ strataResult_t strataMoeCombineBackward(strataMoeHandle_t handle, const void* gr
   const char* fn = "strataMoeCombineBackward";
   LiveMoe live;
   if (strataResult_t r = beginRowsCall(handle, fn, hidden, dtype, false, &live); r != strataSuccess) return r;
-  MOE_CHECK(live, needPointer(live, fn, "gradOut", gradOut, handle->routing.numTokens));
-  MOE_CHECK(live, needPointer(live, fn, "gradExpertOut", gradExpertOut, handle->numRecv));
+  MOE_CHECK(live, needPointer(fn, "gradOut", gradOut, handle->routing.numTokens));
+  MOE_CHECK(live, needPointer(fn, "gradExpertOut", gradExpertOut, handle->numRecv));
   if (gradRecvTopkWeights != nullptr && (recvTopkWeights == nullptr || expertOut == nullptr)) {
     return report(invalidArgument(std::string(fn) + ": gradRecvTopkWeights needs recvTopkWeights and expertOut (weighted combine)"), live.comm.get());
   }
   moe::CombineBackwardArgs args{gradOut, hidden, dtype, recvTopkWeights, expertOut, gradExpertOut, gradRecvTopkWeights};
-  return submitMoe(live, stream, fn, moe::combineBackward, args);
+  const size_t rowBytes = hidden * dataTypeSize(dtype), k = static_cast<size_t>(handle->routing.topK);
+  const size_t recv = handle->numRecv, tokens = handle->routing.numTokens;
+  // Weighted (recvTopkWeights given): the gradients of topK slots per received row.
+  const size_t slots = recvTopkWeights ? recv * k : recv;
+  std::vector<DeviceRegion> regions = {
+      {"gradOut", gradOut, tokens * rowBytes, true, false, {}},
+      {"recvTopkWeights", recvTopkWeights, recvTopkWeights ? recv * k * sizeof(float) : 0, true, false, {}},
+      {"expertOut", expertOut, recvTopkWeights && expertOut ? recv * k * rowBytes : 0, true, false, {}},
+      {"gradExpertOut", gradExpertOut, slots * rowBytes, false, true, {}},
+      {"gradRecvTopkWeights", gradRecvTopkWeights, gradRecvTopkWeights ? recv * k * sizeof(float) : 0, false, true, {}}};
+  auto restage = [](const moe::CombineBackwardArgs& a, const std::function<void*(const void*)>& staged) {
+    moe::CombineBackwardArgs t = a;
+    t.gradOut = staged(a.gradOut);
+    t.recvTopkWeights = static_cast<const float*>(staged(a.recvTopkWeights));
+    t.expertOut = staged(a.expertOut);
+    t.gradExpertOut = staged(a.gradExpertOut);
+    t.gradRecvTopkWeights = static_cast<float*>(staged(a.gradRecvTopkWeights));
+    return t;
+  };
+  return submitMoe(live, stream, fn, moe::combineBackward, args, regions, +restage);
   STRATA_API_END
 }

@@ -11,6 +11,8 @@
 // against finite differences, a host stream, MoE operations inside a group (the handle destroyed
 // before the group ends), argument errors; direct routes and forwarding
 // through one rank per remote host (several hosts: STRATA_HOSTID or real ones; or STRATA_MOE_HIERARCHICAL=1).
+// With STRATA_TEST_CUDART (tests/device/cuda_like.h) the exchanges' buffers are device memory on a
+// device stream (tests/device/device_twins.h); the host-stream and group runs are left out there.
 #include <strata/strata.h>
 #include <strata/strata_moe.h>
 
@@ -26,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "../device/device_twins.h"
 #include "../unit/narrow_reference.h"
 
 namespace {
@@ -38,6 +41,9 @@ int gHosts = 1;
 std::vector<int> gHostOf;
 bool gForwarding = false;  // dispatch should go through forwarders
 strataComm_t gComm = nullptr;
+strata::test::CudaLike gCudaLike;
+strata::test::CudaLike* gCuda = nullptr;  // device mode: the runtime the buffers come from
+void* gDeviceStream = nullptr;
 
 #define CHECK(cond, ...)                                          \
   do {                                                            \
@@ -279,8 +285,11 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   guardTail(recvScales, scaleRows);
   guardTail(recvWeights, R * k);
   guardTail(recvIdx, R * k);
-  OK(strataMoeDispatch(h, x.data(), fp8 ? scales.data() : nullptr, H, dtype, weights.data(), recvX.data(),
-                       fp8 ? recvScales.data() : nullptr, recvIdx.data(), recvWeights.data(), stream));
+  {
+    strata::test::Twins d(gCuda, gDeviceStream, stream);
+    OK(strataMoeDispatch(h, d(x), fp8 ? d(scales) : nullptr, H, dtype, d(weights), d(recvX), fp8 ? d(recvScales) : nullptr,
+                         d(recvIdx), d(recvWeights), d.stream()));
+  }
   if (stream) OK(strataStreamSynchronize(stream));
   CHECK(tailIntact(recvX, R * H * es) && tailIntact(recvScales, scaleRows) && tailIntact(recvWeights, R * k) &&
             tailIntact(recvIdx, R * k),
@@ -325,7 +334,10 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   for (size_t i = 0; i < R; ++i)
     for (int j = 0; j < k; ++j) std::memcpy(slots.data() + (i * k + j) * H * es, recvX.data() + i * H * es, H * es);
   guardTail(out, tokens * H * es);
-  OK(strataMoeCombine(h, slots.data(), H, dtype, recvWeights.data(), out.data(), stream));
+  {
+    strata::test::Twins d(gCuda, gDeviceStream, stream);
+    OK(strataMoeCombine(h, d(slots), H, dtype, d(recvWeights), d(out), d.stream()));
+  }
   if (stream) OK(strataStreamSynchronize(stream));
   CHECK(tailIntact(out, tokens * H * es), "%s dtype %d: combine wrote past the end of out", s.name, dtype);
   for (size_t t = 0; t < tokens; ++t) {
@@ -341,7 +353,10 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   std::vector<unsigned char> rows(R * H * es + 1);
   for (size_t i = 0; i < R; ++i)
     for (size_t c = 0; c < H; ++c) store(dtype, rows, i * H + c, load(dtype, recvX, i * H + c) * static_cast<float>(gRank + 1));
-  OK(strataMoeCombine(h, rows.data(), H, dtype, nullptr, out.data(), stream));
+  {
+    strata::test::Twins d(gCuda, gDeviceStream, stream);
+    OK(strataMoeCombine(h, d(rows), H, dtype, nullptr, d(out), d.stream()));
+  }
   if (stream) OK(strataStreamSynchronize(stream));
   for (size_t t = 0; t < tokens; ++t) {
     std::vector<bool> ranks(gRanks, false);
@@ -359,7 +374,10 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   // where they lie, so the library must not overwrite them first.
   std::vector<unsigned char> both(std::max(R, tokens) * H * es + 1);
   std::memcpy(both.data(), rows.data(), R * H * es);
-  OK(strataMoeCombine(h, both.data(), H, dtype, nullptr, both.data(), stream));
+  {
+    strata::test::Twins d(gCuda, gDeviceStream, stream);
+    OK(strataMoeCombine(h, d(both), H, dtype, nullptr, d(both), d.stream()));
+  }
   if (stream) OK(strataStreamSynchronize(stream));
   CHECK(std::memcmp(both.data(), out.data(), tokens * H * es) == 0, "%s: combine in place differs from out of place", s.name);
   // Dispatch backward: the gradient rows are the (d + 1)-scaled rows, weight gradients 10 * d + j.
@@ -369,7 +387,10 @@ void checkExchange(const Scenario& s, strataDataType_t dtype, strataStream_t str
   std::vector<unsigned char> gradX(tokens * H * es + 1);
   guardTail(gradX, tokens * H * es);
   guardTail(gradW, tokens * k);
-  OK(strataMoeDispatchBackward(h, rows.data(), H, dtype, gradRecvW.data(), gradX.data(), gradW.data(), stream));
+  {
+    strata::test::Twins d(gCuda, gDeviceStream, stream);
+    OK(strataMoeDispatchBackward(h, d(rows), H, dtype, d(gradRecvW), d(gradX), d(gradW), d.stream()));
+  }
   if (stream) OK(strataStreamSynchronize(stream));
   CHECK(tailIntact(gradX, tokens * H * es) && tailIntact(gradW, tokens * k), "%s: dispatch backward wrote past its outputs",
         s.name);
@@ -558,6 +579,11 @@ void checkErrors() {
 
 int main(int argc, char** argv) {
   bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  if (gCudaLike.load()) {
+    gCuda = &gCudaLike;
+    gCuda->setDevice(0);  // before the communicator: it binds to the current device
+    gDeviceStream = gCuda->streamCreate();
+  }
   OK(strataCommInitFromEnv(&gComm));
   OK(strataCommUserRank(gComm, &gRank));
   OK(strataCommCount(gComm, &gRanks));
@@ -601,20 +627,23 @@ int main(int argc, char** argv) {
       checkExchange(s, dtype, nullptr);
     }
   }
-  strataStream_t stream;
-  OK(strataStreamCreate(&stream));
-  checkExchange(scenarios[0], strataBfloat16, stream);
-  checkGroupedAndQueued(scenarios[0], nullptr);
-  checkGroupedAndQueued(scenarios[0], stream);
-  OK(strataStreamDestroy(stream));
+  if (gCuda == nullptr) {
+    strataStream_t stream;
+    OK(strataStreamCreate(&stream));
+    checkExchange(scenarios[0], strataBfloat16, stream);
+    checkGroupedAndQueued(scenarios[0], nullptr);
+    checkGroupedAndQueued(scenarios[0], stream);
+    OK(strataStreamDestroy(stream));
+  }
   checkGradients();
   checkErrors();
   int failures = gFailures, total = 0;
   OK(strataAllReduce(&failures, &total, 1, strataInt32, strataSum, gComm, nullptr));
   OK(strataCommDestroy(gComm));
+  if (gCuda != nullptr) gCuda->streamDestroy(gDeviceStream);
   if (gRank == 0) {
-    std::printf("moe_exchange: %d ranks on %d host(s), %s dispatch, %s\n", gRanks, gHosts, gForwarding ? "forwarded" : "direct",
-                total == 0 ? "all checks passed" : "FAILED");
+    std::printf("moe_exchange: %d ranks on %d host(s), %s dispatch%s, %s\n", gRanks, gHosts, gForwarding ? "forwarded" : "direct",
+                gCuda != nullptr ? ", device memory" : "", total == 0 ? "all checks passed" : "FAILED");
   }
   return total == 0 ? 0 : 1;
 }
