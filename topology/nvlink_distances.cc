@@ -108,6 +108,16 @@ void readNvLinkDistances(hwloc_topology_t topology, HostTopology& host) {
   hwloc_distances_release(topology, matrix);
   std::sort(map.pairs.begin(), map.pairs.end(),
             [](const NvLinkPair& x, const NvLinkPair& y) { return x.a != y.a ? x.a < y.a : x.b < y.b; });
+  // A GPU may appear twice (its NVML and its CUDA OS device): one pair each, the larger figure.
+  std::vector<NvLinkPair> unique;
+  for (const NvLinkPair& p : map.pairs) {
+    if (!unique.empty() && unique.back().a == p.a && unique.back().b == p.b) {
+      if (p.gbps > unique.back().gbps) unique.back() = p;
+    } else {
+      unique.push_back(p);
+    }
+  }
+  map.pairs = std::move(unique);
   int switched = static_cast<int>(
       std::count_if(map.pairs.begin(), map.pairs.end(), [](const NvLinkPair& p) { return p.viaSwitch; }));
   host.nvlinkNote = "NVLink (hwloc NVLinkBandwidth distances): " + std::to_string(map.pairs.size()) + " GPU pairs";

@@ -10,6 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <functional>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "src/common/datatype.h"
@@ -147,7 +150,7 @@ long countWrong(const Context& c, const Placement& p, size_t count, strataDataTy
 }
 
 std::vector<RankDescription> describeRanks(const Context& c) {
-  RankDescription mine{static_cast<int>(getpid()), {}};
+  RankDescription mine{static_cast<int>(getpid()), c.memory.device(), {}};
   gethostname(mine.host, sizeof(mine.host) - 1);
   std::vector<RankDescription> all(static_cast<size_t>(c.nranks));
   PERF_CHECK(strataAllGather(&mine, all.data(), sizeof(RankDescription), strataUint8, c.comm, nullptr));
@@ -236,22 +239,18 @@ bool meetsMinimumBandwidth(const Context& c, double averageBusbw) {
   return false;
 }
 
-}  // namespace
-
-int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
-  PerfOptions options;
-  if (!parsePerfOptions(argc, argv, test.name, &options)) return 2;
-  if (!options.algo.empty()) setenv("STRATA_ALGO", options.algo.c_str(), 1);
-  if (options.timeoutSeconds > 0) setenv("STRATA_TIMEOUT_MS", std::to_string(options.timeoutSeconds * 1000).c_str(), 1);
-  // The device is chosen before the communicator is made: it binds to the current device.
+// One rank's whole run: its memory (the device is chosen before the communicator is made, which
+// binds to the current device), its communicator, the sweep, the report from rank 0.
+int runRank(const CollectiveTest& test, const PerfOptions& options, int thread,
+            const std::function<strataResult_t(strataComm_t*)>& makeComm) {
   std::string memoryError;
-  std::unique_ptr<PerfMemory> memory = makePerfMemory(options.memory, &memoryError);
+  std::unique_ptr<PerfMemory> memory = makePerfMemory(options.memory, thread, options.threads, &memoryError);
   if (!memory) {
     std::fprintf(stderr, "%s: %s\n", test.name, memoryError.c_str());
     return 2;
   }
   strataComm_t comm;
-  PERF_CHECK(strataCommInitFromEnv(&comm));
+  PERF_CHECK(makeComm(&comm));
   int rank = 0, nranks = 1;
   PERF_CHECK(strataCommUserRank(comm, &rank));
   PERF_CHECK(strataCommCount(comm, &nranks));
@@ -289,6 +288,39 @@ int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
   bool fast = meetsMinimumBandwidth(c, verdict[1]);
   PERF_CHECK(strataCommDestroy(comm));
   return verdict[0] == 0 && fast && reported ? 0 : 1;
+}
+
+}  // namespace
+
+int runPerfTool(int argc, char** argv, const CollectiveTest& test) {
+  PerfOptions options;
+  if (!parsePerfOptions(argc, argv, test.name, &options)) return 2;
+  if (!options.algo.empty()) setenv("STRATA_ALGO", options.algo.c_str(), 1);
+  if (options.timeoutSeconds > 0) setenv("STRATA_TIMEOUT_MS", std::to_string(options.timeoutSeconds * 1000).c_str(), 1);
+  if (options.threads == 1) return runRank(test, options, 0, [](strataComm_t* comm) { return strataCommInitFromEnv(comm); });
+  // -t N: the launcher's processes agree on one unique id for all processes x N ranks (through a
+  // communicator of the processes), then each thread is rank process x N + thread.
+  strataComm_t processes;
+  PERF_CHECK(strataCommInitFromEnv(&processes));
+  int process = 0, count = 1;
+  PERF_CHECK(strataCommUserRank(processes, &process));
+  PERF_CHECK(strataCommCount(processes, &count));
+  strataUniqueId id{};
+  if (process == 0) PERF_CHECK(strataGetUniqueId(&id));
+  PERF_CHECK(strataBroadcast(&id, &id, sizeof(id), strataUint8, 0, processes, nullptr));
+  PERF_CHECK(strataCommDestroy(processes));
+  const int n = count * options.threads;
+  std::vector<int> status(static_cast<size_t>(options.threads), 0);
+  std::vector<std::thread> ranks;
+  for (int t = 0; t < options.threads; ++t) {
+    ranks.emplace_back([&, t] {
+      status[static_cast<size_t>(t)] = runRank(test, options, t, [&](strataComm_t* comm) {
+        return strataCommInitRank(comm, n, id, process * options.threads + t);
+      });
+    });
+  }
+  for (std::thread& r : ranks) r.join();
+  return *std::max_element(status.begin(), status.end());
 }
 
 }  // namespace strata::perf

@@ -8,7 +8,17 @@
 
 namespace strata::perf {
 
-std::unique_ptr<PerfMemory> makeCudaPerfMemory(std::string* error);  // perf_memory_cuda.cc (CUDA builds)
+// perf_memory_cuda.cc (CUDA builds): on GPU `slot` mod GPUs.
+std::unique_ptr<PerfMemory> makeCudaPerfMemory(int slot, std::string* error);
+
+// The launcher's local rank (strata-run, torchrun, Open MPI, Slurm), 0 when none says.
+int localRank() {
+  for (const char* name : {"STRATA_LOCAL_RANK", "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != 0) return std::atoi(value);
+  }
+  return 0;
+}
 
 namespace {
 
@@ -32,6 +42,7 @@ class HostMemory : public PerfMemory {
   strataStream_t stream() override { return nullptr; }
   void synchronize() override {}
   bool onHost() const override { return true; }
+  int device() const override { return -1; }
 };
 
 // Device memory through a library with cudart's calls named by STRATA_TEST_CUDART: the fake
@@ -41,6 +52,7 @@ class LibraryMemory : public PerfMemory {
  public:
   LibraryMemory() {
     library_.load();
+    library_.setDevice(0);  // the fake has one device; a shared libcudart's ranks share GPU 0
     stream_ = library_.streamCreate();
   }
   ~LibraryMemory() override { library_.streamDestroy(stream_); }
@@ -51,6 +63,7 @@ class LibraryMemory : public PerfMemory {
   strataStream_t stream() override { return stream_; }
   void synchronize() override { library_.synchronize(stream_); }
   bool onHost() const override { return false; }
+  int device() const override { return 0; }
 
  private:
   strata::test::CudaLike library_;
@@ -59,14 +72,16 @@ class LibraryMemory : public PerfMemory {
 
 }  // namespace
 
-std::unique_ptr<PerfMemory> makePerfMemory(const std::string& kind, std::string* error) {
+std::unique_ptr<PerfMemory> makePerfMemory(const std::string& kind, int thread, int threads, std::string* error) {
   if (kind == "host") return std::make_unique<HostMemory>();
   if (kind == "cuda") {
     const char* library = std::getenv("STRATA_TEST_CUDART");
     if (library != nullptr && *library != 0) return std::make_unique<LibraryMemory>();
 #if STRATA_PERF_HAVE_CUDA
-    return makeCudaPerfMemory(error);
+    return makeCudaPerfMemory(localRank() * threads + thread, error);
 #else
+    (void)thread;
+    (void)threads;
     *error = "--memory cuda: this build has no CUDA (no CUDA toolkit was found when it was built)";
     return nullptr;
 #endif

@@ -22,11 +22,14 @@ class PerfMemory {
   virtual strataStream_t stream() = 0;  // what the calls take: NULL, or the CUDA stream
   virtual void synchronize() = 0;       // waits for the stream's work (nothing for host memory)
   virtual bool onHost() const = 0;      // the CPU may read and write the buffers directly
+  virtual int device() const = 0;       // the GPU it is on, -1 for host memory
 };
 
 // "host" or "cuda"; an error message instead when this build or machine cannot. "cuda" uses the
 // CUDA runtime the tools were built with, or the library STRATA_TEST_CUDART names (cuda_like.h).
-std::unique_ptr<PerfMemory> makePerfMemory(const std::string& kind, std::string* error);
+// `thread` of `threads` ranks in this process (-t): with cuda, the calling thread is set to GPU
+// (local rank x threads + thread) mod GPUs, as nccl-tests place their ranks.
+std::unique_ptr<PerfMemory> makePerfMemory(const std::string& kind, int thread, int threads, std::string* error);
 bool perfHasCuda();  // this build was made with CUDA
 
 }  // namespace strata::perf

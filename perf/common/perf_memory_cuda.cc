@@ -17,7 +17,7 @@ void check(cudaError_t e, const char* what) {
 
 class CudaMemory : public PerfMemory {
  public:
-  explicit CudaMemory(cudaStream_t stream) : stream_(stream) {}
+  CudaMemory(cudaStream_t stream, int device) : stream_(stream), device_(device) {}
   ~CudaMemory() override { cudaStreamDestroy(stream_); }
   void* allocate(size_t bytes) override {
     void* p = nullptr;
@@ -34,32 +34,38 @@ class CudaMemory : public PerfMemory {
   strataStream_t stream() override { return stream_; }
   void synchronize() override { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
   bool onHost() const override { return false; }
+  int device() const override { return device_; }
 
  private:
   cudaStream_t stream_;
+  int device_;
 };
 
 }  // namespace
 
-std::unique_ptr<PerfMemory> makeCudaPerfMemory(std::string* error) {
+std::unique_ptr<PerfMemory> makeCudaPerfMemory(int slot, std::string* error) {
   int devices = 0;
   cudaError_t e = cudaGetDeviceCount(&devices);
   if (e != cudaSuccess || devices == 0) {
     *error = std::string("--memory cuda: no usable CUDA device (") + (e != cudaSuccess ? cudaGetErrorString(e) : "none present") + ")";
     return nullptr;
   }
-  // One rank per process: the launcher's local rank picks the device, as with NCCL.
-  const char* local = std::getenv("STRATA_LOCAL_RANK");
-  if (local == nullptr) local = std::getenv("LOCAL_RANK");
-  if (local == nullptr) local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
-  if (local != nullptr) cudaSetDevice(std::atoi(local) % devices);
+  // The current device is per thread: each rank (process or -t thread) sets its own.
+  const int device = slot % devices;
+  e = cudaSetDevice(device);
+  if (e != cudaSuccess) {
+    *error = std::string("--memory cuda: cudaSetDevice: ") + cudaGetErrorString(e);
+    return nullptr;
+  }
+  // Non-blocking: a rank's stream waits inside each call until every rank has joined, and must
+  // not hold up the other ranks' streams in this process.
   cudaStream_t stream = nullptr;
   e = cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
   if (e != cudaSuccess) {
     *error = std::string("--memory cuda: cudaStreamCreate: ") + cudaGetErrorString(e);
     return nullptr;
   }
-  return std::make_unique<CudaMemory>(stream);
+  return std::make_unique<CudaMemory>(stream, device);
 }
 
 }  // namespace strata::perf

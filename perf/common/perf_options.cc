@@ -53,8 +53,8 @@ void usage(FILE* out, const char* tool) {
                "  -T, --timeout S       per-test timeout in seconds (sets STRATA_TIMEOUT_MS)\n"
                "  -C, --report_cputime C  1: the time column is the process's CPU time per operation\n"
                "  -J, --output_file F   also write the results as JSON to F\n"
-               "  -t, --nthreads 1      -g, --ngpus 1   -G, --cudagraph 0   (one rank per process: launch\n"
-               "                        more ranks with strata-run -n, mpirun or srun)\n"
+               "  -t, --nthreads N      ranks per process, each a thread with its own communicator and (with\n"
+               "                        --memory cuda) stream; default 1. -g, --ngpus 1   -G, --cudagraph 0\n"
                "  -A, --algo NAME       force an algorithm (same as STRATA_ALGO)\n"
                "      --memory KIND     buffer memory: host (default) or cuda (device memory of the local\n"
                "                        rank's GPU and a CUDA stream; CUDA builds)\n"
@@ -134,10 +134,13 @@ bool parsePerfOptions(int argc, char** argv, const char* tool, PerfOptions* o) {
         break;
       }
       case 'J': o->jsonFile = optarg; ok = !o->jsonFile.empty(); break;
-      case 't': case 'g': {
+      case 't':
+        ok = parseInt(optarg, 1, &o->threads) && o->threads <= 64;
+        break;
+      case 'g': {
         int one = 0;
         ok = parseInt(optarg, 1, &one) && one == 1;
-        if (!ok) std::fprintf(stderr, "%s: -%c %s: Strata runs one rank per process; start more with strata-run -n, mpirun or srun\n", tool, c, optarg);
+        if (!ok) std::fprintf(stderr, "%s: -g %s: each rank drives one GPU; run more ranks with -t or strata-run -n\n", tool, optarg);
         break;
       }
       case 'G': {

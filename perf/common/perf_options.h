@@ -1,7 +1,7 @@
 // Command-line options of the perf tools, with nccl-tests' flags and defaults so existing
-// scripts carry over: -b -e -i -f -n -w -m -N -c -o -d -r -a -z -T -J -C (and -t/-g/-G at their
-// single-process values), plus Strata's --algo and --memory (host, or cuda: device buffers on a
-// CUDA stream).
+// scripts carry over: -b -e -i -f -n -w -m -N -c -o -d -r -a -z -T -J -C -t (ranks as threads of
+// each process; -g/-G at their single-GPU values), plus Strata's --algo and --memory (host, or
+// cuda: device buffers on a CUDA stream).
 #pragma once
 
 #include <strata/strata.h>
@@ -32,6 +32,7 @@ struct PerfOptions {
   std::vector<strataRedOp_t> ops = {strataSum};
   std::string algo;
   std::string memory = "host";  // --memory: host or cuda (device buffers and a CUDA stream)
+  int threads = 1;               // -t: ranks per process, each a thread with its own communicator
 };
 
 // Parses argv; on a bad or unknown flag prints the error and the usage text and returns false.

@@ -27,13 +27,18 @@ PerfReport::PerfReport(const CollectiveTest& test, const PerfOptions& options, i
 
 void PerfReport::printHeader(const std::vector<RankDescription>& ranks) const {
   const PerfOptions& o = options_;
-  std::printf("# nThread 1 nGpus 1 minBytes %zu maxBytes %zu step: %zu(%s) warmup iters: %d iters: %d agg iters: %d "
+  std::printf("# nThread %d nGpus 1 minBytes %zu maxBytes %zu step: %zu(%s) warmup iters: %d iters: %d agg iters: %d "
               "validation: %d graph: 0\n#\n# Using devices\n",
-              o.minBytes, o.maxBytes, o.stepFactor > 1 ? static_cast<size_t>(o.stepFactor) : o.stepBytes,
+              o.threads, o.minBytes, o.maxBytes, o.stepFactor > 1 ? static_cast<size_t>(o.stepFactor) : o.stepBytes,
               o.stepFactor > 1 ? "factor" : "bytes", o.warmupIters, o.iters, o.aggIters, o.check);
   for (size_t r = 0; r < ranks.size(); ++r) {
-    std::printf("#  Rank %2zu Group  0 Pid %6d on %10s device  0 [host] CPU (Strata host memory)\n", r, ranks[r].pid,
-                ranks[r].host);
+    if (ranks[r].device < 0) {
+      std::printf("#  Rank %2zu Group  0 Pid %6d on %10s device  0 [host] CPU (Strata host memory)\n", r, ranks[r].pid,
+                  ranks[r].host);
+    } else {
+      std::printf("#  Rank %2zu Group  0 Pid %6d on %10s device %2d [cuda] GPU (CUDA device memory)\n", r, ranks[r].pid,
+                  ranks[r].host, ranks[r].device);
+    }
   }
   std::printf("#\n");
   std::printf("#%75s%36s\n", "out-of-place", "in-place");

@@ -13,7 +13,8 @@ namespace strata::perf {
 
 struct RankDescription {
   int pid;
-  char host[60];
+  int device;  // GPU index, -1 for host memory
+  char host[56];
 };
 
 // One placement's figures; `checked` false prints #wrong as N/A.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "src/common/log.h"
 #include "src/core/device_proxy.h"
 
 namespace strata::api {
@@ -137,6 +138,10 @@ StagedForm stagedFormOf(const Communicator& comm, const Operation& operation) {
       }
     }
     form.regions = {send, recv};
+    const CollectiveKind kind = collective->shape.kind;
+    if (kind == CollectiveKind::AllReduce || kind == CollectiveKind::Broadcast || kind == CollectiveKind::Reduce) {
+      form.inPieces = *collective;
+    }
     CollectiveCall call = *collective;
     form.twin = [call, e](const std::function<void*(const void*)>& staged) -> Operation {
       CollectiveCall twin = call;
@@ -201,8 +206,81 @@ strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form
   return dispatchOnDevice(comm, stream, std::move(one));
 }
 
+namespace {
+
+// Piece `offset`, `count` elements, of an element-wise collective: the same call on a slice of
+// its buffers (a pointer the call does not use on this rank is only carried along).
+CollectiveCall pieceOf(const CollectiveCall& call, size_t offset, size_t count) {
+  CollectiveCall piece = call;
+  const size_t skip = offset * call.shape.elementSize;
+  piece.shape.count = count;
+  if (call.send != nullptr) piece.send = static_cast<const char*>(call.send) + skip;
+  if (call.recv != nullptr) piece.recv = static_cast<char*>(call.recv) + skip;
+  return piece;
+}
+
+// An element-wise collective in pieces of `pieceBytes`, each its own proxy operation (numbered
+// and agreed on like any call): the stream gets every piece's copy in and ready callback first,
+// then each piece's wait and copy back, so the proxy exchanges piece i while piece i + 1 is still
+// being copied in and piece i - 1 copied back. Every rank cuts alike (the count is agreed, and
+// STRATA_DEVICE_CHUNK_BYTES must be set alike).
+strataResult_t dispatchInPieces(Communicator* c, DeviceProxy& proxy, void* stream, const CollectiveCall& call,
+                                size_t pieceBytes) {
+  const DeviceRuntime& runtime = *c->deviceRuntime();
+  const size_t perPiece = std::max<size_t>(1, pieceBytes / call.shape.elementSize);
+  STRATA_TRACE(Coll, "%s of %zu bytes on device memory in %zu pieces", collectiveName(call.shape.kind), call.shape.bytes(),
+               (call.shape.count + perPiece - 1) / perPiece);
+  struct Piece {
+    std::unique_ptr<DeviceProxy::Operation> owned;
+    DeviceProxy::Operation* queued = nullptr;
+    std::unique_ptr<Stager> stager;
+  };
+  std::vector<Piece> pieces;
+  Status status;
+  for (size_t offset = 0; offset < call.shape.count && status.isOk(); offset += perPiece) {
+    Piece p;
+    p.owned = std::make_unique<DeviceProxy::Operation>();
+    p.stager = std::make_unique<Stager>(proxy, *p.owned);
+    StagedForm form = stagedFormOf(*c, pieceOf(call, offset, std::min(perPiece, call.shape.count - offset)));
+    status = p.stager->stage(form.regions);
+    if (!status.isOk()) {
+      proxy.giveBack(p.owned->staging);
+      break;
+    }
+    Stager* stager = p.stager.get();
+    Operation twin = form.twin([stager](const void* device) { return stager->twin(device); });
+    status = p.stager->copyIn(runtime, stream);
+    if (!status.isOk()) {
+      proxy.quarantine(p.owned->staging);  // copies queued before the failure may still use it
+      break;
+    }
+    p.owned->work = [c, twin = std::move(twin)] { return runOperations(c, {twin}); };
+    c->addPending();
+    p.queued = proxy.push(std::move(p.owned));
+    status = proxy.enqueueReady(p.queued, stream);
+    if (!status.isOk()) break;  // cancelled: the proxy retires it
+    pieces.push_back(std::move(p));
+  }
+  // Every piece whose ready callback is queued gets its finish half, even after a failure (the
+  // proxy runs it, and the stream must wait for it).
+  for (Piece& p : pieces) {
+    Status finished = proxy.enqueueFinish(p.queued, stream, [&] { return p.stager->copyOut(runtime, stream); });
+    if (status.isOk()) status = finished;
+  }
+  return report(status, c);
+}
+
+}  // namespace
+
 strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms) {
   Communicator* c = comm.get();
+  const size_t pieceBytes = static_cast<size_t>(c->params().deviceChunkBytes);
+  if (forms.size() == 1 && forms[0].inPieces && pieceBytes > 0 && c->nranks() > 1 &&
+      forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
+    auto proxy = c->deviceProxy();
+    if (!proxy.ok()) return report(proxy.status(), c);
+    return dispatchInPieces(c, *proxy.value(), stream, *forms[0].inPieces, pieceBytes);
+  }
   auto proxy = c->deviceProxy();
   if (!proxy.ok()) return report(proxy.status(), c);
   const DeviceRuntime& runtime = *c->deviceRuntime();
@@ -219,9 +297,11 @@ strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<S
   std::vector<Operation> twins;
   auto twinOf = [&stager](const void* device) { return stager.twin(device); };
   for (const StagedForm& form : forms) twins.push_back(form.twin(twinOf));
-  // The staging stays out of the pool if a copy fails: copies queued before it may still use it.
   Status in = stager.copyIn(runtime, stream);
-  if (!in.isOk()) return report(in, c);
+  if (!in.isOk()) {
+    proxy.value()->quarantine(op->staging);  // copies queued before the failure may still use it
+    return report(in, c);
+  }
   op->work = [c, twins = std::move(twins)] { return runOperations(c, twins); };
   c->addPending();  // until the proxy retires the operation
   DeviceProxy::Operation* queued = proxy.value()->push(std::move(op));

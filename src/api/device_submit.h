@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct DeviceRegion {
 struct StagedForm {
   std::vector<DeviceRegion> regions;
   std::function<Operation(const std::function<void*(const void*)>& staged)> twin;
+  // An element-wise collective (allreduce, broadcast, reduce): it may be staged and run in pieces,
+  // so that the copies of one piece overlap the exchange of another.
+  std::optional<CollectiveCall> inPieces;
 };
 
 // A collective or send/recv's form.

@@ -13,6 +13,7 @@
 #include "src/api/group_state.h"
 #include "src/api/handles.h"
 #include "src/common/datatype.h"
+#include "src/common/function_ref.h"
 #include "src/moe/moe_exchange.h"
 #include "src/moe/moe_handle.h"
 #include "src/moe/moe_routing.h"
@@ -92,16 +93,17 @@ strataResult_t beginRowsCall(strataMoeHandle_t handle, const char* fn, size_t hi
 }
 
 // Runs now (NULL stream), at the end of the open group, or on the host stream, in order with the
-// communicator's other calls. On device memory (the regions, on a communicator that takes it) it
+// communicator's other calls. On device memory (`regionsOf`, on a communicator that takes it) it
 // goes the device way: staged, run by the device proxy in stream order, with `restage` making the
 // arguments' twin on the staged copies.
 template <typename Args>
 strataResult_t submitMoe(const LiveMoe& live, strataStream_t stream, const char* fn,
                          Status (*operation)(const strataMoeHandle&, Communicator&, const Args&), const Args& args,
-                         const std::vector<DeviceRegion>& regions,
+                         FunctionRef<std::vector<DeviceRegion>()> regionsOf,
                          Args (*restage)(const Args&, const std::function<void*(const void*)>&)) {
   Communicator* device = live.comm->deviceRuntime() != nullptr ? live.comm.get() : nullptr;
-  if (device != nullptr) {
+  if (device != nullptr) {  // only here: a host communicator's call allocates nothing
+    std::vector<DeviceRegion> regions = regionsOf();
     auto host = stream != nullptr ? resolveStream(stream, fn) : Result<StreamRef>(StreamRef());
     auto onDevice = onDeviceMemory(*device, fn, regions, host.ok() && host.value() != nullptr, !host.ok());
     if (!onDevice.ok()) return report(onDevice.status(), device);
@@ -293,7 +295,8 @@ strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const 
   moe::DispatchArgs args{x, fp8 ? xScales : nullptr, hidden, dtype, topkWeights, recvX, recvScales, recvTopkIdx, recvTopkWeights};
   const size_t rowBytes = hidden * dataTypeSize(dtype), k = static_cast<size_t>(handle->routing.topK);
   const size_t scaleBytes = fp8 ? moe::scalesPerRow(hidden) * sizeof(float) : 0;
-  std::vector<DeviceRegion> regions = {
+  auto regions = [&]() -> std::vector<DeviceRegion> {
+    return {
       {"x", x, tokens * rowBytes, true, false, {}},
       {"xScales", args.xScales, tokens * scaleBytes, true, false, {}},
       {"topkWeights", topkWeights, topkWeights ? tokens * k * sizeof(float) : 0, true, false, {}},
@@ -301,6 +304,7 @@ strataResult_t strataMoeDispatch(strataMoeHandle_t handle, const void* x, const 
       {"recvScales", args.recvScales, recv * scaleBytes, false, true, {}},
       {"recvTopkIdx", recvTopkIdx, recvTopkIdx ? recv * k * sizeof(int32_t) : 0, false, true, {}},
       {"recvTopkWeights", recvTopkWeights, recvTopkWeights ? recv * k * sizeof(float) : 0, false, true, {}}};
+  };
   auto restage = [](const moe::DispatchArgs& a, const std::function<void*(const void*)>& staged) {
     moe::DispatchArgs t = a;
     t.x = staged(a.x);
@@ -328,10 +332,12 @@ strataResult_t strataMoeCombine(strataMoeHandle_t handle, const void* expertOut,
   const size_t rowBytes = hidden * dataTypeSize(dtype), k = static_cast<size_t>(handle->routing.topK);
   const size_t recv = handle->numRecv, tokens = handle->routing.numTokens;
   // Weighted, expertOut holds topK slots per received row.
-  std::vector<DeviceRegion> regions = {
+  auto regions = [&]() -> std::vector<DeviceRegion> {
+    return {
       {"expertOut", expertOut, (recvTopkWeights ? recv * k : recv) * rowBytes, true, false, {}},
       {"recvTopkWeights", recvTopkWeights, recvTopkWeights ? recv * k * sizeof(float) : 0, true, false, {}},
       {"out", out, tokens * rowBytes, false, true, {}}};
+  };
   auto restage = [](const moe::CombineArgs& a, const std::function<void*(const void*)>& staged) {
     moe::CombineArgs t = a;
     t.expertOut = staged(a.expertOut);
@@ -355,11 +361,13 @@ strataResult_t strataMoeDispatchBackward(strataMoeHandle_t handle, const void* g
   moe::DispatchBackwardArgs args{gradRecvX, hidden, dtype, gradRecvTopkWeights, gradX, gradTopkWeights};
   const size_t rowBytes = hidden * dataTypeSize(dtype), k = static_cast<size_t>(handle->routing.topK);
   const size_t recv = handle->numRecv, tokens = handle->routing.numTokens;
-  std::vector<DeviceRegion> regions = {
+  auto regions = [&]() -> std::vector<DeviceRegion> {
+    return {
       {"gradRecvX", gradRecvX, recv * rowBytes, true, false, {}},
       {"gradRecvTopkWeights", gradRecvTopkWeights, gradRecvTopkWeights ? recv * k * sizeof(float) : 0, true, false, {}},
       {"gradX", gradX, tokens * rowBytes, false, true, {}},
       {"gradTopkWeights", gradTopkWeights, gradTopkWeights ? tokens * k * sizeof(float) : 0, false, true, {}}};
+  };
   auto restage = [](const moe::DispatchBackwardArgs& a, const std::function<void*(const void*)>& staged) {
     moe::DispatchBackwardArgs t = a;
     t.gradRecvX = staged(a.gradRecvX);
@@ -389,12 +397,14 @@ strataResult_t strataMoeCombineBackward(strataMoeHandle_t handle, const void* gr
   const size_t recv = handle->numRecv, tokens = handle->routing.numTokens;
   // Weighted (recvTopkWeights given): the gradients of topK slots per received row.
   const size_t slots = recvTopkWeights ? recv * k : recv;
-  std::vector<DeviceRegion> regions = {
+  auto regions = [&]() -> std::vector<DeviceRegion> {
+    return {
       {"gradOut", gradOut, tokens * rowBytes, true, false, {}},
       {"recvTopkWeights", recvTopkWeights, recvTopkWeights ? recv * k * sizeof(float) : 0, true, false, {}},
       {"expertOut", expertOut, recvTopkWeights && expertOut ? recv * k * rowBytes : 0, true, false, {}},
       {"gradExpertOut", gradExpertOut, slots * rowBytes, false, true, {}},
       {"gradRecvTopkWeights", gradRecvTopkWeights, gradRecvTopkWeights ? recv * k * sizeof(float) : 0, false, true, {}}};
+  };
   auto restage = [](const moe::CombineBackwardArgs& a, const std::function<void*(const void*)>& staged) {
     moe::CombineBackwardArgs t = a;
     t.gradOut = staged(a.gradOut);

@@ -49,6 +49,7 @@ struct Params {
   std::string hostId;                 // STRATA_HOSTID: host identity instead of hostname + boot id
   std::string cuda = "auto";          // STRATA_CUDA: auto (device memory when the process uses CUDA) | 0 | 1
   std::string deviceModule;           // STRATA_DEVICE_MODULE: the device module to load instead of libstrata_cuda.so
+  int64_t deviceChunkBytes = 4 << 20;  // STRATA_DEVICE_CHUNK_BYTES: device allreduce/broadcast/reduce staged in pieces this big (0: whole)
 
   // The variables that were set, name -> value, for the INFO banner.
   std::vector<std::pair<std::string, std::string>> setVariables;

@@ -31,22 +31,23 @@ DeviceProxy::~DeviceProxy() {
   changed_.notify_all();
   if (worker_.joinable()) worker_.join();
   for (auto& [bytes, staging] : freeStaging_) runtime_.api().hostFree(staging.host);
+  for (const Staging& staging : quarantine_) runtime_.api().hostFree(staging.host);
   if (counter_ != nullptr) runtime_.api().hostFree(const_cast<uint64_t*>(counter_));
 }
 
 Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) {
+  // Sizes rounded up to 64 KiB, so calls that differ a little share buffers; a free buffer up to
+  // twice that serves, a larger one stays for a larger call.
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 65535) / 65536 * 65536;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto fit = freeStaging_.lower_bound(bytes);
-    // A free buffer up to twice the size serves; a much larger one stays for a larger call.
-    if (fit != freeStaging_.end() && fit->first <= 2 * bytes + 4096) {
+    auto fit = freeStaging_.lower_bound(rounded);
+    if (fit != freeStaging_.end() && fit->first <= 2 * rounded) {
       Staging s = fit->second;
       freeStaging_.erase(fit);
       return s;
     }
   }
-  // Rounded up to 64 KiB, so sizes that differ a little share buffers.
-  const size_t rounded = (std::max<size_t>(bytes, 1) + 65535) / 65536 * 65536;
   Staging s;
   void* deviceView = nullptr;
   int code = runtime_.api().hostAlloc(&s.host, &deviceView, rounded);
@@ -68,22 +69,30 @@ DeviceProxy::Operation* DeviceProxy::push(std::unique_ptr<Operation> operation) 
 }
 
 Status DeviceProxy::enqueueOnStream(Operation* op, void* stream, const std::function<Status()>& after) {
+  STRATA_RETURN_IF_ERROR(enqueueReady(op, stream));
+  return enqueueFinish(op, stream, after);
+}
+
+Status DeviceProxy::enqueueReady(Operation* op, void* stream) {
+  int code = runtime_.api().hostCallback(stream, &DeviceProxy::markReady, op);
+  if (code == 0) return Status::ok();
+  // The ready callback never comes: run nothing, count it done, retire it at once. Its finish
+  // half is never queued.
+  std::lock_guard<std::mutex> lock(mutex_);
+  op->cancelled = true;
+  op->retireAfterRun = true;
+  op->ready = true;
+  changed_.notify_all();
+  return systemError(runtime_.errorText("cudaLaunchHostFunc", code));
+}
+
+Status DeviceProxy::enqueueFinish(Operation* op, void* stream, const std::function<Status()>& after) {
+  // The stream will run the ready callback and the proxy the operation. A failure here fails the
+  // call (its results are not to be read); the proxy then retires the operation itself after
+  // running it, since no release callback may come.
   const strataDeviceApi& api = runtime_.api();
-  int code = api.hostCallback(stream, &DeviceProxy::markReady, op);
-  if (code != 0) {
-    // The ready callback never comes: run nothing, count it done, retire it at once.
-    std::lock_guard<std::mutex> lock(mutex_);
-    op->cancelled = true;
-    op->retireAfterRun = true;
-    op->ready = true;
-    changed_.notify_all();
-    return systemError(runtime_.errorText("cudaLaunchHostFunc", code));
-  }
-  // From here the stream will run the ready callback and the proxy the operation. A failure below
-  // fails the call (its results are not to be read); the proxy then retires the operation itself
-  // after running it, since no release callback may come.
   Status status;
-  code = api.waitCounter(stream, counterDeviceView_, op->sequence);
+  int code = api.waitCounter(stream, counterDeviceView_, op->sequence);
   if (code != 0) {
     status = systemError("queueing the stream's wait for the proxy: " + runtime_.errorText("cudaLaunchKernel", code));
   } else {
@@ -100,7 +109,7 @@ Status DeviceProxy::enqueueOnStream(Operation* op, void* stream, const std::func
     alreadyRun = op->run;
     op->retireAfterRun = true;
   }
-  if (alreadyRun) retire(op);  // the proxy finished it before we knew no release would come
+  if (alreadyRun) retire(op, /*released=*/false);  // the proxy ran it before we knew no release would come
   return status;
 }
 
@@ -125,8 +134,19 @@ void DeviceProxy::giveBack(const std::vector<Staging>& staging) {
   for (const Staging& s : staging) freeStaging_.emplace(s.bytes, s);
 }
 
-void DeviceProxy::retire(Operation* op) {
-  giveBack(op->staging);
+void DeviceProxy::quarantine(const std::vector<Staging>& staging) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  quarantine_.insert(quarantine_.end(), staging.begin(), staging.end());
+}
+
+void DeviceProxy::retire(Operation* op, bool released) {
+  if (released) {
+    giveBack(op->staging);
+  } else {
+    // Without the release callback nothing says the stream is done with the staging (copies
+    // queued before a failure may still read or write it).
+    quarantine(op->staging);
+  }
   delete op;
   onRetired_();
 }
@@ -141,7 +161,7 @@ void DeviceProxy::loop() {
       std::vector<Operation*> done;
       done.swap(released_);
       lock.unlock();
-      for (Operation* op : done) retire(op);
+      for (Operation* op : done) retire(op, /*released=*/true);
       lock.lock();
       continue;
     }
@@ -165,7 +185,7 @@ void DeviceProxy::loop() {
     lock.unlock();
     // Release order: the results are in staging before the stream's copies back may start.
     __atomic_store_n(const_cast<uint64_t*>(counter_), op->sequence, __ATOMIC_RELEASE);
-    if (retireNow) retire(op);
+    if (retireNow) retire(op, /*released=*/false);
     lock.lock();
   }
 }

@@ -64,12 +64,20 @@ class DeviceProxy {
   Result<Staging> acquire(size_t bytes);
   // Staging of an operation that was never pushed, back to the pool.
   void giveBack(const std::vector<Staging>& staging);
+  // Staging a stream may still use (a copy into it was queued, then the operation failed): kept
+  // out of use until the proxy goes.
+  void quarantine(const std::vector<Staging>& staging);
 
   // Numbers `operation` and queues it; the caller then queues the stream work (enqueueOnStream).
   Operation* push(std::unique_ptr<Operation> operation);
   // Queues on `stream`: ready-callback, wait for the counter, then `after` (the copies back), then
-  // the release callback. On failure the operation is cancelled and the error returned.
+  // the release callback. On failure the error is returned, and the operation is cancelled (the
+  // ready callback was not queued) or retired once run (a later step failed).
   Status enqueueOnStream(Operation* operation, void* stream, const std::function<Status()>& after);
+  // The same in two halves, so that several operations' inputs and ready callbacks can go ahead
+  // of their waits (pipelined chunks): enqueueReady, and after it (once) enqueueFinish.
+  Status enqueueReady(Operation* operation, void* stream);
+  Status enqueueFinish(Operation* operation, void* stream, const std::function<Status()>& after);
 
   // Stream callbacks (plain functions: the runtime calls them with the operation).
   static void markReady(void* operation);
@@ -80,7 +88,9 @@ class DeviceProxy {
  private:
   DeviceProxy(const DeviceRuntime& runtime, std::function<void(const Status&)> onError, std::function<void()> onRetired);
   void loop();
-  void retire(Operation* operation);  // staging back to the pool, the operation freed
+  // Frees the operation; its staging goes back to the pool after its release callback
+  // (`released`), else into quarantine.
+  void retire(Operation* operation, bool released);
 
   const DeviceRuntime& runtime_;
   std::function<void(const Status&)> onError_;
@@ -95,6 +105,7 @@ class DeviceProxy {
   std::vector<Operation*> released_;  // run, and past their release callback
   uint64_t nextSequence_ = 1;
   std::multimap<size_t, Staging> freeStaging_;  // by capacity
+  std::vector<Staging> quarantine_;             // of operations retired after a failure
   bool stopping_ = false;
   std::thread worker_;
 };

@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "src/device/device_api.h"
@@ -126,6 +127,20 @@ Stream& streamOf(void* stream) {
   return *defaultStream;
 }
 
+// Failure injection for the tests of the library's error paths (fakeCudaFailNext): the call
+// named fails once, after `countdown` more successful ones.
+std::mutex failMutex;
+std::string failCall;
+int failCountdown = -1;
+
+bool injectedFailure(const char* call) {
+  std::lock_guard<std::mutex> lock(failMutex);
+  if (failCall != call) return false;
+  if (failCountdown-- > 0) return false;
+  failCall.clear();
+  return true;
+}
+
 // --- the module's table -------------------------------------------------------------------
 
 int deviceCount(char* why, size_t whyBytes) {
@@ -155,7 +170,11 @@ int pointerKind(const void* ptr, int* kind, int* device) {
   return kOk;
 }
 
+std::atomic<long> hostAllocations{0};
+
 int hostAlloc(void** ptr, void** deviceView, size_t bytes) {
+  if (injectedFailure("hostAlloc")) return kNoMemory;
+  hostAllocations.fetch_add(1);
   *ptr = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
   if (*ptr == nullptr) return kNoMemory;
   *deviceView = *ptr;
@@ -168,6 +187,7 @@ int hostFree(void* ptr) {
 }
 
 int copyAsync(void* dst, const void* src, size_t bytes, void* stream) {
+  if (injectedFailure("copyAsync")) return kInvalidValue;
   bool okDst = true, okSrc = true;
   reach(dst, bytes, &okDst);
   reach(src, bytes, &okSrc);
@@ -180,11 +200,13 @@ int copyAsync(void* dst, const void* src, size_t bytes, void* stream) {
 }
 
 int hostCallback(void* stream, void (*fn)(void*), void* arg) {
+  if (injectedFailure("hostCallback")) return kInvalidValue;
   streamOf(stream).push([fn, arg] { fn(arg); });
   return kOk;
 }
 
 int waitCounter(void* stream, const volatile uint64_t* counter, uint64_t target) {
+  if (injectedFailure("waitCounter")) return kInvalidValue;
   streamOf(stream).push([counter, target] {
     while (__atomic_load_n(const_cast<const uint64_t*>(counter), __ATOMIC_ACQUIRE) < target) {
       std::this_thread::sleep_for(std::chrono::microseconds(20));
@@ -293,6 +315,18 @@ __attribute__((visibility("default"))) int fakeCudaStreamDestroy(void* stream) {
   delete static_cast<Stream*>(stream);
   return kOk;
 }
+
+// Test hook: the next call of `call` (hostAlloc, copyAsync, hostCallback, waitCounter) after
+// `after` successful ones fails.
+__attribute__((visibility("default"))) int fakeCudaFailNext(const char* call, int after) {
+  std::lock_guard<std::mutex> lock(failMutex);
+  failCall = call;
+  failCountdown = after;
+  return kOk;
+}
+
+// Test hook: pinned allocations made so far (the staging pool must reuse its buffers).
+__attribute__((visibility("default"))) long fakeCudaHostAllocations(void) { return hostAllocations.load(); }
 
 // Test hook: the stream sleeps `ms` before its next work (a stream far behind its calls).
 __attribute__((visibility("default"))) int fakeCudaStreamHold(void* stream, int ms) {

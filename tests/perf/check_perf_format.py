@@ -29,7 +29,7 @@ IN_PLACE_UNCHECKED = {"sendrecv_perf"}
 TYPES = {"int8", "uint8", "int32", "uint32", "int64", "uint64", "half", "float", "double", "bfloat16", "f8e4m3", "f8e5m2"}
 OPS = {"sum", "prod", "max", "min", "avg"}
 
-HEADER = re.compile(r"^# nThread 1 nGpus 1 minBytes \d+ maxBytes \d+ step: \d+\((factor|bytes)\) warmup iters: \d+ "
+HEADER = re.compile(r"^# nThread \d+ nGpus 1 minBytes \d+ maxBytes \d+ step: \d+\((factor|bytes)\) warmup iters: \d+ "
                     r"iters: \d+ agg iters: \d+ validation: \d+ graph: \d+$")
 RANK_LINE = re.compile(r"^#  Rank +(\d+) Group +\d+ Pid +\d+ on +\S+ device +\d+ \[[^\]]*\] .+$")
 TITLES = [re.compile(r"^# +out-of-place +in-place *$"),

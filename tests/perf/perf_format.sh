@@ -3,6 +3,7 @@
 # as nccl-tests' format: every row must show #wrong 0. The launcher is strata-run, mpirun, or a
 # Slurm-like environment (SLURM_* variables, no MASTER_ADDR, as srun sets them).
 #   perf_format.sh TOOL_PATH shm|tcp strata-run STRATA_RUN_PATH
+#   perf_format.sh TOOL_PATH shm|tcp threads STRATA_RUN_PATH     (2 processes x -t 2: 4 ranks)
 #   perf_format.sh TOOL_PATH shm|tcp mpirun MPIEXEC_PATH
 #   perf_format.sh TOOL_PATH shm|tcp slurm
 set -euo pipefail
@@ -19,6 +20,10 @@ trap 'rm -rf "$out"' EXIT
 export STRATA_TRANSPORT=$transport
 case $launcher in
   strata-run) "$launcher_path" -n $ranks "$tool_path" "${args[@]}" > "$out/0" ;;
+  threads)
+    ranks=4
+    "$launcher_path" -n 2 "$tool_path" -t 2 "${args[@]}" > "$out/0"
+    grep -q "^# nThread 2 " "$out/0" || { echo "perf_format: the header does not say nThread 2"; exit 1; } ;;
   mpirun)
     OMPI_MCA_btl=self,vader STRATA_SOCKET_IFNAME=lo \
       "$launcher_path" --allow-run-as-root --oversubscribe -np $ranks "$tool_path" "${args[@]}" > "$out/0" ;;

@@ -1,0 +1,107 @@
+// The device path's error handling, on the fake device module with failures injected into its
+// runtime calls (fakeCudaFailNext), one rank: whichever step of queueing a call on a stream fails
+// (pinned memory, the copy in, the ready callback, the stream's wait, the copy back, the release
+// callback), the call returns the error naming the runtime call, the stream still finishes, the
+// next call works and gives the right answer, and destroying the communicator does not hang
+// (every queued operation is retired exactly once). Also: the staging pool reuses its pinned
+// buffers (repeated calls allocate nothing new).
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../device/cuda_like.h"
+#include "strata/strata.h"
+
+namespace {
+
+strataComm_t gComm = nullptr;
+strata::test::CudaLike gCuda;
+int (*gFailNext)(const char*, int) = nullptr;
+int gFailures = 0;
+
+void check(bool ok, const std::string& what) {
+  if (ok) return;
+  std::fprintf(stderr, "FAIL: %s (last error: %s)\n", what.c_str(), strataGetLastError(gComm));
+  ++gFailures;
+}
+
+// An out-of-place allreduce of `count` floats on one rank: the result is the input.
+strataResult_t allreduce(void* stream, size_t count, float value, bool* correct) {
+  std::vector<float> in(count, value), out(count, 0.0f);
+  void* send = gCuda.malloc(count * sizeof(float));
+  void* recv = gCuda.malloc(count * sizeof(float));
+  gCuda.copy(send, in.data(), count * sizeof(float));
+  strataResult_t r = strataAllReduce(send, recv, count, strataFloat32, strataSum, gComm, stream);
+  gCuda.synchronize(stream);  // must return whatever happened
+  gCuda.copy(out.data(), recv, count * sizeof(float));
+  *correct = out == in;
+  gCuda.free(send);
+  gCuda.free(recv);
+  return r;
+}
+
+struct Case {
+  const char* call;
+  int after;         // successful calls of it before the failure, within one allreduce
+  size_t count;      // a size not seen before makes the staging pool allocate
+  const char* says;  // in the error message
+};
+
+}  // namespace
+
+int main() {
+  if (!gCuda.load()) {
+    std::fprintf(stderr, "STRATA_TEST_CUDART is not set\n");
+    return 2;
+  }
+  void* library = dlopen(std::getenv("STRATA_TEST_CUDART"), RTLD_NOW);
+  gFailNext = library != nullptr ? reinterpret_cast<int (*)(const char*, int)>(dlsym(library, "fakeCudaFailNext")) : nullptr;
+  if (gFailNext == nullptr) {
+    std::fprintf(stderr, "needs the fake device module (fakeCudaFailNext)\n");
+    return 2;
+  }
+  gCuda.setDevice(0);
+  if (strataCommInitFromEnv(&gComm) != strataSuccess) return 1;
+  void* stream = gCuda.streamCreate();
+  bool correct = false;
+  check(allreduce(stream, 1000, 1.0f, &correct) == strataSuccess && correct, "a first allreduce");
+  auto allocations = reinterpret_cast<long (*)()>(dlsym(library, "fakeCudaHostAllocations"));
+  check(allocations != nullptr, "fakeCudaHostAllocations");
+  if (allocations != nullptr) {
+    const long before = allocations();
+    for (size_t count : {1, 7, 1000, 5000, 16000, 2, 999}) {
+      check(allreduce(stream, count, 3.0f, &correct) == strataSuccess && correct, "a small allreduce");
+    }
+    check(allocations() == before, "small calls allocated " + std::to_string(allocations() - before) + " new pinned buffers");
+  }
+  // The counter of the proxy is allocated with its first call: hostAlloc below is staging's.
+  const Case cases[] = {
+      {"hostAlloc", 0, 300000, "pinned memory"},    // the staging of a size not seen before
+      {"copyAsync", 0, 1000, "cudaMemcpyAsync"},    // the input into staging
+      {"hostCallback", 0, 1000, "cudaLaunchHostFunc"},  // the ready callback
+      {"waitCounter", 0, 1000, "stream's wait"},    // the stream's wait for the proxy
+      {"copyAsync", 1, 1000, "cudaMemcpyAsync"},    // the result back
+      {"hostCallback", 1, 1000, "cudaLaunchHostFunc"},  // the release callback
+  };
+  float value = 2.0f;
+  for (const Case& c : cases) {
+    std::string what = std::string(c.call) + " failing after " + std::to_string(c.after);
+    gFailNext(c.call, c.after);
+    strataResult_t r = allreduce(stream, c.count, value, &correct);
+    check(r != strataSuccess, what + ": the call succeeded");
+    check(std::strstr(strataGetLastError(gComm), c.says) != nullptr, what + ": the message lacks '" + c.says + "'");
+    gFailNext("", 0);
+    value += 1.0f;
+    check(allreduce(stream, 1000, value, &correct) == strataSuccess && correct, what + ": the next allreduce");
+    std::printf("%s: %s; the next call is right\n", what.c_str(), strataGetLastError(gComm));
+    value += 1.0f;
+  }
+  check(strataCommDestroy(gComm) == strataSuccess, "destroy");
+  gCuda.streamDestroy(stream);
+  std::printf("device failures: %s\n", gFailures == 0 ? "every path handled" : "FAILED");
+  return gFailures == 0 ? 0 : 1;
+}
