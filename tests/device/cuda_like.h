@@ -48,6 +48,11 @@ class CudaLike {
   }
   void synchronize(void* stream) { check(streamSynchronize_(stream), "StreamSynchronize"); }
   void streamDestroy(void* stream) { check(streamDestroy_(stream), "StreamDestroy"); }
+  // A function of the library beyond cudart's calls (the fake module's test hooks), null if absent.
+  template <typename F>
+  F hook(const char* name) const {
+    return library_ != nullptr ? reinterpret_cast<F>(dlsym(library_, name)) : nullptr;
+  }
 
  private:
   template <typename F>

@@ -10,8 +10,6 @@
 //     memory, host and device operations in one group;
 //   - a failure found after the call returned (ranks disagree on the call) is the communicator's
 //     asynchronous error on every rank, and the stream does not wait for ever.
-#include <dlfcn.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -167,8 +165,7 @@ int main() {
     std::fprintf(stderr, "STRATA_TEST_CUDART is not set\n");
     return 2;
   }
-  void* library = dlopen(std::getenv("STRATA_TEST_CUDART"), RTLD_NOW);
-  auto hold = library != nullptr ? reinterpret_cast<Hold>(dlsym(library, "fakeCudaStreamHold")) : nullptr;
+  auto hold = gCuda.hook<Hold>("fakeCudaStreamHold");
   if (hold == nullptr) {
     std::fprintf(stderr, "needs the fake device module (fakeCudaStreamHold)\n");
     return 2;
