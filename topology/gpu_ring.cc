@@ -21,8 +21,9 @@ class RingSearch {
 
   std::vector<int> run() {
     const size_t n = order_.size();
-    best_ = order_;
-    best_cost_ = costOf(order_);
+    best_.resize(n);
+    std::iota(best_.begin(), best_.end(), 0);  // positions: PCIe order itself
+    best_cost_ = costOf(best_);
     std::vector<int> path = {0};
     std::vector<bool> used(n, false);
     used[0] = true;

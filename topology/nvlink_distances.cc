@@ -3,7 +3,6 @@
 #if STRATA_HAVE_HWLOC
 #include <algorithm>
 #include <cstdio>
-#include <numeric>
 
 namespace strata {
 namespace {
@@ -43,11 +42,6 @@ End endOf(hwloc_obj_t obj, const HostTopology& host) {
   return end;
 }
 
-int findRoot(std::vector<int>& parent, int x) {
-  while (parent[static_cast<size_t>(x)] != x)
-    x = parent[static_cast<size_t>(x)] = parent[static_cast<size_t>(parent[static_cast<size_t>(x)])];
-  return x;
-}
 
 }  // namespace
 
@@ -60,34 +54,28 @@ void readNvLinkDistances(hwloc_topology_t topology, HostTopology& host) {
   }
   const size_t n = matrix->nbobjs;
   auto bandwidth = [&](size_t i, size_t j) { return static_cast<double>(matrix->values[i * n + j]) / 1000.0; };  // MB/s
+  // Each GPU once: a GPU named twice (its NVML and its CUDA OS device) counts by its first.
   std::vector<End> ends(n);
-  for (size_t i = 0; i < n; ++i) ends[i] = endOf(matrix->objs[i], host);
-
-  // Switches joined to each other form one fabric.
-  std::vector<int> fabric(n);
-  std::iota(fabric.begin(), fabric.end(), 0);
+  std::vector<bool> seen(host.gpus.size(), false);
+  for (size_t i = 0; i < n; ++i) {
+    ends[i] = endOf(matrix->objs[i], host);
+    if (ends[i].kind != EndKind::Gpu) continue;
+    if (seen[static_cast<size_t>(ends[i].gpu)]) ends[i].kind = EndKind::Other;
+    seen[static_cast<size_t>(ends[i].gpu)] = true;
+  }
+  // The NVSwitches of a host form one fabric: NVML names the switch port each GPU link ends at,
+  // not how the switches join, so, as hwloc's merge-switch-ports transform and PyTorch do, every
+  // switch is taken to reach every other. A GPU's bandwidth into the fabric is the sum of its
+  // links to switches.
+  std::vector<double> intoFabric(host.gpus.size(), 0.0);
   int switches = 0, cpuLinks = 0;
   for (size_t i = 0; i < n; ++i) {
     if (ends[i].kind == EndKind::Switch) ++switches;
-    for (size_t j = 0; j < n; ++j) {
-      if (i == j || bandwidth(i, j) <= 0) continue;
-      if (ends[i].kind == EndKind::Switch && ends[j].kind == EndKind::Switch) {
-        fabric[static_cast<size_t>(findRoot(fabric, static_cast<int>(i)))] = findRoot(fabric, static_cast<int>(j));
-      }
-      if (i < j && ((ends[i].kind == EndKind::Gpu && ends[j].kind == EndKind::Cpu) ||
-                    (ends[i].kind == EndKind::Cpu && ends[j].kind == EndKind::Gpu))) {
-        ++cpuLinks;
-      }
-    }
-  }
-  // Each GPU's bandwidth into each fabric (keyed by the fabric's root switch).
-  std::vector<std::vector<double>> intoFabric(host.gpus.size(), std::vector<double>(n, 0.0));
-  for (size_t i = 0; i < n; ++i) {
     if (ends[i].kind != EndKind::Gpu) continue;
-    for (size_t s = 0; s < n; ++s) {
-      if (ends[s].kind != EndKind::Switch) continue;
-      intoFabric[static_cast<size_t>(ends[i].gpu)][static_cast<size_t>(findRoot(fabric, static_cast<int>(s)))] +=
-          bandwidth(i, s);
+    for (size_t j = 0; j < n; ++j) {
+      if (bandwidth(i, j) <= 0) continue;
+      if (ends[j].kind == EndKind::Switch) intoFabric[static_cast<size_t>(ends[i].gpu)] += bandwidth(i, j);
+      if (ends[j].kind == EndKind::Cpu) ++cpuLinks;
     }
   }
   NvLinkMap map;
@@ -96,10 +84,8 @@ void readNvLinkDistances(hwloc_topology_t topology, HostTopology& host) {
     for (size_t j = 0; j < n; ++j) {
       if (ends[i].kind != EndKind::Gpu || ends[j].kind != EndKind::Gpu || ends[i].gpu >= ends[j].gpu) continue;
       NvLinkPair pair{ends[i].gpu, ends[j].gpu, bandwidth(i, j), false};
-      double switched = 0;
-      for (size_t f = 0; f < n; ++f) {
-        switched += std::min(intoFabric[static_cast<size_t>(pair.a)][f], intoFabric[static_cast<size_t>(pair.b)][f]);
-      }
+      const double switched =
+          std::min(intoFabric[static_cast<size_t>(pair.a)], intoFabric[static_cast<size_t>(pair.b)]);
       if (pair.gbps <= 0 && switched > 0) pair.viaSwitch = true;
       pair.gbps += switched;
       if (pair.gbps > 0) map.pairs.push_back(pair);
@@ -108,16 +94,6 @@ void readNvLinkDistances(hwloc_topology_t topology, HostTopology& host) {
   hwloc_distances_release(topology, matrix);
   std::sort(map.pairs.begin(), map.pairs.end(),
             [](const NvLinkPair& x, const NvLinkPair& y) { return x.a != y.a ? x.a < y.a : x.b < y.b; });
-  // A GPU may appear twice (its NVML and its CUDA OS device): one pair each, the larger figure.
-  std::vector<NvLinkPair> unique;
-  for (const NvLinkPair& p : map.pairs) {
-    if (!unique.empty() && unique.back().a == p.a && unique.back().b == p.b) {
-      if (p.gbps > unique.back().gbps) unique.back() = p;
-    } else {
-      unique.push_back(p);
-    }
-  }
-  map.pairs = std::move(unique);
   int switched = static_cast<int>(
       std::count_if(map.pairs.begin(), map.pairs.end(), [](const NvLinkPair& p) { return p.viaSwitch; }));
   host.nvlinkNote = "NVLink (hwloc NVLinkBandwidth distances): " + std::to_string(map.pairs.size()) + " GPU pairs";

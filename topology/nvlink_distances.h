@@ -1,8 +1,9 @@
 // NVLink between the GPUs of a host from hwloc's "NVLinkBandwidth" distances matrix, the form in
 // which hwloc's NVML backend reports it (and XML exports of GPU servers carry it). The matrix is
 // heterogeneous: besides the GPUs' OS devices it may hold NVSwitches (PCI devices) and, on POWER
-// hosts, CPU packages. GPUs on one NVSwitch fabric (switches joined to each other count as one)
-// are joined through it at the lesser of their bandwidths into the fabric.
+// hosts, CPU packages. A host's NVSwitches are taken as one fabric (NVML does not say how they
+// join; hwloc's merge-switch-ports transform and PyTorch assume the same): two GPUs with links
+// into it are joined at the lesser of their bandwidths into it.
 #pragma once
 
 #if STRATA_HAVE_HWLOC

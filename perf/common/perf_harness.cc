@@ -56,8 +56,9 @@ class Buffer {
   char* host() { return memory_.onHost() ? ours_ : mirror_.data(); }
   // The calls' address of a host address inside this buffer.
   char* ours(const void* hostAddress) { return ours_ + (static_cast<const char*>(hostAddress) - host()); }
-  void upload() { memory_.upload(ours_, host(), bytes_); }
-  void download() { memory_.download(host(), ours_, bytes_); }
+  // The first `bytes` (a size's share of a buffer made for the largest size).
+  void upload(size_t bytes) { memory_.upload(ours_, host(), std::min(bytes, bytes_)); }
+  void download(size_t bytes) { memory_.download(host(), ours_, std::min(bytes, bytes_)); }
 
  private:
   PerfMemory& memory_;
@@ -71,6 +72,8 @@ class Buffer {
 struct Placement {
   Buffer* sendBuffer;
   Buffer* recvBuffer;
+  size_t sendBytes;  // what the inputs and the outputs take of the two
+  size_t recvBytes;
   const void* send;
   void* recv;
   char* fillHost;
@@ -133,10 +136,10 @@ double timeRuns(const Context& c, const void* send, void* recv, size_t count, st
 // Runs once on fresh inputs and counts output elements, summed over ranks, that differ from the reference.
 long countWrong(const Context& c, const Placement& p, size_t count, strataDataType_t dtype, strataRedOp_t op) {
   fillInputs(c, p.fillHost, count, dtype);
-  p.sendBuffer->upload();
+  p.sendBuffer->upload(p.sendBytes);
   PERF_CHECK(c.test.run(p.send, p.recv, count, dtype, op, c.options.root, c.comm, c.memory.stream()));
   c.memory.synchronize();
-  p.recvBuffer->download();
+  p.recvBuffer->download(p.recvBytes);
   long wrong = 0;
   bool hasOutput = !c.test.outputOnRootOnly || c.rank == c.options.root;
   size_t elements = hasOutput ? c.test.recvElements(count, c.nranks) : 0;
@@ -161,7 +164,7 @@ PlacementResult measure(const Context& c, const Placement& where, size_t count, 
                         bool check) {
   PlacementResult p;
   fillInputs(c, where.fillHost, count, dtype);
-  where.sendBuffer->upload();
+  where.sendBuffer->upload(where.sendBytes);
   p.timeUs = combineAcrossRanks(c, timeRuns(c, where.send, where.recv, count, dtype, op));
   p.checked = check && c.options.check != 0;
   if (p.checked) {
@@ -173,12 +176,22 @@ PlacementResult measure(const Context& c, const Placement& where, size_t count, 
   return p;
 }
 
-ResultRow measureSize(const Context& c, size_t bytes, strataDataType_t dtype, strataRedOp_t op) {
+// The three buffers of a run (send, receive, and one for in place), made once for the largest
+// size: freeing device memory between sizes would wait for the whole GPU, where another rank's
+// stream may be waiting inside a call for this rank (-t ranks sharing a GPU).
+struct Buffers {
+  Buffer send, recv, shared;
+};
+
+ResultRow measureSize(const Context& c, Buffers& buffers, size_t bytes, strataDataType_t dtype, strataRedOp_t op) {
   size_t es = dataTypeSize(dtype);
   size_t count = c.test.countFor(bytes, es, c.nranks);
   size_t sendBytes = c.test.sendElements(count, c.nranks) * es;
   size_t recvBytes = c.test.recvElements(count, c.nranks) * es;
-  Buffer send(c.memory, sendBytes), recv(c.memory, recvBytes), shared(c.memory, std::max(sendBytes, recvBytes));
+  Buffer& send = buffers.send;
+  Buffer& recv = buffers.recv;
+  Buffer& shared = buffers.shared;
+  const size_t sharedBytes = std::max(sendBytes, recvBytes);
 
   ResultRow row;
   row.bytes = static_cast<size_t>(c.test.algorithmBytes(count, es, c.nranks));
@@ -187,7 +200,8 @@ ResultRow measureSize(const Context& c, size_t bytes, strataDataType_t dtype, st
   row.redop = c.test.reduces ? redOpName(op) : "none";
   row.root = c.test.rooted ? c.options.root : -1;
 
-  row.outOfPlace = measure(c, {&send, &recv, send.ours(send.host()), recv.ours(recv.host()), send.host(), recv.host()},
+  row.outOfPlace = measure(c, {&send, &recv, sendBytes, recvBytes, send.ours(send.host()), recv.ours(recv.host()), send.host(),
+                               recv.host()},
                            count, dtype, op, true);
 
   // In place: the test says where send and receive sit inside one buffer (host addresses first).
@@ -195,7 +209,8 @@ ResultRow measureSize(const Context& c, size_t bytes, strataDataType_t dtype, st
   void* inRecv = nullptr;
   c.test.inPlacePointers(shared.host(), count, es, c.rank, c.options.root, &inSend, &inRecv);
   char* inFill = const_cast<char*>(static_cast<const char*>(inSend));
-  row.inPlace = measure(c, {&shared, &shared, shared.ours(inSend), shared.ours(inRecv), inFill, static_cast<char*>(inRecv)},
+  row.inPlace = measure(c, {&shared, &shared, sharedBytes, sharedBytes, shared.ours(inSend), shared.ours(inRecv), inFill,
+                            static_cast<char*>(inRecv)},
                         count, dtype, op, c.test.checksInPlace);
   return row;
 }
@@ -270,12 +285,23 @@ int runRank(const CollectiveTest& test, const PerfOptions& options, int thread,
   std::vector<RankDescription> ranks = describeRanks(c);
   if (rank == 0) report.printHeader(ranks);
 
+  // Buffers for the largest size of any dtype: the sweep's sizes share them.
+  size_t sendMax = 0, recvMax = 0;
+  for (strataDataType_t dtype : options.dtypes) {
+    const size_t es = dataTypeSize(dtype);
+    for (size_t bytes : sweepSizes(options)) {
+      const size_t count = test.countFor(bytes, es, nranks);
+      sendMax = std::max(sendMax, test.sendElements(count, nranks) * es);
+      recvMax = std::max(recvMax, test.recvElements(count, nranks) * es);
+    }
+  }
+  Buffers buffers{Buffer(*memory, sendMax), Buffer(*memory, recvMax), Buffer(*memory, std::max(sendMax, recvMax))};
   std::vector<strataRedOp_t> ops = test.reduces ? options.ops : std::vector<strataRedOp_t>{strataSum};
   for (int cycle = 0; options.runCycles == 0 || cycle < options.runCycles; ++cycle) {
     for (strataDataType_t dtype : options.dtypes) {
       for (strataRedOp_t op : ops) {
         for (size_t bytes : sweepSizes(options)) {
-          ResultRow row = measureSize(c, bytes, dtype, op);
+          ResultRow row = measureSize(c, buffers, bytes, dtype, op);
           if (rank == 0) report.addRow(row);
         }
       }

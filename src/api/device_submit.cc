@@ -208,6 +208,16 @@ strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form
 
 namespace {
 
+// A failure on the device path after the call was accepted breaks the communicator: this rank may
+// have numbered some of the call's operations and not others, so a later call could pair with a
+// peer's different one. The error becomes the communicator's, and the connections close so the
+// peers' matching calls fail at once instead of waiting out their timeout.
+strataResult_t failDevice(Communicator* c, const Status& status) {
+  c->recordDeviceError(status);
+  c->abort();
+  return report(status, c);
+}
+
 // Piece `offset`, `count` elements, of an element-wise collective: the same call on a slice of
 // its buffers (a pointer the call does not use on this rank is only carried along).
 CollectiveCall pieceOf(const CollectiveCall& call, size_t offset, size_t count) {
@@ -267,22 +277,25 @@ strataResult_t dispatchInPieces(Communicator* c, DeviceProxy& proxy, void* strea
     Status finished = proxy.enqueueFinish(p.queued, stream, [&] { return p.stager->copyOut(runtime, stream); });
     if (status.isOk()) status = finished;
   }
-  return report(status, c);
+  return status.isOk() ? strataSuccess : failDevice(c, status);
 }
 
 }  // namespace
 
 strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms) {
   Communicator* c = comm.get();
+  // A broken communicator takes no more work (the host path refuses it when it runs; here that
+  // would be after the call returned).
+  Status usable = c->checkUsable();
+  if (!usable.isOk()) return report(usable, c);
   const size_t pieceBytes = static_cast<size_t>(c->params().deviceChunkBytes);
-  if (forms.size() == 1 && forms[0].inPieces && pieceBytes > 0 && c->nranks() > 1 &&
-      forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
+  if (forms.size() == 1 && forms[0].inPieces && pieceBytes > 0 && forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
     auto proxy = c->deviceProxy();
-    if (!proxy.ok()) return report(proxy.status(), c);
+    if (!proxy.ok()) return failDevice(c, proxy.status());
     return dispatchInPieces(c, *proxy.value(), stream, *forms[0].inPieces, pieceBytes);
   }
   auto proxy = c->deviceProxy();
-  if (!proxy.ok()) return report(proxy.status(), c);
+  if (!proxy.ok()) return failDevice(c, proxy.status());
   const DeviceRuntime& runtime = *c->deviceRuntime();
   auto op = std::make_unique<DeviceProxy::Operation>();
   Stager stager(*proxy.value(), *op);
@@ -291,7 +304,7 @@ strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<S
   Status staged = stager.stage(regions);
   if (!staged.isOk()) {
     proxy.value()->giveBack(op->staging);
-    return report(staged, c);
+    return failDevice(c, staged);
   }
   // The same operations on the staged copies, run by the proxy in call order.
   std::vector<Operation> twins;
@@ -300,12 +313,13 @@ strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<S
   Status in = stager.copyIn(runtime, stream);
   if (!in.isOk()) {
     proxy.value()->quarantine(op->staging);  // copies queued before the failure may still use it
-    return report(in, c);
+    return failDevice(c, in);
   }
   op->work = [c, twins = std::move(twins)] { return runOperations(c, twins); };
   c->addPending();  // until the proxy retires the operation
   DeviceProxy::Operation* queued = proxy.value()->push(std::move(op));
-  return report(proxy.value()->enqueueOnStream(queued, stream, [&] { return stager.copyOut(runtime, stream); }), c);
+  Status queuedOk = proxy.value()->enqueueOnStream(queued, stream, [&] { return stager.copyOut(runtime, stream); });
+  return queuedOk.isOk() ? strataSuccess : failDevice(c, queuedOk);
 }
 
 }  // namespace strata::api

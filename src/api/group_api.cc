@@ -48,7 +48,9 @@ namespace {
 template <typename Work>
 strataResult_t runNow(const CommRef& comm, const Work& work) {
   comm->addPending();
-  strataResult_t result = report(work(), comm.get());
+  // After the device-memory calls made before it, if the communicator takes device memory.
+  Status status = comm->deviceRuntime() != nullptr ? comm->waitForDeviceWork() : Status::ok();
+  strataResult_t result = report(status.isOk() ? work() : status, comm.get());
   comm->removePending();
   return result;
 }
@@ -59,7 +61,8 @@ strataResult_t dispatch(const CommRef& comm, const StreamRef& stream, std::vecto
   if (!stream) return runNow(comm, [&] { return runOperations(comm.get(), operations); });
   comm->addPending();
   stream->enqueue([comm, operations = std::move(operations)]() {
-    Status status = runOperations(comm.get(), operations);
+    Status status = comm->deviceRuntime() != nullptr ? comm->waitForDeviceWork() : Status::ok();
+    if (status.isOk()) status = runOperations(comm.get(), operations);
     if (!status.isOk()) comm->setLastError(status.message());
     comm->removePending();
     return status;

@@ -146,11 +146,13 @@ void Communicator::logBanner() const {
 }
 
 Status Communicator::checkUsable() const {
-  if (aborted_.load()) return invalidUsage("communicator was aborted; destroy it and create a new one");
+  // The fatal error first: a communicator broken by one is also aborted (device_submit.cc), and
+  // the error says why.
   strataResult_t previous = asyncError_.load();
   if (previous != strataSuccess) {
     return {previous, "communicator had a fatal error earlier (" + lastError() + "); destroy it and create a new one"};
   }
+  if (aborted_.load()) return invalidUsage("communicator was aborted; destroy it and create a new one");
   return Status::ok();
 }
 
@@ -295,6 +297,15 @@ Result<DeviceProxy*> Communicator::deviceProxy() {
   return deviceProxy_.get();
 }
 
+Status Communicator::waitForDeviceWork() {
+  DeviceProxy* proxy = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(deviceProxyMutex_);
+    proxy = deviceProxy_.get();
+  }
+  return proxy != nullptr ? proxy->waitUntilRun(params_.timeoutMs) : Status::ok();
+}
+
 void Communicator::abort() {
   aborted_.store(true);
   for (auto& c : connections_) c->close();
@@ -312,9 +323,10 @@ void Communicator::recordError(const Status& status) {
 
 void Communicator::recordDeviceError(const Status& status) {
   // Nobody waits for a device operation's result code: every failure, an invalid argument found
-  // when the ranks compared their calls too, is the communicator's asynchronous error.
+  // when the ranks compared their calls too, is the communicator's asynchronous error. The first
+  // one is the message (the operations queued after it fail for its sake).
   strataResult_t expected = strataSuccess;
-  asyncError_.compare_exchange_strong(expected, status.code());
+  if (!asyncError_.compare_exchange_strong(expected, status.code())) return;
   setLastError(status.message());
   STRATA_WARN(Coll, "device operation failed: %s", status.message().c_str());
 }

@@ -75,6 +75,9 @@ class Communicator {
   // All operations progress together in one stage (grouped send/recv).
   Status runPointToPoint(const std::vector<PointToPointCall>& calls);
 
+  // OK, or why no call may run (aborted, or a fatal error earlier).
+  Status checkUsable() const;
+
   // Fails pending and future waits here and at the peers; never blocks on the network.
   void abort();
 
@@ -91,6 +94,9 @@ class Communicator {
   int device() const { return device_; }
   // The proxy that runs this communicator's device-memory operations, made on first use.
   Result<DeviceProxy*> deviceProxy();
+  // A host-memory call comes after the device-memory calls made before it: waits until the
+  // proxy has run them (a timeout error if their streams do not reach them in time).
+  Status waitForDeviceWork();
 
   // Host-stream operations queued for this communicator; destroy waits for them.
   void addPending() { pendingOps_.fetch_add(1); }
@@ -99,7 +105,6 @@ class Communicator {
 
  private:
   Communicator() = default;
-  Status checkUsable() const;
   Result<const PreparedPlan*> planFor(const CollectiveCall& call, PreparedPlan& uncached);
   // Runs the tuner and the chosen algorithm's generator for one shape.
   Status preparePlan(const CollectiveShape& callShape, PreparedPlan& prepared) const;

@@ -1,5 +1,6 @@
 #include "src/core/device_proxy.h"
 
+#include <chrono>
 #include <exception>
 
 namespace strata {
@@ -65,7 +66,16 @@ DeviceProxy::Operation* DeviceProxy::push(std::unique_ptr<Operation> operation) 
   std::lock_guard<std::mutex> lock(mutex_);
   op->sequence = nextSequence_++;
   queue_.push_back(op);
+  ++unrun_;
   return op;
+}
+
+Status DeviceProxy::waitUntilRun(int64_t timeoutMs) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [this] { return unrun_ == 0; })) return Status::ok();
+  return timeoutError("a host-memory call waited " + std::to_string(timeoutMs) + " ms for " + std::to_string(unrun_) +
+                      " earlier device-memory call(s) of this communicator, which their CUDA streams have not reached "
+                      "(calls on one communicator run in call order; synchronise the stream first)");
 }
 
 Status DeviceProxy::enqueueOnStream(Operation* op, void* stream, const std::function<Status()>& after) {
@@ -180,11 +190,16 @@ void DeviceProxy::loop() {
     }
     op->work = nullptr;
     lock.lock();
+    // Once `run` is set the caller may retire the operation (enqueueFinish failed): nothing of it
+    // is read after this block.
     op->run = true;
     const bool retireNow = op->retireAfterRun;  // else its release callback, or the caller, retires it
+    const uint64_t sequence = op->sequence;
+    --unrun_;
+    changed_.notify_all();
     lock.unlock();
     // Release order: the results are in staging before the stream's copies back may start.
-    __atomic_store_n(const_cast<uint64_t*>(counter_), op->sequence, __ATOMIC_RELEASE);
+    __atomic_store_n(const_cast<uint64_t*>(counter_), sequence, __ATOMIC_RELEASE);
     if (retireNow) retire(op, /*released=*/false);
     lock.lock();
   }

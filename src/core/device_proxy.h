@@ -79,6 +79,10 @@ class DeviceProxy {
   Status enqueueReady(Operation* operation, void* stream);
   Status enqueueFinish(Operation* operation, void* stream, const std::function<Status()>& after);
 
+  // Waits until every operation pushed so far has run (a host-memory call on the communicator
+  // must come after them, as it was called after them); a timeout error after `timeoutMs`.
+  Status waitUntilRun(int64_t timeoutMs);
+
   // Stream callbacks (plain functions: the runtime calls them with the operation).
   static void markReady(void* operation);
   static void release(void* operation);
@@ -104,6 +108,7 @@ class DeviceProxy {
   std::deque<Operation*> queue_;     // in call order, not yet run
   std::vector<Operation*> released_;  // run, and past their release callback
   uint64_t nextSequence_ = 1;
+  size_t unrun_ = 0;  // pushed, not yet run
   std::multimap<size_t, Staging> freeStaging_;  // by capacity
   std::vector<Staging> quarantine_;             // of operations retired after a failure
   bool stopping_ = false;

@@ -45,7 +45,12 @@ int pointerKind(const void* ptr, int* kind, int* device) {
 int hostAlloc(void** ptr, void** deviceView, size_t bytes) {
   cudaError_t e = cudaHostAlloc(ptr, bytes, cudaHostAllocMapped | cudaHostAllocPortable);
   if (e != cudaSuccess) return e;
-  return cudaHostGetDevicePointer(deviceView, *ptr, 0);
+  e = cudaHostGetDevicePointer(deviceView, *ptr, 0);
+  if (e != cudaSuccess) {
+    cudaFreeHost(*ptr);
+    *ptr = nullptr;
+  }
+  return e;
 }
 
 int hostFree(void* ptr) { return cudaFreeHost(ptr); }

@@ -52,8 +52,10 @@ template <Op O, typename W>
 __device__ W combine(W a, W b) {
   if constexpr (O == Op::Sum) return static_cast<W>(a + b);
   if constexpr (O == Op::Prod) return static_cast<W>(a * b);
-  if constexpr (O == Op::Max) return a > b ? a : b;
-  return a < b ? a : b;
+  // As the host kernels compare (src/reduce/reduce_kernels.inc), so signed zeros and NaN come
+  // out alike.
+  if constexpr (O == Op::Max) return a < b ? b : a;
+  return b < a ? b : a;
 }
 
 template <typename T, Op O>

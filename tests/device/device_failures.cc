@@ -1,9 +1,11 @@
 // The device path's error handling, on the fake device module with failures injected into its
 // runtime calls (fakeCudaFailNext), one rank: whichever step of queueing a call on a stream fails
 // (pinned memory, the copy in, the ready callback, the stream's wait, the copy back, the release
-// callback), the call returns the error naming the runtime call, the stream still finishes, the
-// next call works and gives the right answer, and destroying the communicator does not hang
-// (every queued operation is retired exactly once). Also: the staging pool reuses its pinned
+// callback; a whole call and one piece of a pipelined one), the call returns the error naming the
+// runtime call, the communicator is broken for good (its asynchronous error is set and the next
+// call fails: a rank that numbered part of a call must not pair later calls with its peers'
+// different ones), the stream still finishes, destroying the communicator does not hang (every
+// queued operation is retired exactly once), and a new communicator works. Also: the staging pool reuses its pinned
 // buffers (repeated calls allocate a few at most, not one each).
 #include <cstdio>
 #include <cstdlib>
@@ -51,6 +53,16 @@ struct Case {
 
 }  // namespace
 
+strataComm_t freshCommunicator() {
+  strataUniqueId id;
+  strataComm_t comm = nullptr;
+  if (strataGetUniqueId(&id) != strataSuccess || strataCommInitRank(&comm, 1, id, 0) != strataSuccess) {
+    std::fprintf(stderr, "FAIL: a one-rank communicator could not be made\n");
+    std::exit(1);
+  }
+  return comm;
+}
+
 int main() {
   if (!gCuda.load()) {
     std::fprintf(stderr, "STRATA_TEST_CUDART is not set\n");
@@ -62,7 +74,7 @@ int main() {
     return 2;
   }
   gCuda.setDevice(0);
-  if (strataCommInitFromEnv(&gComm) != strataSuccess) return 1;
+  gComm = freshCommunicator();
   void* stream = gCuda.streamCreate();
   bool correct = false;
   check(allreduce(stream, 1000, 1.0f, &correct) == strataSuccess && correct, "a first allreduce");
@@ -82,29 +94,44 @@ int main() {
     check(made <= 6, "70 small calls allocated " + std::to_string(made) + " new pinned buffers");
     std::printf("70 small calls: %ld new pinned buffers\n", made);
   }
-  // The counter of the proxy is allocated with its first call: hostAlloc below is staging's.
+  check(strataCommDestroy(gComm) == strataSuccess, "destroy");
+  // 2 Mi floats (8 MiB) go in two 4 MiB pieces (STRATA_DEVICE_CHUNK_BYTES, default): a failure in
+  // the second piece comes after the first was queued.
+  const size_t kPieces = size_t{2} << 20;
   const Case cases[] = {
-      {"hostAlloc", 0, 300000, "pinned memory"},    // the staging of a size not seen before
-      {"copyAsync", 0, 1000, "cudaMemcpyAsync"},    // the input into staging
+      {"hostAlloc", 1, 300000, "pinned memory"},        // the staging (the first is the proxy's counter)
+      {"copyAsync", 0, 1000, "cudaMemcpyAsync"},        // the input into staging
       {"hostCallback", 0, 1000, "cudaLaunchHostFunc"},  // the ready callback
-      {"waitCounter", 0, 1000, "stream's wait"},    // the stream's wait for the proxy
-      {"copyAsync", 1, 1000, "cudaMemcpyAsync"},    // the result back
+      {"waitCounter", 0, 1000, "stream's wait"},        // the stream's wait for the proxy
+      {"copyAsync", 1, 1000, "cudaMemcpyAsync"},        // the result back
       {"hostCallback", 1, 1000, "cudaLaunchHostFunc"},  // the release callback
+      {"copyAsync", 1, kPieces, "cudaMemcpyAsync"},     // the second piece's input
+      {"hostCallback", 1, kPieces, "cudaLaunchHostFunc"},  // the second piece's ready callback
+      {"waitCounter", 1, kPieces, "stream's wait"},     // the second piece's wait
   };
   float value = 2.0f;
   for (const Case& c : cases) {
-    std::string what = std::string(c.call) + " failing after " + std::to_string(c.after);
+    std::string what = std::string(c.call) + " failing after " + std::to_string(c.after) + " (" + std::to_string(c.count) +
+                       " floats)";
+    gComm = freshCommunicator();
     gFailNext(c.call, c.after);
     strataResult_t r = allreduce(stream, c.count, value, &correct);
+    gFailNext("", 0);
     check(r != strataSuccess, what + ": the call succeeded");
     check(std::strstr(strataGetLastError(gComm), c.says) != nullptr, what + ": the message lacks '" + c.says + "'");
-    gFailNext("", 0);
+    strataResult_t async = strataSuccess;
+    strataCommGetAsyncError(gComm, &async);
+    check(async != strataSuccess, what + ": no asynchronous error");
+    check(allreduce(stream, 1000, value, &correct) != strataSuccess, what + ": the next call on the broken communicator succeeded");
+    std::printf("%s: %s\n", what.c_str(), strataGetErrorString(r));
+    check(strataCommDestroy(gComm) == strataSuccess, what + ": destroy");
+    gComm = freshCommunicator();
     value += 1.0f;
-    check(allreduce(stream, 1000, value, &correct) == strataSuccess && correct, what + ": the next allreduce");
-    std::printf("%s: %s; the next call is right\n", what.c_str(), strataGetLastError(gComm));
+    check(allreduce(stream, 1000, value, &correct) == strataSuccess && correct, what + ": a new communicator");
+    check(strataCommDestroy(gComm) == strataSuccess, what + ": destroy the new communicator");
     value += 1.0f;
   }
-  check(strataCommDestroy(gComm) == strataSuccess, "destroy");
+  gComm = nullptr;
   gCuda.streamDestroy(stream);
   std::printf("device failures: %s\n", gFailures == 0 ? "every path handled" : "FAILED");
   return gFailures == 0 ? 0 : 1;

@@ -3,7 +3,8 @@
 // STRATA_FAKE_DEVICES=2).
 //   - a call on device memory returns before its stream has run it, and completes in stream order;
 //   - calls on two streams run in call order on every rank, even when the first call's stream
-//     reaches it last (else ranks would pair different calls);
+//     reaches it last (else ranks would pair different calls); a host-memory call after a queued
+//     device-memory one runs after it;
 //   - the NULL stream is the runtime's default stream;
 //   - bad arguments fail at once with a message naming them: host and device buffers mixed, a
 //     strataStream_t with device buffers, a device stream with host buffers, another device's
@@ -107,6 +108,23 @@ void callOrderWinsOverStreamOrder(Hold hold, void* first, void* second) {
   expectSums(b, 2, "second call");
 }
 
+// A host-memory call after a device-memory one runs after it, even when the device call's stream
+// reaches it late on one rank (else that rank's host call would pair with the peers' device call).
+void hostCallsComeAfterQueuedDeviceCalls(Hold hold, void* stream) {
+  DeviceBuffer dev(2001);
+  dev.put(hostValues(dev.count, gRank, 4));
+  std::vector<float> host(333, 1.0f);
+  if (gRank == 0) hold(stream, 300);
+  expectCall(strataAllReduce(dev.ptr, dev.ptr, dev.count, strataFloat32, strataSum, gComm, stream), strataSuccess, nullptr,
+             "device allreduce on a held stream");
+  if (gRank != 0) gCuda.synchronize(stream);  // the others' device call is surely numbered first
+  expectCall(strataAllReduce(host.data(), host.data(), host.size(), strataFloat32, strataSum, gComm, nullptr), strataSuccess,
+             nullptr, "host allreduce right after it");
+  expect(host[332] == static_cast<float>(gRanks), "host allreduce after a queued device one: wrong sum");
+  gCuda.synchronize(stream);
+  expectSums(dev, 4, "device allreduce before a host one");
+}
+
 void defaultStream() {
   DeviceBuffer in(777), out(777);
   in.put(hostValues(in.count, gRank, 3));
@@ -178,6 +196,7 @@ int main() {
   void* second = gCuda.streamCreate();
   returnsBeforeTheStreamRuns(hold, first);
   callOrderWinsOverStreamOrder(hold, first, second);
+  hostCallsComeAfterQueuedDeviceCalls(hold, first);
   defaultStream();
   badArguments(first);
   disagreementIsAnAsyncError(first);
