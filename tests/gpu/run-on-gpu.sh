@@ -2,7 +2,7 @@
 # The GPU half of Strata, on a machine with a GPU, in one go (under 5 minutes): a minimal build
 # with what CMake finds there (nvcc and CMake; hwloc, UCX, MPI, GoogleTest and nlohmann-json may
 # be absent), the reduction kernels against the host's, the collectives' correctness matrix on
-# device memory (2 processes sharing the GPU), all_reduce_perf --memory cuda at 2 and 4 ranks (as
+# device memory and the MoE exchange on device memory (2 processes sharing the GPU), all_reduce_perf --memory cuda at 2 and 4 ranks (as
 # processes and as threads of one process) with results checked, and the device-to-device copy and reduction bandwidth that bound them. Prints a
 # summary; everything also goes to $OUT/gpu-report.txt when OUT is set.
 #   tests/gpu/run-on-gpu.sh [BUILD_DIR]
@@ -32,7 +32,7 @@ if ! cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -
   tail -30 "$build/configure.log"; echo "FAIL: configure"; exit 1
 fi
 grep -E "^--   \[" "$build/configure.log"
-targets=(strata strata_cuda strata-run mp_collectives all_reduce_perf gpu_kernels_check)
+targets=(strata strata_cuda strata-run mp_collectives moe_exchange all_reduce_perf gpu_kernels_check)
 if ! cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" > "$build/build.log" 2>&1; then
   tail -40 "$build/build.log"; echo "FAIL: build"; exit 1
 fi
@@ -74,6 +74,14 @@ if [[ -n $cudart ]]; then
     run_checked "mp_collectives --quick on device memory, 2 ranks" "$bin/strata-run" -n 2 "$bin/mp_collectives" --quick
 else
   note "SKIP: mp_collectives on device memory: no libcudart.so found for the test's allocations"
+fi
+
+step "MoE dispatch/combine on device memory: 2 processes sharing the GPU (every scenario, both backward passes)"
+if [[ -n $cudart ]]; then
+  STRATA_TEST_CUDART=$cudart STRATA_TEST_CUDART_PREFIX=cuda STRATA_TIMEOUT_MS=120000 \
+    run_checked "moe_exchange --quick on device memory, 2 ranks" "$bin/strata-run" -n 2 "$bin/moe_exchange" --quick
+else
+  note "SKIP: moe_exchange on device memory: no libcudart.so found for the test's allocations"
 fi
 
 for n in 2 4; do
