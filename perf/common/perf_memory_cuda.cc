@@ -47,7 +47,8 @@ std::unique_ptr<PerfMemory> makeCudaPerfMemory(int slot, std::string* error) {
   int devices = 0;
   cudaError_t e = cudaGetDeviceCount(&devices);
   if (e != cudaSuccess || devices == 0) {
-    *error = std::string("--memory cuda: no usable CUDA device (") + (e != cudaSuccess ? cudaGetErrorString(e) : "none present") + ")";
+    *error = std::string("--memory cuda: no usable CUDA device (") +
+             (e != cudaSuccess ? cudaGetErrorString(e) : "none present") + ")";
     return nullptr;
   }
   // The current device is per thread: each rank (process or -t thread) sets its own.

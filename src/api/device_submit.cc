@@ -20,7 +20,8 @@ class Stager {
     for (const DeviceRegion& r : all) {
       if (r.bytes > 0 && r.base != nullptr) regions.push_back(&r);
     }
-    std::sort(regions.begin(), regions.end(), [](const DeviceRegion* a, const DeviceRegion* b) { return a->base < b->base; });
+    std::sort(regions.begin(), regions.end(),
+              [](const DeviceRegion* a, const DeviceRegion* b) { return a->base < b->base; });
     for (size_t first = 0; first < regions.size();) {
       // A group: regions that overlap one another, in address order.
       const char* lo = static_cast<const char*>(regions[first]->base);
@@ -104,15 +105,24 @@ CallExtents extentsOf(const CollectiveShape& shape, int rank, int nranks) {
   const size_t all = block * static_cast<size_t>(nranks);
   const bool root = rank == shape.root;
   switch (shape.kind) {
-    case CollectiveKind::AllReduce: return {block, block};
-    case CollectiveKind::Broadcast: return {root ? block : 0, block};
-    case CollectiveKind::Reduce: return {block, root ? block : 0};
-    case CollectiveKind::AllGather: return {block, all};
-    case CollectiveKind::ReduceScatter: return {all, block};
-    case CollectiveKind::AllToAll: return {all, all};
-    case CollectiveKind::Gather: return {block, root ? all : 0};
-    case CollectiveKind::Scatter: return {root ? all : 0, block};
-    case CollectiveKind::Barrier: return {0, 0};
+    case CollectiveKind::AllReduce:
+      return {block, block};
+    case CollectiveKind::Broadcast:
+      return {root ? block : 0, block};
+    case CollectiveKind::Reduce:
+      return {block, root ? block : 0};
+    case CollectiveKind::AllGather:
+      return {block, all};
+    case CollectiveKind::ReduceScatter:
+      return {all, block};
+    case CollectiveKind::AllToAll:
+      return {all, all};
+    case CollectiveKind::Gather:
+      return {block, root ? all : 0};
+    case CollectiveKind::Scatter:
+      return {root ? all : 0, block};
+    case CollectiveKind::Barrier:
+      return {0, 0};
     case CollectiveKind::AllToAllv: {
       size_t send = 0, recv = 0;
       for (size_t p = 0; p < shape.sendCounts.size(); ++p) {
@@ -176,15 +186,15 @@ Result<bool> onDeviceMemory(const Communicator& comm, const char* function, cons
       continue;
     }
     if (device != comm.device()) {
-      return invalidArgument(std::string(function) + ": " + use.name + " is memory of device " + std::to_string(device) +
-                             ", but the communicator is bound to device " + std::to_string(comm.device()) +
-                             " (the current device when it was created)");
+      return invalidArgument(std::string(function) + ": " + use.name + " is memory of device " +
+                             std::to_string(device) + ", but the communicator is bound to device " +
+                             std::to_string(comm.device()) + " (the current device when it was created)");
     }
     if (firstDevice == nullptr) firstDevice = &use;
   }
   if (firstDevice != nullptr && firstHost != nullptr) {
-    return invalidArgument(std::string(function) + ": " + firstDevice->name + " is device memory but " + firstHost->name +
-                           " is host memory; pass both on the device or both on the host");
+    return invalidArgument(std::string(function) + ": " + firstDevice->name + " is device memory but " +
+                           firstHost->name + " is host memory; pass both on the device or both on the host");
   }
   const bool device = firstDevice != nullptr || (firstHost == nullptr && foreignStream);
   if (device && hostStreamGiven) {
@@ -238,8 +248,8 @@ strataResult_t dispatchInPieces(Communicator* c, DeviceProxy& proxy, void* strea
                                 size_t pieceBytes) {
   const DeviceRuntime& runtime = *c->deviceRuntime();
   const size_t perPiece = std::max<size_t>(1, pieceBytes / call.shape.elementSize);
-  STRATA_TRACE(Coll, "%s of %zu bytes on device memory in %zu pieces", collectiveName(call.shape.kind), call.shape.bytes(),
-               (call.shape.count + perPiece - 1) / perPiece);
+  STRATA_TRACE(Coll, "%s of %zu bytes on device memory in %zu pieces", collectiveName(call.shape.kind),
+               call.shape.bytes(), (call.shape.count + perPiece - 1) / perPiece);
   struct Piece {
     std::unique_ptr<DeviceProxy::Operation> owned;
     DeviceProxy::Operation* queued = nullptr;
@@ -288,14 +298,12 @@ strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<S
   // would be after the call returned).
   Status usable = c->checkUsable();
   if (!usable.isOk()) return report(usable, c);
-  const size_t pieceBytes = static_cast<size_t>(c->params().deviceChunkBytes);
-  if (forms.size() == 1 && forms[0].inPieces && pieceBytes > 0 && forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
-    auto proxy = c->deviceProxy();
-    if (!proxy.ok()) return failDevice(c, proxy.status());
-    return dispatchInPieces(c, *proxy.value(), stream, *forms[0].inPieces, pieceBytes);
-  }
   auto proxy = c->deviceProxy();
   if (!proxy.ok()) return failDevice(c, proxy.status());
+  const size_t pieceBytes = static_cast<size_t>(c->params().deviceChunkBytes);
+  if (forms.size() == 1 && forms[0].inPieces && pieceBytes > 0 && forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
+    return dispatchInPieces(c, *proxy.value(), stream, *forms[0].inPieces, pieceBytes);
+  }
   const DeviceRuntime& runtime = *c->deviceRuntime();
   auto op = std::make_unique<DeviceProxy::Operation>();
   Stager stager(*proxy.value(), *op);

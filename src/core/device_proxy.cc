@@ -53,8 +53,8 @@ Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) {
   void* deviceView = nullptr;
   int code = runtime_.api().hostAlloc(&s.host, &deviceView, rounded);
   if (code != 0) {
-    return systemError("staging " + std::to_string(rounded) + " bytes of pinned memory: " +
-                       runtime_.errorText("cudaHostAlloc", code));
+    return systemError("staging " + std::to_string(rounded) +
+                       " bytes of pinned memory: " + runtime_.errorText("cudaHostAlloc", code));
   }
   s.bytes = rounded;
   return s;
@@ -72,7 +72,8 @@ DeviceProxy::Operation* DeviceProxy::push(std::unique_ptr<Operation> operation) 
 
 Status DeviceProxy::waitUntilRun(int64_t timeoutMs) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [this] { return unrun_ == 0; })) return Status::ok();
+  if (changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [this] { return unrun_ == 0; }))
+    return Status::ok();
   return timeoutError("a host-memory call waited " + std::to_string(timeoutMs) + " ms for " + std::to_string(unrun_) +
                       " earlier device-memory call(s) of this communicator, which their CUDA streams have not reached "
                       "(calls on one communicator run in call order; synchronise the stream first)");

@@ -43,7 +43,7 @@ class DeviceProxy {
     uint64_t sequence = 0;
     std::function<Status()> work;
     std::vector<Staging> staging;
-    bool ready = false;      // guarded by the proxy's mutex
+    bool ready = false;           // guarded by the proxy's mutex
     bool cancelled = false;       // its stream work could not be queued: skipped, counted done
     bool run = false;             // the proxy has run (or skipped) it
     bool retireAfterRun = false;  // no release callback will come: the proxy retires it after running
@@ -53,7 +53,8 @@ class DeviceProxy {
   // runs once per operation after its release callback (the communicator's pending count).
   // Neither runs on a runtime thread: stream callbacks may not call into the runtime, so they
   // only hand the operation to the proxy's thread.
-  static Result<std::unique_ptr<DeviceProxy>> create(const DeviceRuntime& runtime, std::function<void(const Status&)> onError,
+  static Result<std::unique_ptr<DeviceProxy>> create(const DeviceRuntime& runtime,
+                                                     std::function<void(const Status&)> onError,
                                                      std::function<void()> onRetired);
   ~DeviceProxy();
   DeviceProxy(const DeviceProxy&) = delete;
@@ -90,7 +91,8 @@ class DeviceProxy {
   const DeviceRuntime& runtime() const { return runtime_; }
 
  private:
-  DeviceProxy(const DeviceRuntime& runtime, std::function<void(const Status&)> onError, std::function<void()> onRetired);
+  DeviceProxy(const DeviceRuntime& runtime, std::function<void(const Status&)> onError,
+              std::function<void()> onRetired);
   void loop();
   // Frees the operation; its staging goes back to the pool after its release callback
   // (`released`), else into quarantine.
@@ -105,10 +107,10 @@ class DeviceProxy {
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Operation*> queue_;     // in call order, not yet run
+  std::deque<Operation*> queue_;      // in call order, not yet run
   std::vector<Operation*> released_;  // run, and past their release callback
   uint64_t nextSequence_ = 1;
-  size_t unrun_ = 0;  // pushed, not yet run
+  size_t unrun_ = 0;                            // pushed, not yet run
   std::multimap<size_t, Staging> freeStaging_;  // by capacity
   std::vector<Staging> quarantine_;             // of operations retired after a failure
   bool stopping_ = false;

@@ -82,7 +82,8 @@ int launchReduce(void* dst, const void* a, const void* b, size_t count, cudaStre
   auto* d = static_cast<T*>(dst);
   const auto* x = static_cast<const T*>(a);
   const auto* y = static_cast<const T*>(b);
-  const bool aligned = ((reinterpret_cast<uintptr_t>(d) | reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(y)) & 15) == 0;
+  const bool aligned =
+      ((reinterpret_cast<uintptr_t>(d) | reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(y)) & 15) == 0;
   constexpr size_t kPer = 16 / sizeof(T);
   size_t done = 0;
   if (aligned && count >= kPer) {
@@ -103,10 +104,14 @@ template <typename T>
 int reduceType(void* dst, const void* a, const void* b, size_t count, int op, cudaStream_t stream) {
   switch (op) {
     case strataSum:
-    case strataAvg: return launchReduce<T, Op::Sum>(dst, a, b, count, stream);
-    case strataProd: return launchReduce<T, Op::Prod>(dst, a, b, count, stream);
-    case strataMax: return launchReduce<T, Op::Max>(dst, a, b, count, stream);
-    case strataMin: return launchReduce<T, Op::Min>(dst, a, b, count, stream);
+    case strataAvg:
+      return launchReduce<T, Op::Sum>(dst, a, b, count, stream);
+    case strataProd:
+      return launchReduce<T, Op::Prod>(dst, a, b, count, stream);
+    case strataMax:
+      return launchReduce<T, Op::Max>(dst, a, b, count, stream);
+    case strataMin:
+      return launchReduce<T, Op::Min>(dst, a, b, count, stream);
   }
   return cudaErrorInvalidValue;
 }
@@ -114,18 +119,30 @@ int reduceType(void* dst, const void* a, const void* b, size_t count, int op, cu
 int reduce(void* dst, const void* a, const void* b, size_t count, int dtype, int op, void* streamHandle) {
   auto stream = static_cast<cudaStream_t>(streamHandle);
   switch (dtype) {
-    case strataInt8: return reduceType<int8_t>(dst, a, b, count, op, stream);
-    case strataUint8: return reduceType<uint8_t>(dst, a, b, count, op, stream);
-    case strataInt32: return reduceType<int32_t>(dst, a, b, count, op, stream);
-    case strataUint32: return reduceType<uint32_t>(dst, a, b, count, op, stream);
-    case strataInt64: return reduceType<int64_t>(dst, a, b, count, op, stream);
-    case strataUint64: return reduceType<uint64_t>(dst, a, b, count, op, stream);
-    case strataFloat16: return reduceType<__half>(dst, a, b, count, op, stream);
-    case strataFloat32: return reduceType<float>(dst, a, b, count, op, stream);
-    case strataFloat64: return reduceType<double>(dst, a, b, count, op, stream);
-    case strataBfloat16: return reduceType<__nv_bfloat16>(dst, a, b, count, op, stream);
-    case strataFloat8e4m3: return reduceType<Fp8<__NV_E4M3>>(dst, a, b, count, op, stream);
-    case strataFloat8e5m2: return reduceType<Fp8<__NV_E5M2>>(dst, a, b, count, op, stream);
+    case strataInt8:
+      return reduceType<int8_t>(dst, a, b, count, op, stream);
+    case strataUint8:
+      return reduceType<uint8_t>(dst, a, b, count, op, stream);
+    case strataInt32:
+      return reduceType<int32_t>(dst, a, b, count, op, stream);
+    case strataUint32:
+      return reduceType<uint32_t>(dst, a, b, count, op, stream);
+    case strataInt64:
+      return reduceType<int64_t>(dst, a, b, count, op, stream);
+    case strataUint64:
+      return reduceType<uint64_t>(dst, a, b, count, op, stream);
+    case strataFloat16:
+      return reduceType<__half>(dst, a, b, count, op, stream);
+    case strataFloat32:
+      return reduceType<float>(dst, a, b, count, op, stream);
+    case strataFloat64:
+      return reduceType<double>(dst, a, b, count, op, stream);
+    case strataBfloat16:
+      return reduceType<__nv_bfloat16>(dst, a, b, count, op, stream);
+    case strataFloat8e4m3:
+      return reduceType<Fp8<__NV_E4M3>>(dst, a, b, count, op, stream);
+    case strataFloat8e5m2:
+      return reduceType<Fp8<__NV_E5M2>>(dst, a, b, count, op, stream);
   }
   return cudaErrorInvalidValue;
 }
@@ -141,8 +158,19 @@ const strataDeviceApi* table() {
     int runtime = 0;
     cudaRuntimeGetVersion(&runtime);
     std::snprintf(moduleName, sizeof(moduleName), "CUDA runtime %d", runtime);
-    return strataDeviceApi{STRATA_DEVICE_API_VERSION, moduleName, deviceCount, getDevice, pointerKind, hostAlloc,
-                           hostFree, copyAsync, hostCallback, waitCounter, reduce, streamSynchronize, errorString};
+    return strataDeviceApi{STRATA_DEVICE_API_VERSION,
+                           moduleName,
+                           deviceCount,
+                           getDevice,
+                           pointerKind,
+                           hostAlloc,
+                           hostFree,
+                           copyAsync,
+                           hostCallback,
+                           waitCounter,
+                           reduce,
+                           streamSynchronize,
+                           errorString};
   }();
   return &api;
 }

@@ -49,14 +49,17 @@ Result<const strataDeviceApi*> openModule(const std::string& requested, std::str
     const strataDeviceApi* api = entry != nullptr ? entry() : nullptr;
     if (api == nullptr) return internalError(path + " is not a Strata device module (no " STRATA_DEVICE_API_SYMBOL ")");
     if (api->version != STRATA_DEVICE_API_VERSION) {
-      return internalError(path + " speaks device interface version " + std::to_string(api->version) + ", this libstrata " +
-                           std::to_string(STRATA_DEVICE_API_VERSION) + ": install matching builds");
+      return internalError(path + " speaks device interface version " + std::to_string(api->version) +
+                           ", this libstrata " + std::to_string(STRATA_DEVICE_API_VERSION) +
+                           ": install matching builds");
     }
     *loadedFrom = path;
     return api;
   }
-  return invalidUsage("device memory needs the device module, which was not found (a build with the CUDA toolkit makes "
-                      "libstrata_cuda.so):" + errors);
+  return invalidUsage(
+      "device memory needs the device module, which was not found (a build with the CUDA toolkit makes "
+      "libstrata_cuda.so):" +
+      errors);
 }
 
 bool cudaDriverInProcess() {
@@ -88,8 +91,8 @@ Result<DeviceRuntime::Choice> DeviceRuntime::forCommunicator(const Params& param
       char why[256] = {0};
       int devices = api.value()->deviceCount(why, sizeof(why));
       if (devices <= 0) {
-        loaded.status = invalidUsage(std::string(api.value()->name) + " (" + from + ") finds no usable device: " +
-                                     (why[0] != 0 ? why : "none present"));
+        loaded.status = invalidUsage(std::string(api.value()->name) + " (" + from +
+                                     ") finds no usable device: " + (why[0] != 0 ? why : "none present"));
       } else {
         loaded.runtime.reset(new DeviceRuntime());
         loaded.runtime->api_ = api.value();
@@ -103,8 +106,10 @@ Result<DeviceRuntime::Choice> DeviceRuntime::forCommunicator(const Params& param
   // Asked for explicitly: the reason is the caller's error. Found only because the process loaded
   // the CUDA driver: host memory works as before, and device buffers cannot be told apart.
   if (asked) return loaded.status;
-  return Choice{nullptr, "the process uses CUDA but " + loaded.status.message() +
-                             "; device buffers must not be passed to this communicator", true};
+  return Choice{nullptr,
+                "the process uses CUDA but " + loaded.status.message() +
+                    "; device buffers must not be passed to this communicator",
+                true};
 }
 
 Result<strataPointerKind> DeviceRuntime::kindOf(const void* pointer, const char* argument, int* device) const {

@@ -99,20 +99,20 @@ int main() {
   // the second piece comes after the first was queued.
   const size_t kPieces = size_t{2} << 20;
   const Case cases[] = {
-      {"hostAlloc", 1, 300000, "pinned memory"},        // the staging (the first is the proxy's counter)
-      {"copyAsync", 0, 1000, "cudaMemcpyAsync"},        // the input into staging
-      {"hostCallback", 0, 1000, "cudaLaunchHostFunc"},  // the ready callback
-      {"waitCounter", 0, 1000, "stream's wait"},        // the stream's wait for the proxy
-      {"copyAsync", 1, 1000, "cudaMemcpyAsync"},        // the result back
-      {"hostCallback", 1, 1000, "cudaLaunchHostFunc"},  // the release callback
-      {"copyAsync", 1, kPieces, "cudaMemcpyAsync"},     // the second piece's input
+      {"hostAlloc", 1, 300000, "pinned memory"},           // the staging (the first is the proxy's counter)
+      {"copyAsync", 0, 1000, "cudaMemcpyAsync"},           // the input into staging
+      {"hostCallback", 0, 1000, "cudaLaunchHostFunc"},     // the ready callback
+      {"waitCounter", 0, 1000, "stream's wait"},           // the stream's wait for the proxy
+      {"copyAsync", 1, 1000, "cudaMemcpyAsync"},           // the result back
+      {"hostCallback", 1, 1000, "cudaLaunchHostFunc"},     // the release callback
+      {"copyAsync", 1, kPieces, "cudaMemcpyAsync"},        // the second piece's input
       {"hostCallback", 1, kPieces, "cudaLaunchHostFunc"},  // the second piece's ready callback
-      {"waitCounter", 1, kPieces, "stream's wait"},     // the second piece's wait
+      {"waitCounter", 1, kPieces, "stream's wait"},        // the second piece's wait
   };
   float value = 2.0f;
   for (const Case& c : cases) {
-    std::string what = std::string(c.call) + " failing after " + std::to_string(c.after) + " (" + std::to_string(c.count) +
-                       " floats)";
+    std::string what =
+        std::string(c.call) + " failing after " + std::to_string(c.after) + " (" + std::to_string(c.count) + " floats)";
     gComm = freshCommunicator();
     gFailNext(c.call, c.after);
     strataResult_t r = allreduce(stream, c.count, value, &correct);
@@ -122,7 +122,8 @@ int main() {
     strataResult_t async = strataSuccess;
     strataCommGetAsyncError(gComm, &async);
     check(async != strataSuccess, what + ": no asynchronous error");
-    check(allreduce(stream, 1000, value, &correct) != strataSuccess, what + ": the next call on the broken communicator succeeded");
+    check(allreduce(stream, 1000, value, &correct) != strataSuccess,
+          what + ": the next call on the broken communicator succeeded");
     std::printf("%s: %s\n", what.c_str(), strataGetErrorString(r));
     check(strataCommDestroy(gComm) == strataSuccess, what + ": destroy");
     gComm = freshCommunicator();

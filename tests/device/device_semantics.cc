@@ -56,7 +56,8 @@ float sumAt(size_t i, float scale) {
 }
 
 struct DeviceBuffer {
-  explicit DeviceBuffer(size_t elements) : count(elements), ptr(static_cast<float*>(gCuda.malloc(elements * sizeof(float)))) {}
+  explicit DeviceBuffer(size_t elements)
+      : count(elements), ptr(static_cast<float*>(gCuda.malloc(elements * sizeof(float)))) {}
   ~DeviceBuffer() { gCuda.free(ptr); }
   void put(const std::vector<float>& v) { gCuda.copy(ptr, v.data(), v.size() * sizeof(float)); }
   std::vector<float> get() const {
@@ -97,8 +98,10 @@ void callOrderWinsOverStreamOrder(Hold hold, void* first, void* second) {
   a.put(hostValues(a.count, gRank, 1));
   b.put(hostValues(b.count, gRank, 2));
   if (gRank == 0) hold(first, 300);  // on rank 0 the second call's stream is ready first
-  expectCall(strataAllReduce(a.ptr, a.ptr, a.count, strataFloat32, strataSum, gComm, first), strataSuccess, nullptr, "first");
-  expectCall(strataAllReduce(b.ptr, b.ptr, b.count, strataFloat32, strataSum, gComm, second), strataSuccess, nullptr, "second");
+  expectCall(strataAllReduce(a.ptr, a.ptr, a.count, strataFloat32, strataSum, gComm, first), strataSuccess, nullptr,
+             "first");
+  expectCall(strataAllReduce(b.ptr, b.ptr, b.count, strataFloat32, strataSum, gComm, second), strataSuccess, nullptr,
+             "second");
   gCuda.synchronize(first);
   gCuda.synchronize(second);
   strataResult_t async = strataSuccess;
@@ -115,11 +118,11 @@ void hostCallsComeAfterQueuedDeviceCalls(Hold hold, void* stream) {
   dev.put(hostValues(dev.count, gRank, 4));
   std::vector<float> host(333, 1.0f);
   if (gRank == 0) hold(stream, 300);
-  expectCall(strataAllReduce(dev.ptr, dev.ptr, dev.count, strataFloat32, strataSum, gComm, stream), strataSuccess, nullptr,
-             "device allreduce on a held stream");
+  expectCall(strataAllReduce(dev.ptr, dev.ptr, dev.count, strataFloat32, strataSum, gComm, stream), strataSuccess,
+             nullptr, "device allreduce on a held stream");
   if (gRank != 0) gCuda.synchronize(stream);  // the others' device call is surely numbered first
-  expectCall(strataAllReduce(host.data(), host.data(), host.size(), strataFloat32, strataSum, gComm, nullptr), strataSuccess,
-             nullptr, "host allreduce right after it");
+  expectCall(strataAllReduce(host.data(), host.data(), host.size(), strataFloat32, strataSum, gComm, nullptr),
+             strataSuccess, nullptr, "host allreduce right after it");
   expect(host[332] == static_cast<float>(gRanks), "host allreduce after a queued device one: wrong sum");
   gCuda.synchronize(stream);
   expectSums(dev, 4, "device allreduce before a host one");
@@ -128,8 +131,8 @@ void hostCallsComeAfterQueuedDeviceCalls(Hold hold, void* stream) {
 void defaultStream() {
   DeviceBuffer in(777), out(777);
   in.put(hostValues(in.count, gRank, 3));
-  expectCall(strataAllReduce(in.ptr, out.ptr, in.count, strataFloat32, strataSum, gComm, nullptr), strataSuccess, nullptr,
-             "allreduce on the default stream");
+  expectCall(strataAllReduce(in.ptr, out.ptr, in.count, strataFloat32, strataSum, gComm, nullptr), strataSuccess,
+             nullptr, "allreduce on the default stream");
   gCuda.synchronize(nullptr);
   expectSums(out, 3, "allreduce on the default stream");
 }
@@ -144,8 +147,8 @@ void badArguments(void* stream) {
   expectCall(strataAllReduce(dev.ptr, dev.ptr, 64, strataFloat32, strataSum, gComm, hostStream), strataInvalidUsage,
              "not a strataStream_t", "device buffers on a strataStream_t");
   strataStreamDestroy(hostStream);
-  expectCall(strataAllReduce(host.data(), host.data(), 64, strataFloat32, strataSum, gComm, stream), strataInvalidArgument,
-             "these are host memory", "host buffers on a device stream");
+  expectCall(strataAllReduce(host.data(), host.data(), 64, strataFloat32, strataSum, gComm, stream),
+             strataInvalidArgument, "these are host memory", "host buffers on a device stream");
   gCuda.setDevice(1);
   void* other = gCuda.malloc(256);
   gCuda.setDevice(0);
@@ -153,14 +156,15 @@ void badArguments(void* stream) {
              "memory of device 1, but the communicator is bound to device 0", "another device's memory");
   gCuda.free(other);
   expectCall(strataGroupStart(), strataSuccess, nullptr, "group start");
-  expectCall(strataAllReduce(dev.ptr, dev.ptr, 64, strataFloat32, strataSum, gComm, stream), strataSuccess, nullptr, "queued");
-  expectCall(strataAllReduce(host.data(), host.data(), 64, strataFloat32, strataSum, gComm, nullptr), strataSuccess, nullptr,
+  expectCall(strataAllReduce(dev.ptr, dev.ptr, 64, strataFloat32, strataSum, gComm, stream), strataSuccess, nullptr,
              "queued");
+  expectCall(strataAllReduce(host.data(), host.data(), 64, strataFloat32, strataSum, gComm, nullptr), strataSuccess,
+             nullptr, "queued");
   expectCall(strataGroupEnd(), strataInvalidUsage, "mixed device and host buffers", "host and device in one group");
   // The communicator still works: none of the above reached the other ranks.
   host.assign(64, 1.0f);
-  expectCall(strataAllReduce(host.data(), host.data(), 64, strataFloat32, strataSum, gComm, nullptr), strataSuccess, nullptr,
-             "host allreduce after the refusals");
+  expectCall(strataAllReduce(host.data(), host.data(), 64, strataFloat32, strataSum, gComm, nullptr), strataSuccess,
+             nullptr, "host allreduce after the refusals");
   expect(host[63] == static_cast<float>(gRanks), "host allreduce after the refusals: wrong sum");
 }
 
@@ -173,7 +177,8 @@ void disagreementIsAnAsyncError(void* stream) {
   strataResult_t async = strataSuccess;
   expectCall(strataCommGetAsyncError(gComm, &async), strataSuccess, nullptr, "strataCommGetAsyncError");
   expect(async != strataSuccess, "the disagreement left no asynchronous error");
-  std::printf("rank %d: disagreement reported as %s: %s\n", gRank, strataGetErrorString(async), strataGetLastError(gComm));
+  std::printf("rank %d: disagreement reported as %s: %s\n", gRank, strataGetErrorString(async),
+              strataGetLastError(gComm));
 }
 
 }  // namespace

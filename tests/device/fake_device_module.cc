@@ -231,10 +231,14 @@ int streamSynchronize(void* stream) {
 
 const char* errorString(int code) {
   switch (code) {
-    case kOk: return "no error";
-    case kInvalidValue: return "invalid argument";
-    case kNoMemory: return "out of memory";
-    case kNoDevice: return "no device";
+    case kOk:
+      return "no error";
+    case kInvalidValue:
+      return "invalid argument";
+    case kNoMemory:
+      return "out of memory";
+    case kNoDevice:
+      return "no device";
   }
   return "unknown error";
 }

@@ -31,7 +31,9 @@ int probe(bool quiet) {
   }
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
-  if (!quiet) std::printf("GPU 0: %s, sm_%d%d, %.0f GiB\n", prop.name, prop.major, prop.minor, prop.totalGlobalMem / 1073741824.0);
+  if (!quiet)
+    std::printf("GPU 0: %s, sm_%d%d, %.0f GiB\n", prop.name, prop.major, prop.minor,
+                prop.totalGlobalMem / 1073741824.0);
   return 0;
 }
 
@@ -66,7 +68,8 @@ int kernelCheck(const strataDeviceApi& api) {
     for (int op : ops) {
       for (size_t count : counts) {
         for (size_t shift : {size_t{0}, size_t{1}}) {  // one element off: the scalar kernel
-          std::vector<uint8_t> a = inputs(dtype, count, 1), b = inputs(dtype, count, 2), want(count * es), got(count * es);
+          std::vector<uint8_t> a = inputs(dtype, count, 1), b = inputs(dtype, count, 2), want(count * es),
+                               got(count * es);
           strata::reduceBuffers(want.data(), a.data(), b.data(), count, static_cast<strataDataType_t>(dtype),
                                 static_cast<strataRedOp_t>(op));
           const size_t bytes = (count + shift) * es;
@@ -91,7 +94,8 @@ int kernelCheck(const strataDeviceApi& api) {
             ++wrong;
             size_t at = 0;
             while (got[at] == want[at]) ++at;
-            std::printf("MISMATCH dtype %d op %d count %zu shift %zu: first at element %zu\n", dtype, op, count, shift, at / es);
+            std::printf("MISMATCH dtype %d op %d count %zu shift %zu: first at element %zu\n", dtype, op, count, shift,
+                        at / es);
           }
         }
       }
@@ -148,7 +152,8 @@ int main(int argc, char** argv) {
   int found = probe(false);
   if (found != 0) return found;
   void* module = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-  auto entry = module != nullptr ? reinterpret_cast<strataDeviceApiEntry>(dlsym(module, STRATA_DEVICE_API_SYMBOL)) : nullptr;
+  auto entry =
+      module != nullptr ? reinterpret_cast<strataDeviceApiEntry>(dlsym(module, STRATA_DEVICE_API_SYMBOL)) : nullptr;
   if (entry == nullptr) {
     std::fprintf(stderr, "%s is not a Strata device module: %s\n", argv[1], dlerror());
     return 1;
