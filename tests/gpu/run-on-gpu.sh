@@ -68,21 +68,17 @@ run_checked() {  # run_checked LABEL COMMAND...: runs, keeps the output, notes O
   cat "$log"
 }
 
-step "collectives on device memory: 2 processes sharing the GPU (every collective, dtype, op)"
-if [[ -n $cudart ]]; then
-  STRATA_TEST_CUDART=$cudart STRATA_TEST_CUDART_PREFIX=cuda STRATA_TIMEOUT_MS=120000 \
-    run_checked "mp_collectives --quick on device memory, 2 ranks" "$bin/strata-run" -n 2 "$bin/mp_collectives" --quick
-else
-  note "SKIP: mp_collectives on device memory: no libcudart.so found for the test's allocations"
-fi
-
-step "MoE dispatch/combine on device memory: 2 processes sharing the GPU (every scenario, both backward passes)"
-if [[ -n $cudart ]]; then
-  STRATA_TEST_CUDART=$cudart STRATA_TEST_CUDART_PREFIX=cuda STRATA_TIMEOUT_MS=120000 \
-    run_checked "moe_exchange --quick on device memory, 2 ranks" "$bin/strata-run" -n 2 "$bin/moe_exchange" --quick
-else
-  note "SKIP: moe_exchange on device memory: no libcudart.so found for the test's allocations"
-fi
+# The collectives' matrix (every collective, dtype, op) and the MoE exchange (every scenario, both
+# backward passes), their buffers device memory, 2 processes sharing the GPU.
+for program in mp_collectives moe_exchange; do
+  step "$program on device memory: 2 processes sharing the GPU"
+  if [[ -n $cudart ]]; then
+    STRATA_TEST_CUDART=$cudart STRATA_TEST_CUDART_PREFIX=cuda STRATA_TIMEOUT_MS=120000 \
+      run_checked "$program --quick on device memory, 2 ranks" "$bin/strata-run" -n 2 "$bin/$program" --quick
+  else
+    note "SKIP: $program on device memory: no libcudart.so found for the test's allocations"
+  fi
+done
 
 for n in 2 4; do
   step "all_reduce_perf --memory cuda, $n processes on one GPU, checked"
