@@ -19,6 +19,7 @@ struct WireSettings {
   int64_t windowBytes;
   int64_t oneShotBytes;
   int64_t moePipelineBytes;
+  int64_t deviceChunkBytes;  // STRATA_DEVICE_CHUNK_BYTES: where device calls are cut into pieces
   int64_t splitBytes;
   int32_t streams;
   int32_t transport;  // 0 auto, 1 shm, 2 tcp, 3 ucx
@@ -88,6 +89,7 @@ WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
           params.windowBytesSet ? params.windowBytes : -1,
           params.oneShotBytes,
           params.moePipelineBytes,
+          params.deviceChunkBytes,
           params.socketSplitBytes,
           params.socketStreams,
           indexOf(params.transport, {"auto", "shm", "tcp", "ucx"}),
@@ -111,6 +113,9 @@ Status compareSettings(const WireSettings& ours, const WireSettings& theirs, int
   if (ours.oneShotBytes != theirs.oneShotBytes) return differs("STRATA_ONESHOT_BYTES", ours.oneShotBytes, theirs.oneShotBytes);
   if (ours.moePipelineBytes != theirs.moePipelineBytes) {
     return differs("STRATA_MOE_PIPELINE_BYTES", ours.moePipelineBytes, theirs.moePipelineBytes);
+  }
+  if (ours.deviceChunkBytes != theirs.deviceChunkBytes) {
+    return differs("STRATA_DEVICE_CHUNK_BYTES", ours.deviceChunkBytes, theirs.deviceChunkBytes);
   }
   if (ours.splitBytes != theirs.splitBytes) return differs("STRATA_SOCKET_SPLIT_BYTES", ours.splitBytes, theirs.splitBytes);
   if (ours.streams != theirs.streams) return differs("STRATA_SOCKET_NSTREAMS", ours.streams, theirs.streams);

@@ -13,7 +13,7 @@ ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ec
 port=$(( 10000 + RANDOM % (ephemeral_low - 10100) ))
 status=0
 for setting in STRATA_BUFFSIZE=65536 STRATA_BUFFSIZE=4194304 STRATA_SOCKET_NSTREAMS=3 STRATA_ALGO=ring STRATA_WINDOW_BYTES=0 STRATA_RUNTIME_CONNECT=0 \
-               STRATA_WINDOW_BYTES=524288; do
+               STRATA_WINDOW_BYTES=524288 STRATA_DEVICE_CHUNK_BYTES=65536; do
   port=$((port + 1))
   common=(env -u STRATA_UNIQUE_ID WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port STRATA_JOB_SECRET=job-$port
           STRATA_SOCKET_IFNAME=lo STRATA_TIMEOUT_MS=30000)
