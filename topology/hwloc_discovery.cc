@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "nvlink_distances.h"
+#include "topology/hwloc_pci.h"
 #include "src/common/text_file.h"
 
 #if STRATA_HAVE_HWLOC
@@ -28,13 +29,6 @@ std::string cpusetText(hwloc_const_cpuset_t set) {
   std::string s = text != nullptr ? text : "";
   free(text);  // NOLINT: hwloc allocates with malloc
   return s;
-}
-
-std::string busIdOf(hwloc_obj_t pci) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%04x:%02x:%02x.%01x", pci->attr->pcidev.domain, pci->attr->pcidev.bus,
-                pci->attr->pcidev.dev, pci->attr->pcidev.func);
-  return text;
 }
 
 bool isGpu(hwloc_obj_t pci) {
@@ -97,7 +91,7 @@ class Builder {
         hwloc_obj_t os = nicOsDevice(pci);
         if (os == nullptr) continue;  // a network controller nobody drives
         HostDevice d = device(host, pci, DeviceKind::Nic);
-        d.name = os->name != nullptr ? os->name : busIdOf(pci);
+        d.name = os->name != nullptr ? os->name : pciBusId(pci);
         if (local_ && os->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK) d.speedMbps = linuxNetSpeedMbps(d.name);
         host.nics.push_back(d);
       }
@@ -110,7 +104,7 @@ class Builder {
   HostDevice device(HostTopology& host, hwloc_obj_t pci, DeviceKind kind) {
     HostDevice d;
     d.kind = kind;
-    d.busId = busIdOf(pci);
+    d.busId = pciBusId(pci);
     d.pciLinkGBps = pci->attr->pcidev.linkspeed;
     d.bridge = bridgeIndex(host, pci->parent);
     hwloc_obj_t cpuSide = hwloc_get_non_io_ancestor_obj(topology_, pci);

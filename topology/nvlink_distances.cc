@@ -2,7 +2,8 @@
 
 #if STRATA_HAVE_HWLOC
 #include <algorithm>
-#include <cstdio>
+
+#include "topology/hwloc_pci.h"
 
 namespace strata {
 namespace {
@@ -14,13 +15,6 @@ struct End {
   int gpu = -1;  // index into host.gpus for EndKind::Gpu
 };
 
-std::string busIdOf(hwloc_obj_t pci) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%04x:%02x:%02x.%01x", pci->attr->pcidev.domain, pci->attr->pcidev.bus,
-                pci->attr->pcidev.dev, pci->attr->pcidev.func);
-  return text;
-}
-
 // What a matrix object stands for: a GPU's OS device (nvml0, cuda0) or the GPU itself, an
 // NVSwitch (a PCI device that is not one of our GPUs, or a Misc object), or a CPU (POWER's NVLink
 // ports appear as the Package).
@@ -29,7 +23,7 @@ End endOf(hwloc_obj_t obj, const HostTopology& host) {
   hwloc_obj_t pci = obj;
   while (pci != nullptr && pci->type == HWLOC_OBJ_OS_DEVICE) pci = pci->parent;
   if (pci != nullptr && pci->type == HWLOC_OBJ_PCI_DEVICE) {
-    std::string bus = busIdOf(pci);
+    std::string bus = pciBusId(pci);
     for (size_t g = 0; g < host.gpus.size(); ++g) {
       if (host.gpus[g].busId == bus) return End{EndKind::Gpu, static_cast<int>(g)};
     }

@@ -15,9 +15,9 @@ struct Validated {
   CommRef comm;
   StreamRef stream;
   size_t elementSize = 0;
-  // A stream Strata did not make, on a communicator that takes device memory: a cudaStream_t.
+  // A stream Strata did not make, on a communicator that takes device memory: a cudaStream_t
+  // (null: none was given, or it is a Strata host stream).
   void* foreignStream = nullptr;
-  bool foreign = false;
 };
 
 Result<Validated> validateCommon(const char* function, strataComm_t handle, strataStream_t stream, int dtype,
@@ -39,7 +39,6 @@ Result<Validated> validateCommon(const char* function, strataComm_t handle, stra
     if (host.ok()) {
       v.stream = std::move(host.value());
     } else if (v.comm->deviceRuntime() != nullptr) {
-      v.foreign = true;
       v.foreignStream = stream;
     } else {
       return host.status();
@@ -80,7 +79,7 @@ strataResult_t route(const Validated& v, const char* function, Operation operati
   Communicator* c = v.comm.get();
   if (c->deviceRuntime() == nullptr) return submit(v.comm, v.stream, std::move(operation));
   StagedForm form = stagedFormOf(*c, operation);
-  auto device = onDeviceMemory(*c, function, form.regions, v.stream != nullptr, v.foreign);
+  auto device = onDeviceMemory(*c, function, form.regions, v.stream != nullptr, v.foreignStream != nullptr);
   if (!device.ok()) return report(device.status(), c);
   if (!device.value()) return submit(v.comm, v.stream, std::move(operation));
   return submitOnDevice(v.comm, v.foreignStream, std::move(form));

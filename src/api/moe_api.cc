@@ -101,11 +101,13 @@ strataResult_t submitMoe(const LiveMoe& live, strataStream_t stream, const char*
                          Status (*operation)(const strataMoeHandle&, Communicator&, const Args&), const Args& args,
                          FunctionRef<std::vector<DeviceRegion>()> regionsOf,
                          Args (*restage)(const Args&, const std::function<void*(const void*)>&)) {
+  // A stream that is not a Strata host stream is a cudaStream_t where the communicator takes
+  // device memory, and an error otherwise.
+  auto s = resolveStream(stream, fn);
   Communicator* device = live.comm->deviceRuntime() != nullptr ? live.comm.get() : nullptr;
   if (device != nullptr) {  // only here: a host communicator's call allocates nothing
     std::vector<DeviceRegion> regions = regionsOf();
-    auto host = stream != nullptr ? resolveStream(stream, fn) : Result<StreamRef>(StreamRef());
-    auto onDevice = onDeviceMemory(*device, fn, regions, host.ok() && host.value() != nullptr, !host.ok());
+    auto onDevice = onDeviceMemory(*device, fn, regions, s.ok() && s.value() != nullptr, !s.ok());
     if (!onDevice.ok()) return report(onDevice.status(), device);
     if (onDevice.value()) {
       MoeRef handle = live.handle;
@@ -116,7 +118,6 @@ strataResult_t submitMoe(const LiveMoe& live, strataStream_t stream, const char*
       return submitOnDevice(live.comm, stream, std::move(form));
     }
   }
-  auto s = resolveStream(stream, fn);
   if (!s.ok()) return report(s.status(), live.comm.get());
   Communicator* comm = live.comm.get();  // kept alive by the reference submit() holds with the work
   if (!s.value() && groupDepth() == 0) {
