@@ -179,7 +179,7 @@ Result<bool> onDeviceMemory(const Communicator& comm, const char* function, cons
   for (const DeviceRegion& use : regions) {
     if (use.bytes == 0 || use.base == nullptr) continue;
     int device = -1;
-    auto kind = runtime.kindOf(use.base, (std::string(function) + ": " + use.name).c_str(), &device);
+    auto kind = runtime.kindOf(use.base, function, use.name, &device);
     if (!kind.ok()) return kind.status();
     if (kind.value() == strataPointerHost) {
       if (firstHost == nullptr) firstHost = &use;

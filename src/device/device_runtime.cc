@@ -112,11 +112,14 @@ Result<DeviceRuntime::Choice> DeviceRuntime::forCommunicator(const Params& param
                 true};
 }
 
-Result<strataPointerKind> DeviceRuntime::kindOf(const void* pointer, const char* argument, int* device) const {
+Result<strataPointerKind> DeviceRuntime::kindOf(const void* pointer, const char* function, const char* argument,
+                                                int* device) const {
   int kind = strataPointerHost;
   *device = -1;
   int code = api_->pointerKind(pointer, &kind, device);
-  if (code != 0) return invalidArgument(std::string(argument) + ": " + errorText("cudaPointerGetAttributes", code));
+  if (code != 0) {
+    return invalidArgument(std::string(function) + ": " + argument + ": " + errorText("cudaPointerGetAttributes", code));
+  }
   return static_cast<strataPointerKind>(kind);
 }
 

@@ -30,8 +30,9 @@ class DeviceRuntime {
   int devices() const { return devices_; }
   const std::string& description() const { return description_; }  // for INFO
 
-  // What a call's buffer is; an error names the argument when the runtime cannot say.
-  Result<strataPointerKind> kindOf(const void* pointer, const char* argument, int* device) const;
+  // What a call's buffer is; an error names the function and the argument when the runtime cannot
+  // say (the message is built only then: this runs for every buffer of every call).
+  Result<strataPointerKind> kindOf(const void* pointer, const char* function, const char* argument, int* device) const;
   // "cudaMemcpyAsync: invalid argument (1)".
   std::string errorText(const char* call, int code) const;
 
