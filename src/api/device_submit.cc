@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "src/api/device_peer_allreduce.h"
 #include "src/common/log.h"
 #include "src/core/device_proxy.h"
 
@@ -218,16 +219,6 @@ strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form
 
 namespace {
 
-// A failure on the device path after the call was accepted breaks the communicator: this rank may
-// have numbered some of the call's operations and not others, so a later call could pair with a
-// peer's different one. The error becomes the communicator's, and the connections close so the
-// peers' matching calls fail at once instead of waiting out their timeout.
-strataResult_t failDevice(Communicator* c, const Status& status) {
-  c->recordDeviceError(status);
-  c->abort();
-  return report(status, c);
-}
-
 // Piece `offset`, `count` elements, of an element-wise collective: the same call on a slice of
 // its buffers (a pointer the call does not use on this rank is only carried along).
 CollectiveCall pieceOf(const CollectiveCall& call, size_t offset, size_t count) {
@@ -292,6 +283,16 @@ strataResult_t dispatchInPieces(Communicator* c, DeviceProxy& proxy, void* strea
 
 }  // namespace
 
+// A failure on the device path after the call was accepted breaks the communicator: this rank may
+// have numbered some of the call's operations and not others, so a later call could pair with a
+// peer's different one. The error becomes the communicator's, and the connections close so the
+// peers' matching calls fail at once instead of waiting out their timeout.
+strataResult_t failDevice(Communicator* c, const Status& status) {
+  c->recordDeviceError(status);
+  c->abort();
+  return report(status, c);
+}
+
 strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms) {
   Communicator* c = comm.get();
   // A broken communicator takes no more work (the host path refuses it when it runs; here that
@@ -300,6 +301,10 @@ strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<S
   if (!usable.isOk()) return report(usable, c);
   auto proxy = c->deviceProxy();
   if (!proxy.ok()) return failDevice(c, proxy.status());
+  if (forms.size() == 1 && forms[0].inPieces && forms[0].inPieces->shape.kind == CollectiveKind::AllReduce &&
+      forms[0].inPieces->shape.count > 0 && peerAllReduceApplies(*c)) {
+    return dispatchPeerAllReduce(c, *proxy.value(), stream, *forms[0].inPieces);
+  }
   const size_t pieceBytes = static_cast<size_t>(c->params().deviceChunkBytes);
   if (forms.size() == 1 && forms[0].inPieces && pieceBytes > 0 && forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
     return dispatchInPieces(c, *proxy.value(), stream, *forms[0].inPieces, pieceBytes);

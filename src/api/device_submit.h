@@ -57,6 +57,9 @@ Result<bool> onDeviceMemory(const Communicator& comm, const char* function, cons
 // Queues an operation on device memory on `stream` (a cudaStream_t, NULL its default stream):
 // inside a group with the group's other operations, else at once.
 strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form);
+// A failure on the device path after the call was accepted: breaks the communicator (see
+// device_submit.cc) and reports `status`.
+strataResult_t failDevice(Communicator* comm, const Status& status);
 // Stages `forms` (one communicator's, in call order) and queues them on `stream` as one unit.
 strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms);
 

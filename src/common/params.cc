@@ -20,7 +20,7 @@ const char* const kKnownVariables[] = {
     "STRATA_SOCKET_SPLIT_BYTES", "STRATA_ALGO", "STRATA_BUFFSIZE", "STRATA_ONESHOT_BYTES", "STRATA_MOE_PIPELINE_BYTES",
     "STRATA_WINDOW_BYTES", "STRATA_TOPO_FILE", "STRATA_RACK", "STRATA_TOPO_XML", "STRATA_COST_FILE",
     "STRATA_BIND", "STRATA_SINGLE_COPY", "STRATA_RUNTIME_CONNECT", "STRATA_MOE_HIERARCHICAL", "STRATA_LOCAL_RANK", "STRATA_HOSTID", "STRATA_DEBUG",
-    "STRATA_CUDA", "STRATA_DEVICE_MODULE", "STRATA_DEVICE_CHUNK_BYTES",
+    "STRATA_CUDA", "STRATA_DEVICE_MODULE", "STRATA_DEVICE_CHUNK_BYTES", "STRATA_CUDA_IPC",
     "STRATA_DEBUG_SUBSYS", "STRATA_RANK", "STRATA_NRANKS", "STRATA_UNIQUE_ID", "STRATA_JOB_SECRET",
     "STRATA_REDUCE_KERNELS", "STRATA_TESTS_MIN_BW",
     // Read by the device tests (tests/device/): the fake device module and the tests' runtime.
@@ -206,6 +206,7 @@ Result<Params> Params::fromEnvironment() {
   env.text("STRATA_HOSTID", &p.hostId, 159);
   env.choice("STRATA_CUDA", {"auto", "0", "1"}, &p.cuda);
   env.text("STRATA_DEVICE_MODULE", &p.deviceModule);
+  env.choice("STRATA_CUDA_IPC", {"auto", "0", "1"}, &p.cudaIpc);
   env.integer("STRATA_DEVICE_CHUNK_BYTES", 0, int64_t{1} << 40, &p.deviceChunkBytes, " (bytes)");
   env.integer("STRATA_LOCAL_RANK", 0, 1 << 24, &p.localRank);
   if (std::getenv("STRATA_LOCAL_RANK") == nullptr) {

@@ -50,6 +50,9 @@ struct Params {
   std::string cuda = "auto";          // STRATA_CUDA: auto (device memory when the process uses CUDA) | 0 | 1
   std::string deviceModule;           // STRATA_DEVICE_MODULE: the device module to load instead of libstrata_cuda.so
   int64_t deviceChunkBytes = 4 << 20;  // STRATA_DEVICE_CHUNK_BYTES: device allreduce/broadcast/reduce staged in pieces this big (0: whole)
+  // STRATA_CUDA_IPC: auto (ranks of one host on one GPU read each other's device memory) | 0
+  // (always staged through host memory) | 1 (also across a host's GPUs: the user vouches for peer access)
+  std::string cudaIpc = "auto";
 
   // The variables that were set, name -> value, for the INFO banner.
   std::vector<std::pair<std::string, std::string>> setVariables;

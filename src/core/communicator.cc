@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "src/common/datatype.h"
@@ -53,6 +54,10 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
     int code = comm->deviceRuntime_->api().getDevice(&comm->device_);
     if (code != 0) return systemError("communicator init: " + comm->deviceRuntime_->errorText("cudaGetDevice", code));
     comm->deviceNote_ += ", bound to device " + std::to_string(comm->device_);
+    char identity[32] = {};
+    if (comm->deviceRuntime_->api().deviceIdentity(comm->device_, identity, sizeof(identity)) == 0) {
+      comm->deviceKey_ = std::string(identity, strnlen(identity, sizeof(identity)));
+    }
   }
   auto contents = decodeUniqueId(id);
   if (!contents.ok()) return contents.status();
@@ -62,7 +67,7 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
   auto bootstrap = BootstrapClient::connect(contents.value(), rank, nranks, deadline);
   if (!bootstrap.ok()) return bootstrap.status();
   auto wiring = wireCommunicator(bootstrap.value(), contents.value(), rank, nranks, comm->params_,
-                                 comm->costModel_.digest(), deadline);
+                                 comm->costModel_.digest(), comm->deviceKey_, deadline);
   bootstrap.value().close();
   waitForHostedRoot(contents.value().secret, deadline);
   if (!wiring.ok()) return wiring.status().withContext("communicator init (rank " + std::to_string(rank) + "): ");

@@ -9,12 +9,14 @@
 namespace strata {
 
 Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdContents& id, int rank, int nranks,
-                                const Params& params, uint64_t tunerDigest, const Deadline& deadline) {
+                                const Params& params, uint64_t tunerDigest, const std::string& deviceKey,
+                                const Deadline& deadline) {
   auto interface = chooseInterface(params.socketIfname);
   if (!interface.ok()) return interface.status();
   LocalFacts facts;
   facts.tunerDigest = tunerDigest;
   facts.rdmaDevice = localRdmaDevice();
+  facts.deviceKey = deviceKey;
   auto listener = listenOn(interface.value().address, &facts.dataAddress);
   if (!listener.ok()) return listener.status();
   // The shared-memory handover socket exists before peers learn its name.

@@ -28,8 +28,10 @@ struct Wiring {
   std::shared_ptr<void> doorbellMemory;              // keeps it mapped
 };
 
-// `tunerDigest`: the cost model's fingerprint, which every rank must share (peer_info.h).
+// `tunerDigest`: the cost model's fingerprint, which every rank must share (peer_info.h);
+// `deviceKey`: the GPU this rank is bound to (empty: none).
 Result<Wiring> wireCommunicator(BootstrapClient& bootstrap, const UniqueIdContents& id, int rank, int nranks,
-                                const Params& params, uint64_t tunerDigest, const Deadline& deadline);
+                                const Params& params, uint64_t tunerDigest, const std::string& deviceKey,
+                                const Deadline& deadline);
 
 }  // namespace strata

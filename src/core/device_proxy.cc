@@ -31,30 +31,51 @@ DeviceProxy::~DeviceProxy() {
   }
   changed_.notify_all();
   if (worker_.joinable()) worker_.join();
-  for (auto& [bytes, staging] : freeStaging_) runtime_.api().hostFree(staging.host);
-  for (const Staging& staging : quarantine_) runtime_.api().hostFree(staging.host);
+  for (auto& [bytes, staging] : freeStaging_) freeStaging(staging);
+  for (auto& [bytes, staging] : freeDevice_) freeStaging(staging);
+  for (const Staging& staging : quarantine_) freeStaging(staging);
+  for (auto& [handle, base] : openedPeerMemory_) runtime_.api().ipcClose(base);
   if (counter_ != nullptr) runtime_.api().hostFree(const_cast<uint64_t*>(counter_));
 }
 
-Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) {
+void DeviceProxy::freeStaging(const Staging& staging) {
+  if (staging.onDevice) {
+    runtime_.api().deviceFree(staging.host);
+  } else {
+    runtime_.api().hostFree(staging.host);
+  }
+}
+
+Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) { return acquireFrom(freeStaging_, bytes, false); }
+
+Result<DeviceProxy::Staging> DeviceProxy::acquireDevice(size_t bytes) { return acquireFrom(freeDevice_, bytes, true); }
+
+Result<DeviceProxy::Staging> DeviceProxy::acquireFrom(std::multimap<size_t, Staging>& pool, size_t bytes,
+                                                     bool onDevice) {
   // Sizes rounded up to 64 KiB, so calls that differ a little share buffers; a free buffer up to
   // twice that serves, a larger one stays for a larger call.
   const size_t rounded = (std::max<size_t>(bytes, 1) + 65535) / 65536 * 65536;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto fit = freeStaging_.lower_bound(rounded);
-    if (fit != freeStaging_.end() && fit->first <= 2 * rounded) {
+    auto fit = pool.lower_bound(rounded);
+    if (fit != pool.end() && fit->first <= 2 * rounded) {
       Staging s = fit->second;
-      freeStaging_.erase(fit);
+      pool.erase(fit);
       return s;
     }
   }
   Staging s;
-  void* deviceView = nullptr;
-  int code = runtime_.api().hostAlloc(&s.host, &deviceView, rounded);
+  s.onDevice = onDevice;
+  int code = 0;
+  if (onDevice) {
+    code = runtime_.api().deviceAlloc(&s.host, rounded);
+  } else {
+    code = runtime_.api().hostAlloc(&s.host, &s.deviceView, rounded);
+  }
   if (code != 0) {
-    return systemError("staging " + std::to_string(rounded) +
-                       " bytes of pinned memory: " + runtime_.errorText("cudaHostAlloc", code));
+    return systemError(std::string(onDevice ? "scratch " : "staging ") + std::to_string(rounded) + " bytes of " +
+                       (onDevice ? "device" : "pinned") + " memory: " +
+                       runtime_.errorText(onDevice ? "cudaMalloc" : "cudaHostAlloc", code));
   }
   s.bytes = rounded;
   return s;
@@ -64,7 +85,8 @@ DeviceProxy::Operation* DeviceProxy::push(std::unique_ptr<Operation> operation) 
   Operation* op = operation.release();
   op->proxy = this;
   std::lock_guard<std::mutex> lock(mutex_);
-  op->sequence = nextSequence_++;
+  op->sequence = nextSequence_ + static_cast<uint64_t>(op->phases) - 1;
+  nextSequence_ = op->sequence + 1;
   queue_.push_back(op);
   ++unrun_;
   return op;
@@ -97,19 +119,24 @@ Status DeviceProxy::enqueueReady(Operation* op, void* stream) {
   return systemError(runtime_.errorText("cudaLaunchHostFunc", code));
 }
 
-Status DeviceProxy::enqueueFinish(Operation* op, void* stream, const std::function<Status()>& after) {
+Status DeviceProxy::enqueueWaitFor(void* stream, uint64_t target) {
+  int code = runtime_.api().waitCounter(stream, counterDeviceView_, target);
+  if (code == 0) return Status::ok();
+  return systemError("queueing the stream's wait for the proxy: " + runtime_.errorText("cudaLaunchKernel", code));
+}
+
+Status DeviceProxy::enqueueFinish(Operation* op, void* stream, const std::function<Status()>& after,
+                                  const std::function<Status()>& beforeWait) {
   // The stream will run the ready callback and the proxy the operation. A failure here fails the
   // call (its results are not to be read); the proxy then retires the operation itself after
   // running it, since no release callback may come.
   const strataDeviceApi& api = runtime_.api();
-  Status status;
-  int code = api.waitCounter(stream, counterDeviceView_, op->sequence);
-  if (code != 0) {
-    status = systemError("queueing the stream's wait for the proxy: " + runtime_.errorText("cudaLaunchKernel", code));
-  } else {
+  Status status = beforeWait ? beforeWait() : Status::ok();
+  if (status.isOk()) status = enqueueWaitFor(stream, op->sequence);
+  if (status.isOk()) {
     status = after();
     if (status.isOk()) {
-      code = api.hostCallback(stream, &DeviceProxy::release, op);
+      const int code = api.hostCallback(stream, &DeviceProxy::release, op);
       if (code == 0) return Status::ok();
       status = systemError(runtime_.errorText("cudaLaunchHostFunc", code));
     }
@@ -119,6 +146,8 @@ Status DeviceProxy::enqueueFinish(Operation* op, void* stream, const std::functi
     std::lock_guard<std::mutex> lock(mutex_);
     alreadyRun = op->run;
     op->retireAfterRun = true;
+    op->stepsAbandoned = true;
+    changed_.notify_all();
   }
   if (alreadyRun) retire(op, /*released=*/false);  // the proxy ran it before we knew no release would come
   return status;
@@ -140,9 +169,49 @@ void DeviceProxy::release(void* operation) {
   proxy->changed_.notify_all();
 }
 
+void DeviceProxy::markStep(void* operation) {
+  auto* op = static_cast<Operation*>(operation);
+  DeviceProxy* proxy = op->proxy;
+  std::lock_guard<std::mutex> lock(proxy->mutex_);
+  ++op->stepsDone;
+  proxy->changed_.notify_all();
+}
+
+void DeviceProxy::releaseThrough(uint64_t sequence) {
+  __atomic_store_n(const_cast<uint64_t*>(counter_), sequence, __ATOMIC_RELEASE);
+}
+
+Status DeviceProxy::waitForStep(Operation* op, int steps, int64_t timeoutMs) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const bool ended = changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs),
+                                       [&] { return op->stepsDone >= steps || op->stepsAbandoned; });
+  if (ended && op->stepsDone >= steps) return Status::ok();
+  if (ended) return systemError("the stream work of a device-memory operation could not be queued");
+  return timeoutError("the device did not finish a step of a device-memory operation within " +
+                      std::to_string(timeoutMs) + " ms");
+}
+
+Result<void*> DeviceProxy::openPeerMemory(const void* handle) {
+  std::string key(static_cast<const char*>(handle), STRATA_DEVICE_IPC_HANDLE_BYTES);
+  auto found = openedPeerMemory_.find(key);
+  if (found != openedPeerMemory_.end()) return found->second;
+  // Bounded: past the limit every mapping is closed (no kernel reads them: the proxy runs one
+  // operation at a time, and each waits for its kernel), so buffers peers freed long ago go too.
+  constexpr size_t kMostOpened = 256;
+  if (openedPeerMemory_.size() >= kMostOpened) {
+    for (auto& [bytes, opened] : openedPeerMemory_) runtime_.api().ipcClose(opened);
+    openedPeerMemory_.clear();
+  }
+  void* base = nullptr;
+  int code = runtime_.api().ipcOpen(handle, &base);
+  if (code != 0) return systemError("opening a peer's device memory: " + runtime_.errorText("cudaIpcOpenMemHandle", code));
+  openedPeerMemory_.emplace(std::move(key), base);
+  return base;
+}
+
 void DeviceProxy::giveBack(const std::vector<Staging>& staging) {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const Staging& s : staging) freeStaging_.emplace(s.bytes, s);
+  for (const Staging& s : staging) (s.onDevice ? freeDevice_ : freeStaging_).emplace(s.bytes, s);
 }
 
 void DeviceProxy::quarantine(const std::vector<Staging>& staging) {

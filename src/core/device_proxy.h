@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -30,16 +31,22 @@ namespace strata {
 
 class DeviceProxy {
  public:
-  // Pinned host memory, reused across operations.
+  // Pinned host memory (or, `onDevice`, device memory), reused across operations.
   struct Staging {
-    void* host = nullptr;
-    size_t bytes = 0;  // capacity
+    void* host = nullptr;        // the address (a device address when onDevice)
+    void* deviceView = nullptr;  // pinned memory: the address by which device code reaches it
+    size_t bytes = 0;            // capacity
+    bool onDevice = false;
   };
 
   // One operation in flight: what the stream callbacks receive. The proxy outlives it: its owner
   // (the communicator) waits for every operation to be retired before letting it go.
   struct Operation {
     DeviceProxy* proxy = nullptr;
+    // An operation whose stream waits `phases` times takes that many counter values, the last
+    // being `sequence`: its work releases the earlier ones itself (releaseThrough), the proxy
+    // the last when the work returns.
+    int phases = 1;
     uint64_t sequence = 0;
     std::function<Status()> work;
     std::vector<Staging> staging;
@@ -47,6 +54,8 @@ class DeviceProxy {
     bool cancelled = false;       // its stream work could not be queued: skipped, counted done
     bool run = false;             // the proxy has run (or skipped) it
     bool retireAfterRun = false;  // no release callback will come: the proxy retires it after running
+    int stepsDone = 0;            // markStep callbacks the stream has run (guarded by the proxy's mutex)
+    bool stepsAbandoned = false;  // its stream work failed to queue: no markStep will come (guarded alike)
   };
 
   // `onError` receives a failed operation's status (the communicator records it); `onRetired`
@@ -63,6 +72,9 @@ class DeviceProxy {
   // Pinned memory of at least `bytes`, from the pool or newly allocated (a call from the API
   // thread, never from a callback).
   Result<Staging> acquire(size_t bytes);
+  // Device memory of at least `bytes` for an operation's scratch, pooled alike (freed only when the
+  // proxy goes: cudaFree would wait for every stream of the device, some waiting on this proxy).
+  Result<Staging> acquireDevice(size_t bytes);
   // Staging of an operation that was never pushed, back to the pool.
   void giveBack(const std::vector<Staging>& staging);
   // Staging a stream may still use (a copy into it was queued, then the operation failed): kept
@@ -78,7 +90,12 @@ class DeviceProxy {
   // The same in two halves, so that several operations' inputs and ready callbacks can go ahead
   // of their waits (pipelined chunks): enqueueReady, and after it (once) enqueueFinish.
   Status enqueueReady(Operation* operation, void* stream);
-  Status enqueueFinish(Operation* operation, void* stream, const std::function<Status()>& after);
+  // `beforeWait` queues what goes ahead of the final wait (a multi-phase operation's earlier waits
+  // and kernels).
+  Status enqueueFinish(Operation* operation, void* stream, const std::function<Status()>& after,
+                       const std::function<Status()>& beforeWait = nullptr);
+  // Queues on `stream` a wait until the counter reaches `target` (beforeWait's earlier phases).
+  Status enqueueWaitFor(void* stream, uint64_t target);
 
   // Waits until every operation pushed so far has run (a host-memory call on the communicator
   // must come after them, as it was called after them); a timeout error after `timeoutMs`.
@@ -87,6 +104,18 @@ class DeviceProxy {
   // Stream callbacks (plain functions: the runtime calls them with the operation).
   static void markReady(void* operation);
   static void release(void* operation);
+  // A step of the operation's stream work is done (its work waits for it with waitForStep).
+  static void markStep(void* operation);
+
+  // For an operation's work, on the proxy thread: lets the stream's waits up to `sequence` go
+  // (a phase of a multi-phase operation), and waits until the stream has run `steps` markStep
+  // callbacks of `operation`.
+  void releaseThrough(uint64_t sequence);
+  Status waitForStep(Operation* operation, int steps, int64_t timeoutMs);
+
+  // Another process's device allocation from its IPC handle, opened once and kept open until the
+  // proxy goes (on the proxy thread only).
+  Result<void*> openPeerMemory(const void* handle);
 
   const DeviceRuntime& runtime() const { return runtime_; }
 
@@ -111,7 +140,12 @@ class DeviceProxy {
   std::vector<Operation*> released_;  // run, and past their release callback
   uint64_t nextSequence_ = 1;
   size_t unrun_ = 0;                            // pushed, not yet run
+  Result<Staging> acquireFrom(std::multimap<size_t, Staging>& pool, size_t bytes, bool onDevice);
+  void freeStaging(const Staging& staging);
+
   std::multimap<size_t, Staging> freeStaging_;  // by capacity
+  std::multimap<size_t, Staging> freeDevice_;   // device scratch, by capacity
+  std::map<std::string, void*> openedPeerMemory_;  // IPC handle bytes -> mapped base
   std::vector<Staging> quarantine_;             // of operations retired after a failure
   bool stopping_ = false;
   std::thread worker_;

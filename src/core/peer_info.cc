@@ -25,6 +25,7 @@ struct WireSettings {
   int32_t transport;  // 0 auto, 1 shm, 2 tcp, 3 ucx
   int32_t net;        // 0 auto, 1 tcp, 2 ucx
   int32_t runtimeConnect;  // STRATA_RUNTIME_CONNECT: an eager rank would wait at init for lazy peers
+  int32_t cudaIpc;         // STRATA_CUDA_IPC: ranks would pair a peer-memory allreduce with a staged one
   uint64_t algoDigest;
   uint64_t tunerDigest;
 };
@@ -34,6 +35,7 @@ struct WirePeerInfo {
   char hostId[160];
   char hostname[64];
   char machineId[40];  // boot id (36 characters)
+  char deviceKey[32];  // the GPU it is bound to (PCI bus id), empty when it takes host memory only
   int32_t pid;
   int32_t placed;      // 0: this rank could not read its rack metadata (it reports why)
   int32_t localOrder;
@@ -95,6 +97,7 @@ WireSettings settingsOf(const Params& params, uint64_t tunerDigest) {
           indexOf(params.transport, {"auto", "shm", "tcp", "ucx"}),
           indexOf(params.net, {"auto", "tcp", "ucx"}),
           params.runtimeConnect ? 1 : 0,
+          indexOf(params.cudaIpc, {"auto", "0", "1"}),
           digestOf(params.algo),
           tunerDigest};
 }
@@ -125,6 +128,10 @@ Status compareSettings(const WireSettings& ours, const WireSettings& theirs, int
   }
   if (ours.net != theirs.net) {
     return invalidUsage("STRATA_NET differs between ranks: rank " + std::to_string(rank) + " and rank " +
+                        std::to_string(peer) + "; every rank of a communicator must use the same value");
+  }
+  if (ours.cudaIpc != theirs.cudaIpc) {
+    return invalidUsage("STRATA_CUDA_IPC differs between ranks: rank " + std::to_string(rank) + " and rank " +
                         std::to_string(peer) + "; every rank of a communicator must use the same value");
   }
   if (ours.runtimeConnect != theirs.runtimeConnect) {
@@ -213,6 +220,7 @@ Result<std::vector<PeerInfo>> exchangePeerInfo(BootstrapClient& bootstrap, const
   mine.pidNamespace = pidNamespaceId();
   mine.shmNonce = facts.shmNonce;
   mine.rdmaDevice = facts.rdmaDevice ? 1 : 0;
+  (void)putField(mine.deviceKey, facts.deviceKey);  // one too long stays unknown: no peer-memory path
   facts.dataAddress.pack(mine.dataAddress);
   mine.settings = settingsOf(params, facts.tunerDigest);
   // Emulated hosts (STRATA_HOSTID) are looked up in rack metadata under that name.
@@ -270,7 +278,8 @@ Result<std::vector<PeerInfo>> decodePeerInfos(const std::byte* data, size_t byte
     peers[static_cast<size_t>(r)] = {getField(w.hostId), getField(w.hostname), static_cast<pid_t>(w.pid),
                                      w.pidNamespace, address.value(), w.shmNonce,
                                      splitSwitchPath(getField(w.switches)), getField(w.placementSource), w.localOrder,
-                                     getField(w.hostSummary), w.cores, w.rdmaDevice != 0, getField(w.machineId)};
+                                     getField(w.hostSummary), w.cores, w.rdmaDevice != 0, getField(w.machineId),
+                                     getField(w.deviceKey)};
   }
   return peers;
 }

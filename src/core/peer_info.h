@@ -34,6 +34,9 @@ struct PeerInfo {
   // The kernel it runs on (its boot id, empty when unknown): emulated hosts (STRATA_HOSTID,
   // network namespaces) on one machine share it, and with it the machine's cores.
   std::string machineId;
+  // The GPU its communicator is bound to (PCI bus id; empty: host memory only), so ranks agree on
+  // whether they can read each other's device memory (api/device_peer_allreduce.h).
+  std::string deviceKey;
 };
 
 // This rank's contribution, beyond what Params says.
@@ -42,6 +45,7 @@ struct LocalFacts {
   uint64_t shmNonce = 0;
   uint64_t tunerDigest = 0;  // what the tuner's choices depend on besides the topology (cost model)
   bool rdmaDevice = false;
+  std::string deviceKey;
 };
 
 // This host's identity as used for transport choice.

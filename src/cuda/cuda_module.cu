@@ -1,7 +1,11 @@
 // libstrata_cuda.so: the device module (src/device/device_api.h) on the CUDA runtime, linked
 // statically so that the module needs only the driver (libcuda.so.1) at run time. libstrata loads
 // it when a process that uses CUDA creates a communicator.
+#include <cuda.h>
 #include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include <cstdio>
 
@@ -147,6 +151,111 @@ int reduce(void* dst, const void* a, const void* b, size_t count, int dtype, int
   return cudaErrorInvalidValue;
 }
 
+template <typename T>
+int reduceTableType(void* dst, const volatile uint64_t* table, size_t count, int op, bool average,
+                    cudaStream_t stream) {
+  if (count == 0) return 0;
+  constexpr int kThreads = 256;
+  const size_t perThread = std::max<size_t>(1, 16 / sizeof(T));
+  const unsigned blocks =
+      static_cast<unsigned>(std::min<size_t>((count / perThread + kThreads - 1) / kThreads + 1, 4096));
+  auto* d = static_cast<T*>(dst);
+  switch (op) {
+    case strataSum:
+    case strataAvg:
+      reduceFromTable<T, Op::Sum><<<blocks, kThreads, 0, stream>>>(d, table, count, average);
+      break;
+    case strataProd:
+      reduceFromTable<T, Op::Prod><<<blocks, kThreads, 0, stream>>>(d, table, count, average);
+      break;
+    case strataMax:
+      reduceFromTable<T, Op::Max><<<blocks, kThreads, 0, stream>>>(d, table, count, average);
+      break;
+    case strataMin:
+      reduceFromTable<T, Op::Min><<<blocks, kThreads, 0, stream>>>(d, table, count, average);
+      break;
+    default:
+      return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+int reduceTable(void* dst, const volatile uint64_t* table, size_t count, int dtype, int op, int average,
+                void* streamHandle) {
+  auto stream = static_cast<cudaStream_t>(streamHandle);
+  const bool avg = average != 0;
+  switch (dtype) {
+    case strataInt8:
+      return reduceTableType<int8_t>(dst, table, count, op, avg, stream);
+    case strataUint8:
+      return reduceTableType<uint8_t>(dst, table, count, op, avg, stream);
+    case strataInt32:
+      return reduceTableType<int32_t>(dst, table, count, op, avg, stream);
+    case strataUint32:
+      return reduceTableType<uint32_t>(dst, table, count, op, avg, stream);
+    case strataInt64:
+      return reduceTableType<int64_t>(dst, table, count, op, avg, stream);
+    case strataUint64:
+      return reduceTableType<uint64_t>(dst, table, count, op, avg, stream);
+    case strataFloat16:
+      return reduceTableType<__half>(dst, table, count, op, avg, stream);
+    case strataFloat32:
+      return reduceTableType<float>(dst, table, count, op, avg, stream);
+    case strataFloat64:
+      return reduceTableType<double>(dst, table, count, op, avg, stream);
+    case strataBfloat16:
+      return reduceTableType<__nv_bfloat16>(dst, table, count, op, avg, stream);
+    case strataFloat8e4m3:
+      return reduceTableType<Fp8<__NV_E4M3>>(dst, table, count, op, avg, stream);
+    case strataFloat8e5m2:
+      return reduceTableType<Fp8<__NV_E5M2>>(dst, table, count, op, avg, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+int deviceIdentity(int device, char* out, size_t outBytes) {
+  return cudaDeviceGetPCIBusId(out, static_cast<int>(outBytes), device);
+}
+
+int deviceAlloc(void** ptr, size_t bytes) { return cudaMalloc(ptr, bytes); }
+
+int deviceFree(void* ptr) { return cudaFree(ptr); }
+
+// cudaIpcGetMemHandle names the whole allocation; the driver says where it starts.
+int ipcHandle(const void* ptr, void* handle, size_t* offset) {
+  static_assert(sizeof(cudaIpcMemHandle_t) <= STRATA_DEVICE_IPC_HANDLE_BYTES, "IPC handle does not fit");
+  using GetRange = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
+  static GetRange getRange = [] {
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault, &found) != cudaSuccess ||
+        found != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      fn = nullptr;
+    }
+    return reinterpret_cast<GetRange>(fn);
+  }();
+  if (getRange == nullptr) return cudaErrorNotSupported;
+  CUdeviceptr base = 0;
+  size_t bytes = 0;
+  if (getRange(&base, &bytes, reinterpret_cast<CUdeviceptr>(ptr)) != CUDA_SUCCESS) return cudaErrorInvalidValue;
+  cudaIpcMemHandle_t h;
+  cudaError_t e = cudaIpcGetMemHandle(&h, reinterpret_cast<void*>(base));
+  if (e != cudaSuccess) return e;
+  std::memset(handle, 0, STRATA_DEVICE_IPC_HANDLE_BYTES);
+  std::memcpy(handle, &h, sizeof(h));
+  *offset = reinterpret_cast<uintptr_t>(ptr) - static_cast<uintptr_t>(base);
+  return 0;
+}
+
+int ipcOpen(const void* handle, void** base) {
+  cudaIpcMemHandle_t h;
+  std::memcpy(&h, handle, sizeof(h));
+  return cudaIpcOpenMemHandle(base, h, cudaIpcMemLazyEnablePeerAccess);
+}
+
+int ipcClose(void* base) { return cudaIpcCloseMemHandle(base); }
+
 int streamSynchronize(void* stream) { return cudaStreamSynchronize(static_cast<cudaStream_t>(stream)); }
 
 const char* errorString(int code) { return cudaGetErrorString(static_cast<cudaError_t>(code)); }
@@ -170,7 +279,14 @@ const strataDeviceApi* table() {
                            waitCounter,
                            reduce,
                            streamSynchronize,
-                           errorString};
+                           errorString,
+                           deviceIdentity,
+                           deviceAlloc,
+                           deviceFree,
+                           ipcHandle,
+                           ipcOpen,
+                           ipcClose,
+                           reduceTable};
   }();
   return &api;
 }

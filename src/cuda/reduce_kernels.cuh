@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace strata::cuda {
 
@@ -88,6 +89,76 @@ __global__ void reduceVector(T* dst, const T* a, const T* b, size_t vectors) {
     for (int k = 0; k < kPer; ++k) out.elements[k] = reduceOne<T, O>(x.elements[k], y.elements[k]);
     reinterpret_cast<uint4*>(dst)[v] = out.raw;
   }
+}
+
+// dst = src_0 op src_1 op ... op src_{n-1}, sources read from `table` (table[0] = n, table[1 + k]
+// = the address of src_k) when the kernel runs: the proxy fills it with the peers' addresses just
+// before it lets the stream through. Combined left to right and rounded at each step as
+// reduceOne does (the host's pairwise kernels); `average` divides as the host's divideByCount.
+template <typename T>
+__device__ T divideOne(T x, int n) {
+  if constexpr (sizeof(typename Arith<T>::Wide) == sizeof(T) && !std::is_floating_point_v<T>) {
+    return static_cast<T>(x / static_cast<T>(n));
+  } else {
+    return Arith<T>::narrow(Arith<T>::widen(x) / static_cast<typename Arith<T>::Wide>(n));
+  }
+}
+
+constexpr int kMaxTableSources = 64;
+
+template <typename T, Op O>
+__device__ T combineSources(const T* const* sources, int n, size_t i, bool average) {
+  T acc = sources[0][i];
+  for (int k = 1; k < n; ++k) acc = reduceOne<T, O>(acc, sources[k][i]);
+  return average ? divideOne(acc, n) : acc;
+}
+
+// The table is read once per block into shared memory (it lives in host memory). Each thread
+// then takes 16 bytes at a time when every address is 16-byte aligned, one element otherwise.
+template <typename T, Op O>
+__global__ void reduceFromTable(T* dst, const volatile uint64_t* table, size_t count, bool average) {
+  __shared__ const T* sources[kMaxTableSources];
+  __shared__ int n;
+  __shared__ bool aligned;
+  if (threadIdx.x == 0) {
+    n = static_cast<int>(table[0]);
+    if (n > kMaxTableSources) n = 0;
+    uintptr_t bits = reinterpret_cast<uintptr_t>(dst);
+    for (int k = 0; k < n; ++k) {
+      sources[k] = reinterpret_cast<const T*>(table[1 + k]);
+      bits |= reinterpret_cast<uintptr_t>(sources[k]);
+    }
+    aligned = (bits & 15) == 0;
+  }
+  __syncthreads();
+  if (n == 0) return;
+  const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
+  const size_t first = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  constexpr size_t kPer = 16 / sizeof(T);
+  size_t done = 0;
+  if (aligned) {
+    union Pack {
+      uint4 raw;
+      T elements[kPer];
+    };
+    const size_t vectors = count / kPer;
+    for (size_t v = first; v < vectors; v += stride) {
+      Pack acc, next;
+      acc.raw = reinterpret_cast<const uint4*>(sources[0])[v];
+      for (int k = 1; k < n; ++k) {
+        next.raw = reinterpret_cast<const uint4*>(sources[k])[v];
+#pragma unroll
+        for (size_t e = 0; e < kPer; ++e) acc.elements[e] = reduceOne<T, O>(acc.elements[e], next.elements[e]);
+      }
+      if (average) {
+#pragma unroll
+        for (size_t e = 0; e < kPer; ++e) acc.elements[e] = divideOne(acc.elements[e], n);
+      }
+      reinterpret_cast<uint4*>(dst)[v] = acc.raw;
+    }
+    done = vectors * kPer;
+  }
+  for (size_t i = done + first; i < count; i += stride) dst[i] = combineSources<T, O>(sources, n, i, average);
 }
 
 }  // namespace strata::cuda

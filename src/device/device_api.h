@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define STRATA_DEVICE_API_VERSION 1
+#define STRATA_DEVICE_API_VERSION 2
 #define STRATA_DEVICE_API_SYMBOL "strataDeviceApiV1"
 
 typedef enum {
@@ -26,6 +26,8 @@ typedef enum {
   strataPointerDevice = 1,   /* memory of one device: only the device and copies reach it */
   strataPointerManaged = 2,  /* managed memory: treated as device memory, as NCCL does */
 } strataPointerKind;
+
+#define STRATA_DEVICE_IPC_HANDLE_BYTES 64
 
 typedef struct {
   unsigned version; /* STRATA_DEVICE_API_VERSION */
@@ -52,6 +54,27 @@ typedef struct {
   int (*streamSynchronize)(void* stream);
 
   const char* (*errorString)(int code);
+
+  /* --- version 2: ranks of one host reading each other's device memory (cuda_ipc) --- */
+
+  /* Who `device` is, the same text in every process that sees it (its PCI bus id). */
+  int (*deviceIdentity)(int device, char* out, size_t outBytes);
+  /* Device memory of the current device, for the library's own scratch. */
+  int (*deviceAlloc)(void** ptr, size_t bytes);
+  int (*deviceFree)(void* ptr);
+  /* An inter-process handle (STRATA_DEVICE_IPC_HANDLE_BYTES) of the allocation holding `ptr`, and
+   * the offset of `ptr` in it. */
+  int (*ipcHandle)(const void* ptr, void* handle, size_t* offset);
+  /* The allocation of another process's handle, mapped into this one (its base address). */
+  int (*ipcOpen)(const void* handle, void** base);
+  int (*ipcClose)(void* base);
+  /* dst[i] = src_0[i] op src_1[i] op ... src_{n-1}[i], combined in that order, each step rounded as
+   * `reduce` rounds; `average` then divides by n as the host does. The sources are read when the
+   * kernel runs, from `table` (mapped pinned memory, by its device view): table[0] = n, table[1 +
+   * k] = the address of src_k; n = 0 leaves dst alone (an operation that failed before it
+   * filled the table). */
+  int (*reduceTable)(void* dst, const volatile uint64_t* table, size_t count, int dtype, int op, int average,
+                     void* stream);
 } strataDeviceApi;
 
 typedef const strataDeviceApi* (*strataDeviceApiEntry)(void);

@@ -11,6 +11,7 @@
 // (fakeCudaMalloc, fakeCudaMemcpy, ...), so one test source runs on this module or on CUDA.
 // STRATA_FAKE_DEVICES sets the device count (default 1; 0: none usable); STRATA_FAKE_STREAM_DELAY_US
 // delays each queued operation (streams that lag far behind the calls).
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include <string>
 #include <thread>
 
+#include "src/common/datatype.h"
 #include "src/device/device_api.h"
 #include "src/reduce/reduce.h"
 
@@ -36,9 +38,23 @@ enum FakeError { kOk = 0, kInvalidValue = 1, kNoMemory = 2, kNoDevice = 100 };
 
 struct Allocation {
   size_t bytes = 0;
-  char* backing = nullptr;  // where the bytes are
+  char* backing = nullptr;  // where the bytes are: a shared mapping of `fd`, so other processes can map it too
   int device = 0;
+  int fd = -1;           // the memfd holding the bytes (-1: opened from another process's handle)
+  uint64_t serial = 0;   // tells apart allocations that reuse a descriptor number
 };
+
+// What an IPC handle of this module holds: where another process finds the bytes.
+struct IpcHandle {
+  char magic[8];
+  int64_t pid;
+  int64_t fd;
+  uint64_t serial;
+  uint64_t bytes;
+};
+static_assert(sizeof(IpcHandle) <= STRATA_DEVICE_IPC_HANDLE_BYTES, "fake IPC handle too large");
+constexpr char kIpcMagic[8] = "fakeipc";
+std::atomic<uint64_t> nextSerial{1};
 
 std::mutex allocationsMutex;
 std::map<uintptr_t, Allocation>& allocations() {
@@ -229,6 +245,87 @@ int streamSynchronize(void* stream) {
   return kOk;
 }
 
+int reduceTable(void* dst, const volatile uint64_t* table, size_t count, int dtype, int op, int average,
+                void* stream) {
+  if (injectedFailure("reduceTable")) return kInvalidValue;
+  streamOf(stream).push([=] {
+    const int n = static_cast<int>(__atomic_load_n(const_cast<const uint64_t*>(table), __ATOMIC_ACQUIRE));
+    if (n == 0 || count == 0) return;
+    const size_t bytes = count * strata::dataTypeSize(static_cast<strataDataType_t>(dtype));
+    bool ok = true;
+    char* out = reach(dst, bytes, &ok);
+    auto source = [&](int k) { return reach(reinterpret_cast<const void*>(table[1 + k]), bytes, &ok); };
+    std::memmove(out, source(0), bytes);
+    for (int k = 1; k < n; ++k) {
+      strata::reduceBuffers(out, out, source(k), count, static_cast<strataDataType_t>(dtype),
+                            static_cast<strataRedOp_t>(op));
+    }
+    if (average != 0) strata::divideByCount(out, count, static_cast<strataDataType_t>(dtype), n);
+    if (!ok) std::fprintf(stderr, "fake device: reduceTable read past an allocation\n"), std::abort();
+  });
+  return kOk;
+}
+
+int deviceIdentity(int device, char* out, size_t outBytes) {
+  std::snprintf(out, outBytes, "fake-device-%d", device);
+  return kOk;
+}
+
+int fakeMalloc(void** ptr, size_t bytes);
+int fakeFree(void* ptr);
+
+int deviceAlloc(void** ptr, size_t bytes) {
+  if (injectedFailure("deviceAlloc")) return kNoMemory;
+  return fakeMalloc(ptr, bytes);
+}
+
+int deviceFree(void* ptr) { return fakeFree(ptr); }
+
+int ipcHandle(const void* ptr, void* handle, size_t* offset) {
+  if (injectedFailure("ipcHandle")) return kInvalidValue;
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  auto& all = allocations();
+  auto it = all.upper_bound(reinterpret_cast<uintptr_t>(ptr));
+  if (it == all.begin()) return kInvalidValue;
+  --it;
+  if (reinterpret_cast<uintptr_t>(ptr) - it->first >= it->second.bytes || it->second.fd < 0) return kInvalidValue;
+  IpcHandle h{};
+  std::memcpy(h.magic, kIpcMagic, sizeof(h.magic));
+  h.pid = getpid();
+  h.fd = it->second.fd;
+  h.serial = it->second.serial;
+  h.bytes = it->second.bytes;
+  std::memset(handle, 0, STRATA_DEVICE_IPC_HANDLE_BYTES);
+  std::memcpy(handle, &h, sizeof(h));
+  *offset = reinterpret_cast<uintptr_t>(ptr) - it->first;
+  return kOk;
+}
+
+// As CUDA, a process cannot open its own handle.
+int ipcOpen(const void* handle, void** base) {
+  if (injectedFailure("ipcOpen")) return kInvalidValue;
+  IpcHandle h;
+  std::memcpy(&h, handle, sizeof(h));
+  if (std::memcmp(h.magic, kIpcMagic, sizeof(h.magic)) != 0 || h.pid == getpid()) return kInvalidValue;
+  const std::string path = "/proc/" + std::to_string(h.pid) + "/fd/" + std::to_string(h.fd);
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return kInvalidValue;
+  void* backing = mmap(nullptr, h.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (backing == MAP_FAILED) return kInvalidValue;
+  void* range = mmap(nullptr, h.bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (range == MAP_FAILED) {
+    munmap(backing, h.bytes);
+    return kNoMemory;
+  }
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  allocations()[reinterpret_cast<uintptr_t>(range)] = {h.bytes, static_cast<char*>(backing), currentDevice, -1, h.serial};
+  *base = range;
+  return kOk;
+}
+
+int ipcClose(void* base) { return fakeFree(base); }
+
 const char* errorString(int code) {
   switch (code) {
     case kOk:
@@ -243,6 +340,42 @@ const char* errorString(int code) {
   return "unknown error";
 }
 
+// Device memory: an inaccessible address range, its bytes in a memfd mapped elsewhere (so that
+// another process can map them from an IPC handle).
+int fakeMalloc(void** ptr, size_t bytes) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t span = (std::max<size_t>(bytes, 1) + page - 1) / page * page;
+  void* range = mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (range == MAP_FAILED) return kNoMemory;
+  int fd = memfd_create("fake-device-memory", MFD_CLOEXEC);
+  void* backing = MAP_FAILED;
+  if (fd >= 0 && ftruncate(fd, static_cast<off_t>(span)) == 0) {
+    backing = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  }
+  if (backing == MAP_FAILED) {
+    if (fd >= 0) close(fd);
+    munmap(range, span);
+    return kNoMemory;
+  }
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  allocations()[reinterpret_cast<uintptr_t>(range)] = {span, static_cast<char*>(backing), currentDevice, fd,
+                                                       nextSerial.fetch_add(1)};
+  *ptr = range;
+  return kOk;
+}
+
+// Frees an allocation, or unmaps one opened from another process's handle.
+int fakeFree(void* ptr) {
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  auto it = allocations().find(reinterpret_cast<uintptr_t>(ptr));
+  if (it == allocations().end()) return kInvalidValue;
+  munmap(ptr, it->second.bytes);
+  munmap(it->second.backing, it->second.bytes);
+  if (it->second.fd >= 0) close(it->second.fd);
+  allocations().erase(it);
+  return kOk;
+}
+
 const strataDeviceApi kApi = {STRATA_DEVICE_API_VERSION,
                               "fake device (CPU)",
                               deviceCount,
@@ -255,7 +388,14 @@ const strataDeviceApi kApi = {STRATA_DEVICE_API_VERSION,
                               waitCounter,
                               reduce,
                               streamSynchronize,
-                              errorString};
+                              errorString,
+                              deviceIdentity,
+                              deviceAlloc,
+                              deviceFree,
+                              ipcHandle,
+                              ipcOpen,
+                              ipcClose,
+                              reduceTable};
 
 }  // namespace
 
@@ -271,31 +411,9 @@ __attribute__((visibility("default"))) int fakeCudaSetDevice(int device) {
   return kOk;
 }
 
-__attribute__((visibility("default"))) int fakeCudaMalloc(void** ptr, size_t bytes) {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const size_t span = (std::max<size_t>(bytes, 1) + page - 1) / page * page;
-  void* range = mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (range == MAP_FAILED) return kNoMemory;
-  char* backing = static_cast<char*>(std::malloc(span));
-  if (backing == nullptr) {
-    munmap(range, span);
-    return kNoMemory;
-  }
-  std::lock_guard<std::mutex> lock(allocationsMutex);
-  allocations()[reinterpret_cast<uintptr_t>(range)] = {span, backing, currentDevice};
-  *ptr = range;
-  return kOk;
-}
+__attribute__((visibility("default"))) int fakeCudaMalloc(void** ptr, size_t bytes) { return fakeMalloc(ptr, bytes); }
 
-__attribute__((visibility("default"))) int fakeCudaFree(void* ptr) {
-  std::lock_guard<std::mutex> lock(allocationsMutex);
-  auto it = allocations().find(reinterpret_cast<uintptr_t>(ptr));
-  if (it == allocations().end()) return kInvalidValue;
-  munmap(ptr, it->second.bytes);
-  std::free(it->second.backing);
-  allocations().erase(it);
-  return kOk;
-}
+__attribute__((visibility("default"))) int fakeCudaFree(void* ptr) { return fakeFree(ptr); }
 
 // Synchronous, as cudaMemcpy (which waits for the default stream's earlier work).
 __attribute__((visibility("default"))) int fakeCudaMemcpy(void* dst, const void* src, size_t bytes, int /*kind*/) {
