@@ -130,11 +130,11 @@ strataResult_t dispatchPeerAllReduce(Communicator* c, DeviceProxy& proxy, void* 
     size_t offset = 0;
     int code = api.ipcHandle(call.send, mine.handle, &offset);
     if (code != 0) {
-      return report(invalidArgument("strataAllReduce: sendbuff cannot be shared with the other processes of this "
-                                    "host: " + runtime.errorText("cudaIpcGetMemHandle", code) +
-                                    " (memory from cudaMalloc can; set STRATA_CUDA_IPC=0 to stage through host "
-                                    "memory)"),
-                    c);
+      // The peers' matching calls are under way: breaking the communicator fails them at once.
+      return failDevice(c, invalidArgument("strataAllReduce: sendbuff cannot be shared with the other processes of "
+                                           "this host: " + runtime.errorText("cudaIpcGetMemHandle", code) +
+                                           " (memory from cudaMalloc can; set STRATA_CUDA_IPC=0 to stage through "
+                                           "host memory)"));
     }
     mine.offset = offset;
     mine.hasHandle = 1;
@@ -196,12 +196,24 @@ strataResult_t dispatchPeerAllReduce(Communicator* c, DeviceProxy& proxy, void* 
         return code == 0 ? Status::ok() : systemError(runtime.errorText("cudaMemcpyAsync", code));
       },
       [&]() -> Status {
-        STRATA_RETURN_IF_ERROR(proxy.enqueueWaitFor(stream, inputsReady));
-        int code = api.reduceTable(target, tableOnDevice, call.shape.count, call.dtype, call.op, average ? 1 : 0,
-                                   stream);
-        if (code != 0) return systemError(runtime.errorText("cudaLaunchKernel (allreduce)", code));
-        code = api.hostCallback(stream, &DeviceProxy::markStep, queued);
-        return code == 0 ? Status::ok() : systemError(runtime.errorText("cudaLaunchHostFunc", code));
+        Status queuedKernel = proxy.enqueueWaitFor(stream, inputsReady);
+        if (queuedKernel.isOk()) {
+          int code = api.reduceTable(target, tableOnDevice, call.shape.count, call.dtype, call.op, average ? 1 : 0,
+                                     stream);
+          if (code != 0) {
+            queuedKernel = systemError(runtime.errorText("cudaLaunchKernel (allreduce)", code));
+          } else if ((code = api.hostCallback(stream, &DeviceProxy::markStep, queued)) != 0) {
+            queuedKernel = systemError(runtime.errorText("cudaLaunchHostFunc", code));
+          } else {
+            // Counted before anything may retire the operation: retirement without a release
+            // callback is decided only after this lambda returns (enqueueFinish's failure path),
+            // and the work waits for this very callback.
+            proxy.stepQueued(queued);
+          }
+        }
+        // The work must not wait for a completion that will never be signalled.
+        if (!queuedKernel.isOk()) proxy.abandonSteps(queued);
+        return queuedKernel;
       });
   return status.isOk() ? strataSuccess : failDevice(c, status);
 }

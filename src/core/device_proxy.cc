@@ -144,10 +144,8 @@ Status DeviceProxy::enqueueFinish(Operation* op, void* stream, const std::functi
   bool alreadyRun = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    alreadyRun = op->run;
+    alreadyRun = op->run && !deferRetirement(op);
     op->retireAfterRun = true;
-    op->stepsAbandoned = true;
-    changed_.notify_all();
   }
   if (alreadyRun) retire(op, /*released=*/false);  // the proxy ran it before we knew no release would come
   return status;
@@ -174,7 +172,25 @@ void DeviceProxy::markStep(void* operation) {
   DeviceProxy* proxy = op->proxy;
   std::lock_guard<std::mutex> lock(proxy->mutex_);
   ++op->stepsDone;
+  if (op->retireAfterSteps && op->stepsDone >= op->stepsQueued) proxy->stepsEnded_.push_back(op);
   proxy->changed_.notify_all();
+}
+
+void DeviceProxy::stepQueued(Operation* op) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++op->stepsQueued;
+}
+
+bool DeviceProxy::deferRetirement(Operation* op) {
+  if (op->stepsDone >= op->stepsQueued) return false;
+  op->retireAfterSteps = true;
+  return true;
+}
+
+void DeviceProxy::abandonSteps(Operation* op) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  op->stepsAbandoned = true;
+  changed_.notify_all();
 }
 
 void DeviceProxy::releaseThrough(uint64_t sequence) {
@@ -235,13 +251,16 @@ void DeviceProxy::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     changed_.wait(lock, [this] {
-      return !released_.empty() || (!queue_.empty() && queue_.front()->ready) || (stopping_ && queue_.empty());
+      return !released_.empty() || !stepsEnded_.empty() || (!queue_.empty() && queue_.front()->ready) ||
+             (stopping_ && queue_.empty());
     });
-    if (!released_.empty()) {
-      std::vector<Operation*> done;
+    if (!released_.empty() || !stepsEnded_.empty()) {
+      std::vector<Operation*> done, ended;
       done.swap(released_);
+      ended.swap(stepsEnded_);
       lock.unlock();
       for (Operation* op : done) retire(op, /*released=*/true);
+      for (Operation* op : ended) retire(op, /*released=*/false);
       lock.lock();
       continue;
     }
@@ -263,7 +282,8 @@ void DeviceProxy::loop() {
     // Once `run` is set the caller may retire the operation (enqueueFinish failed): nothing of it
     // is read after this block.
     op->run = true;
-    const bool retireNow = op->retireAfterRun;  // else its release callback, or the caller, retires it
+    // Else its release callback, its last markStep, or the caller retires it.
+    const bool retireNow = op->retireAfterRun && !deferRetirement(op);
     const uint64_t sequence = op->sequence;
     --unrun_;
     changed_.notify_all();

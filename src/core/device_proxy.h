@@ -54,8 +54,10 @@ class DeviceProxy {
     bool cancelled = false;       // its stream work could not be queued: skipped, counted done
     bool run = false;             // the proxy has run (or skipped) it
     bool retireAfterRun = false;  // no release callback will come: the proxy retires it after running
-    int stepsDone = 0;            // markStep callbacks the stream has run (guarded by the proxy's mutex)
-    bool stepsAbandoned = false;  // its stream work failed to queue: no markStep will come (guarded alike)
+    int stepsQueued = 0;          // markStep callbacks queued on its stream (stepQueued; guarded by the proxy's mutex)
+    int stepsDone = 0;            // ... and run (guarded alike)
+    bool retireAfterSteps = false;  // to be retired once its last markStep has run (guarded alike)
+    bool stepsAbandoned = false;  // no markStep will come: it could not be queued (guarded alike)
   };
 
   // `onError` receives a failed operation's status (the communicator records it); `onRetired`
@@ -111,6 +113,12 @@ class DeviceProxy {
   // (a phase of a multi-phase operation), and waits until the stream has run `steps` markStep
   // callbacks of `operation`.
   void releaseThrough(uint64_t sequence);
+  // The caller queued a markStep callback: the operation is not retired before it has run.
+  void stepQueued(Operation* operation);
+  // The caller could not queue the markStep callbacks the work waits for: waitForStep fails at
+  // once instead of waiting for them. (Only then: a queued callback still comes, and the
+  // operation must live until it has.)
+  void abandonSteps(Operation* operation);
   Status waitForStep(Operation* operation, int steps, int64_t timeoutMs);
 
   // Another process's device allocation from its IPC handle, opened once and kept open until the
@@ -138,6 +146,10 @@ class DeviceProxy {
   std::condition_variable changed_;
   std::deque<Operation*> queue_;      // in call order, not yet run
   std::vector<Operation*> released_;  // run, and past their release callback
+  std::vector<Operation*> stepsEnded_;  // run without a release callback, past their last markStep
+  // Whether `op`, to be retired without a release callback, must first wait for its markSteps
+  // (it is then retired when the last one runs). Called with mutex_ held.
+  bool deferRetirement(Operation* op);
   uint64_t nextSequence_ = 1;
   size_t unrun_ = 0;                            // pushed, not yet run
   Result<Staging> acquireFrom(std::multimap<size_t, Staging>& pool, size_t bytes, bool onDevice);
