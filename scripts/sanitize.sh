@@ -23,16 +23,16 @@ cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs" >/dev/null
 (cd build-asan && ctest --output-on-failure -j 2 -L unit -E 'EveryAlgorithmMovesTheRightBytes/(3|8)$|ManyRanks|NarrowFloat')
 (cd build-asan && TRAINER_TESTS_MPIRUN=0 ctest --output-on-failure \
-  -R 'mp_collectives_(shm_4|tcp_3|fake_device_2)|device_semantics_2|device_module_refusals|moe_exchange_(shm_3|tcp_4|hosts_4_on_2)|dead_peer|silent_peer|call_mismatch|example_hello|trainer_(parallel_equivalence|checkpoint|bad_input)|ucx\.NetPlugin')
+  -R 'mp_collectives_(shm_4|tcp_3|fake_device_2|fake_device_staged_2)|device_semantics_2|device_peer_failures|device_module_refusals|moe_exchange_(shm_3|tcp_4|hosts_4_on_2)|dead_peer|silent_peer|call_mismatch|example_hello|trainer_(parallel_equivalence|checkpoint|bad_input)|ucx\.NetPlugin')
 
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs" --target test_plans test_transports test_waiting test_api strata-run mp_collectives \
-  device_semantics strata_fake_device >/dev/null
+  device_semantics device_peer_failures strata_fake_device >/dev/null
 (cd build-tsan && ctest --output-on-failure -L unit \
   -R 'Doorbell|WaitPolicy|Waiting|WindowExchange|MemoryTransport|ShmTransport|TcpTransport|TcpOnFirstUse|ApiTest|ApiRanks|Handshake|HostStreams|BarrierCompletes|ReductionsForEveryTypeAndOp/3$|Deterministic/5$')
 # The device proxy's thread, the API thread and the (fake) device streams' threads.
-(cd build-tsan && ctest --output-on-failure -R 'device_semantics_2|mp_collectives_fake_device_2')
+(cd build-tsan && ctest --output-on-failure -R 'device_semantics_2|device_peer_failures|mp_collectives_fake_device_2')
 
 if command -v clang++ >/dev/null; then
   cmake --preset fuzz -DSTRATA_FUZZ_SECONDS="${STRATA_FUZZ_SECONDS:-20}" >/dev/null

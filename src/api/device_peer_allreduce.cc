@@ -152,7 +152,7 @@ strataResult_t dispatchPeerAllReduce(Communicator* c, DeviceProxy& proxy, void* 
   // goes to scratch, copied over the input once every rank is done reading.
   void* target = call.recv;
   if (call.send == call.recv) {
-    auto scratch = proxy.acquireDevice(bytes);
+    auto scratch = proxy.acquireDevice(c->device(), bytes);
     if (!scratch.ok()) {
       proxy.giveBack(op->staging);
       return failDevice(c, scratch.status());

@@ -321,7 +321,9 @@ void Communicator::abort() {
 void Communicator::recordError(const Status& status) {
   if (status.isOk() || status.code() == strataInvalidArgument) return;
   strataResult_t expected = strataSuccess;
-  asyncError_.compare_exchange_strong(expected, status.code());
+  // After a device failure broke the communicator, what fails next fails for its sake: the
+  // device failure stays the message (a peer's "connection closed" would hide the cause).
+  if (!asyncError_.compare_exchange_strong(expected, status.code()) && deviceFailed_.load()) return;
   setLastError(status.message());
   STRATA_WARN(Coll, "%s", status.message().c_str());
 }
@@ -332,6 +334,7 @@ void Communicator::recordDeviceError(const Status& status) {
   // one is the message (the operations queued after it fail for its sake).
   strataResult_t expected = strataSuccess;
   if (!asyncError_.compare_exchange_strong(expected, status.code())) return;
+  deviceFailed_.store(true);
   setLastError(status.message());
   STRATA_WARN(Coll, "device operation failed: %s", status.message().c_str());
 }

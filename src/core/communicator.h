@@ -154,6 +154,7 @@ class Communicator {
 
   std::atomic<bool> aborted_{false};
   std::atomic<strataResult_t> asyncError_{strataSuccess};
+  std::atomic<bool> deviceFailed_{false};  // the asynchronous error is a device failure (its message stays)
   std::atomic<int> pendingOps_{0};
   mutable std::mutex errorMutex_;
   std::string lastError_;

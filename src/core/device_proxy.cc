@@ -46,12 +46,15 @@ void DeviceProxy::freeStaging(const Staging& staging) {
   }
 }
 
-Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) { return acquireFrom(freeStaging_, bytes, false); }
+Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) { return acquireFrom(freeStaging_, bytes, -1); }
 
-Result<DeviceProxy::Staging> DeviceProxy::acquireDevice(size_t bytes) { return acquireFrom(freeDevice_, bytes, true); }
+Result<DeviceProxy::Staging> DeviceProxy::acquireDevice(int device, size_t bytes) {
+  return acquireFrom(freeDevice_, bytes, device);
+}
 
 Result<DeviceProxy::Staging> DeviceProxy::acquireFrom(std::multimap<size_t, Staging>& pool, size_t bytes,
-                                                     bool onDevice) {
+                                                     int device) {
+  const bool onDevice = device >= 0;
   // Sizes rounded up to 64 KiB, so calls that differ a little share buffers; a free buffer up to
   // twice that serves, a larger one stays for a larger call.
   const size_t rounded = (std::max<size_t>(bytes, 1) + 65535) / 65536 * 65536;
@@ -68,7 +71,7 @@ Result<DeviceProxy::Staging> DeviceProxy::acquireFrom(std::multimap<size_t, Stag
   s.onDevice = onDevice;
   int code = 0;
   if (onDevice) {
-    code = runtime_.api().deviceAlloc(&s.host, rounded);
+    code = runtime_.api().deviceAlloc(device, &s.host, rounded);
   } else {
     code = runtime_.api().hostAlloc(&s.host, &s.deviceView, rounded);
   }

@@ -76,7 +76,7 @@ class DeviceProxy {
   Result<Staging> acquire(size_t bytes);
   // Device memory of at least `bytes` for an operation's scratch, pooled alike (freed only when the
   // proxy goes: cudaFree would wait for every stream of the device, some waiting on this proxy).
-  Result<Staging> acquireDevice(size_t bytes);
+  Result<Staging> acquireDevice(int device, size_t bytes);
   // Staging of an operation that was never pushed, back to the pool.
   void giveBack(const std::vector<Staging>& staging);
   // Staging a stream may still use (a copy into it was queued, then the operation failed): kept
@@ -152,7 +152,8 @@ class DeviceProxy {
   bool deferRetirement(Operation* op);
   uint64_t nextSequence_ = 1;
   size_t unrun_ = 0;                            // pushed, not yet run
-  Result<Staging> acquireFrom(std::multimap<size_t, Staging>& pool, size_t bytes, bool onDevice);
+  // `device` < 0: pinned host memory.
+  Result<Staging> acquireFrom(std::multimap<size_t, Staging>& pool, size_t bytes, int device);
   void freeStaging(const Staging& staging);
 
   std::multimap<size_t, Staging> freeStaging_;  // by capacity

@@ -217,7 +217,15 @@ int deviceIdentity(int device, char* out, size_t outBytes) {
   return cudaDeviceGetPCIBusId(out, static_cast<int>(outBytes), device);
 }
 
-int deviceAlloc(void** ptr, size_t bytes) { return cudaMalloc(ptr, bytes); }
+int deviceAlloc(int device, void** ptr, size_t bytes) {
+  int current = 0;
+  cudaError_t e = cudaGetDevice(&current);
+  if (e != cudaSuccess) return e;
+  if (current != device && (e = cudaSetDevice(device)) != cudaSuccess) return e;
+  e = cudaMalloc(ptr, bytes);
+  if (current != device) cudaSetDevice(current);
+  return e;
+}
 
 int deviceFree(void* ptr) { return cudaFree(ptr); }
 

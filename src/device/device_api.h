@@ -59,8 +59,8 @@ typedef struct {
 
   /* Who `device` is, the same text in every process that sees it (its PCI bus id). */
   int (*deviceIdentity)(int device, char* out, size_t outBytes);
-  /* Device memory of the current device, for the library's own scratch. */
-  int (*deviceAlloc)(void** ptr, size_t bytes);
+  /* Memory of `device` (whatever the calling thread's current device), for the library's scratch. */
+  int (*deviceAlloc)(int device, void** ptr, size_t bytes);
   int (*deviceFree)(void* ptr);
   /* An inter-process handle (STRATA_DEVICE_IPC_HANDLE_BYTES) of the allocation holding `ptr`, and
    * the offset of `ptr` in it. */

@@ -274,9 +274,13 @@ int deviceIdentity(int device, char* out, size_t outBytes) {
 int fakeMalloc(void** ptr, size_t bytes);
 int fakeFree(void* ptr);
 
-int deviceAlloc(void** ptr, size_t bytes) {
+int deviceAlloc(int device, void** ptr, size_t bytes) {
   if (injectedFailure("deviceAlloc")) return kNoMemory;
-  return fakeMalloc(ptr, bytes);
+  const int current = currentDevice;
+  currentDevice = device;
+  const int code = fakeMalloc(ptr, bytes);
+  currentDevice = current;
+  return code;
 }
 
 int deviceFree(void* ptr) { return fakeFree(ptr); }

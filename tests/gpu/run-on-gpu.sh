@@ -3,7 +3,7 @@
 # with what CMake finds there (nvcc and CMake; hwloc, UCX, MPI, GoogleTest and nlohmann-json may
 # be absent), the reduction kernels against the host's, the collectives' correctness matrix on
 # device memory and the MoE exchange on device memory (2 processes sharing the GPU), all_reduce_perf --memory cuda at 2 and 4 ranks (as
-# processes and as threads of one process) with results checked, and the device-to-device copy and reduction bandwidth that bound them. Prints a
+# processes through CUDA IPC and as threads of one process; and once staged through host memory) with results checked, and the device-to-device copy and reduction bandwidth that bound them. Prints a
 # summary; everything also goes to $OUT/gpu-report.txt when OUT is set.
 #   tests/gpu/run-on-gpu.sh [BUILD_DIR]
 set -uo pipefail
@@ -98,7 +98,14 @@ for t in 2 4; do
   grep -E "^ +268435456 " "$build/all_reduce_perf_--memory_cuda_-t_$t.log" | head -1 | sed "s/^/  256 MiB row, $t threads: /"
 done
 
+# The runs above take the cuda_ipc allreduce (every rank on this GPU reads the others' memory);
+# the same with it off, through pinned host memory, for comparison.
+step "all_reduce_perf --memory cuda, 2 threads, staged through host memory (STRATA_CUDA_IPC=0), checked"
+run_checked "all_reduce_perf --memory cuda -t 2 staged" env STRATA_CUDA_IPC=0 "$bin/strata-run" -n 1 \
+  "$bin/all_reduce_perf" --memory cuda -t 2 -b 8 -e 256M -f 4 -n 10 -w 2
+grep -E "^ +268435456 " "$build/all_reduce_perf_--memory_cuda_-t_2_staged.log" | head -1 | sed "s/^/  256 MiB row, 2 threads staged: /"
+
 step "summary ($(date -u +%FT%TZ))"
 printf '  %s\n' "${summary[@]}"
-echo "  not built yet: the cuda_ipc transport and kernels reading peers' memory (every path above is staged through pinned host memory)"
+echo "  allreduce: one-shot cuda_ipc (each rank reads every input: 2 ranks read 2 x S and write S each); other collectives staged"
 exit $status
