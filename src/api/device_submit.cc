@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "src/api/device_peer_allreduce.h"
+#include "src/api/device_peer_collectives.h"
 #include "src/common/log.h"
 #include "src/core/device_proxy.h"
 
@@ -153,6 +153,7 @@ StagedForm stagedFormOf(const Communicator& comm, const Operation& operation) {
     if (kind == CollectiveKind::AllReduce || kind == CollectiveKind::Broadcast || kind == CollectiveKind::Reduce) {
       form.inPieces = *collective;
     }
+    form.collective = *collective;
     CollectiveCall call = *collective;
     form.twin = [call, e](const std::function<void*(const void*)>& staged) -> Operation {
       CollectiveCall twin = call;
@@ -301,9 +302,9 @@ strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<S
   if (!usable.isOk()) return report(usable, c);
   auto proxy = c->deviceProxy();
   if (!proxy.ok()) return failDevice(c, proxy.status());
-  if (forms.size() == 1 && forms[0].inPieces && forms[0].inPieces->shape.kind == CollectiveKind::AllReduce &&
-      forms[0].inPieces->shape.count > 0 && peerAllReduceApplies(*c)) {
-    return dispatchPeerAllReduce(c, *proxy.value(), stream, *forms[0].inPieces);
+  if (forms.size() == 1 && forms[0].collective && forms[0].collective->shape.count > 0 &&
+      peerMemoryApplies(*c, forms[0].collective->shape.kind)) {
+    return dispatchPeerCollective(c, *proxy.value(), stream, *forms[0].collective);
   }
   const size_t pieceBytes = static_cast<size_t>(c->params().deviceChunkBytes);
   if (forms.size() == 1 && forms[0].inPieces && pieceBytes > 0 && forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {

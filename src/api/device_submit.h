@@ -43,6 +43,8 @@ struct StagedForm {
   // An element-wise collective (allreduce, broadcast, reduce): it may be staged and run in pieces,
   // so that the copies of one piece overlap the exchange of another.
   std::optional<CollectiveCall> inPieces;
+  // A collective call (any kind): the peer-memory path may take it (device_peer_collectives.h).
+  std::optional<CollectiveCall> collective;
 };
 
 // A collective or send/recv's form.

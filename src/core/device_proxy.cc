@@ -210,17 +210,19 @@ Status DeviceProxy::waitForStep(Operation* op, int steps, int64_t timeoutMs) {
                       std::to_string(timeoutMs) + " ms");
 }
 
+void DeviceProxy::makeRoomForPeerMemory(size_t more) {
+  // Bounded: past the limit every mapping is closed (no kernel reads them: the proxy runs one
+  // operation at a time, and each waits for its kernel), so buffers peers freed long ago go too.
+  constexpr size_t kMostOpened = 256;
+  if (openedPeerMemory_.size() + more <= kMostOpened) return;
+  for (auto& [bytes, opened] : openedPeerMemory_) runtime_.api().ipcClose(opened);
+  openedPeerMemory_.clear();
+}
+
 Result<void*> DeviceProxy::openPeerMemory(const void* handle) {
   std::string key(static_cast<const char*>(handle), STRATA_DEVICE_IPC_HANDLE_BYTES);
   auto found = openedPeerMemory_.find(key);
   if (found != openedPeerMemory_.end()) return found->second;
-  // Bounded: past the limit every mapping is closed (no kernel reads them: the proxy runs one
-  // operation at a time, and each waits for its kernel), so buffers peers freed long ago go too.
-  constexpr size_t kMostOpened = 256;
-  if (openedPeerMemory_.size() >= kMostOpened) {
-    for (auto& [bytes, opened] : openedPeerMemory_) runtime_.api().ipcClose(opened);
-    openedPeerMemory_.clear();
-  }
   void* base = nullptr;
   int code = runtime_.api().ipcOpen(handle, &base);
   if (code != 0) return systemError("opening a peer's device memory: " + runtime_.errorText("cudaIpcOpenMemHandle", code));

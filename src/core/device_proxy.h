@@ -122,8 +122,12 @@ class DeviceProxy {
   Status waitForStep(Operation* operation, int steps, int64_t timeoutMs);
 
   // Another process's device allocation from its IPC handle, opened once and kept open until the
-  // proxy goes (on the proxy thread only).
+  // proxy goes or makes room (on the proxy thread only).
   Result<void*> openPeerMemory(const void* handle);
+  // Before an operation opens up to `more` handles: when the cache would grow past its bound, it
+  // closes every mapping (none is in use between operations). Never between two opens of one
+  // operation, whose table holds the first's address.
+  void makeRoomForPeerMemory(size_t more);
 
   const DeviceRuntime& runtime() const { return runtime_; }
 

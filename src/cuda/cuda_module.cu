@@ -213,6 +213,15 @@ int reduceTable(void* dst, const volatile uint64_t* table, size_t count, int dty
   return cudaErrorInvalidValue;
 }
 
+int copyTable(void* dst, const volatile uint64_t* table, size_t bytesEach, int maxSources, void* stream) {
+  if (bytesEach == 0 || maxSources <= 0) return 0;
+  constexpr int kThreads = 256;
+  const size_t units = (bytesEach + 15) / 16 * static_cast<size_t>(maxSources);
+  const unsigned blocks = static_cast<unsigned>(std::min<size_t>((units + kThreads - 1) / kThreads, 4096));
+  copyFromTable<<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(static_cast<char*>(dst), table, bytesEach);
+  return cudaGetLastError();
+}
+
 int deviceIdentity(int device, char* out, size_t outBytes) {
   return cudaDeviceGetPCIBusId(out, static_cast<int>(outBytes), device);
 }
@@ -294,7 +303,8 @@ const strataDeviceApi* table() {
                            ipcHandle,
                            ipcOpen,
                            ipcClose,
-                           reduceTable};
+                           reduceTable,
+                           copyTable};
   }();
   return &api;
 }

@@ -161,4 +161,39 @@ __global__ void reduceFromTable(T* dst, const volatile uint64_t* table, size_t c
   for (size_t i = done + first; i < count; i += stride) dst[i] = combineSources<T, O>(sources, n, i, average);
 }
 
+// Copies `bytesEach` bytes from each source of `table` (table[0] = n, then per source k its
+// address table[1 + 2k] and its place in dst, table[2 + 2k]) into dst: 16 bytes per thread when
+// every address and the size allow, bytes otherwise. Sources never overlap their destinations.
+__global__ void copyFromTable(char* dst, const volatile uint64_t* table, size_t bytesEach) {
+  __shared__ const char* sources[kMaxTableSources];
+  __shared__ char* places[kMaxTableSources];
+  __shared__ int n;
+  __shared__ bool aligned;
+  if (threadIdx.x == 0) {
+    n = static_cast<int>(table[0]);
+    if (n > kMaxTableSources) n = 0;
+    uintptr_t bits = bytesEach;
+    for (int k = 0; k < n; ++k) {
+      sources[k] = reinterpret_cast<const char*>(table[1 + 2 * k]);
+      places[k] = dst + table[2 + 2 * k];
+      bits |= reinterpret_cast<uintptr_t>(sources[k]) | reinterpret_cast<uintptr_t>(places[k]);
+    }
+    aligned = (bits & 15) == 0;
+  }
+  __syncthreads();
+  const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
+  const size_t first = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  const size_t unit = aligned ? 16 : 1;
+  const size_t perSource = bytesEach / unit;
+  for (size_t i = first; i < perSource * static_cast<size_t>(n); i += stride) {
+    const size_t k = i / perSource;
+    const size_t at = i % perSource;
+    if (aligned) {
+      reinterpret_cast<uint4*>(places[k])[at] = reinterpret_cast<const uint4*>(sources[k])[at];
+    } else {
+      places[k][at] = sources[k][at];
+    }
+  }
+}
+
 }  // namespace strata::cuda

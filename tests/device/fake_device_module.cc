@@ -266,6 +266,20 @@ int reduceTable(void* dst, const volatile uint64_t* table, size_t count, int dty
   return kOk;
 }
 
+int copyTable(void* dst, const volatile uint64_t* table, size_t bytesEach, int /*maxSources*/, void* stream) {
+  if (injectedFailure("copyTable")) return kInvalidValue;
+  streamOf(stream).push([=] {
+    const int n = static_cast<int>(__atomic_load_n(const_cast<const uint64_t*>(table), __ATOMIC_ACQUIRE));
+    bool ok = true;
+    for (int k = 0; k < n; ++k) {
+      char* out = reach(static_cast<char*>(dst) + table[2 + 2 * k], bytesEach, &ok);
+      std::memmove(out, reach(reinterpret_cast<const void*>(table[1 + 2 * k]), bytesEach, &ok), bytesEach);
+    }
+    if (!ok) std::fprintf(stderr, "fake device: copyTable went past an allocation\n"), std::abort();
+  });
+  return kOk;
+}
+
 int deviceIdentity(int device, char* out, size_t outBytes) {
   std::snprintf(out, outBytes, "fake-device-%d", device);
   return kOk;
@@ -399,7 +413,8 @@ const strataDeviceApi kApi = {STRATA_DEVICE_API_VERSION,
                               ipcHandle,
                               ipcOpen,
                               ipcClose,
-                              reduceTable};
+                              reduceTable,
+                              copyTable};
 
 }  // namespace
 

@@ -107,5 +107,5 @@ grep -E "^ +268435456 " "$build/all_reduce_perf_--memory_cuda_-t_2_staged.log" |
 
 step "summary ($(date -u +%FT%TZ))"
 printf '  %s\n' "${summary[@]}"
-echo "  allreduce: one-shot cuda_ipc (each rank reads every input: 2 ranks read 2 x S and write S each); other collectives staged"
+echo "  one GPU: every collective but all-to-all-v reads the peers' memory (cuda_ipc, one-shot: a 2-rank allreduce reads 2 x S and writes S per rank)"
 exit $status

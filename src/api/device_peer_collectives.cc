@@ -1,0 +1,257 @@
+#include "src/api/device_peer_collectives.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <memory>
+#include <vector>
+
+#include "src/api/device_submit.h"
+#include "src/api/group_state.h"
+#include "src/api/peer_memory_plan.h"
+#include "src/common/log.h"
+
+namespace strata::api {
+namespace {
+
+// The kernel reads at most this many inputs (src/cuda/reduce_kernels.cuh, kMaxTableSources).
+constexpr int kMostRanks = 64;
+
+// What each rank tells the others about its sendbuff, gathered once the stream has reached the
+// call: where it is, and the call's shape, which every rank checks (a rank reading `count` elements
+// of a peer that called with fewer would compute a wrong sum and report success).
+struct InputAddress {
+  uint64_t count = 0;
+  int32_t kind = 0;
+  int32_t dtype = 0;
+  int32_t op = 0;
+  int32_t root = 0;
+  int64_t pid = 0;
+  uint64_t address = 0;  // for threads of the same process
+  uint64_t offset = 0;   // of the input in the allocation `handle` names
+  int32_t hasHandle = 0;
+  int32_t pad = 0;
+  unsigned char handle[STRATA_DEVICE_IPC_HANDLE_BYTES] = {};
+};
+
+// A small host-memory collective among the communicator's ranks, run by the proxy thread.
+Status hostAllGather(Communicator* c, const void* mine, void* all, size_t bytes) {
+  CollectiveCall call;
+  call.shape.kind = CollectiveKind::AllGather;
+  call.shape.count = bytes;
+  call.shape.elementSize = 1;
+  call.send = mine;
+  call.recv = all;
+  call.dtype = strataUint8;
+  call.op = strataSum;
+  return runOperations(c, {call});
+}
+
+// Every rank's verdict: true when all ranks' `ok` is; a failed exchange is an error.
+Result<bool> allAgree(Communicator* c, bool ok) {
+  int32_t value = ok ? 1 : 0;
+  CollectiveCall call;
+  call.shape.kind = CollectiveKind::AllReduce;
+  call.shape.count = 1;
+  call.shape.elementSize = sizeof(value);
+  call.shape.inPlace = true;
+  call.send = &value;
+  call.recv = &value;
+  call.dtype = strataInt32;
+  call.op = strataMin;
+  STRATA_RETURN_IF_ERROR(runOperations(c, {call}));
+  return value == 1;
+}
+
+// The first rank whose call differs from this rank's, as an error naming what differs.
+Status checkSameCall(const std::vector<InputAddress>& inputs, const InputAddress& mine) {
+  auto describe = [](const InputAddress& a) {
+    return std::string(collectiveName(static_cast<CollectiveKind>(a.kind))) + " with count " + std::to_string(a.count) +
+           ", datatype " + std::to_string(a.dtype) + ", op " + std::to_string(a.op) + ", root " + std::to_string(a.root);
+  };
+  for (size_t r = 0; r < inputs.size(); ++r) {
+    const InputAddress& theirs = inputs[r];
+    if (theirs.kind == mine.kind && theirs.count == mine.count && theirs.dtype == mine.dtype && theirs.op == mine.op &&
+        theirs.root == mine.root) {
+      continue;
+    }
+    return invalidUsage("a collective on device memory: rank " + std::to_string(r) + " called " + describe(theirs) +
+                        "; this rank " + describe(mine) + " (every rank must make the same calls in the same order)");
+  }
+  return Status::ok();
+}
+
+// Rank `r`'s sendbuff as this process reaches it.
+Result<uint64_t> sendbuffOf(DeviceProxy& proxy, const InputAddress& input, int r) {
+  if (input.pid == getpid()) return input.address;
+  if (input.hasHandle == 0) return internalError("rank " + std::to_string(r) + " sent no IPC handle of its sendbuff");
+  auto base = proxy.openPeerMemory(input.handle);
+  if (!base.ok()) return base.status().withContext("rank " + std::to_string(r) + ": ");
+  return reinterpret_cast<uint64_t>(base.value()) + input.offset;
+}
+
+// The kernel's table (device_api.h: reduceTable and copyTable), from the plan's sources.
+Status fillTable(DeviceProxy& proxy, const PeerMemoryPlan& plan, const std::vector<InputAddress>& inputs,
+                 volatile uint64_t* table) {
+  proxy.makeRoomForPeerMemory(plan.sources.size());
+  size_t slot = 1;
+  for (const PeerMemoryPlan::Source& source : plan.sources) {
+    auto address = sendbuffOf(proxy, inputs[static_cast<size_t>(source.rank)], source.rank);
+    if (!address.ok()) return address.status();
+    table[slot++] = address.value() + source.offset;
+    if (plan.kernel == PeerMemoryPlan::Kernel::Copy) table[slot++] = source.dstOffset;
+  }
+  __atomic_store_n(const_cast<uint64_t*>(&table[0]), static_cast<uint64_t>(plan.sources.size()), __ATOMIC_RELEASE);
+  return Status::ok();
+}
+
+}  // namespace
+
+bool peerMemoryApplies(const Communicator& comm, CollectiveKind kind) {
+  const Params& params = comm.params();
+  if (comm.deviceRuntime() == nullptr || params.cudaIpc == "0" || !peerMemoryTakes(kind)) return false;
+  const std::vector<PeerInfo>& peers = comm.peers();
+  if (peers.size() < 2 || peers.size() > static_cast<size_t>(kMostRanks)) return false;
+  const PeerInfo& me = peers[static_cast<size_t>(comm.rank())];
+  for (const PeerInfo& peer : peers) {
+    if (peer.deviceKey.empty() || peer.hostId != me.hostId || peer.machineId != me.machineId ||
+        peer.pidNamespace != me.pidNamespace) {
+      return false;
+    }
+    if (params.cudaIpc == "auto" && peer.deviceKey != me.deviceKey) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Queues the plan's kernel on `stream` (`target`: recvbuff or scratch), then the callback telling
+// the proxy it is done.
+Status enqueueKernel(const DeviceRuntime& runtime, const PeerMemoryPlan& plan, const CollectiveCall& call, void* target,
+                     const volatile uint64_t* table, int nranks, void* stream, DeviceProxy::Operation* op) {
+  const strataDeviceApi& api = runtime.api();
+  int code = 0;
+  if (plan.kernel == PeerMemoryPlan::Kernel::Reduce) {
+    code = api.reduceTable(target, table, plan.count, call.dtype, call.op, plan.average ? 1 : 0, stream);
+  } else if (plan.kernel == PeerMemoryPlan::Kernel::Copy) {
+    code = api.copyTable(target, table, plan.bytesEach, nranks, stream);
+  }
+  if (code != 0) return systemError(runtime.errorText("cudaLaunchKernel (reading peers' memory)", code));
+  code = api.hostCallback(stream, &DeviceProxy::markStep, op);
+  return code == 0 ? Status::ok() : systemError(runtime.errorText("cudaLaunchHostFunc", code));
+}
+
+}  // namespace
+
+strataResult_t dispatchPeerCollective(Communicator* c, DeviceProxy& proxy, void* stream, const CollectiveCall& call) {
+  const DeviceRuntime& runtime = *c->deviceRuntime();
+  const strataDeviceApi& api = runtime.api();
+  const int nranks = c->nranks();
+  const PeerMemoryPlan plan = planPeerMemory(call, c->rank(), nranks);
+  const char* name = collectiveName(call.shape.kind);
+  STRATA_TRACE(Coll, "%s of %zu bytes on device memory, read from the %d ranks' GPU memory", name, call.shape.bytes(),
+               nranks);
+
+  InputAddress mine;
+  mine.count = call.shape.count;
+  mine.kind = static_cast<int32_t>(call.shape.kind);
+  mine.dtype = call.dtype;
+  mine.op = call.op;
+  mine.root = call.shape.root;
+  mine.pid = getpid();
+  mine.address = reinterpret_cast<uint64_t>(call.send);
+  // A handle only where another process reads this sendbuff.
+  bool otherProcess = false;
+  for (const PeerInfo& peer : c->peers()) otherProcess = otherProcess || peer.pid != mine.pid;
+  if (otherProcess && plan.sendRead && call.send != nullptr) {
+    size_t offset = 0;
+    int code = api.ipcHandle(call.send, mine.handle, &offset);
+    if (code != 0) {
+      // The peers' matching calls are under way: breaking the communicator fails them at once.
+      return failDevice(c, invalidArgument(std::string(name) + ": sendbuff cannot be shared with the other processes "
+                                           "of this host: " + runtime.errorText("cudaIpcGetMemHandle", code) +
+                                           " (memory from cudaMalloc can; set STRATA_CUDA_IPC=0 to stage through "
+                                           "host memory)"));
+    }
+    mine.offset = offset;
+    mine.hasHandle = 1;
+  }
+
+  auto op = std::make_unique<DeviceProxy::Operation>();
+  op->phases = 2;  // the stream waits for every input (phase 1), then for every reader (phase 2)
+  auto table = proxy.acquire(sizeof(uint64_t) * (1 + 2 * static_cast<size_t>(nranks)));
+  if (!table.ok()) return failDevice(c, table.status());
+  op->staging.push_back(table.value());
+  auto* entries = static_cast<volatile uint64_t*>(table.value().host);
+  entries[0] = 0;  // until the proxy fills it, the kernel does nothing
+  const auto* tableOnDevice = static_cast<const volatile uint64_t*>(table.value().deviceView);
+  // Writes that would land on bytes a reader still takes go to scratch first, copied over
+  // recvbuff once every rank is done reading.
+  char* target = static_cast<char*>(call.recv);
+  if (plan.scratch) {
+    size_t extent = 0;
+    for (const auto& [offset, bytes] : plan.written) extent = std::max(extent, offset + bytes);
+    auto scratch = proxy.acquireDevice(c->device(), extent);
+    if (!scratch.ok()) {
+      proxy.giveBack(op->staging);
+      return failDevice(c, scratch.status());
+    }
+    op->staging.push_back(scratch.value());
+    target = static_cast<char*>(scratch.value().host);
+  }
+
+  DeviceProxy::Operation* raw = op.get();
+  const int64_t timeoutMs = c->params().timeoutMs;
+  op->work = [c, &proxy, raw, mine, plan, nranks, entries, timeoutMs]() -> Status {
+    std::vector<InputAddress> inputs(static_cast<size_t>(nranks));
+    // Every rank's stream has reached the call (its work runs after its ready callback): the
+    // inputs are final.
+    STRATA_RETURN_IF_ERROR(hostAllGather(c, &mine, inputs.data(), sizeof(InputAddress)));
+    Status filled = checkSameCall(inputs, mine);
+    if (filled.isOk()) filled = fillTable(proxy, plan, inputs, entries);
+    auto everyone = allAgree(c, filled.isOk());
+    STRATA_RETURN_IF_ERROR(filled);
+    if (!everyone.ok()) return everyone.status();
+    if (!everyone.value()) return remoteError("another rank could not reach the ranks' device memory");
+    proxy.releaseThrough(raw->sequence - 1);
+    const Status read = proxy.waitForStep(raw, 1, timeoutMs);
+    // Nobody lets its stream overwrite its input before every kernel has read it.
+    auto done = allAgree(c, read.isOk());
+    STRATA_RETURN_IF_ERROR(read);
+    if (!done.ok()) return done.status();
+    return done.value() ? Status::ok() : remoteError("another rank's device did not finish reading");
+  };
+  c->addPending();  // until the proxy retires the operation
+  DeviceProxy::Operation* queued = proxy.push(std::move(op));
+  const uint64_t inputsReady = queued->sequence - 1;  // the first of its two phases
+  Status status = proxy.enqueueReady(queued, stream);
+  if (!status.isOk()) return failDevice(c, status);
+  status = proxy.enqueueFinish(
+      queued, stream,
+      [&]() -> Status {
+        if (target == call.recv) return Status::ok();
+        for (const auto& [offset, bytes] : plan.written) {
+          int code = api.copyAsync(static_cast<char*>(call.recv) + offset, target + offset, bytes, stream);
+          if (code != 0) return systemError(runtime.errorText("cudaMemcpyAsync", code));
+        }
+        return Status::ok();
+      },
+      [&]() -> Status {
+        Status queuedKernel = proxy.enqueueWaitFor(stream, inputsReady);
+        if (queuedKernel.isOk()) {
+          queuedKernel = enqueueKernel(runtime, plan, call, target, tableOnDevice, nranks, stream, queued);
+          // Counted before anything may retire the operation: retirement without a release
+          // callback is decided only after this lambda returns (enqueueFinish's failure path),
+          // and the work waits for this very callback.
+          if (queuedKernel.isOk()) proxy.stepQueued(queued);
+        }
+        // The work must not wait for a completion that will never be signalled.
+        if (!queuedKernel.isOk()) proxy.abandonSteps(queued);
+        return queuedKernel;
+      });
+  return status.isOk() ? strataSuccess : failDevice(c, status);
+}
+
+}  // namespace strata::api
