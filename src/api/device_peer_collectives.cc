@@ -19,9 +19,18 @@ namespace {
 // The kernel reads at most this many inputs (src/cuda/reduce_kernels.cuh, kMaxTableSources).
 constexpr int kMostRanks = 64;
 
-// What each rank tells the others about its sendbuff, gathered once the stream has reached the
-// call: where it is, and the call's shape, which every rank checks (a rank reading `count` elements
-// of a peer that called with fewer would compute a wrong sum and report success).
+// Where one of a rank's buffers is, for the other ranks.
+struct BufferAddress {
+  uint64_t address = 0;  // for threads of the same process
+  uint64_t offset = 0;   // of the buffer in the allocation `handle` names
+  int32_t hasHandle = 0;
+  int32_t pad = 0;
+  unsigned char handle[STRATA_DEVICE_IPC_HANDLE_BYTES] = {};
+};
+
+// What each rank tells the others, gathered once the stream has reached the call: where its
+// buffers are, and the call's shape, which every rank checks (a rank reading `count` elements of a
+// peer that called with fewer would compute a wrong sum and report success).
 struct InputAddress {
   uint64_t count = 0;
   int32_t kind = 0;
@@ -29,11 +38,7 @@ struct InputAddress {
   int32_t op = 0;
   int32_t root = 0;
   int64_t pid = 0;
-  uint64_t address = 0;  // for threads of the same process
-  uint64_t offset = 0;   // of the input in the allocation `handle` names
-  int32_t hasHandle = 0;
-  int32_t pad = 0;
-  unsigned char handle[STRATA_DEVICE_IPC_HANDLE_BYTES] = {};
+  BufferAddress send, recv;
 };
 
 // A small host-memory collective among the communicator's ranks, run by the proxy thread.
@@ -83,27 +88,61 @@ Status checkSameCall(const std::vector<InputAddress>& inputs, const InputAddress
   return Status::ok();
 }
 
-// Rank `r`'s sendbuff as this process reaches it.
-Result<uint64_t> sendbuffOf(DeviceProxy& proxy, const InputAddress& input, int r) {
-  if (input.pid == getpid()) return input.address;
-  if (input.hasHandle == 0) return internalError("rank " + std::to_string(r) + " sent no IPC handle of its sendbuff");
-  auto base = proxy.openPeerMemory(input.handle);
+// A buffer of rank `r` as this process reaches it.
+Result<uint64_t> addressOf(DeviceProxy& proxy, int64_t pid, const BufferAddress& buffer, int r) {
+  if (pid == getpid()) return buffer.address;
+  if (buffer.hasHandle == 0) return internalError("rank " + std::to_string(r) + " sent no IPC handle of a buffer");
+  auto base = proxy.openPeerMemory(buffer.handle);
   if (!base.ok()) return base.status().withContext("rank " + std::to_string(r) + ": ");
-  return reinterpret_cast<uint64_t>(base.value()) + input.offset;
+  return reinterpret_cast<uint64_t>(base.value()) + buffer.offset;
 }
 
-// The kernel's table (device_api.h: reduceTable and copyTable), from the plan's sources.
-Status fillTable(DeviceProxy& proxy, const PeerMemoryPlan& plan, const std::vector<InputAddress>& inputs,
+// Table entries per source: reduceTable takes its address, copyTable its address, place and size.
+size_t tableWords(int nranks) { return 1 + 3 * static_cast<size_t>(nranks); }
+
+// A stage's kernel table (device_api.h: reduceTable and copyTable), from its sources.
+Status fillTable(DeviceProxy& proxy, const PeerMemoryPlan::Stage& stage, const std::vector<InputAddress>& inputs,
                  volatile uint64_t* table) {
-  proxy.makeRoomForPeerMemory(plan.sources.size());
   size_t slot = 1;
-  for (const PeerMemoryPlan::Source& source : plan.sources) {
-    auto address = sendbuffOf(proxy, inputs[static_cast<size_t>(source.rank)], source.rank);
+  for (const PeerMemoryPlan::Source& source : stage.sources) {
+    const InputAddress& input = inputs[static_cast<size_t>(source.rank)];
+    auto address = addressOf(proxy, input.pid, source.fromRecv ? input.recv : input.send, source.rank);
     if (!address.ok()) return address.status();
     table[slot++] = address.value() + source.offset;
-    if (plan.kernel == PeerMemoryPlan::Kernel::Copy) table[slot++] = source.dstOffset;
+    if (stage.kernel == PeerMemoryPlan::Kernel::Copy) {
+      table[slot++] = source.dstOffset;
+      table[slot++] = source.bytes;
+    }
   }
-  __atomic_store_n(const_cast<uint64_t*>(&table[0]), static_cast<uint64_t>(plan.sources.size()), __ATOMIC_RELEASE);
+  __atomic_store_n(const_cast<uint64_t*>(&table[0]), static_cast<uint64_t>(stage.sources.size()), __ATOMIC_RELEASE);
+  return Status::ok();
+}
+
+// Every stage's table: the handles are opened here, before any stage runs.
+Status fillTables(DeviceProxy& proxy, const PeerMemoryPlan& plan, const std::vector<InputAddress>& inputs,
+                  const std::vector<volatile uint64_t*>& tables) {
+  size_t opens = 0;
+  for (const PeerMemoryPlan::Stage& stage : plan.stages) opens += stage.sources.size();
+  proxy.makeRoomForPeerMemory(opens);
+  for (size_t s = 0; s < plan.stages.size(); ++s) STRATA_RETURN_IF_ERROR(fillTable(proxy, plan.stages[s], inputs, tables[s]));
+  return Status::ok();
+}
+
+// Exports `buffer` for the other processes of the host.
+Status exportBuffer(const DeviceRuntime& runtime, const char* function, const char* argument, const void* buffer,
+                    BufferAddress* out) {
+  out->address = reinterpret_cast<uint64_t>(buffer);
+  if (buffer == nullptr) return Status::ok();
+  size_t offset = 0;
+  int code = runtime.api().ipcHandle(buffer, out->handle, &offset);
+  if (code != 0) {
+    return invalidArgument(std::string(function) + ": " + argument +
+                           " cannot be shared with the other processes of this host: " +
+                           runtime.errorText("cudaIpcGetMemHandle", code) +
+                           " (memory from cudaMalloc can; set STRATA_CUDA_IPC=0 to stage through host memory)");
+  }
+  out->offset = offset;
+  out->hasHandle = 1;
   return Status::ok();
 }
 
@@ -127,16 +166,20 @@ bool peerMemoryApplies(const Communicator& comm, CollectiveKind kind) {
 
 namespace {
 
-// Queues the plan's kernel on `stream` (`target`: recvbuff or scratch), then the callback telling
+// Queues a stage's kernel on `stream` (`target`: recvbuff or scratch), then the callback telling
 // the proxy it is done.
-Status enqueueKernel(const DeviceRuntime& runtime, const PeerMemoryPlan& plan, const CollectiveCall& call, void* target,
-                     const volatile uint64_t* table, int nranks, void* stream, DeviceProxy::Operation* op) {
+Status enqueueKernel(const DeviceRuntime& runtime, const PeerMemoryPlan::Stage& stage, const CollectiveCall& call,
+                     void* target, const volatile uint64_t* table, int nranks, void* stream,
+                     DeviceProxy::Operation* op) {
   const strataDeviceApi& api = runtime.api();
   int code = 0;
-  if (plan.kernel == PeerMemoryPlan::Kernel::Reduce) {
-    code = api.reduceTable(target, table, plan.count, call.dtype, call.op, plan.average ? 1 : 0, stream);
-  } else if (plan.kernel == PeerMemoryPlan::Kernel::Copy) {
-    code = api.copyTable(target, table, plan.bytesEach, nranks, stream);
+  if (stage.kernel == PeerMemoryPlan::Kernel::Reduce) {
+    code = api.reduceTable(static_cast<char*>(target) + stage.dstOffset, table, stage.count, call.dtype, call.op,
+                           stage.average ? 1 : 0, stream);
+  } else if (stage.kernel == PeerMemoryPlan::Kernel::Copy) {
+    size_t most = 0;
+    for (const PeerMemoryPlan::Source& s : stage.sources) most = std::max(most, s.bytes);
+    code = api.copyTable(target, table, most, nranks, stream);
   }
   if (code != 0) return systemError(runtime.errorText("cudaLaunchKernel (reading peers' memory)", code));
   code = api.hostCallback(stream, &DeviceProxy::markStep, op);
@@ -161,38 +204,42 @@ strataResult_t dispatchPeerCollective(Communicator* c, DeviceProxy& proxy, void*
   mine.op = call.op;
   mine.root = call.shape.root;
   mine.pid = getpid();
-  mine.address = reinterpret_cast<uint64_t>(call.send);
-  // A handle only where another process reads this sendbuff.
+  mine.send.address = reinterpret_cast<uint64_t>(call.send);
+  mine.recv.address = reinterpret_cast<uint64_t>(call.recv);
+  // Handles only where another process reads the buffer.
   bool otherProcess = false;
   for (const PeerInfo& peer : c->peers()) otherProcess = otherProcess || peer.pid != mine.pid;
-  if (otherProcess && plan.sendRead && call.send != nullptr) {
-    size_t offset = 0;
-    int code = api.ipcHandle(call.send, mine.handle, &offset);
-    if (code != 0) {
-      // The peers' matching calls are under way: breaking the communicator fails them at once.
-      return failDevice(c, invalidArgument(std::string(name) + ": sendbuff cannot be shared with the other processes "
-                                           "of this host: " + runtime.errorText("cudaIpcGetMemHandle", code) +
-                                           " (memory from cudaMalloc can; set STRATA_CUDA_IPC=0 to stage through "
-                                           "host memory)"));
-    }
-    mine.offset = offset;
-    mine.hasHandle = 1;
+  if (otherProcess) {
+    Status exported = plan.sendRead ? exportBuffer(runtime, name, "sendbuff", call.send, &mine.send) : Status::ok();
+    if (exported.isOk() && plan.recvRead) exported = exportBuffer(runtime, name, "recvbuff", call.recv, &mine.recv);
+    // The peers' matching calls are under way: breaking the communicator fails them at once.
+    if (!exported.isOk()) return failDevice(c, exported);
   }
 
+  const int stages = static_cast<int>(plan.stages.size());
   auto op = std::make_unique<DeviceProxy::Operation>();
-  op->phases = 2;  // the stream waits for every input (phase 1), then for every reader (phase 2)
-  auto table = proxy.acquire(sizeof(uint64_t) * (1 + 2 * static_cast<size_t>(nranks)));
-  if (!table.ok()) return failDevice(c, table.status());
-  op->staging.push_back(table.value());
-  auto* entries = static_cast<volatile uint64_t*>(table.value().host);
-  entries[0] = 0;  // until the proxy fills it, the kernel does nothing
-  const auto* tableOnDevice = static_cast<const volatile uint64_t*>(table.value().deviceView);
+  // The stream waits before each stage (every rank's input final, then every rank past the stage
+  // before), and at the end for every reader.
+  op->phases = stages + 1;
+  std::vector<volatile uint64_t*> tables;
+  std::vector<const volatile uint64_t*> tablesOnDevice;
+  for (int s = 0; s < stages; ++s) {
+    auto table = proxy.acquire(sizeof(uint64_t) * tableWords(nranks));
+    if (!table.ok()) {
+      proxy.giveBack(op->staging);
+      return failDevice(c, table.status());
+    }
+    op->staging.push_back(table.value());
+    tables.push_back(static_cast<volatile uint64_t*>(table.value().host));
+    tables.back()[0] = 0;  // until the proxy fills it, the kernel does nothing
+    tablesOnDevice.push_back(static_cast<const volatile uint64_t*>(table.value().deviceView));
+  }
   // Writes that would land on bytes a reader still takes go to scratch first, copied over
   // recvbuff once every rank is done reading.
   char* target = static_cast<char*>(call.recv);
   if (plan.scratch) {
     size_t extent = 0;
-    for (const auto& [offset, bytes] : plan.written) extent = std::max(extent, offset + bytes);
+    for (const auto& [offset, bytes] : plan.stages[0].written) extent = std::max(extent, offset + bytes);
     auto scratch = proxy.acquireDevice(c->device(), extent);
     if (!scratch.ok()) {
       proxy.giveBack(op->staging);
@@ -204,52 +251,61 @@ strataResult_t dispatchPeerCollective(Communicator* c, DeviceProxy& proxy, void*
 
   DeviceProxy::Operation* raw = op.get();
   const int64_t timeoutMs = c->params().timeoutMs;
-  op->work = [c, &proxy, raw, mine, plan, nranks, entries, timeoutMs]() -> Status {
+  op->work = [c, &proxy, raw, mine, plan, nranks, tables, stages, timeoutMs]() -> Status {
     std::vector<InputAddress> inputs(static_cast<size_t>(nranks));
     // Every rank's stream has reached the call (its work runs after its ready callback): the
     // inputs are final.
     STRATA_RETURN_IF_ERROR(hostAllGather(c, &mine, inputs.data(), sizeof(InputAddress)));
     Status filled = checkSameCall(inputs, mine);
-    if (filled.isOk()) filled = fillTable(proxy, plan, inputs, entries);
+    if (filled.isOk()) filled = fillTables(proxy, plan, inputs, tables);
     auto everyone = allAgree(c, filled.isOk());
     STRATA_RETURN_IF_ERROR(filled);
     if (!everyone.ok()) return everyone.status();
     if (!everyone.value()) return remoteError("another rank could not reach the ranks' device memory");
-    proxy.releaseThrough(raw->sequence - 1);
-    const Status read = proxy.waitForStep(raw, 1, timeoutMs);
-    // Nobody lets its stream overwrite its input before every kernel has read it.
-    auto done = allAgree(c, read.isOk());
-    STRATA_RETURN_IF_ERROR(read);
-    if (!done.ok()) return done.status();
-    return done.value() ? Status::ok() : remoteError("another rank's device did not finish reading");
+    const uint64_t first = raw->sequence - static_cast<uint64_t>(stages);
+    for (int s = 0; s < stages; ++s) {
+      proxy.releaseThrough(first + static_cast<uint64_t>(s));
+      const Status read = proxy.waitForStep(raw, s + 1, timeoutMs);
+      // Nobody goes on (the next stage, or its stream past its inputs) before every kernel of
+      // this stage is done.
+      auto done = allAgree(c, read.isOk());
+      STRATA_RETURN_IF_ERROR(read);
+      if (!done.ok()) return done.status();
+      if (!done.value()) return remoteError("another rank's device did not finish reading");
+    }
+    return Status::ok();
   };
   c->addPending();  // until the proxy retires the operation
   DeviceProxy::Operation* queued = proxy.push(std::move(op));
-  const uint64_t inputsReady = queued->sequence - 1;  // the first of its two phases
+  const uint64_t firstPhase = queued->sequence - static_cast<uint64_t>(stages);
   Status status = proxy.enqueueReady(queued, stream);
   if (!status.isOk()) return failDevice(c, status);
   status = proxy.enqueueFinish(
       queued, stream,
       [&]() -> Status {
         if (target == call.recv) return Status::ok();
-        for (const auto& [offset, bytes] : plan.written) {
+        for (const auto& [offset, bytes] : plan.stages[0].written) {
           int code = api.copyAsync(static_cast<char*>(call.recv) + offset, target + offset, bytes, stream);
           if (code != 0) return systemError(runtime.errorText("cudaMemcpyAsync", code));
         }
         return Status::ok();
       },
       [&]() -> Status {
-        Status queuedKernel = proxy.enqueueWaitFor(stream, inputsReady);
-        if (queuedKernel.isOk()) {
-          queuedKernel = enqueueKernel(runtime, plan, call, target, tableOnDevice, nranks, stream, queued);
+        Status queuedKernels;
+        for (int s = 0; s < stages && queuedKernels.isOk(); ++s) {
+          queuedKernels = proxy.enqueueWaitFor(stream, firstPhase + static_cast<uint64_t>(s));
+          if (queuedKernels.isOk()) {
+            queuedKernels = enqueueKernel(runtime, plan.stages[static_cast<size_t>(s)], call, target,
+                                          tablesOnDevice[static_cast<size_t>(s)], nranks, stream, queued);
+          }
           // Counted before anything may retire the operation: retirement without a release
           // callback is decided only after this lambda returns (enqueueFinish's failure path),
           // and the work waits for this very callback.
-          if (queuedKernel.isOk()) proxy.stepQueued(queued);
+          if (queuedKernels.isOk()) proxy.stepQueued(queued);
         }
         // The work must not wait for a completion that will never be signalled.
-        if (!queuedKernel.isOk()) proxy.abandonSteps(queued);
-        return queuedKernel;
+        if (!queuedKernels.isOk()) proxy.abandonSteps(queued);
+        return queuedKernels;
       });
   return status.isOk() ? strataSuccess : failDevice(c, status);
 }

@@ -6,17 +6,34 @@ namespace strata::api {
 namespace {
 
 using Kernel = PeerMemoryPlan::Kernel;
+using Stage = PeerMemoryPlan::Stage;
 
-// A copy of every rank's block: from `offsetOf(k)` of rank k's sendbuff to block k of recvbuff,
-// leaving out this rank's own block when the call is in place (it is already there).
-void copyFromEveryRank(PeerMemoryPlan& plan, int nranks, size_t block, bool skipOwn, int rank,
-                       size_t (*offsetOf)(int rank, size_t block)) {
-  plan.kernel = Kernel::Copy;
-  plan.bytesEach = block;
+// A copy of every rank's block: from `offsetOf(rank, block)` of rank k's sendbuff to block k of
+// recvbuff, leaving out this rank's own block when the call is in place (it is already there).
+Stage copyFromEveryRank(int nranks, size_t block, bool skipOwn, int rank, size_t (*offsetOf)(int rank, size_t block)) {
+  Stage stage;
+  stage.kernel = Kernel::Copy;
   for (int k = 0; k < nranks; ++k) {
     if (skipOwn && k == rank) continue;
-    plan.sources.push_back({k, offsetOf(rank, block), static_cast<size_t>(k) * block});
+    stage.sources.push_back({k, false, offsetOf(rank, block), static_cast<size_t>(k) * block, block});
   }
+  return stage;
+}
+
+Stage copyOne(int from, size_t offset, size_t bytes) {
+  Stage stage;
+  stage.kernel = Kernel::Copy;
+  stage.sources.push_back({from, false, offset, 0, bytes});
+  return stage;
+}
+
+Stage reduceFromEveryRank(const CollectiveCall& call, int nranks, size_t offset, size_t count) {
+  Stage stage;
+  stage.kernel = Kernel::Reduce;
+  stage.count = count;
+  stage.average = call.op == strataAvg;
+  for (int k = 0; k < nranks; ++k) stage.sources.push_back({k, false, offset, 0, 0});
+  return stage;
 }
 
 size_t atZero(int, size_t) { return 0; }
@@ -24,6 +41,40 @@ size_t atOwnBlock(int rank, size_t block) { return static_cast<size_t>(rank) * b
 
 bool overlaps(const char* a, size_t aBytes, const char* b, size_t bBytes) {
   return aBytes > 0 && bBytes > 0 && a < b + bBytes && b < a + aBytes;
+}
+
+// Rank k's slice of `count` elements cut into `nranks`: (first element, elements).
+std::pair<size_t, size_t> sliceOf(size_t count, int nranks, int k) {
+  const size_t base = count / static_cast<size_t>(nranks);
+  const size_t extra = count % static_cast<size_t>(nranks);
+  const size_t index = static_cast<size_t>(k);
+  return {index * base + std::min(index, extra), base + (index < extra ? 1 : 0)};
+}
+
+// The two-shot allreduce: stage 1 reduces this rank's slice of every sendbuff into its recvbuff,
+// stage 2 copies every other slice from the recvbuff of the rank that reduced it. In place it
+// needs no scratch: in stage 1 a rank writes only its own slice, which no peer reads then (each
+// reads its own slice), and its kernel reads each element before writing it; in stage 2 it writes
+// the other slices, which no rank reads then (each reads the slice its owner reduced).
+PeerMemoryPlan twoShot(const CollectiveCall& call, int rank, int nranks) {
+  PeerMemoryPlan plan;
+  plan.sendRead = true;
+  plan.recvRead = true;
+  const size_t element = call.shape.elementSize;
+  const auto [first, count] = sliceOf(call.shape.count, nranks, rank);
+  Stage reduce = reduceFromEveryRank(call, nranks, first * element, count);
+  reduce.dstOffset = first * element;
+  reduce.written.push_back({first * element, count * element});
+  Stage gather;
+  gather.kernel = Kernel::Copy;
+  for (int k = 0; k < nranks; ++k) {
+    if (k == rank) continue;
+    const auto [at, elements] = sliceOf(call.shape.count, nranks, k);
+    gather.sources.push_back({k, true, at * element, at * element, elements * element});
+    gather.written.push_back({at * element, elements * element});
+  }
+  plan.stages = {reduce, gather};
+  return plan;
 }
 
 }  // namespace
@@ -45,71 +96,66 @@ bool peerMemoryTakes(CollectiveKind kind) {
 }
 
 PeerMemoryPlan planPeerMemory(const CollectiveCall& call, int rank, int nranks) {
-  PeerMemoryPlan plan;
   const CollectiveShape& shape = call.shape;
   const size_t block = shape.bytes();
   const bool root = rank == shape.root;
   const char* send = static_cast<const char*>(call.send);
   const char* recv = static_cast<const char*>(call.recv);
-  auto reduceFromEveryRank = [&](size_t offset) {
-    plan.kernel = Kernel::Reduce;
-    plan.count = shape.count;
-    plan.average = call.op == strataAvg;
-    for (int k = 0; k < nranks; ++k) plan.sources.push_back({k, offset, 0});
-  };
+  const size_t sendBytes = extentsOf(shape, rank, nranks).sendBytes;
+  if (shape.kind == CollectiveKind::AllReduce && nranks >= 3 && block >= kTwoShotBytes &&
+      (send == recv || send == nullptr || !overlaps(recv, block, send, sendBytes))) {
+    return twoShot(call, rank, nranks);
+  }
+  PeerMemoryPlan plan;
+  std::optional<Stage> stage;
   switch (shape.kind) {
     case CollectiveKind::AllReduce:
       plan.sendRead = true;
-      reduceFromEveryRank(0);
+      stage = reduceFromEveryRank(call, nranks, 0, shape.count);
       break;
     case CollectiveKind::ReduceScatter:
       plan.sendRead = true;
-      reduceFromEveryRank(static_cast<size_t>(rank) * block);
+      stage = reduceFromEveryRank(call, nranks, static_cast<size_t>(rank) * block, shape.count);
       break;
     case CollectiveKind::Reduce:
       plan.sendRead = true;
-      if (root) reduceFromEveryRank(0);
+      if (root) stage = reduceFromEveryRank(call, nranks, 0, shape.count);
       break;
     case CollectiveKind::Broadcast:
       plan.sendRead = root;
-      if (!root || send != recv) {
-        plan.kernel = Kernel::Copy;
-        plan.bytesEach = block;
-        plan.sources.push_back({shape.root, 0, 0});
-      }
+      if (!root || send != recv) stage = copyOne(shape.root, 0, block);
       break;
     case CollectiveKind::AllGather:  // in place: sendbuff is block `rank` of recvbuff
       plan.sendRead = true;
-      copyFromEveryRank(plan, nranks, block, send == recv + static_cast<size_t>(rank) * block, rank, atZero);
+      stage = copyFromEveryRank(nranks, block, send == recv + static_cast<size_t>(rank) * block, rank, atZero);
       break;
     case CollectiveKind::AllToAll:
       plan.sendRead = true;
-      copyFromEveryRank(plan, nranks, block, false, rank, atOwnBlock);
+      stage = copyFromEveryRank(nranks, block, false, rank, atOwnBlock);
       break;
     case CollectiveKind::Gather:  // in place at the root: its sendbuff is its block of recvbuff
       plan.sendRead = true;
-      if (root) copyFromEveryRank(plan, nranks, block, send == recv + static_cast<size_t>(rank) * block, rank, atZero);
+      if (root) stage = copyFromEveryRank(nranks, block, send == recv + static_cast<size_t>(rank) * block, rank, atZero);
       break;
     case CollectiveKind::Scatter:  // in place at the root: its recvbuff is its block of sendbuff
       plan.sendRead = root;
       if (!root || recv != send + static_cast<size_t>(rank) * block) {
-        plan.kernel = Kernel::Copy;
-        plan.bytesEach = block;
-        plan.sources.push_back({shape.root, static_cast<size_t>(rank) * block, 0});
+        stage = copyOne(shape.root, static_cast<size_t>(rank) * block, block);
       }
       break;
     default:
       break;
   }
-  if (plan.kernel == Kernel::Reduce) plan.written.push_back({0, block});
-  if (plan.kernel == Kernel::Copy) {
-    for (const PeerMemoryPlan::Source& s : plan.sources) plan.written.push_back({s.dstOffset, plan.bytesEach});
+  if (!stage) stage = Stage{};  // nothing to write here; the rank still waits for its readers
+  if (stage->kernel == Kernel::Reduce) stage->written.push_back({0, block});
+  if (stage->kernel == Kernel::Copy) {
+    for (const PeerMemoryPlan::Source& s : stage->sources) stage->written.push_back({s.dstOffset, s.bytes});
   }
   // Writes onto this rank's sendbuff would change what a reader (a peer, or this kernel) takes.
-  const size_t sendBytes = extentsOf(shape, rank, nranks).sendBytes;
-  for (const auto& [offset, bytes] : plan.written) {
+  for (const auto& [offset, bytes] : stage->written) {
     if (send != nullptr && overlaps(recv + offset, bytes, send, sendBytes)) plan.scratch = true;
   }
+  plan.stages = {*stage};
   return plan;
 }
 

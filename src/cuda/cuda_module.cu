@@ -213,12 +213,12 @@ int reduceTable(void* dst, const volatile uint64_t* table, size_t count, int dty
   return cudaErrorInvalidValue;
 }
 
-int copyTable(void* dst, const volatile uint64_t* table, size_t bytesEach, int maxSources, void* stream) {
-  if (bytesEach == 0 || maxSources <= 0) return 0;
+int copyTable(void* dst, const volatile uint64_t* table, size_t maxBytes, int maxSources, void* stream) {
+  if (maxBytes == 0 || maxSources <= 0) return 0;
   constexpr int kThreads = 256;
-  const size_t units = (bytesEach + 15) / 16 * static_cast<size_t>(maxSources);
+  const size_t units = (maxBytes + 15) / 16 * static_cast<size_t>(maxSources);
   const unsigned blocks = static_cast<unsigned>(std::min<size_t>((units + kThreads - 1) / kThreads, 4096));
-  copyFromTable<<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(static_cast<char*>(dst), table, bytesEach);
+  copyFromTable<<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(static_cast<char*>(dst), table);
   return cudaGetLastError();
 }
 

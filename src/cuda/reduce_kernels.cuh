@@ -161,37 +161,38 @@ __global__ void reduceFromTable(T* dst, const volatile uint64_t* table, size_t c
   for (size_t i = done + first; i < count; i += stride) dst[i] = combineSources<T, O>(sources, n, i, average);
 }
 
-// Copies `bytesEach` bytes from each source of `table` (table[0] = n, then per source k its
-// address table[1 + 2k] and its place in dst, table[2 + 2k]) into dst: 16 bytes per thread when
-// every address and the size allow, bytes otherwise. Sources never overlap their destinations.
-__global__ void copyFromTable(char* dst, const volatile uint64_t* table, size_t bytesEach) {
+// Copies each source of `table` (table[0] = n, then per source k its address table[1 + 3k], its
+// place in dst table[2 + 3k] and its size table[3 + 3k]) into dst. Each block takes the sources in
+// turn, its threads striding over one source at a time: 16 bytes per thread where the source's
+// addresses and size allow, bytes otherwise. Sources never overlap their destinations.
+__global__ void copyFromTable(char* dst, const volatile uint64_t* table) {
   __shared__ const char* sources[kMaxTableSources];
   __shared__ char* places[kMaxTableSources];
+  __shared__ size_t sizes[kMaxTableSources];
   __shared__ int n;
-  __shared__ bool aligned;
   if (threadIdx.x == 0) {
     n = static_cast<int>(table[0]);
     if (n > kMaxTableSources) n = 0;
-    uintptr_t bits = bytesEach;
     for (int k = 0; k < n; ++k) {
-      sources[k] = reinterpret_cast<const char*>(table[1 + 2 * k]);
-      places[k] = dst + table[2 + 2 * k];
-      bits |= reinterpret_cast<uintptr_t>(sources[k]) | reinterpret_cast<uintptr_t>(places[k]);
+      sources[k] = reinterpret_cast<const char*>(table[1 + 3 * k]);
+      places[k] = dst + table[2 + 3 * k];
+      sizes[k] = table[3 + 3 * k];
     }
-    aligned = (bits & 15) == 0;
   }
   __syncthreads();
   const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
   const size_t first = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-  const size_t unit = aligned ? 16 : 1;
-  const size_t perSource = bytesEach / unit;
-  for (size_t i = first; i < perSource * static_cast<size_t>(n); i += stride) {
-    const size_t k = i / perSource;
-    const size_t at = i % perSource;
+  for (int k = 0; k < n; ++k) {
+    const char* from = sources[k];
+    char* to = places[k];
+    const size_t bytes = sizes[k];
+    const bool aligned = ((reinterpret_cast<uintptr_t>(from) | reinterpret_cast<uintptr_t>(to) | bytes) & 15) == 0;
     if (aligned) {
-      reinterpret_cast<uint4*>(places[k])[at] = reinterpret_cast<const uint4*>(sources[k])[at];
+      for (size_t i = first; i < bytes / 16; i += stride) {
+        reinterpret_cast<uint4*>(to)[i] = reinterpret_cast<const uint4*>(from)[i];
+      }
     } else {
-      places[k][at] = sources[k][at];
+      for (size_t i = first; i < bytes; i += stride) to[i] = from[i];
     }
   }
 }

@@ -75,10 +75,10 @@ typedef struct {
    * filled the table). */
   int (*reduceTable)(void* dst, const volatile uint64_t* table, size_t count, int dtype, int op, int average,
                      void* stream);
-  /* Copies `bytesEach` bytes from each of n sources into dst: table[0] = n (0: nothing), then per
-   * source k its address table[1 + 2k] and where it lands, table[2 + 2k] bytes into dst. At most
-   * `maxSources` sources (sizes the launch). */
-  int (*copyTable)(void* dst, const volatile uint64_t* table, size_t bytesEach, int maxSources, void* stream);
+  /* Copies n sources into dst: table[0] = n (0: nothing), then per source k its address
+   * table[1 + 3k], where it lands, table[2 + 3k] bytes into dst, and its size table[3 + 3k]. At
+   * most `maxSources` sources of at most `maxBytes` each (they size the launch). */
+  int (*copyTable)(void* dst, const volatile uint64_t* table, size_t maxBytes, int maxSources, void* stream);
 } strataDeviceApi;
 
 typedef const strataDeviceApi* (*strataDeviceApiEntry)(void);

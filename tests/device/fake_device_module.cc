@@ -27,6 +27,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "src/common/datatype.h"
 #include "src/device/device_api.h"
@@ -255,25 +256,29 @@ int reduceTable(void* dst, const volatile uint64_t* table, size_t count, int dty
     bool ok = true;
     char* out = reach(dst, bytes, &ok);
     auto source = [&](int k) { return reach(reinterpret_cast<const void*>(table[1 + k]), bytes, &ok); };
-    std::memmove(out, source(0), bytes);
+    // Combined aside, then written: as on a GPU, where each element is read from every source
+    // before it is written, dst may be one of the sources (a two-shot allreduce in place).
+    std::vector<char> sum(source(0), source(0) + bytes);
     for (int k = 1; k < n; ++k) {
-      strata::reduceBuffers(out, out, source(k), count, static_cast<strataDataType_t>(dtype),
+      strata::reduceBuffers(sum.data(), sum.data(), source(k), count, static_cast<strataDataType_t>(dtype),
                             static_cast<strataRedOp_t>(op));
     }
-    if (average != 0) strata::divideByCount(out, count, static_cast<strataDataType_t>(dtype), n);
+    if (average != 0) strata::divideByCount(sum.data(), count, static_cast<strataDataType_t>(dtype), n);
+    std::memcpy(out, sum.data(), bytes);
     if (!ok) std::fprintf(stderr, "fake device: reduceTable read past an allocation\n"), std::abort();
   });
   return kOk;
 }
 
-int copyTable(void* dst, const volatile uint64_t* table, size_t bytesEach, int /*maxSources*/, void* stream) {
+int copyTable(void* dst, const volatile uint64_t* table, size_t /*maxBytes*/, int /*maxSources*/, void* stream) {
   if (injectedFailure("copyTable")) return kInvalidValue;
   streamOf(stream).push([=] {
     const int n = static_cast<int>(__atomic_load_n(const_cast<const uint64_t*>(table), __ATOMIC_ACQUIRE));
     bool ok = true;
     for (int k = 0; k < n; ++k) {
-      char* out = reach(static_cast<char*>(dst) + table[2 + 2 * k], bytesEach, &ok);
-      std::memmove(out, reach(reinterpret_cast<const void*>(table[1 + 2 * k]), bytesEach, &ok), bytesEach);
+      const size_t bytes = table[3 + 3 * k];
+      char* out = reach(static_cast<char*>(dst) + table[2 + 3 * k], bytes, &ok);
+      std::memmove(out, reach(reinterpret_cast<const void*>(table[1 + 3 * k]), bytes, &ok), bytes);
     }
     if (!ok) std::fprintf(stderr, "fake device: copyTable went past an allocation\n"), std::abort();
   });
