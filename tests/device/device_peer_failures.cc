@@ -1,11 +1,12 @@
-// The cuda_ipc allreduce's error handling (api/device_peer_allreduce.h), 2 processes on the fake
-// device module: rank 1 has one of its runtime calls fail (fakeCudaFailNext), at each step of the
-// path in turn: the IPC handle of its input, the scratch of an in-place call, the stream's first
-// wait, the kernel, the kernel's completion callback, the final wait, opening rank 0's handle (in
-// the proxy, after the call returned). Every time: the call fails (or its asynchronous error is
-// set) on rank 1, rank 0's matching call ends with an asynchronous error well before the timeout
-// instead of waiting for a peer that will never come, both streams finish, destroy does not hang,
-// and a new communicator gives the right sum.
+// The cuda_ipc path's error handling (api/device_peer_collectives.h), 3 processes on the fake
+// device module: rank 1 has one of its runtime calls fail (fakeCudaFailNext), at each step of an
+// allreduce in turn: the IPC handle of its input, the scratch of an in-place call, the stream's
+// first wait, the kernel, the kernel's completion callback, the final wait, opening a peer's handle
+// (in the proxy, after the call returned), and in a two-shot allreduce the second stage's wait,
+// kernel and completion callback. Every time: the call fails (or its asynchronous error is set) on
+// rank 1, the other ranks' matching calls end with an asynchronous error well before the timeout
+// instead of waiting for a peer that will never come, every stream finishes, destroy does not
+// hang, and a new communicator gives the right sum.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -19,6 +20,7 @@ namespace {
 
 strata::test::CudaLike gCuda;
 int gRank = -1;
+int gRanks = 0;
 int gFailures = 0;
 
 void check(bool ok, const std::string& what, strataComm_t comm) {
@@ -31,11 +33,12 @@ struct Case {
   const char* call;
   int after;         // successful calls of it before the failure, within one allreduce
   bool inPlace;
+  size_t count;      // floats: 70000 make a two-shot allreduce
   bool atCall;       // the failure is found while queueing (else by the proxy, after the call returned)
   const char* says;  // in rank 1's error message
 };
 
-// An allreduce of `count` floats (rank r contributes r + 1): true when every element is 3.
+// An allreduce of `count` floats (rank r contributes r + 1): true when every element is the sum.
 strataResult_t allreduce(strataComm_t comm, void* stream, size_t count, bool inPlace, bool* correct) {
   std::vector<float> in(count, static_cast<float>(gRank + 1)), out(count, 0.0f);
   void* send = gCuda.malloc(count * sizeof(float));
@@ -44,19 +47,19 @@ strataResult_t allreduce(strataComm_t comm, void* stream, size_t count, bool inP
   strataResult_t r = strataAllReduce(send, recv, count, strataFloat32, strataSum, comm, stream);
   gCuda.synchronize(stream);  // must return whatever happened
   gCuda.copy(out.data(), recv, count * sizeof(float));
-  *correct = out == std::vector<float>(count, 3.0f);
+  *correct = out == std::vector<float>(count, static_cast<float>(gRanks * (gRanks + 1) / 2));
   gCuda.free(send);
   if (!inPlace) gCuda.free(recv);
   return r;
 }
 
-// A new 2-rank communicator, its id passed over `world` (host memory).
+// A new communicator of every rank, its id passed over `world` (host memory).
 strataComm_t freshCommunicator(strataComm_t world) {
   strataUniqueId id;
   if (gRank == 0 && strataGetUniqueId(&id) != strataSuccess) check(false, "strataGetUniqueId", world);
   check(strataBroadcast(&id, &id, sizeof(id), strataUint8, 0, world, nullptr) == strataSuccess, "id broadcast", world);
   strataComm_t comm = nullptr;
-  check(strataCommInitRank(&comm, 2, id, gRank) == strataSuccess, "a new communicator", world);
+  check(strataCommInitRank(&comm, gRanks, id, gRank) == strataSuccess, "a new communicator", world);
   return comm;
 }
 
@@ -76,24 +79,29 @@ int main() {
   strataComm_t world = nullptr;
   if (strataCommInitFromEnv(&world) != strataSuccess) return 1;
   strataCommUserRank(world, &gRank);
+  strataCommCount(world, &gRanks);
   void* stream = gCuda.streamCreate();
   const Case cases[] = {
-      {"ipcHandle", 0, false, true, "cudaIpcGetMemHandle"},
-      {"deviceAlloc", 0, true, true, "device memory"},
-      {"waitCounter", 0, false, true, "stream's wait"},           // inputs ready
-      {"reduceTable", 0, false, true, "cudaLaunchKernel"},        // the kernel
-      {"hostCallback", 1, false, true, "cudaLaunchHostFunc"},     // the kernel's completion callback
-      {"waitCounter", 1, false, true, "stream's wait"},           // every reader done
-      {"ipcOpen", 0, false, false, "cudaIpcOpenMemHandle"},       // in the proxy
+      {"ipcHandle", 0, false, 1000, true, "cudaIpcGetMemHandle"},
+      {"deviceAlloc", 0, true, 1000, true, "device memory"},
+      {"waitCounter", 0, false, 1000, true, "stream's wait"},        // inputs ready
+      {"reduceTable", 0, false, 1000, true, "cudaLaunchKernel"},     // the kernel
+      {"hostCallback", 1, false, 1000, true, "cudaLaunchHostFunc"},  // the kernel's completion callback
+      {"waitCounter", 1, false, 1000, true, "stream's wait"},        // every reader done
+      {"ipcOpen", 0, false, 1000, false, "cudaIpcOpenMemHandle"},    // in the proxy
+      {"ipcHandle", 1, true, 70000, true, "cudaIpcGetMemHandle"},    // two-shot: recvbuff's handle
+      {"waitCounter", 1, true, 70000, true, "stream's wait"},        // two-shot: every rank past stage 1
+      {"copyTable", 0, true, 70000, true, "cudaLaunchKernel"},       // two-shot: stage 2's kernel
+      {"hostCallback", 2, true, 70000, true, "cudaLaunchHostFunc"},  // two-shot: stage 2's callback
   };
   for (const Case& c : cases) {
-    const std::string what = std::string(c.call) + " failing after " + std::to_string(c.after) + " on rank 1" +
-                             (c.inPlace ? " (in place)" : "");
+    const std::string what = std::string(c.call) + " failing after " + std::to_string(c.after) + " on rank 1, " +
+                             std::to_string(c.count) + " floats" + (c.inPlace ? " in place" : "");
     strataComm_t comm = freshCommunicator(world);
     if (gRank == 1) failNext(c.call, c.after);
     bool correct = false;
     const auto start = std::chrono::steady_clock::now();
-    strataResult_t r = allreduce(comm, stream, 1000, c.inPlace, &correct);
+    strataResult_t r = allreduce(comm, stream, c.count, c.inPlace, &correct);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     failNext("", 0);
     strataResult_t async = strataSuccess;
@@ -114,7 +122,7 @@ int main() {
                 strataGetErrorString(r != strataSuccess ? r : async), seconds);
     check(strataCommDestroy(comm) == strataSuccess, what + ": destroy", world);
     comm = freshCommunicator(world);
-    check(allreduce(comm, stream, 1000, c.inPlace, &correct) == strataSuccess && correct,
+    check(allreduce(comm, stream, c.count, c.inPlace, &correct) == strataSuccess && correct,
           what + ": a new communicator", comm);
     check(strataCommDestroy(comm) == strataSuccess, what + ": destroy the new communicator", world);
   }
