@@ -1,4 +1,3 @@
-#include <chrono>
 #include "gradient_sync.h"
 
 #include <algorithm>
@@ -53,8 +52,6 @@ void GradientSync::finish(CommClock& clock) {
   send(dense_, dense_.grads->size(), true);
   send(expert_, expert_.grads->size(), true);
   CommClock::Scope timed(clock);
-  auto t0=std::chrono::steady_clock::now();
-  struct P{std::chrono::steady_clock::time_point t; ~P(){extern double gFinalWait; gFinalWait+=std::chrono::duration<double>(std::chrono::steady_clock::now()-t).count();}} pp{t0};
   // A bucket's failure surfaces here; its text is this thread's last error (comm NULL).
   check(strataStreamSynchronize(stream_), nullptr, "strataStreamSynchronize (gradient buckets)");
 }

@@ -24,9 +24,7 @@
 #include "progress.h"
 #include "step_totals.h"
 
-
 namespace trainer {
-double gStatsWait=0, gFinalWait=0;
 namespace {
 
 // The EP group size these options ask for on `ranks` ranks, or 0 with `problem` set.
@@ -159,8 +157,6 @@ int train(const Options& options, strataComm_t world, const std::string& options
       return 0;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (getenv("BRK") && groups.rank==atoi(getenv("BRK"))) fprintf(stderr,"BRK %d step %.2f comm %.2f stats %.2f final %.2f\n", step, seconds*1e3, clock.seconds*1e3, gStatsWait*1e3, gFinalWait*1e3);
-    gStatsWait=gFinalWait=0;
     progress.record({step, totals.crossEntropySum() / globalTokens, losses.aux, norm, lr, seconds, clock.seconds,
                      globalTokens, static_cast<size_t>(totals.leastLoad()), static_cast<size_t>(totals.mostLoad())});
     const int done = step + 1;

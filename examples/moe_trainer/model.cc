@@ -1,4 +1,3 @@
-#include <chrono>
 #include "model.h"
 
 #include <algorithm>
@@ -129,9 +128,7 @@ StepLosses Model::forward(const Batch& batch, double globalTokens, strataStream_
                                                        c.vocab, static_cast<float>(1.0 / globalTokens));
   {
     CommClock::Scope timed(clock);
-    auto t0=std::chrono::steady_clock::now();
     check(strataStreamSynchronize(stream), nullptr, "strataStreamSynchronize (router statistics)");
-    extern double gStatsWait; gStatsWait += std::chrono::duration<double>(std::chrono::steady_clock::now()-t0).count();
   }
   for (int b = 0; b < c.blocks; ++b) {
     const MoeShape moe{rows_, c.dim, c.experts, c.topK, c.expertHidden, c.auxWeight, globalTokens, naiveMoe_};
