@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "src/api/device_submit.h"
@@ -146,26 +147,6 @@ Status exportBuffer(const DeviceRuntime& runtime, const char* function, const ch
   return Status::ok();
 }
 
-}  // namespace
-
-bool peerMemoryApplies(const Communicator& comm, CollectiveKind kind) {
-  const Params& params = comm.params();
-  if (comm.deviceRuntime() == nullptr || params.cudaIpc == "0" || !peerMemoryTakes(kind)) return false;
-  const std::vector<PeerInfo>& peers = comm.peers();
-  if (peers.size() < 2 || peers.size() > static_cast<size_t>(kMostRanks)) return false;
-  const PeerInfo& me = peers[static_cast<size_t>(comm.rank())];
-  for (const PeerInfo& peer : peers) {
-    if (peer.deviceKey.empty() || peer.hostId != me.hostId || peer.machineId != me.machineId ||
-        peer.pidNamespace != me.pidNamespace) {
-      return false;
-    }
-    if (params.cudaIpc == "auto" && peer.deviceKey != me.deviceKey) return false;
-  }
-  return true;
-}
-
-namespace {
-
 // Queues a stage's kernel on `stream` (`target`: recvbuff or scratch), then the callback telling
 // the proxy it is done.
 Status enqueueKernel(const DeviceRuntime& runtime, const PeerMemoryPlan::Stage& stage, const CollectiveCall& call,
@@ -186,7 +167,57 @@ Status enqueueKernel(const DeviceRuntime& runtime, const PeerMemoryPlan::Stage& 
   return code == 0 ? Status::ok() : systemError(runtime.errorText("cudaLaunchHostFunc", code));
 }
 
+// What the proxy does for the operation once every stream has reached it: gathers the ranks'
+// addresses and checks their calls agree, fills the kernels' tables, then lets each stage's kernel
+// run and waits until every rank's has, before the next stage or the stream's end.
+std::function<Status()> proxyWork(Communicator* c, DeviceProxy& proxy, DeviceProxy::Operation* op,
+                                  const InputAddress& mine, const PeerMemoryPlan& plan,
+                                  const std::vector<volatile uint64_t*>& tables) {
+  const int64_t timeoutMs = c->params().timeoutMs;
+  return [c, &proxy, op, mine, plan, tables, timeoutMs]() -> Status {
+    std::vector<InputAddress> inputs(static_cast<size_t>(c->nranks()));
+    // Every rank's stream has reached the call (its work runs after its ready callback): the
+    // inputs are final.
+    STRATA_RETURN_IF_ERROR(hostAllGather(c, &mine, inputs.data(), sizeof(InputAddress)));
+    Status filled = checkSameCall(inputs, mine);
+    if (filled.isOk()) filled = fillTables(proxy, plan, inputs, tables);
+    auto everyone = allAgree(c, filled.isOk());
+    STRATA_RETURN_IF_ERROR(filled);
+    if (!everyone.ok()) return everyone.status();
+    if (!everyone.value()) return remoteError("another rank could not reach the ranks' device memory");
+    const int stages = static_cast<int>(plan.stages.size());
+    const uint64_t first = op->sequence - static_cast<uint64_t>(stages);
+    for (int s = 0; s < stages; ++s) {
+      proxy.releaseThrough(first + static_cast<uint64_t>(s));
+      const Status read = proxy.waitForStep(op, s + 1, timeoutMs);
+      // Nobody goes on (the next stage, or its stream past its inputs) before every kernel of
+      // this stage is done.
+      auto done = allAgree(c, read.isOk());
+      STRATA_RETURN_IF_ERROR(read);
+      if (!done.ok()) return done.status();
+      if (!done.value()) return remoteError("another rank's device did not finish reading");
+    }
+    return Status::ok();
+  };
+}
+
 }  // namespace
+
+bool peerMemoryApplies(const Communicator& comm, CollectiveKind kind) {
+  const Params& params = comm.params();
+  if (comm.deviceRuntime() == nullptr || params.cudaIpc == "0" || !peerMemoryTakes(kind)) return false;
+  const std::vector<PeerInfo>& peers = comm.peers();
+  if (peers.size() < 2 || peers.size() > static_cast<size_t>(kMostRanks)) return false;
+  const PeerInfo& me = peers[static_cast<size_t>(comm.rank())];
+  for (const PeerInfo& peer : peers) {
+    if (peer.deviceKey.empty() || peer.hostId != me.hostId || peer.machineId != me.machineId ||
+        peer.pidNamespace != me.pidNamespace) {
+      return false;
+    }
+    if (params.cudaIpc == "auto" && peer.deviceKey != me.deviceKey) return false;
+  }
+  return true;
+}
 
 strataResult_t dispatchPeerCollective(Communicator* c, DeviceProxy& proxy, void* stream, const CollectiveCall& call) {
   const DeviceRuntime& runtime = *c->deviceRuntime();
@@ -249,32 +280,7 @@ strataResult_t dispatchPeerCollective(Communicator* c, DeviceProxy& proxy, void*
     target = static_cast<char*>(scratch.value().host);
   }
 
-  DeviceProxy::Operation* raw = op.get();
-  const int64_t timeoutMs = c->params().timeoutMs;
-  op->work = [c, &proxy, raw, mine, plan, nranks, tables, stages, timeoutMs]() -> Status {
-    std::vector<InputAddress> inputs(static_cast<size_t>(nranks));
-    // Every rank's stream has reached the call (its work runs after its ready callback): the
-    // inputs are final.
-    STRATA_RETURN_IF_ERROR(hostAllGather(c, &mine, inputs.data(), sizeof(InputAddress)));
-    Status filled = checkSameCall(inputs, mine);
-    if (filled.isOk()) filled = fillTables(proxy, plan, inputs, tables);
-    auto everyone = allAgree(c, filled.isOk());
-    STRATA_RETURN_IF_ERROR(filled);
-    if (!everyone.ok()) return everyone.status();
-    if (!everyone.value()) return remoteError("another rank could not reach the ranks' device memory");
-    const uint64_t first = raw->sequence - static_cast<uint64_t>(stages);
-    for (int s = 0; s < stages; ++s) {
-      proxy.releaseThrough(first + static_cast<uint64_t>(s));
-      const Status read = proxy.waitForStep(raw, s + 1, timeoutMs);
-      // Nobody goes on (the next stage, or its stream past its inputs) before every kernel of
-      // this stage is done.
-      auto done = allAgree(c, read.isOk());
-      STRATA_RETURN_IF_ERROR(read);
-      if (!done.ok()) return done.status();
-      if (!done.value()) return remoteError("another rank's device did not finish reading");
-    }
-    return Status::ok();
-  };
+  op->work = proxyWork(c, proxy, op.get(), mine, plan, tables);
   c->addPending();  // until the proxy retires the operation
   DeviceProxy::Operation* queued = proxy.push(std::move(op));
   const uint64_t firstPhase = queued->sequence - static_cast<uint64_t>(stages);
