@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "src/api/device_submit.h"
-#include "src/api/group_state.h"
 #include "src/api/peer_memory_plan.h"
 #include "src/common/log.h"
 
@@ -42,20 +41,8 @@ struct InputAddress {
   BufferAddress send, recv;
 };
 
-// A small host-memory collective among the communicator's ranks, run by the proxy thread.
-Status hostAllGather(Communicator* c, const void* mine, void* all, size_t bytes) {
-  CollectiveCall call;
-  call.shape.kind = CollectiveKind::AllGather;
-  call.shape.count = bytes;
-  call.shape.elementSize = 1;
-  call.send = mine;
-  call.recv = all;
-  call.dtype = strataUint8;
-  call.op = strataSum;
-  return runOperations(c, {call});
-}
-
-// Every rank's verdict: true when all ranks' `ok` is; a failed exchange is an error.
+// Every rank's verdict (a small host collective, run by the proxy thread): true when all ranks'
+// `ok` is; a failed exchange is an error.
 Result<bool> allAgree(Communicator* c, bool ok) {
   int32_t value = ok ? 1 : 0;
   CollectiveCall call;
@@ -67,7 +54,7 @@ Result<bool> allAgree(Communicator* c, bool ok) {
   call.recv = &value;
   call.dtype = strataInt32;
   call.op = strataMin;
-  STRATA_RETURN_IF_ERROR(runOperations(c, {call}));
+  STRATA_RETURN_IF_ERROR(c->runCollective(call));
   return value == 1;
 }
 
@@ -178,7 +165,7 @@ std::function<Status()> proxyWork(Communicator* c, DeviceProxy& proxy, DevicePro
     std::vector<InputAddress> inputs(static_cast<size_t>(c->nranks()));
     // Every rank's stream has reached the call (its work runs after its ready callback): the
     // inputs are final.
-    STRATA_RETURN_IF_ERROR(hostAllGather(c, &mine, inputs.data(), sizeof(InputAddress)));
+    STRATA_RETURN_IF_ERROR(c->allGatherBytes(&mine, inputs.data(), sizeof(InputAddress)));
     Status filled = checkSameCall(inputs, mine);
     if (filled.isOk()) filled = fillTables(proxy, plan, inputs, tables);
     auto everyone = allAgree(c, filled.isOk());

@@ -6,26 +6,13 @@
 #include "src/core/bootstrap.h"
 
 namespace strata {
-namespace {
-
-Status allgatherBytes(Communicator& comm, const void* mine, void* all, size_t bytes) {
-  CollectiveCall call;
-  call.shape.kind = CollectiveKind::AllGather;
-  call.shape.count = bytes;
-  call.shape.elementSize = 1;
-  call.send = mine;
-  call.recv = all;
-  return comm.runCollective(call);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Communicator>> splitCommunicator(Communicator& parent, int color, int key,
                                                         const strataConfig_t* config, const Status& arguments) {
   const int n = parent.nranks();
   int32_t mine[3] = {color, key, arguments.isOk() ? 1 : 0};
   std::vector<int32_t> gathered(static_cast<size_t>(3 * n));
-  STRATA_RETURN_IF_ERROR(allgatherBytes(parent, mine, gathered.data(), sizeof(mine)));
+  STRATA_RETURN_IF_ERROR(parent.allGatherBytes(mine, gathered.data(), sizeof(mine)));
   STRATA_RETURN_IF_ERROR(arguments);
   std::vector<int32_t> all(static_cast<size_t>(2 * n));
   for (int r = 0; r < n; ++r) {
@@ -55,7 +42,7 @@ Result<std::unique_ptr<Communicator>> splitCommunicator(Communicator& parent, in
   }
   std::vector<strataUniqueId> ids(static_cast<size_t>(n));
   // Everyone joins the id exchange, also a leader that failed: its zero id fails its members.
-  STRATA_RETURN_IF_ERROR(allgatherBytes(parent, &myId, ids.data(), sizeof(strataUniqueId)));
+  STRATA_RETURN_IF_ERROR(parent.allGatherBytes(&myId, ids.data(), sizeof(strataUniqueId)));
   STRATA_RETURN_IF_ERROR(created);
   if (color == STRATA_SPLIT_NOCOLOR) return std::unique_ptr<Communicator>();
   int newRank = static_cast<int>(std::find(members.begin(), members.end(), parent.rank()) - members.begin());

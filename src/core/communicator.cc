@@ -245,6 +245,16 @@ Status Communicator::runCollective(const CollectiveCall& call) {
   return Status::ok();
 }
 
+Status Communicator::allGatherBytes(const void* mine, void* all, size_t bytes) {
+  CollectiveCall call;
+  call.shape.kind = CollectiveKind::AllGather;
+  call.shape.count = bytes;
+  call.shape.elementSize = 1;
+  call.send = mine;
+  call.recv = all;
+  return runCollective(call);
+}
+
 Status Communicator::runPlan(const Plan& plan, const void* send, void* recv, CallTag tag) {
   std::lock_guard<std::mutex> lock(executionMutex_);
   STRATA_RETURN_IF_ERROR(checkUsable());

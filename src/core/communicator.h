@@ -61,6 +61,8 @@ class Communicator {
   const Hierarchy& hierarchy() const { return hierarchy_; }
 
   Status runCollective(const CollectiveCall& call);
+  // `bytes` from every rank, in rank order, into `all` (host memory): the library's own exchanges.
+  Status allGatherBytes(const void* mine, void* all, size_t bytes);
   // A plan made outside the tuner (MoE row exchanges), run as one numbered call described by
   // `tag` (its sequence is filled in here); `send` and `recv` are its kSendBuffer and kRecvBuffer.
   Status runPlan(const Plan& plan, const void* send, void* recv, CallTag tag);

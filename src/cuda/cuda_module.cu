@@ -120,35 +120,43 @@ int reduceType(void* dst, const void* a, const void* b, size_t count, int op, cu
   return cudaErrorInvalidValue;
 }
 
-int reduce(void* dst, const void* a, const void* b, size_t count, int dtype, int op, void* streamHandle) {
-  auto stream = static_cast<cudaStream_t>(streamHandle);
+// Calls f(T{}) with the element type of strataDataType_t `dtype`.
+template <typename F>
+int withElementType(int dtype, F&& f) {
   switch (dtype) {
     case strataInt8:
-      return reduceType<int8_t>(dst, a, b, count, op, stream);
+      return f(int8_t{});
     case strataUint8:
-      return reduceType<uint8_t>(dst, a, b, count, op, stream);
+      return f(uint8_t{});
     case strataInt32:
-      return reduceType<int32_t>(dst, a, b, count, op, stream);
+      return f(int32_t{});
     case strataUint32:
-      return reduceType<uint32_t>(dst, a, b, count, op, stream);
+      return f(uint32_t{});
     case strataInt64:
-      return reduceType<int64_t>(dst, a, b, count, op, stream);
+      return f(int64_t{});
     case strataUint64:
-      return reduceType<uint64_t>(dst, a, b, count, op, stream);
+      return f(uint64_t{});
     case strataFloat16:
-      return reduceType<__half>(dst, a, b, count, op, stream);
+      return f(__half{});
     case strataFloat32:
-      return reduceType<float>(dst, a, b, count, op, stream);
+      return f(float{});
     case strataFloat64:
-      return reduceType<double>(dst, a, b, count, op, stream);
+      return f(double{});
     case strataBfloat16:
-      return reduceType<__nv_bfloat16>(dst, a, b, count, op, stream);
+      return f(__nv_bfloat16{});
     case strataFloat8e4m3:
-      return reduceType<Fp8<__NV_E4M3>>(dst, a, b, count, op, stream);
+      return f(Fp8<__NV_E4M3>{});
     case strataFloat8e5m2:
-      return reduceType<Fp8<__NV_E5M2>>(dst, a, b, count, op, stream);
+      return f(Fp8<__NV_E5M2>{});
   }
   return cudaErrorInvalidValue;
+}
+
+int reduce(void* dst, const void* a, const void* b, size_t count, int dtype, int op, void* streamHandle) {
+  auto stream = static_cast<cudaStream_t>(streamHandle);
+  return withElementType(dtype, [&](auto element) {
+    return reduceType<decltype(element)>(dst, a, b, count, op, stream);
+  });
 }
 
 template <typename T>
@@ -183,34 +191,9 @@ int reduceTableType(void* dst, const volatile uint64_t* table, size_t count, int
 int reduceTable(void* dst, const volatile uint64_t* table, size_t count, int dtype, int op, int average,
                 void* streamHandle) {
   auto stream = static_cast<cudaStream_t>(streamHandle);
-  const bool avg = average != 0;
-  switch (dtype) {
-    case strataInt8:
-      return reduceTableType<int8_t>(dst, table, count, op, avg, stream);
-    case strataUint8:
-      return reduceTableType<uint8_t>(dst, table, count, op, avg, stream);
-    case strataInt32:
-      return reduceTableType<int32_t>(dst, table, count, op, avg, stream);
-    case strataUint32:
-      return reduceTableType<uint32_t>(dst, table, count, op, avg, stream);
-    case strataInt64:
-      return reduceTableType<int64_t>(dst, table, count, op, avg, stream);
-    case strataUint64:
-      return reduceTableType<uint64_t>(dst, table, count, op, avg, stream);
-    case strataFloat16:
-      return reduceTableType<__half>(dst, table, count, op, avg, stream);
-    case strataFloat32:
-      return reduceTableType<float>(dst, table, count, op, avg, stream);
-    case strataFloat64:
-      return reduceTableType<double>(dst, table, count, op, avg, stream);
-    case strataBfloat16:
-      return reduceTableType<__nv_bfloat16>(dst, table, count, op, avg, stream);
-    case strataFloat8e4m3:
-      return reduceTableType<Fp8<__NV_E4M3>>(dst, table, count, op, avg, stream);
-    case strataFloat8e5m2:
-      return reduceTableType<Fp8<__NV_E5M2>>(dst, table, count, op, avg, stream);
-  }
-  return cudaErrorInvalidValue;
+  return withElementType(dtype, [&](auto element) {
+    return reduceTableType<decltype(element)>(dst, table, count, op, average != 0, stream);
+  });
 }
 
 int copyTable(void* dst, const volatile uint64_t* table, size_t maxBytes, int maxSources, void* stream) {
