@@ -105,6 +105,98 @@ int kernelCheck(const strataDeviceApi& api) {
   return wrong == 0 ? 0 : 1;
 }
 
+// The peer-memory kernels (device_api.h reduceTable, copyTable) against the host: three sources
+// read through a table in mapped pinned memory, combined left to right (avg divided by 3), also
+// with the result written over the second source (a two-shot allreduce in place); and copies of
+// sources of different sizes into their places.
+int tableKernelCheck(const strataDeviceApi& api) {
+  const int ops[] = {strataSum, strataProd, strataMax, strataMin, strataAvg};
+  long cases = 0, wrong = 0;
+  uint64_t* table = nullptr;
+  uint64_t* tableOnDevice = nullptr;
+  check(cudaHostAlloc(reinterpret_cast<void**>(&table), 64 * sizeof(uint64_t), cudaHostAllocMapped), "cudaHostAlloc");
+  check(cudaHostGetDevicePointer(reinterpret_cast<void**>(&tableOnDevice), table, 0), "cudaHostGetDevicePointer");
+  for (int dtype = 0; dtype < strataNumTypes; ++dtype) {
+    const size_t es = sizeOf(dtype);
+    for (int op : ops) {
+      for (size_t count : {size_t{1}, size_t{33}, size_t{65537}}) {
+        for (bool overSecond : {false, true}) {
+          std::vector<uint8_t> in[3] = {inputs(dtype, count, 3), inputs(dtype, count, 4), inputs(dtype, count, 5)};
+          std::vector<uint8_t> want = in[0], got(count * es);
+          const auto t = static_cast<strataDataType_t>(dtype);
+          const auto o = static_cast<strataRedOp_t>(op == strataAvg ? strataSum : op);
+          strata::reduceBuffers(want.data(), want.data(), in[1].data(), count, t, o);
+          strata::reduceBuffers(want.data(), want.data(), in[2].data(), count, t, o);
+          if (op == strataAvg) strata::divideByCount(want.data(), count, t, 3);
+          char* device[3] = {};
+          for (int k = 0; k < 3; ++k) {
+            check(cudaMalloc(&device[k], count * es), "cudaMalloc");
+            check(cudaMemcpy(device[k], in[k].data(), count * es, cudaMemcpyHostToDevice), "copy in");
+          }
+          char* dst = overSecond ? device[1] : nullptr;
+          if (dst == nullptr) check(cudaMalloc(&dst, count * es), "cudaMalloc");
+          table[0] = 3;
+          for (int k = 0; k < 3; ++k) table[1 + k] = reinterpret_cast<uint64_t>(device[k]);
+          int code = api.reduceTable(dst, tableOnDevice, count, dtype, op, op == strataAvg ? 1 : 0, nullptr);
+          if (code != 0) {
+            std::fprintf(stderr, "reduceTable dtype %d op %d: %s
+", dtype, op, api.errorString(code));
+            return 1;
+          }
+          check(cudaDeviceSynchronize(), "reduceTable kernel");
+          check(cudaMemcpy(got.data(), dst, count * es, cudaMemcpyDeviceToHost), "copy out");
+          for (char* d : device) cudaFree(d);
+          if (!overSecond) cudaFree(dst);
+          ++cases;
+          if (got != want) {
+            ++wrong;
+            std::printf("MISMATCH reduceTable dtype %d op %d count %zu%s
+", dtype, op, count,
+                        overSecond ? " (over the second source)" : "");
+          }
+        }
+      }
+    }
+  }
+  // Copies: sources of 1, 4099 and 65536 bytes (odd and aligned), at places that follow each other.
+  const size_t sizes[3] = {1, 4099, 65536};
+  size_t total = 0;
+  std::vector<uint8_t> want;
+  char* sources[3] = {};
+  for (int k = 0; k < 3; ++k) {
+    std::vector<uint8_t> bytes = inputs(strataUint8, sizes[k], 10 + k);
+    check(cudaMalloc(&sources[k], sizes[k]), "cudaMalloc");
+    check(cudaMemcpy(sources[k], bytes.data(), sizes[k], cudaMemcpyHostToDevice), "copy in");
+    table[1 + 3 * k] = reinterpret_cast<uint64_t>(sources[k]);
+    table[2 + 3 * k] = total;
+    table[3 + 3 * k] = sizes[k];
+    want.insert(want.end(), bytes.begin(), bytes.end());
+    total += sizes[k];
+  }
+  table[0] = 3;
+  char* dst = nullptr;
+  check(cudaMalloc(&dst, total), "cudaMalloc");
+  int code = api.copyTable(dst, tableOnDevice, 65536, 3, nullptr);
+  if (code != 0) {
+    std::fprintf(stderr, "copyTable: %s
+", api.errorString(code));
+    return 1;
+  }
+  check(cudaDeviceSynchronize(), "copyTable kernel");
+  std::vector<uint8_t> got(total);
+  check(cudaMemcpy(got.data(), dst, total, cudaMemcpyDeviceToHost), "copy out");
+  ++cases;
+  if (got != want) {
+    ++wrong;
+    std::printf("MISMATCH copyTable\n");
+  }
+  for (char* s : sources) cudaFree(s);
+  cudaFree(dst);
+  cudaFreeHost(table);
+  std::printf("peer-memory kernels: %ld cases, %ld wrong\n", cases, wrong);
+  return wrong == 0 ? 0 : 1;
+}
+
 double seconds(const std::chrono::steady_clock::time_point& start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -135,6 +227,23 @@ int bandwidth(const strataDeviceApi& api) {
               2.0 * bytes / copy / 1e9);
   std::printf("float32 sum kernel 256 MiB:    %.3f ms, %.1f GB/s of memory traffic (2 reads + 1 write)\n", reduce * 1e3,
               3.0 * bytes / reduce / 1e9);
+  // The one-shot peer-memory kernel of a 2-rank allreduce: the same traffic through the table.
+  uint64_t* table = nullptr;
+  uint64_t* tableOnDevice = nullptr;
+  check(cudaHostAlloc(reinterpret_cast<void**>(&table), 3 * sizeof(uint64_t), cudaHostAllocMapped), "cudaHostAlloc");
+  check(cudaHostGetDevicePointer(reinterpret_cast<void**>(&tableOnDevice), table, 0), "cudaHostGetDevicePointer");
+  table[0] = 2;
+  table[1] = reinterpret_cast<uint64_t>(a);
+  table[2] = reinterpret_cast<uint64_t>(b);
+  api.reduceTable(d, tableOnDevice, bytes / 4, strataFloat32, strataSum, 0, nullptr);
+  check(cudaDeviceSynchronize(), "sync");
+  start = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) api.reduceTable(d, tableOnDevice, bytes / 4, strataFloat32, strataSum, 0, nullptr);
+  check(cudaDeviceSynchronize(), "sync");
+  double oneShot = seconds(start) / reps;
+  std::printf("float32 one-shot table kernel, 2 inputs, 256 MiB: %.3f ms, %.1f GB/s of memory traffic\n",
+              oneShot * 1e3, 3.0 * bytes / oneShot / 1e9);
+  cudaFreeHost(table);
   cudaFree(a);
   cudaFree(b);
   cudaFree(d);
@@ -161,5 +270,7 @@ int main(int argc, char** argv) {
   const strataDeviceApi& api = *entry();
   std::printf("module: %s\n", api.name);
   if (argc > 2 && std::strcmp(argv[2], "--bandwidth") == 0) return bandwidth(api);
-  return kernelCheck(api);
+  const int pairwise = kernelCheck(api);
+  const int tables = tableKernelCheck(api);
+  return pairwise != 0 ? pairwise : tables;
 }

@@ -105,6 +105,17 @@ run_checked "all_reduce_perf --memory cuda -t 2 staged" env STRATA_CUDA_IPC=0 "$
   "$bin/all_reduce_perf" --memory cuda -t 2 -b 8 -e 256M -f 4 -n 10 -w 2
 grep -E "^ +268435456 " "$build/all_reduce_perf_--memory_cuda_-t_2_staged.log" | head -1 | sed "s/^/  256 MiB row, 2 threads staged: /"
 
+# The goal: 2 thread ranks, float32 allreduce of 256 MiB, within 1.3x the time its memory traffic
+# takes at the copy rate measured above. One-shot on one GPU: each rank reads 2 x S and writes S,
+# both ranks at once: 6 x S in all.
+copy_gbs=$(sed -n 's/^device-to-device copy 256 MiB: .* ms, \([0-9.]*\) GB\/s.*/\1/p' "$build/bandwidth.txt")
+allreduce_us=$(awk '$1 == 268435456 {print $6; exit}' "$build/all_reduce_perf_--memory_cuda_-t_2.log" 2>/dev/null)
+if [[ -n $copy_gbs && -n $allreduce_us ]]; then
+  note "$(awk -v us="$allreduce_us" -v gbs="$copy_gbs" 'BEGIN {
+    floor = 6 * 268435456 / (gbs * 1e9) * 1e6
+    printf "goal: 2 threads, 256 MiB float32 allreduce %.0f us, its traffic at the copy rate %.0f us: %.2fx (goal <= 1.3x)", us, floor, us / floor }')"
+fi
+
 step "summary ($(date -u +%FT%TZ))"
 printf '  %s\n' "${summary[@]}"
 echo "  one GPU: every collective but all-to-all-v reads the peers' memory (cuda_ipc, one-shot: a 2-rank allreduce reads 2 x S and writes S per rank)"
