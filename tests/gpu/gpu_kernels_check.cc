@@ -139,8 +139,7 @@ int tableKernelCheck(const strataDeviceApi& api) {
           for (int k = 0; k < 3; ++k) table[1 + k] = reinterpret_cast<uint64_t>(device[k]);
           int code = api.reduceTable(dst, tableOnDevice, count, dtype, op, op == strataAvg ? 1 : 0, nullptr);
           if (code != 0) {
-            std::fprintf(stderr, "reduceTable dtype %d op %d: %s
-", dtype, op, api.errorString(code));
+            std::fprintf(stderr, "reduceTable dtype %d op %d: %s\n", dtype, op, api.errorString(code));
             return 1;
           }
           check(cudaDeviceSynchronize(), "reduceTable kernel");
@@ -150,8 +149,7 @@ int tableKernelCheck(const strataDeviceApi& api) {
           ++cases;
           if (got != want) {
             ++wrong;
-            std::printf("MISMATCH reduceTable dtype %d op %d count %zu%s
-", dtype, op, count,
+            std::printf("MISMATCH reduceTable dtype %d op %d count %zu%s\n", dtype, op, count,
                         overSecond ? " (over the second source)" : "");
           }
         }
@@ -178,8 +176,7 @@ int tableKernelCheck(const strataDeviceApi& api) {
   check(cudaMalloc(&dst, total), "cudaMalloc");
   int code = api.copyTable(dst, tableOnDevice, 65536, 3, nullptr);
   if (code != 0) {
-    std::fprintf(stderr, "copyTable: %s
-", api.errorString(code));
+    std::fprintf(stderr, "copyTable: %s\n", api.errorString(code));
     return 1;
   }
   check(cudaDeviceSynchronize(), "copyTable kernel");
