@@ -73,11 +73,28 @@ Status checkRank(const char* function, const char* argument, int value, int nran
   return Status::ok();
 }
 
+// A collective whose buffers are all host memory, on a communicator with a device runtime, told
+// apart without building its staged form (a vector and a function: an allocation on every host
+// call of such a communicator). Anything else, errors included, takes the full look.
+bool plainHostCollective(const Validated& v, const Operation& operation) {
+  const auto* call = std::get_if<CollectiveCall>(&operation);
+  if (call == nullptr || v.foreignStream != nullptr) return false;
+  for (const void* buffer : {call->send, static_cast<const void*>(call->recv)}) {
+    if (buffer == nullptr) continue;
+    int device = -1;
+    auto kind = v.comm->deviceRuntime()->kindOf(buffer, "", "", &device);
+    if (!kind.ok() || kind.value() != strataPointerHost) return false;
+  }
+  return true;
+}
+
 // Host memory goes as before; on a communicator with a device runtime, device memory goes to
 // the device path (device_submit.h).
 strataResult_t route(const Validated& v, const char* function, Operation operation) {
   Communicator* c = v.comm.get();
-  if (c->deviceRuntime() == nullptr) return submit(v.comm, v.stream, std::move(operation));
+  if (c->deviceRuntime() == nullptr || plainHostCollective(v, operation)) {
+    return submit(v.comm, v.stream, std::move(operation));
+  }
   StagedForm form = stagedFormOf(*c, operation);
   auto device = onDeviceMemory(*c, function, form.regions, v.stream != nullptr, v.foreignStream != nullptr);
   if (!device.ok()) return report(device.status(), c);
