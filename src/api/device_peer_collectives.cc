@@ -162,6 +162,15 @@ std::function<Status()> proxyWork(Communicator* c, DeviceProxy& proxy, DevicePro
                                   const std::vector<volatile uint64_t*>& tables) {
   const int64_t timeoutMs = c->params().timeoutMs;
   return [c, &proxy, op, mine, plan, tables, timeoutMs]() -> Status {
+    const int stages = static_cast<int>(plan.stages.size());
+    // On failure the proxy lets the whole stream go: the kernels not yet let through must then do
+    // nothing (the peers, failing too, may already reuse their buffers).
+    auto disarmFrom = [&](int stage, const Status& why) {
+      for (int s = stage; s < stages; ++s) {
+        __atomic_store_n(const_cast<uint64_t*>(&tables[static_cast<size_t>(s)][0]), uint64_t{0}, __ATOMIC_RELEASE);
+      }
+      return why;
+    };
     std::vector<InputAddress> inputs(static_cast<size_t>(c->nranks()));
     // Every rank's stream has reached the call (its work runs after its ready callback): the
     // inputs are final.
@@ -169,10 +178,9 @@ std::function<Status()> proxyWork(Communicator* c, DeviceProxy& proxy, DevicePro
     Status filled = checkSameCall(inputs, mine);
     if (filled.isOk()) filled = fillTables(proxy, plan, inputs, tables);
     auto everyone = allAgree(c, filled.isOk());
-    STRATA_RETURN_IF_ERROR(filled);
-    if (!everyone.ok()) return everyone.status();
-    if (!everyone.value()) return remoteError("another rank could not reach the ranks' device memory");
-    const int stages = static_cast<int>(plan.stages.size());
+    if (!filled.isOk()) return disarmFrom(0, filled);
+    if (!everyone.ok()) return disarmFrom(0, everyone.status());
+    if (!everyone.value()) return disarmFrom(0, remoteError("another rank could not reach the ranks' device memory"));
     const uint64_t first = op->sequence - static_cast<uint64_t>(stages);
     for (int s = 0; s < stages; ++s) {
       proxy.releaseThrough(first + static_cast<uint64_t>(s));
@@ -180,9 +188,9 @@ std::function<Status()> proxyWork(Communicator* c, DeviceProxy& proxy, DevicePro
       // Nobody goes on (the next stage, or its stream past its inputs) before every kernel of
       // this stage is done.
       auto done = allAgree(c, read.isOk());
-      STRATA_RETURN_IF_ERROR(read);
-      if (!done.ok()) return done.status();
-      if (!done.value()) return remoteError("another rank's device did not finish reading");
+      if (!read.isOk()) return disarmFrom(s + 1, read);
+      if (!done.ok()) return disarmFrom(s + 1, done.status());
+      if (!done.value()) return disarmFrom(s + 1, remoteError("another rank's device did not finish reading"));
     }
     return Status::ok();
   };

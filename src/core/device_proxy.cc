@@ -202,8 +202,11 @@ void DeviceProxy::releaseThrough(uint64_t sequence) {
 
 Status DeviceProxy::waitForStep(Operation* op, int steps, int64_t timeoutMs) {
   std::unique_lock<std::mutex> lock(mutex_);
-  const bool ended = changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs),
-                                       [&] { return op->stepsDone >= steps || op->stepsAbandoned; });
+  // Abandoned: the steps that were queued still come (a kernel let through may still be reading);
+  // wait for them, then fail.
+  const bool ended = changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] {
+    return op->stepsDone >= steps || (op->stepsAbandoned && op->stepsDone >= op->stepsQueued);
+  });
   if (ended && op->stepsDone >= steps) return Status::ok();
   if (ended) return systemError("the stream work of a device-memory operation could not be queued");
   return timeoutError("the device did not finish a step of a device-memory operation within " +

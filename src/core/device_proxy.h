@@ -115,9 +115,9 @@ class DeviceProxy {
   void releaseThrough(uint64_t sequence);
   // The caller queued a markStep callback: the operation is not retired before it has run.
   void stepQueued(Operation* operation);
-  // The caller could not queue the markStep callbacks the work waits for: waitForStep fails at
-  // once instead of waiting for them. (Only then: a queued callback still comes, and the
-  // operation must live until it has.)
+  // The caller could not queue the markStep callbacks the work waits for: waitForStep fails once
+  // those that were queued have run, instead of waiting for the rest. (Only then: a queued
+  // callback still comes, and the operation must live until it has.)
   void abandonSteps(Operation* operation);
   Status waitForStep(Operation* operation, int steps, int64_t timeoutMs);
 
