@@ -37,6 +37,8 @@ struct InputAddress {
   int32_t dtype = 0;
   int32_t op = 0;
   int32_t root = 0;
+  int32_t stages = 0;  // of its plan: ranks whose buffers overlap oddly may plan otherwise
+  int32_t pad = 0;
   int64_t pid = 0;
   BufferAddress send, recv;
 };
@@ -62,12 +64,13 @@ Result<bool> allAgree(Communicator* c, bool ok) {
 Status checkSameCall(const std::vector<InputAddress>& inputs, const InputAddress& mine) {
   auto describe = [](const InputAddress& a) {
     return std::string(collectiveName(static_cast<CollectiveKind>(a.kind))) + " with count " + std::to_string(a.count) +
-           ", datatype " + std::to_string(a.dtype) + ", op " + std::to_string(a.op) + ", root " + std::to_string(a.root);
+           ", datatype " + std::to_string(a.dtype) + ", op " + std::to_string(a.op) + ", root " + std::to_string(a.root) +
+           " in " + std::to_string(a.stages) + " stage(s)";
   };
   for (size_t r = 0; r < inputs.size(); ++r) {
     const InputAddress& theirs = inputs[r];
     if (theirs.kind == mine.kind && theirs.count == mine.count && theirs.dtype == mine.dtype && theirs.op == mine.op &&
-        theirs.root == mine.root) {
+        theirs.root == mine.root && theirs.stages == mine.stages) {
       continue;
     }
     return invalidUsage("a collective on device memory: rank " + std::to_string(r) + " called " + describe(theirs) +
@@ -210,6 +213,9 @@ bool peerMemoryApplies(const Communicator& comm, CollectiveKind kind) {
       return false;
     }
     if (params.cudaIpc == "auto" && peer.deviceKey != me.deviceKey) return false;
+    // Threads of one process pass plain addresses, which another GPU reaches only with peer access
+    // enabled: across GPUs, only processes (CUDA IPC enables it).
+    if (peer.pid == me.pid && peer.deviceKey != me.deviceKey) return false;
   }
   return true;
 }
@@ -229,6 +235,7 @@ strataResult_t dispatchPeerCollective(Communicator* c, DeviceProxy& proxy, void*
   mine.dtype = call.dtype;
   mine.op = call.op;
   mine.root = call.shape.root;
+  mine.stages = static_cast<int32_t>(plan.stages.size());
   mine.pid = getpid();
   mine.send.address = reinterpret_cast<uint64_t>(call.send);
   mine.recv.address = reinterpret_cast<uint64_t>(call.recv);

@@ -215,7 +215,7 @@ strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form
   if (groupDepth() > 0) return queueInGroup(comm, stream, std::move(form));
   std::vector<StagedForm> one;
   one.push_back(std::move(form));
-  return dispatchOnDevice(comm, stream, std::move(one));
+  return dispatchOnDevice(comm, stream, std::move(one), /*grouped=*/false);
 }
 
 namespace {
@@ -294,7 +294,7 @@ strataResult_t failDevice(Communicator* c, const Status& status) {
   return report(status, c);
 }
 
-strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms) {
+strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms, bool grouped) {
   Communicator* c = comm.get();
   // A broken communicator takes no more work (the host path refuses it when it runs; here that
   // would be after the call returned).
@@ -302,12 +302,16 @@ strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<S
   if (!usable.isOk()) return report(usable, c);
   auto proxy = c->deviceProxy();
   if (!proxy.ok()) return failDevice(c, proxy.status());
-  if (forms.size() == 1 && forms[0].collective && forms[0].collective->shape.count > 0 &&
+  // A call made alone may take another form of exchange than its staged one (peers' memory, or
+  // pieces): every rank made the same call alone. Not a group's: one rank's group may hold only
+  // that collective while another's holds it and a send, and the ranks would exchange
+  // differently.
+  if (!grouped && forms[0].collective && forms[0].collective->shape.count > 0 &&
       peerMemoryApplies(*c, forms[0].collective->shape.kind)) {
     return dispatchPeerCollective(c, *proxy.value(), stream, *forms[0].collective);
   }
   const size_t pieceBytes = static_cast<size_t>(c->params().deviceChunkBytes);
-  if (forms.size() == 1 && forms[0].inPieces && pieceBytes > 0 && forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
+  if (!grouped && forms[0].inPieces && pieceBytes > 0 && forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
     return dispatchInPieces(c, *proxy.value(), stream, *forms[0].inPieces, pieceBytes);
   }
   const DeviceRuntime& runtime = *c->deviceRuntime();

@@ -63,6 +63,7 @@ strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form
 // device_submit.cc) and reports `status`.
 strataResult_t failDevice(Communicator* comm, const Status& status);
 // Stages `forms` (one communicator's, in call order) and queues them on `stream` as one unit.
-strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms);
+// `grouped`: the forms come from a group (which always stages them as one unit).
+strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<StagedForm> forms, bool grouped);
 
 }  // namespace strata::api

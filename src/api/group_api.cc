@@ -152,9 +152,10 @@ strataResult_t groupEnd() {
   strataResult_t first = strataSuccess;
   for (const CommRef& comm : order) {
     const QueuedOperation& opening = *firstOf[comm.get()];
-    strataResult_t result = opening.onDevice
-                                ? dispatchOnDevice(comm, opening.deviceStream, std::move(deviceBatches[comm.get()]))
-                                : dispatch(comm, opening.stream, std::move(batches[comm.get()]));
+    strataResult_t result =
+        opening.onDevice
+            ? dispatchOnDevice(comm, opening.deviceStream, std::move(deviceBatches[comm.get()]), /*grouped=*/true)
+            : dispatch(comm, opening.stream, std::move(batches[comm.get()]));
     if (first == strataSuccess) first = result;
   }
   return first;

@@ -43,12 +43,20 @@ bool overlaps(const char* a, size_t aBytes, const char* b, size_t bBytes) {
   return aBytes > 0 && bBytes > 0 && a < b + bBytes && b < a + aBytes;
 }
 
-// Rank k's slice of `count` elements cut into `nranks`: (first element, elements).
-std::pair<size_t, size_t> sliceOf(size_t count, int nranks, int k) {
-  const size_t base = count / static_cast<size_t>(nranks);
-  const size_t extra = count % static_cast<size_t>(nranks);
+// Rank k's slice of `count` elements of `element` bytes cut into `nranks`: (first element,
+// elements). Slices are cut on 16-byte boundaries, so the kernels take 16 bytes per thread in
+// every slice (an element that does not divide 16 is cut anywhere); the last slice takes what
+// does not fill a 16-byte unit.
+std::pair<size_t, size_t> sliceOf(size_t count, size_t element, int nranks, int k) {
+  const size_t unit = element > 0 && element <= 16 && 16 % element == 0 ? 16 / element : 1;
+  const size_t units = count / unit;
+  const size_t base = units / static_cast<size_t>(nranks);
+  const size_t extra = units % static_cast<size_t>(nranks);
   const size_t index = static_cast<size_t>(k);
-  return {index * base + std::min(index, extra), base + (index < extra ? 1 : 0)};
+  const size_t first = (index * base + std::min(index, extra)) * unit;
+  size_t elements = (base + (index < extra ? 1 : 0)) * unit;
+  if (k == nranks - 1) elements += count % unit;
+  return {first, elements};
 }
 
 // The two-shot allreduce: stage 1 reduces this rank's slice of every sendbuff into its recvbuff,
@@ -61,7 +69,7 @@ PeerMemoryPlan twoShot(const CollectiveCall& call, int rank, int nranks) {
   plan.sendRead = true;
   plan.recvRead = true;
   const size_t element = call.shape.elementSize;
-  const auto [first, count] = sliceOf(call.shape.count, nranks, rank);
+  const auto [first, count] = sliceOf(call.shape.count, element, nranks, rank);
   Stage reduce = reduceFromEveryRank(call, nranks, first * element, count);
   reduce.dstOffset = first * element;
   reduce.written.push_back({first * element, count * element});
@@ -69,7 +77,7 @@ PeerMemoryPlan twoShot(const CollectiveCall& call, int rank, int nranks) {
   gather.kernel = Kernel::Copy;
   for (int k = 0; k < nranks; ++k) {
     if (k == rank) continue;
-    const auto [at, elements] = sliceOf(call.shape.count, nranks, k);
+    const auto [at, elements] = sliceOf(call.shape.count, element, nranks, k);
     gather.sources.push_back({k, true, at * element, at * element, elements * element});
     gather.written.push_back({at * element, elements * element});
   }

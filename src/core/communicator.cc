@@ -54,7 +54,7 @@ Result<std::unique_ptr<Communicator>> Communicator::create(const strataUniqueId&
     int code = comm->deviceRuntime_->api().getDevice(&comm->device_);
     if (code != 0) return systemError("communicator init: " + comm->deviceRuntime_->errorText("cudaGetDevice", code));
     comm->deviceNote_ += ", bound to device " + std::to_string(comm->device_);
-    char identity[32] = {};
+    char identity[48] = {};
     if (comm->deviceRuntime_->api().deviceIdentity(comm->device_, identity, sizeof(identity)) == 0) {
       comm->deviceKey_ = std::string(identity, strnlen(identity, sizeof(identity)));
     }
@@ -305,7 +305,7 @@ Result<DeviceProxy*> Communicator::deviceProxy() {
   std::lock_guard<std::mutex> lock(deviceProxyMutex_);
   if (!deviceProxy_) {
     auto proxy = DeviceProxy::create(
-        *deviceRuntime_, [this](const Status& status) { recordDeviceError(status); }, [this] { removePending(); });
+        *deviceRuntime_, device_, [this](const Status& status) { recordDeviceError(status); }, [this] { removePending(); });
     if (!proxy.ok()) return proxy.status();
     deviceProxy_ = std::move(proxy.value());
   }

@@ -149,7 +149,7 @@ class Communicator {
 
   const DeviceRuntime* deviceRuntime_ = nullptr;
   int device_ = -1;
-  std::string deviceKey_;  // the device's identity (PCI bus id), as peers see it in PeerInfo
+  std::string deviceKey_;  // the device's identity (its UUID), as peers see it in PeerInfo
   std::string deviceNote_;  // for INFO
   std::mutex deviceProxyMutex_;
   std::unique_ptr<DeviceProxy> deviceProxy_;

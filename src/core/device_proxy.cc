@@ -3,16 +3,18 @@
 #include <chrono>
 #include <exception>
 
+#include "src/core/peer_memory_cache.h"
+
 namespace strata {
 
-DeviceProxy::DeviceProxy(const DeviceRuntime& runtime, std::function<void(const Status&)> onError,
+DeviceProxy::DeviceProxy(const DeviceRuntime& runtime, int device, std::function<void(const Status&)> onError,
                          std::function<void()> onRetired)
-    : runtime_(runtime), onError_(std::move(onError)), onRetired_(std::move(onRetired)) {}
+    : runtime_(runtime), device_(device), onError_(std::move(onError)), onRetired_(std::move(onRetired)) {}
 
-Result<std::unique_ptr<DeviceProxy>> DeviceProxy::create(const DeviceRuntime& runtime,
+Result<std::unique_ptr<DeviceProxy>> DeviceProxy::create(const DeviceRuntime& runtime, int device,
                                                          std::function<void(const Status&)> onError,
                                                          std::function<void()> onRetired) {
-  std::unique_ptr<DeviceProxy> proxy(new DeviceProxy(runtime, std::move(onError), std::move(onRetired)));
+  std::unique_ptr<DeviceProxy> proxy(new DeviceProxy(runtime, device, std::move(onError), std::move(onRetired)));
   void* host = nullptr;
   void* deviceView = nullptr;
   int code = runtime.api().hostAlloc(&host, &deviceView, sizeof(uint64_t));
@@ -34,7 +36,7 @@ DeviceProxy::~DeviceProxy() {
   for (auto& [bytes, staging] : freeStaging_) freeStaging(staging);
   for (auto& [bytes, staging] : freeDevice_) freeStaging(staging);
   for (const Staging& staging : quarantine_) freeStaging(staging);
-  for (auto& [handle, base] : openedPeerMemory_) runtime_.api().ipcClose(base);
+  PeerMemoryCache::process().releaseAll(runtime_, this);
   if (counter_ != nullptr) runtime_.api().hostFree(const_cast<uint64_t*>(counter_));
 }
 
@@ -214,22 +216,16 @@ Status DeviceProxy::waitForStep(Operation* op, int steps, int64_t timeoutMs) {
 }
 
 void DeviceProxy::makeRoomForPeerMemory(size_t more) {
-  // Bounded: past the limit every mapping is closed (no kernel reads them: the proxy runs one
-  // operation at a time, and each waits for its kernel), so buffers peers freed long ago go too.
-  constexpr size_t kMostOpened = 256;
-  if (openedPeerMemory_.size() + more <= kMostOpened) return;
-  for (auto& [bytes, opened] : openedPeerMemory_) runtime_.api().ipcClose(opened);
-  openedPeerMemory_.clear();
+  // Bounded, so that buffers peers freed long ago are let go too.
+  constexpr size_t kMostHeld = 256;
+  if (heldPeerMemory_.size() + more <= kMostHeld) return;
+  PeerMemoryCache::process().releaseAll(runtime_, this);
+  heldPeerMemory_.clear();
 }
 
 Result<void*> DeviceProxy::openPeerMemory(const void* handle) {
-  std::string key(static_cast<const char*>(handle), STRATA_DEVICE_IPC_HANDLE_BYTES);
-  auto found = openedPeerMemory_.find(key);
-  if (found != openedPeerMemory_.end()) return found->second;
-  void* base = nullptr;
-  int code = runtime_.api().ipcOpen(handle, &base);
-  if (code != 0) return systemError("opening a peer's device memory: " + runtime_.errorText("cudaIpcOpenMemHandle", code));
-  openedPeerMemory_.emplace(std::move(key), base);
+  auto base = PeerMemoryCache::process().open(runtime_, device_, handle, this);
+  if (base.ok()) heldPeerMemory_.emplace(static_cast<const char*>(handle), STRATA_DEVICE_IPC_HANDLE_BYTES);
   return base;
 }
 

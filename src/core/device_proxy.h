@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,7 +65,8 @@ class DeviceProxy {
   // runs once per operation after its release callback (the communicator's pending count).
   // Neither runs on a runtime thread: stream callbacks may not call into the runtime, so they
   // only hand the operation to the proxy's thread.
-  static Result<std::unique_ptr<DeviceProxy>> create(const DeviceRuntime& runtime,
+  // `device`: the communicator's (peer memory is mapped for it).
+  static Result<std::unique_ptr<DeviceProxy>> create(const DeviceRuntime& runtime, int device,
                                                      std::function<void(const Status&)> onError,
                                                      std::function<void()> onRetired);
   ~DeviceProxy();
@@ -121,18 +123,19 @@ class DeviceProxy {
   void abandonSteps(Operation* operation);
   Status waitForStep(Operation* operation, int steps, int64_t timeoutMs);
 
-  // Another process's device allocation from its IPC handle, opened once and kept open until the
-  // proxy goes or makes room (on the proxy thread only).
+  // Another process's device allocation from its IPC handle, mapped for the communicator's device
+  // (core/peer_memory_cache.h) and held until the proxy goes or makes room (on the proxy thread
+  // only).
   Result<void*> openPeerMemory(const void* handle);
-  // Before an operation opens up to `more` handles: when the cache would grow past its bound, it
-  // closes every mapping (none is in use between operations). Never between two opens of one
-  // operation, whose table holds the first's address.
+  // Before an operation opens up to `more` handles: when the proxy would hold more than its bound,
+  // it lets go of every mapping it holds (none is in use between its operations). Never between
+  // two opens of one operation, whose table holds the first's address.
   void makeRoomForPeerMemory(size_t more);
 
   const DeviceRuntime& runtime() const { return runtime_; }
 
  private:
-  DeviceProxy(const DeviceRuntime& runtime, std::function<void(const Status&)> onError,
+  DeviceProxy(const DeviceRuntime& runtime, int device, std::function<void(const Status&)> onError,
               std::function<void()> onRetired);
   void loop();
   // Frees the operation; its staging goes back to the pool after its release callback
@@ -140,6 +143,7 @@ class DeviceProxy {
   void retire(Operation* operation, bool released);
 
   const DeviceRuntime& runtime_;
+  const int device_;
   std::function<void(const Status&)> onError_;
   std::function<void()> onRetired_;
   // The completion counter: pinned, mapped; the device reads it through counterDeviceView_.
@@ -162,7 +166,7 @@ class DeviceProxy {
 
   std::multimap<size_t, Staging> freeStaging_;  // by capacity
   std::multimap<size_t, Staging> freeDevice_;   // device scratch, by capacity
-  std::map<std::string, void*> openedPeerMemory_;  // IPC handle bytes -> mapped base
+  std::set<std::string> heldPeerMemory_;        // IPC handles this proxy holds mapped (PeerMemoryCache)
   std::vector<Staging> quarantine_;             // of operations retired after a failure
   bool stopping_ = false;
   std::thread worker_;

@@ -35,7 +35,7 @@ struct WirePeerInfo {
   char hostId[160];
   char hostname[64];
   char machineId[40];  // boot id (36 characters)
-  char deviceKey[32];  // the GPU it is bound to (PCI bus id), empty when it takes host memory only
+  char deviceKey[48];  // the GPU it is bound to (its UUID), empty when it takes host memory only
   int32_t pid;
   int32_t placed;      // 0: this rank could not read its rack metadata (it reports why)
   int32_t localOrder;

@@ -34,8 +34,8 @@ struct PeerInfo {
   // The kernel it runs on (its boot id, empty when unknown): emulated hosts (STRATA_HOSTID,
   // network namespaces) on one machine share it, and with it the machine's cores.
   std::string machineId;
-  // The GPU its communicator is bound to (PCI bus id; empty: host memory only), so ranks agree on
-  // whether they can read each other's device memory (api/device_peer_allreduce.h).
+  // The GPU its communicator is bound to (its UUID; empty: host memory only), so ranks agree on
+  // whether they can read each other's device memory (api/device_peer_collectives.h).
   std::string deviceKey;
 };
 

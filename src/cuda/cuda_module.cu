@@ -205,18 +205,32 @@ int copyTable(void* dst, const volatile uint64_t* table, size_t maxBytes, int ma
   return cudaGetLastError();
 }
 
-int deviceIdentity(int device, char* out, size_t outBytes) {
-  return cudaDeviceGetPCIBusId(out, static_cast<int>(outBytes), device);
-}
-
-int deviceAlloc(int device, void** ptr, size_t bytes) {
+// Runs `call` with `device` current on this thread, then puts the thread's device back.
+template <typename Call>
+int onDevice(int device, Call&& call) {
   int current = 0;
   cudaError_t e = cudaGetDevice(&current);
   if (e != cudaSuccess) return e;
   if (current != device && (e = cudaSetDevice(device)) != cudaSuccess) return e;
-  e = cudaMalloc(ptr, bytes);
+  e = call();
   if (current != device) cudaSetDevice(current);
   return e;
+}
+
+int deviceIdentity(int device, char* out, size_t outBytes) {
+  cudaDeviceProp properties{};
+  cudaError_t e = cudaGetDeviceProperties(&properties, device);
+  if (e != cudaSuccess) return e;
+  const auto* uuid = reinterpret_cast<const unsigned char*>(&properties.uuid);
+  size_t at = 0;
+  for (size_t i = 0; i < sizeof(properties.uuid) && at + 3 <= outBytes; ++i) {
+    at += static_cast<size_t>(std::snprintf(out + at, outBytes - at, "%02x", uuid[i]));
+  }
+  return at == 2 * sizeof(properties.uuid) ? 0 : cudaErrorInvalidValue;
+}
+
+int deviceAlloc(int device, void** ptr, size_t bytes) {
+  return onDevice(device, [&] { return cudaMalloc(ptr, bytes); });
 }
 
 int deviceFree(void* ptr) { return cudaFree(ptr); }
@@ -248,13 +262,15 @@ int ipcHandle(const void* ptr, void* handle, size_t* offset) {
   return 0;
 }
 
-int ipcOpen(const void* handle, void** base) {
+int ipcOpen(int device, const void* handle, void** base) {
   cudaIpcMemHandle_t h;
   std::memcpy(&h, handle, sizeof(h));
-  return cudaIpcOpenMemHandle(base, h, cudaIpcMemLazyEnablePeerAccess);
+  return onDevice(device, [&] { return cudaIpcOpenMemHandle(base, h, cudaIpcMemLazyEnablePeerAccess); });
 }
 
-int ipcClose(void* base) { return cudaIpcCloseMemHandle(base); }
+int ipcClose(int device, void* base) {
+  return onDevice(device, [&] { return cudaIpcCloseMemHandle(base); });
+}
 
 int streamSynchronize(void* stream) { return cudaStreamSynchronize(static_cast<cudaStream_t>(stream)); }
 

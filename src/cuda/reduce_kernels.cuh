@@ -163,8 +163,9 @@ __global__ void reduceFromTable(T* dst, const volatile uint64_t* table, size_t c
 
 // Copies each source of `table` (table[0] = n, then per source k its address table[1 + 3k], its
 // place in dst table[2 + 3k] and its size table[3 + 3k]) into dst. Each block takes the sources in
-// turn, its threads striding over one source at a time: 16 bytes per thread where the source's
-// addresses and size allow, bytes otherwise. Sources never overlap their destinations.
+// turn, its threads striding over one source at a time: 16 bytes per thread where both addresses
+// are 16-byte aligned, then the tail (or everything, unaligned) byte by byte. Sources never
+// overlap their destinations.
 __global__ void copyFromTable(char* dst, const volatile uint64_t* table) {
   __shared__ const char* sources[kMaxTableSources];
   __shared__ char* places[kMaxTableSources];
@@ -186,14 +187,12 @@ __global__ void copyFromTable(char* dst, const volatile uint64_t* table) {
     const char* from = sources[k];
     char* to = places[k];
     const size_t bytes = sizes[k];
-    const bool aligned = ((reinterpret_cast<uintptr_t>(from) | reinterpret_cast<uintptr_t>(to) | bytes) & 15) == 0;
-    if (aligned) {
-      for (size_t i = first; i < bytes / 16; i += stride) {
-        reinterpret_cast<uint4*>(to)[i] = reinterpret_cast<const uint4*>(from)[i];
-      }
-    } else {
-      for (size_t i = first; i < bytes; i += stride) to[i] = from[i];
+    const bool aligned = ((reinterpret_cast<uintptr_t>(from) | reinterpret_cast<uintptr_t>(to)) & 15) == 0;
+    const size_t vectors = aligned ? bytes / 16 : 0;
+    for (size_t i = first; i < vectors; i += stride) {
+      reinterpret_cast<uint4*>(to)[i] = reinterpret_cast<const uint4*>(from)[i];
     }
+    for (size_t i = vectors * 16 + first; i < bytes; i += stride) to[i] = from[i];
   }
 }
 

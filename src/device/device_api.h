@@ -57,7 +57,8 @@ typedef struct {
 
   /* --- version 2: ranks of one host reading each other's device memory (cuda_ipc) --- */
 
-  /* Who `device` is, the same text in every process that sees it (its PCI bus id). */
+  /* Who `device` is, the same text in every process that sees it, and different for two MIG
+   * instances of one GPU (its UUID). */
   int (*deviceIdentity)(int device, char* out, size_t outBytes);
   /* Memory of `device` (whatever the calling thread's current device), for the library's scratch. */
   int (*deviceAlloc)(int device, void** ptr, size_t bytes);
@@ -65,9 +66,10 @@ typedef struct {
   /* An inter-process handle (STRATA_DEVICE_IPC_HANDLE_BYTES) of the allocation holding `ptr`, and
    * the offset of `ptr` in it. */
   int (*ipcHandle)(const void* ptr, void* handle, size_t* offset);
-  /* The allocation of another process's handle, mapped into this one (its base address). */
-  int (*ipcOpen)(const void* handle, void** base);
-  int (*ipcClose)(void* base);
+  /* The allocation of another process's handle, mapped into this one for `device` (its base
+   * address), whatever the calling thread's current device. */
+  int (*ipcOpen)(int device, const void* handle, void** base);
+  int (*ipcClose)(int device, void* base);
   /* dst[i] = src_0[i] op src_1[i] op ... src_{n-1}[i], combined in that order, each step rounded as
    * `reduce` rounds; `average` then divides by n as the host does. The sources are read when the
    * kernel runs, from `table` (mapped pinned memory, by its device view): table[0] = n, table[1 +

@@ -10,7 +10,12 @@
 //     strataStream_t with device buffers, a device stream with host buffers, another device's
 //     memory, host and device operations in one group;
 //   - a failure found after the call returned (ranks disagree on the call) is the communicator's
-//     asynchronous error on every rank, and the stream does not wait for ever.
+//     asynchronous error on every rank, and the stream does not wait for ever;
+//   - a group in which some ranks send and receive beside an allreduce while others only
+//     allreduce (3+ ranks) works, for a small allreduce (which alone would read peers' memory)
+//     and a large one (which alone would go in pieces): grouped, every rank stages alike;
+//   - two communicators of the same ranks reading the same peer buffers (the fake module, as some
+//     drivers, refuses to map one allocation twice in a process: the mappings are shared).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -168,6 +173,51 @@ void badArguments(void* stream) {
   expect(host[63] == static_cast<float>(gRanks), "host allreduce after the refusals: wrong sum");
 }
 
+void groupsExchangeAlikeOnEveryRank(void* stream) {
+  if (gRanks < 3) return;
+  for (size_t count : {size_t{1000}, size_t{3} << 20}) {
+    DeviceBuffer sum(count), message(257);
+    sum.put(hostValues(count, gRank, 5));
+    message.put(hostValues(message.count, gRank, 6));
+    expectCall(strataGroupStart(), strataSuccess, nullptr, "group start");
+    expectCall(strataAllReduce(sum.ptr, sum.ptr, count, strataFloat32, strataSum, gComm, stream), strataSuccess,
+               nullptr, "grouped allreduce");
+    if (gRank == 0) {
+      expectCall(strataSend(message.ptr, message.count, strataFloat32, 1, gComm, stream), strataSuccess, nullptr,
+                 "grouped send");
+    }
+    if (gRank == 1) {
+      expectCall(strataRecv(message.ptr, message.count, strataFloat32, 0, gComm, stream), strataSuccess, nullptr,
+                 "grouped recv");
+    }
+    expectCall(strataGroupEnd(), strataSuccess, nullptr, "group end");
+    gCuda.synchronize(stream);
+    strataResult_t async = strataSuccess;
+    strataCommGetAsyncError(gComm, &async);
+    expect(async == strataSuccess, std::string("a group where only some ranks send: ") + strataGetErrorString(async));
+    expectSums(sum, 5, "grouped allreduce of " + std::to_string(count));
+    if (gRank == 1) expect(message.get() == hostValues(message.count, 0, 6), "grouped recv: wrong data");
+  }
+}
+
+void twoCommunicatorsShareMappings(void* stream) {
+  strataComm_t other = nullptr;
+  expectCall(strataCommSplit(gComm, 0, gRank, &other, nullptr), strataSuccess, nullptr, "split");
+  DeviceBuffer in(1500), out(1500);
+  in.put(hostValues(in.count, gRank, 7));
+  for (strataComm_t comm : {gComm, other, gComm, other}) {
+    expectCall(strataAllReduce(in.ptr, out.ptr, in.count, strataFloat32, strataSum, comm, stream), strataSuccess,
+               nullptr, "allreduce of one buffer on two communicators");
+    gCuda.synchronize(stream);
+    strataResult_t async = strataSuccess;
+    strataCommGetAsyncError(comm, &async);
+    expect(async == strataSuccess, std::string("two communicators on one buffer: ") + strataGetErrorString(async) +
+                                       " (" + strataGetLastError(comm) + ")");
+    expectSums(out, 7, "allreduce of one buffer on two communicators");
+  }
+  expectCall(strataCommDestroy(other), strataSuccess, nullptr, "destroy the split communicator");
+}
+
 void disagreementIsAnAsyncError(void* stream) {
   DeviceBuffer buf(512);
   size_t count = gRank == 0 ? 500 : 512;  // rank 0 disagrees
@@ -204,6 +254,8 @@ int main() {
   hostCallsComeAfterQueuedDeviceCalls(hold, first);
   defaultStream();
   badArguments(first);
+  groupsExchangeAlikeOnEveryRank(first);
+  twoCommunicatorsShareMappings(first);
   disagreementIsAnAsyncError(first);
   strataCommAbort(gComm);
   gCuda.streamDestroy(first);

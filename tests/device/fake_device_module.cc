@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,7 +36,7 @@
 
 namespace {
 
-enum FakeError { kOk = 0, kInvalidValue = 1, kNoMemory = 2, kNoDevice = 100 };
+enum FakeError { kOk = 0, kInvalidValue = 1, kNoMemory = 2, kAlreadyMapped = 3, kNoDevice = 100 };
 
 struct Allocation {
   size_t bytes = 0;
@@ -43,7 +44,15 @@ struct Allocation {
   int device = 0;
   int fd = -1;           // the memfd holding the bytes (-1: opened from another process's handle)
   uint64_t serial = 0;   // tells apart allocations that reuse a descriptor number
+  int64_t importedFrom = 0;  // opened from that process's handle (0: allocated here)
 };
+
+// Allocations of other processes mapped here, by (process, serial): as some drivers do, a second
+// open of one allocation in a process fails (so a library that opens per communicator is caught).
+std::set<std::pair<int64_t, uint64_t>>& imported() {
+  static auto* s = new std::set<std::pair<int64_t, uint64_t>>();
+  return *s;
+}
 
 // What an IPC handle of this module holds: where another process finds the bytes.
 struct IpcHandle {
@@ -325,11 +334,15 @@ int ipcHandle(const void* ptr, void* handle, size_t* offset) {
 }
 
 // As CUDA, a process cannot open its own handle.
-int ipcOpen(const void* handle, void** base) {
+int ipcOpen(int device, const void* handle, void** base) {
   if (injectedFailure("ipcOpen")) return kInvalidValue;
   IpcHandle h;
   std::memcpy(&h, handle, sizeof(h));
   if (std::memcmp(h.magic, kIpcMagic, sizeof(h.magic)) != 0 || h.pid == getpid()) return kInvalidValue;
+  {
+    std::lock_guard<std::mutex> lock(allocationsMutex);
+    if (imported().count({h.pid, h.serial}) > 0) return kAlreadyMapped;
+  }
   const std::string path = "/proc/" + std::to_string(h.pid) + "/fd/" + std::to_string(h.fd);
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return kInvalidValue;
@@ -342,12 +355,14 @@ int ipcOpen(const void* handle, void** base) {
     return kNoMemory;
   }
   std::lock_guard<std::mutex> lock(allocationsMutex);
-  allocations()[reinterpret_cast<uintptr_t>(range)] = {h.bytes, static_cast<char*>(backing), currentDevice, -1, h.serial};
+  allocations()[reinterpret_cast<uintptr_t>(range)] = {h.bytes, static_cast<char*>(backing), device, -1, h.serial,
+                                                       h.pid};
+  imported().insert({h.pid, h.serial});
   *base = range;
   return kOk;
 }
 
-int ipcClose(void* base) { return fakeFree(base); }
+int ipcClose(int /*device*/, void* base) { return fakeFree(base); }
 
 const char* errorString(int code) {
   switch (code) {
@@ -357,6 +372,8 @@ const char* errorString(int code) {
       return "invalid argument";
     case kNoMemory:
       return "out of memory";
+    case kAlreadyMapped:
+      return "already mapped";
     case kNoDevice:
       return "no device";
   }
@@ -395,6 +412,7 @@ int fakeFree(void* ptr) {
   munmap(ptr, it->second.bytes);
   munmap(it->second.backing, it->second.bytes);
   if (it->second.fd >= 0) close(it->second.fd);
+  if (it->second.importedFrom != 0) imported().erase({it->second.importedFrom, it->second.serial});
   allocations().erase(it);
   return kOk;
 }

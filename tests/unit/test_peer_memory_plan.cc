@@ -115,7 +115,8 @@ TEST(PeerMemoryPlan, GatherAndScatterInPlaceAtTheRoot) {
 }
 
 TEST(PeerMemoryPlan, LargeAllReducesOfThreeOrMoreRanksGoInTwoStages) {
-  const size_t count = kTwoShotBytes / 4 + 1;  // slices of 21846, 21846 and 21845 elements
+  // Slices cut on 16-byte boundaries: 21848, 21844 and 21844 + 1 elements.
+  const size_t count = kTwoShotBytes / 4 + 1;
   PeerMemoryPlan plan = planPeerMemory(callOf(CollectiveKind::AllReduce, count, 0, 0), 2, 3);
   ASSERT_EQ(plan.stages.size(), 2u);
   EXPECT_FALSE(plan.scratch);  // in place, without scratch
@@ -123,14 +124,15 @@ TEST(PeerMemoryPlan, LargeAllReducesOfThreeOrMoreRanksGoInTwoStages) {
   const auto& reduce = plan.stages[0];
   EXPECT_EQ(reduce.kernel, Kernel::Reduce);
   EXPECT_EQ(reduce.count, 21845u);
-  for (const auto& s : reduce.sources) EXPECT_EQ(s.offset, 2u * 21846 * 4);
-  EXPECT_EQ(reduce.dstOffset, 2u * 21846 * 4);  // into this rank's own slice
+  for (const auto& s : reduce.sources) EXPECT_EQ(s.offset, 43692u * 4);
+  EXPECT_EQ(reduce.dstOffset, 43692u * 4);  // into this rank's own slice
   const auto& gather = plan.stages[1];
   EXPECT_EQ(gather.kernel, Kernel::Copy);
   ASSERT_EQ(gather.sources.size(), 2u);
   EXPECT_TRUE(gather.sources[0].fromRecv);
-  EXPECT_EQ(gather.sources[1].offset, 21846u * 4);
-  EXPECT_EQ(gather.sources[1].bytes, 21846u * 4);
+  EXPECT_EQ(gather.sources[1].offset, 21848u * 4);
+  EXPECT_EQ(gather.sources[1].bytes, 21844u * 4);
+  for (const auto& s : gather.sources) EXPECT_EQ(s.offset % 16, 0u);
   // Below the size, with 2 ranks, or with buffers that overlap partly: one stage.
   EXPECT_EQ(planPeerMemory(callOf(CollectiveKind::AllReduce, count - 2, 0, 0), 2, 3).stages.size(), 1u);
   EXPECT_EQ(planPeerMemory(callOf(CollectiveKind::AllReduce, count, 0, 0), 1, 2).stages.size(), 1u);
