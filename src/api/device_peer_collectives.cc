@@ -64,8 +64,8 @@ Result<bool> allAgree(Communicator* c, bool ok) {
 Status checkSameCall(const std::vector<InputAddress>& inputs, const InputAddress& mine) {
   auto describe = [](const InputAddress& a) {
     return std::string(collectiveName(static_cast<CollectiveKind>(a.kind))) + " with count " + std::to_string(a.count) +
-           ", datatype " + std::to_string(a.dtype) + ", op " + std::to_string(a.op) + ", root " + std::to_string(a.root) +
-           " in " + std::to_string(a.stages) + " stage(s)";
+           ", datatype " + std::to_string(a.dtype) + ", op " + std::to_string(a.op) + ", root " +
+           std::to_string(a.root) + " in " + std::to_string(a.stages) + " stage(s)";
   };
   for (size_t r = 0; r < inputs.size(); ++r) {
     const InputAddress& theirs = inputs[r];
@@ -115,7 +115,8 @@ Status fillTables(DeviceProxy& proxy, const PeerMemoryPlan& plan, const std::vec
   size_t opens = 0;
   for (const PeerMemoryPlan::Stage& stage : plan.stages) opens += stage.sources.size();
   proxy.makeRoomForPeerMemory(opens);
-  for (size_t s = 0; s < plan.stages.size(); ++s) STRATA_RETURN_IF_ERROR(fillTable(proxy, plan.stages[s], inputs, tables[s]));
+  for (size_t s = 0; s < plan.stages.size(); ++s)
+    STRATA_RETURN_IF_ERROR(fillTable(proxy, plan.stages[s], inputs, tables[s]));
   return Status::ok();
 }
 
@@ -127,10 +128,10 @@ Status exportBuffer(const DeviceRuntime& runtime, const char* function, const ch
   size_t offset = 0;
   int code = runtime.api().ipcHandle(buffer, out->handle, &offset);
   if (code != 0) {
-    return invalidArgument(std::string(function) + ": " + argument +
-                           " cannot be shared with the other processes of this host: " +
-                           runtime.errorText("cudaIpcGetMemHandle", code) +
-                           " (memory from cudaMalloc can; set STRATA_CUDA_IPC=0 to stage through host memory)");
+    return invalidArgument(
+        std::string(function) + ": " + argument +
+        " cannot be shared with the other processes of this host: " + runtime.errorText("cudaIpcGetMemHandle", code) +
+        " (memory from cudaMalloc can; set STRATA_CUDA_IPC=0 to stage through host memory)");
   }
   out->offset = offset;
   out->hasHandle = 1;

@@ -149,10 +149,6 @@ StagedForm stagedFormOf(const Communicator& comm, const Operation& operation) {
       }
     }
     form.regions = {send, recv};
-    const CollectiveKind kind = collective->shape.kind;
-    if (kind == CollectiveKind::AllReduce || kind == CollectiveKind::Broadcast || kind == CollectiveKind::Reduce) {
-      form.inPieces = *collective;
-    }
     form.collective = *collective;
     CollectiveCall call = *collective;
     form.twin = [call, e](const std::function<void*(const void*)>& staged) -> Operation {
@@ -219,6 +215,12 @@ strataResult_t submitOnDevice(const CommRef& comm, void* stream, StagedForm form
 }
 
 namespace {
+
+// An element-wise collective (allreduce, broadcast, reduce) may be staged and run in pieces, so
+// that the copies of one piece overlap the exchange of another.
+bool cutsIntoPieces(CollectiveKind kind) {
+  return kind == CollectiveKind::AllReduce || kind == CollectiveKind::Broadcast || kind == CollectiveKind::Reduce;
+}
 
 // Piece `offset`, `count` elements, of an element-wise collective: the same call on a slice of
 // its buffers (a pointer the call does not use on this rank is only carried along).
@@ -311,8 +313,9 @@ strataResult_t dispatchOnDevice(const CommRef& comm, void* stream, std::vector<S
     return dispatchPeerCollective(c, *proxy.value(), stream, *forms[0].collective);
   }
   const size_t pieceBytes = static_cast<size_t>(c->params().deviceChunkBytes);
-  if (!grouped && forms[0].inPieces && pieceBytes > 0 && forms[0].inPieces->shape.bytes() >= 2 * pieceBytes) {
-    return dispatchInPieces(c, *proxy.value(), stream, *forms[0].inPieces, pieceBytes);
+  if (!grouped && forms[0].collective && cutsIntoPieces(forms[0].collective->shape.kind) && pieceBytes > 0 &&
+      forms[0].collective->shape.bytes() >= 2 * pieceBytes) {
+    return dispatchInPieces(c, *proxy.value(), stream, *forms[0].collective, pieceBytes);
   }
   const DeviceRuntime& runtime = *c->deviceRuntime();
   auto op = std::make_unique<DeviceProxy::Operation>();

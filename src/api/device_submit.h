@@ -40,10 +40,8 @@ struct DeviceRegion {
 struct StagedForm {
   std::vector<DeviceRegion> regions;
   std::function<Operation(const std::function<void*(const void*)>& staged)> twin;
-  // An element-wise collective (allreduce, broadcast, reduce): it may be staged and run in pieces,
-  // so that the copies of one piece overlap the exchange of another.
-  std::optional<CollectiveCall> inPieces;
-  // A collective call (any kind): the peer-memory path may take it (device_peer_collectives.h).
+  // A collective call (any kind): an element-wise one may run in pieces, and the peer-memory path
+  // may take it (device_peer_collectives.h).
   std::optional<CollectiveCall> collective;
 };
 

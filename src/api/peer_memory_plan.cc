@@ -143,7 +143,8 @@ PeerMemoryPlan planPeerMemory(const CollectiveCall& call, int rank, int nranks) 
       break;
     case CollectiveKind::Gather:  // in place at the root: its sendbuff is its block of recvbuff
       plan.sendRead = true;
-      if (root) stage = copyFromEveryRank(nranks, block, send == recv + static_cast<size_t>(rank) * block, rank, atZero);
+      if (root)
+        stage = copyFromEveryRank(nranks, block, send == recv + static_cast<size_t>(rank) * block, rank, atZero);
       break;
     case CollectiveKind::Scatter:  // in place at the root: its recvbuff is its block of sendbuff
       plan.sendRead = root;

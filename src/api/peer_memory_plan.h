@@ -31,10 +31,10 @@ struct PeerMemoryPlan {
   };
   struct Stage {
     Kernel kernel = Kernel::None;
-    std::vector<Source> sources;  // Reduce: combined in this order
-    size_t count = 0;             // Reduce: elements (each source at its offset)
-    size_t dstOffset = 0;         // Reduce: where the result lands in recvbuff, bytes
-    bool average = false;         // Reduce with strataAvg: divide by the number of sources
+    std::vector<Source> sources;                     // Reduce: combined in this order
+    size_t count = 0;                                // Reduce: elements (each source at its offset)
+    size_t dstOffset = 0;                            // Reduce: where the result lands in recvbuff, bytes
+    bool average = false;                            // Reduce with strataAvg: divide by the number of sources
     std::vector<std::pair<size_t, size_t>> written;  // (offset, bytes) of recvbuff this stage writes
   };
   std::vector<Stage> stages;  // the ranks meet after each

@@ -33,14 +33,14 @@ DeviceProxy::~DeviceProxy() {
   }
   changed_.notify_all();
   if (worker_.joinable()) worker_.join();
-  for (auto& [bytes, staging] : freeStaging_) freeStaging(staging);
-  for (auto& [bytes, staging] : freeDevice_) freeStaging(staging);
-  for (const Staging& staging : quarantine_) freeStaging(staging);
+  for (auto& [bytes, staging] : freeStaging_) freeMemory(staging);
+  for (auto& [bytes, staging] : freeDevice_) freeMemory(staging);
+  for (const Staging& staging : quarantine_) freeMemory(staging);
   PeerMemoryCache::process().releaseAll(runtime_, this);
   if (counter_ != nullptr) runtime_.api().hostFree(const_cast<uint64_t*>(counter_));
 }
 
-void DeviceProxy::freeStaging(const Staging& staging) {
+void DeviceProxy::freeMemory(const Staging& staging) {
   if (staging.onDevice) {
     runtime_.api().deviceFree(staging.host);
   } else {
@@ -48,15 +48,13 @@ void DeviceProxy::freeStaging(const Staging& staging) {
   }
 }
 
-Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) { return acquireFrom(freeStaging_, bytes, -1); }
+Result<DeviceProxy::Staging> DeviceProxy::acquire(size_t bytes) { return acquireOn(-1, bytes); }
 
-Result<DeviceProxy::Staging> DeviceProxy::acquireDevice(int device, size_t bytes) {
-  return acquireFrom(freeDevice_, bytes, device);
-}
+Result<DeviceProxy::Staging> DeviceProxy::acquireDevice(int device, size_t bytes) { return acquireOn(device, bytes); }
 
-Result<DeviceProxy::Staging> DeviceProxy::acquireFrom(std::multimap<size_t, Staging>& pool, size_t bytes,
-                                                     int device) {
+Result<DeviceProxy::Staging> DeviceProxy::acquireOn(int device, size_t bytes) {
   const bool onDevice = device >= 0;
+  std::multimap<size_t, Staging>& pool = onDevice ? freeDevice_ : freeStaging_;
   // Sizes rounded up to 64 KiB, so calls that differ a little share buffers; a free buffer up to
   // twice that serves, a larger one stays for a larger call.
   const size_t rounded = (std::max<size_t>(bytes, 1) + 65535) / 65536 * 65536;
@@ -79,8 +77,8 @@ Result<DeviceProxy::Staging> DeviceProxy::acquireFrom(std::multimap<size_t, Stag
   }
   if (code != 0) {
     return systemError(std::string(onDevice ? "scratch " : "staging ") + std::to_string(rounded) + " bytes of " +
-                       (onDevice ? "device" : "pinned") + " memory: " +
-                       runtime_.errorText(onDevice ? "cudaMalloc" : "cudaHostAlloc", code));
+                       (onDevice ? "device" : "pinned") +
+                       " memory: " + runtime_.errorText(onDevice ? "cudaMalloc" : "cudaHostAlloc", code));
   }
   s.bytes = rounded;
   return s;

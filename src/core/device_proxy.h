@@ -58,7 +58,7 @@ class DeviceProxy {
     int stepsQueued = 0;          // markStep callbacks queued on its stream (stepQueued; guarded by the proxy's mutex)
     int stepsDone = 0;            // ... and run (guarded alike)
     bool retireAfterSteps = false;  // to be retired once its last markStep has run (guarded alike)
-    bool stepsAbandoned = false;  // no markStep will come: it could not be queued (guarded alike)
+    bool stepsAbandoned = false;    // no markStep will come: it could not be queued (guarded alike)
   };
 
   // `onError` receives a failed operation's status (the communicator records it); `onRetired`
@@ -152,17 +152,17 @@ class DeviceProxy {
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Operation*> queue_;      // in call order, not yet run
-  std::vector<Operation*> released_;  // run, and past their release callback
+  std::deque<Operation*> queue_;        // in call order, not yet run
+  std::vector<Operation*> released_;    // run, and past their release callback
   std::vector<Operation*> stepsEnded_;  // run without a release callback, past their last markStep
   // Whether `op`, to be retired without a release callback, must first wait for its markSteps
   // (it is then retired when the last one runs). Called with mutex_ held.
   bool deferRetirement(Operation* op);
   uint64_t nextSequence_ = 1;
-  size_t unrun_ = 0;                            // pushed, not yet run
-  // `device` < 0: pinned host memory.
-  Result<Staging> acquireFrom(std::multimap<size_t, Staging>& pool, size_t bytes, int device);
-  void freeStaging(const Staging& staging);
+  size_t unrun_ = 0;  // pushed, not yet run
+  // Memory of `device` (< 0: pinned host memory), from its pool or newly allocated.
+  Result<Staging> acquireOn(int device, size_t bytes);
+  void freeMemory(const Staging& staging);
 
   std::multimap<size_t, Staging> freeStaging_;  // by capacity
   std::multimap<size_t, Staging> freeDevice_;   // device scratch, by capacity

@@ -7,8 +7,7 @@ PeerMemoryCache& PeerMemoryCache::process() {
   return *cache;
 }
 
-Result<void*> PeerMemoryCache::open(const DeviceRuntime& runtime, int device, const void* handle,
-                                    const void* holder) {
+Result<void*> PeerMemoryCache::open(const DeviceRuntime& runtime, int device, const void* handle, const void* holder) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto key = std::make_pair(device, std::string(static_cast<const char*>(handle), STRATA_DEVICE_IPC_HANDLE_BYTES));
   auto found = entries_.find(key);

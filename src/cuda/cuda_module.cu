@@ -5,9 +5,9 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <cstring>
-
 #include <cstdio>
+#include <cstring>
+#include <type_traits>
 
 #include "src/cuda/reduce_kernels.cuh"
 #include "src/device/device_api.h"
@@ -104,18 +104,20 @@ int launchReduce(void* dst, const void* a, const void* b, size_t count, cudaStre
   return cudaGetLastError();
 }
 
-template <typename T>
-int reduceType(void* dst, const void* a, const void* b, size_t count, int op, cudaStream_t stream) {
+// Calls f(std::integral_constant<Op, O>{}) with the combining operation of strataRedOp_t `op`
+// (avg combines as a sum; the caller divides).
+template <typename F>
+int withOp(int op, F&& f) {
   switch (op) {
     case strataSum:
     case strataAvg:
-      return launchReduce<T, Op::Sum>(dst, a, b, count, stream);
+      return f(std::integral_constant<Op, Op::Sum>{});
     case strataProd:
-      return launchReduce<T, Op::Prod>(dst, a, b, count, stream);
+      return f(std::integral_constant<Op, Op::Prod>{});
     case strataMax:
-      return launchReduce<T, Op::Max>(dst, a, b, count, stream);
+      return f(std::integral_constant<Op, Op::Max>{});
     case strataMin:
-      return launchReduce<T, Op::Min>(dst, a, b, count, stream);
+      return f(std::integral_constant<Op, Op::Min>{});
   }
   return cudaErrorInvalidValue;
 }
@@ -155,7 +157,8 @@ int withElementType(int dtype, F&& f) {
 int reduce(void* dst, const void* a, const void* b, size_t count, int dtype, int op, void* streamHandle) {
   auto stream = static_cast<cudaStream_t>(streamHandle);
   return withElementType(dtype, [&](auto element) {
-    return reduceType<decltype(element)>(dst, a, b, count, op, stream);
+    return withOp(
+        op, [&](auto combine) { return launchReduce<decltype(element), combine.value>(dst, a, b, count, stream); });
   });
 }
 
@@ -167,25 +170,10 @@ int reduceTableType(void* dst, const volatile uint64_t* table, size_t count, int
   const size_t perThread = std::max<size_t>(1, 16 / sizeof(T));
   const unsigned blocks =
       static_cast<unsigned>(std::min<size_t>((count / perThread + kThreads - 1) / kThreads + 1, 4096));
-  auto* d = static_cast<T*>(dst);
-  switch (op) {
-    case strataSum:
-    case strataAvg:
-      reduceFromTable<T, Op::Sum><<<blocks, kThreads, 0, stream>>>(d, table, count, average);
-      break;
-    case strataProd:
-      reduceFromTable<T, Op::Prod><<<blocks, kThreads, 0, stream>>>(d, table, count, average);
-      break;
-    case strataMax:
-      reduceFromTable<T, Op::Max><<<blocks, kThreads, 0, stream>>>(d, table, count, average);
-      break;
-    case strataMin:
-      reduceFromTable<T, Op::Min><<<blocks, kThreads, 0, stream>>>(d, table, count, average);
-      break;
-    default:
-      return cudaErrorInvalidValue;
-  }
-  return cudaGetLastError();
+  return withOp(op, [&](auto combine) {
+    reduceFromTable<T, combine.value><<<blocks, kThreads, 0, stream>>>(static_cast<T*>(dst), table, count, average);
+    return static_cast<int>(cudaGetLastError());
+  });
 }
 
 int reduceTable(void* dst, const volatile uint64_t* table, size_t count, int dtype, int op, int average,
@@ -242,7 +230,8 @@ int ipcHandle(const void* ptr, void* handle, size_t* offset) {
   static GetRange getRange = [] {
     void* fn = nullptr;
     cudaDriverEntryPointQueryResult found{};
-    if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault, &found) != cudaSuccess ||
+    if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault, &found) !=
+            cudaSuccess ||
         found != cudaDriverEntryPointSuccess) {
       cudaGetLastError();
       fn = nullptr;

@@ -31,7 +31,7 @@ void check(bool ok, const std::string& what, strataComm_t comm) {
 
 struct Case {
   const char* call;
-  int after;         // successful calls of it before the failure, within one allreduce
+  int after;  // successful calls of it before the failure, within one allreduce
   bool inPlace;
   size_t count;      // floats: 70000 make a two-shot allreduce
   bool atCall;       // the failure is found while queueing (else by the proxy, after the call returned)
